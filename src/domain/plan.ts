@@ -1,0 +1,388 @@
+import type { ClusterObservation, MemberObservation } from './observation';
+import { choosePlacement, refusalReasons, type Candidate, type PlacementResult } from './placement';
+import type { Policy, Strategy, StrategyPreference } from './policy';
+import { isMemberHealthy, knownLeader, projectChange, quorumState, toVoterViews, type MembershipChange, type QuorumState, type VoterView } from './quorum';
+import type { Assessment, Finding, FindingKind } from './risk';
+
+/** The steps of a migration, in the words the workflow history and the report use. */
+export type StepName =
+  | 'backup-snapshot'
+  | 'move-leader'
+  | 'remove-member'
+  | 'delete-pod'
+  | 'choose-node'
+  | 'schedule-pod'
+  | 'rejoin'
+  | 'verify-member'
+  | 'verify-quorum';
+
+/** One planned step and the cluster it leaves behind, projected assuming the worst. */
+export interface PlannedStep {
+  step: StepName;
+  description: string;
+  /** Lowers the number of healthy voters or removes data; guarded by a fresh observation before it runs. */
+  destructive: boolean;
+  projected: QuorumState;
+}
+
+/** The member a plan moves, as it was when planned. */
+export interface PlannedMember {
+  id: string;
+  name: string;
+  podName?: string;
+  nodeName?: string;
+  rack?: string;
+  domain?: string;
+  healthy: boolean;
+  isLeader: boolean;
+}
+
+/** A complete answer to "why move this member, how, and where to". */
+export interface MigrationPlan {
+  cluster: string;
+  member: PlannedMember;
+  strategy: Strategy;
+  /** Sentences: why the member moves and why this strategy. */
+  reasons: string[];
+  /** The confirmed findings about the member that triggered the move; empty for a manual migration. */
+  triggers: Finding[];
+  newMemberName: string;
+  target: Candidate;
+  placement: PlacementResult;
+  steps: PlannedStep[];
+  createdAt: string;
+}
+
+/** Why the planner did nothing. */
+export type NoActionReason = 'healthy' | 'not-actionable' | 'migration-in-flight' | 'cooldown';
+
+/** Why the planner wants a person to look. */
+export type AlertReason = 'quorum-lost' | 'no-leader' | 'needs-operator' | 'no-feasible-node' | 'quorum-guard';
+
+/** What the monitor should do after an assessment. */
+export type Decision =
+  | { kind: 'none'; reason: NoActionReason; summary: string }
+  | { kind: 'alert'; reason: AlertReason; summary: string; findings: Finding[] }
+  | { kind: 'migrate'; plan: MigrationPlan; dryRun: boolean; summary: string };
+
+/** What the monitor knows of migrations, carried across cycles. */
+export interface MigrationState {
+  inFlight?: { workflowId: string; member: string };
+  /** ISO time the last migration ended (successfully or not), for the cooldown. */
+  lastEndedAt?: string;
+}
+
+/** Why a plan could not be built. `field` names the request field at fault, when one is. */
+export interface PlanRefusal {
+  code: 'unknown-member' | 'member-is-learner' | 'unknown-target' | 'target-refused' | 'no-feasible-node' | 'quorum-guard';
+  field?: 'member' | 'targetNode';
+  message: string;
+  placement?: PlacementResult;
+}
+
+/** What to build a plan for. */
+export interface PlanRequest {
+  observation: ClusterObservation;
+  /** Member name or hex id. */
+  member: string;
+  strategy: StrategyPreference;
+  policy: Policy;
+  now: Date;
+  reasons?: string[];
+  triggers?: Finding[];
+  targetNode?: string;
+  /** Nodes to avoid, with the reason (for example a target that failed in an earlier attempt). */
+  excludedNodes?: Readonly<Record<string, string>>;
+}
+
+/** Findings that put a member at risk and justify moving it. */
+export const TRIGGER_KINDS: ReadonlySet<FindingKind> = new Set<FindingKind>([
+  'member-unreachable',
+  'member-lagging',
+  'slow-fsync',
+  'slow-peer-network',
+  'node-not-ready',
+  'node-cpu-high',
+  'node-memory-high',
+  'node-pressure',
+  'pod-not-ready',
+  'pod-restarting',
+]);
+
+const ORDINAL = /-(\d+)$/;
+
+/** The next free name with the prefix and an ordinal above every member's and pod's: etcd-0..2 gives etcd-3. */
+export function nextMemberName(prefix: string, taken: readonly string[]): string {
+  let highest = -1;
+  for (const name of taken) {
+    if (!name.startsWith(`${prefix}-`)) continue;
+    const match = ORDINAL.exec(name);
+    if (match?.[1] && name === `${prefix}-${match[1]}`) highest = Math.max(highest, Number(match[1]));
+  }
+  return `${prefix}-${highest + 1}`;
+}
+
+/**
+ * The strategy for a member: a dead member is always replaced, since adding a voter while one is down would
+ * leave the projection below quorum; a live member follows the preference, `auto` meaning surge.
+ */
+export function resolveStrategy(preference: StrategyPreference, memberHealthy: boolean): { strategy: Strategy; reason: string } {
+  if (!memberHealthy) {
+    return {
+      strategy: 'replace',
+      reason:
+        preference === 'surge'
+          ? 'replace although surge was preferred: the member is down, and adding a voter first would count a dead voter'
+          : 'replace: the member is down, so it is removed first and a learner takes its place',
+    };
+  }
+  if (preference === 'replace') return { strategy: 'replace', reason: 'replace, as configured: the member is removed before its successor joins' };
+  return { strategy: 'surge', reason: 'surge: the member is alive, so its successor joins and is promoted before it leaves' };
+}
+
+function findMember(observation: ClusterObservation, key: string): MemberObservation | undefined {
+  return observation.members.find((m) => m.name === key || m.id === key || m.id === key.toLowerCase().replace(/^0x/, ''));
+}
+
+interface StepSpec {
+  step: StepName;
+  description: string;
+  destructive: boolean;
+  change?: MembershipChange;
+}
+
+function stepSpecs(strategy: Strategy, old: PlannedMember, newId: string, newName: string, target: string): StepSpec[] {
+  const moveLeader: StepSpec[] = old.isLeader
+    ? [{ step: 'move-leader', description: `move leadership off ${old.name} to a healthy voter`, destructive: false }]
+    : [];
+  const backup: StepSpec = { step: 'backup-snapshot', description: 'save an etcd snapshot and record its revision and hash', destructive: false };
+  const remove: StepSpec = {
+    step: 'remove-member',
+    description: `remove member ${old.name} (${old.id}) from the cluster`,
+    destructive: true,
+    change: { kind: 'remove-member', memberId: old.id },
+  };
+  const deletePod: StepSpec = {
+    step: 'delete-pod',
+    description: old.podName ? `delete pod ${old.podName}${old.nodeName ? ` on ${old.nodeName}` : ''}` : 'no pod to delete',
+    destructive: true,
+  };
+  const choose: StepSpec = { step: 'choose-node', description: `confirm ${target} is still the best feasible node`, destructive: false };
+  const schedule: StepSpec = {
+    step: 'schedule-pod',
+    description: `add ${newName} as a learner and create its pod on ${target}`,
+    destructive: false,
+    change: { kind: 'add-learner', memberId: newId, name: newName },
+  };
+  const rejoin: StepSpec = {
+    step: 'rejoin',
+    description: `wait until ${newName} has caught up, then promote it to voter`,
+    destructive: false,
+    change: { kind: 'promote-learner', memberId: newId },
+  };
+  const verifyNew: StepSpec = {
+    step: strategy === 'surge' ? 'verify-member' : 'verify-quorum',
+    description:
+      strategy === 'surge'
+        ? `verify ${newName} is a healthy voter before touching ${old.name}`
+        : 'verify every voter is healthy, one leader, and the same HashKV on every member',
+    destructive: false,
+    change: { kind: 'mark-healthy', memberId: newId },
+  };
+  if (strategy === 'replace') return [backup, ...moveLeader, remove, deletePod, choose, schedule, rejoin, verifyNew];
+  const verifyAll: StepSpec = {
+    step: 'verify-quorum',
+    description: 'verify every voter is healthy, one leader, and the same HashKV on every member',
+    destructive: false,
+  };
+  return [backup, choose, schedule, rejoin, verifyNew, ...moveLeader, remove, deletePod, verifyAll];
+}
+
+function projectSteps(
+  views: VoterView[],
+  specs: readonly StepSpec[],
+): { steps: PlannedStep[] } | { refusal: string } {
+  let current = views;
+  const steps: PlannedStep[] = [];
+  for (const spec of specs) {
+    if (spec.change) {
+      const verdict = projectChange(current, spec.change);
+      if (!verdict.allowed) return { refusal: `step ${spec.step} refused by the quorum guard: ${verdict.reason}` };
+      current = verdict.members;
+    }
+    steps.push({ step: spec.step, description: spec.description, destructive: spec.destructive, projected: quorumState(current) });
+  }
+  return { steps };
+}
+
+/**
+ * Build the plan to move one member: resolve the strategy, choose the node, and project every step, refusing
+ * a plan that would pass through a state below quorum. Pure: the same request always gives the same answer.
+ */
+export function buildMigrationPlan(request: PlanRequest): { plan: MigrationPlan } | { refusal: PlanRefusal } {
+  const { observation, policy } = request;
+  const member = findMember(observation, request.member);
+  if (!member) {
+    const known = observation.members.map((m) => m.name || m.id).join(', ');
+    return { refusal: { code: 'unknown-member', field: 'member', message: `member "${request.member}" is not in cluster ${observation.cluster}; members: ${known || 'none'}` } };
+  }
+  if (member.isLearner) {
+    return { refusal: { code: 'member-is-learner', field: 'member', message: `member "${request.member}" is a learner; only voters are migrated (a stuck learner is removed by the migration that added it)` } };
+  }
+  const nodes = new Map(observation.nodes.map((n) => [n.name, n]));
+  const sourceNode = member.nodeName ? nodes.get(member.nodeName) : undefined;
+  const healthy = isMemberHealthy(member);
+  const planned: PlannedMember = { id: member.id, name: member.name || member.id, healthy, isLeader: knownLeader(observation.members)?.id === member.id };
+  if (member.podName) planned.podName = member.podName;
+  if (member.nodeName) planned.nodeName = member.nodeName;
+  if (sourceNode?.rack !== undefined) planned.rack = sourceNode.rack;
+  if (sourceNode?.domain !== undefined) planned.domain = sourceNode.domain;
+
+  const excluded = new Map<string, string>(Object.entries(request.excludedNodes ?? {}));
+  if (member.nodeName) excluded.set(member.nodeName, `hosts ${planned.name}, the member being moved`);
+  // A pod of the cluster that no member owns (terminating, or left by a failed attempt) still holds its node.
+  const memberPods = new Set(observation.members.map((m) => m.podName));
+  for (const pod of observation.pods) {
+    if (pod.nodeName && !memberPods.has(pod.name) && !excluded.has(pod.nodeName)) {
+      excluded.set(pod.nodeName, `holds pod ${pod.name} of this cluster`);
+    }
+  }
+  const placementRequest = {
+    nodes: observation.nodes,
+    remainingMembers: observation.members.filter((m) => m.id !== member.id).map((m) => ({ name: m.name || m.id, ...(m.nodeName ? { nodeName: m.nodeName } : {}) })),
+    excludedNodes: excluded,
+    tolerations: policy.tolerations,
+    thresholds: policy.thresholds,
+  };
+  const placement = choosePlacement(placementRequest);
+  let target = placement.chosen;
+  if (request.targetNode !== undefined) {
+    const node = nodes.get(request.targetNode);
+    if (!node) {
+      return { refusal: { code: 'unknown-target', field: 'targetNode', message: `targetNode "${request.targetNode}" is not a node of the cluster; nodes: ${[...nodes.keys()].sort().join(', ')}` } };
+    }
+    const reasons = refusalReasons(node, placementRequest);
+    if (reasons.length > 0) {
+      return { refusal: { code: 'target-refused', field: 'targetNode', message: `targetNode "${request.targetNode}" cannot host a member: ${reasons.join('; ')}`, placement } };
+    }
+    target = placement.candidates.find((c) => c.node === request.targetNode);
+  }
+  if (!target) {
+    return { refusal: { code: 'no-feasible-node', message: `cannot move ${planned.name}: ${placement.summary}`, placement } };
+  }
+
+  const { strategy, reason: strategyReason } = resolveStrategy(request.strategy, healthy);
+  const taken = [...observation.members.map((m) => m.name), ...observation.pods.map((p) => p.name)];
+  const newMemberName = nextMemberName(policy.memberNamePrefix, taken);
+  const projected = projectSteps(toVoterViews(observation.members), stepSpecs(strategy, planned, `new:${newMemberName}`, newMemberName, target.node));
+  if ('refusal' in projected) {
+    return { refusal: { code: 'quorum-guard', message: `cannot move ${planned.name} with ${strategy}: ${projected.refusal}`, placement } };
+  }
+  return {
+    plan: {
+      cluster: observation.cluster,
+      member: planned,
+      strategy,
+      reasons: [...(request.reasons ?? []), strategyReason, `target ${target.node}: ${target.reason}`],
+      triggers: request.triggers ?? [],
+      newMemberName,
+      target,
+      placement,
+      steps: projected.steps,
+      createdAt: request.now.toISOString(),
+    },
+  };
+}
+
+function atRiskMembers(observation: ClusterObservation, assessment: Assessment): { member: MemberObservation; triggers: Finding[] }[] {
+  const byMember = new Map<string, Finding[]>();
+  for (const f of assessment.findings) {
+    if (!f.confirmed || !f.memberId || !TRIGGER_KINDS.has(f.kind)) continue;
+    byMember.set(f.memberId, [...(byMember.get(f.memberId) ?? []), f]);
+  }
+  const result: { member: MemberObservation; triggers: Finding[]; dead: boolean; critical: number }[] = [];
+  for (const member of observation.members) {
+    const triggers = byMember.get(member.id);
+    if (!triggers || member.isLearner) continue;
+    result.push({ member, triggers, dead: !isMemberHealthy(member), critical: triggers.filter((f) => f.severity === 'critical').length });
+  }
+  // Dead members first: they already cost fault tolerance. Then the most critical, the most findings, the name.
+  result.sort(
+    (a, b) =>
+      Number(b.dead) - Number(a.dead) ||
+      b.critical - a.critical ||
+      b.triggers.length - a.triggers.length ||
+      (a.member.name < b.member.name ? -1 : a.member.name > b.member.name ? 1 : 0),
+  );
+  return result;
+}
+
+/**
+ * Decide what to do after an assessment: nothing, alert a person, or migrate one member. Never a destructive
+ * step without quorum or a leader; at most one migration per cluster, and none during the cooldown.
+ */
+export function planMigration(
+  observation: ClusterObservation,
+  assessment: Assessment,
+  policy: Policy,
+  state: MigrationState,
+  now: Date,
+): Decision {
+  const confirmed = assessment.findings.filter((f) => f.confirmed && f.severity !== 'info');
+  const quorumLost = confirmed.filter((f) => f.kind === 'quorum-lost');
+  if (quorumLost.length > 0 || !assessment.quorum.hasQuorum) {
+    return {
+      kind: 'alert',
+      reason: 'quorum-lost',
+      summary: `quorum lost (${assessment.quorum.healthyVoters}/${assessment.quorum.voters} healthy, ${assessment.quorum.quorum} needed): no destructive step is safe; restore members or recover from a snapshot by hand`,
+      findings: confirmed,
+    };
+  }
+  const noLeader = confirmed.filter((f) => f.kind === 'no-leader');
+  if (noLeader.length > 0) {
+    return { kind: 'alert', reason: 'no-leader', summary: 'no leader although quorum seems present: membership changes need a leader, so the guardian waits', findings: noLeader };
+  }
+  const atRisk = atRiskMembers(observation, assessment);
+  const first = atRisk[0];
+  if (!first) {
+    const critical = confirmed.filter((f) => f.severity === 'critical');
+    if (critical.length > 0) {
+      return { kind: 'alert', reason: 'needs-operator', summary: `needs an operator: ${critical.map((f) => f.message).join('; ')}`, findings: critical };
+    }
+    if (confirmed.length > 0) {
+      return { kind: 'none', reason: 'not-actionable', summary: `no member to move; watching: ${confirmed.map((f) => f.kind).join(', ')}` };
+    }
+    return { kind: 'none', reason: 'healthy', summary: assessment.summary };
+  }
+  const who = first.member.name || first.member.id;
+  if (state.inFlight) {
+    return { kind: 'none', reason: 'migration-in-flight', summary: `${who} is at risk, but migration ${state.inFlight.workflowId} of ${state.inFlight.member} is still running` };
+  }
+  if (state.lastEndedAt !== undefined) {
+    const readyAt = Date.parse(state.lastEndedAt) + policy.cooldownMs;
+    if (now.getTime() < readyAt) {
+      const seconds = Math.ceil((readyAt - now.getTime()) / 1000);
+      return { kind: 'none', reason: 'cooldown', summary: `${who} is at risk, but the cooldown after the last migration has ${seconds}s left` };
+    }
+  }
+  const built = buildMigrationPlan({
+    observation,
+    member: first.member.id,
+    strategy: policy.strategy,
+    policy,
+    now,
+    reasons: first.triggers.map((f) => f.message),
+    triggers: first.triggers,
+  });
+  if ('refusal' in built) {
+    const reason: AlertReason = built.refusal.code === 'quorum-guard' ? 'quorum-guard' : 'no-feasible-node';
+    return { kind: 'alert', reason, summary: `${who} is at risk but cannot be moved: ${built.refusal.message}`, findings: first.triggers };
+  }
+  const { plan } = built;
+  return {
+    kind: 'migrate',
+    plan,
+    dryRun: policy.dryRun,
+    summary: `${policy.dryRun ? '[dry run] ' : ''}migrate ${plan.member.name} from ${plan.member.nodeName ?? '?'} to ${plan.target.node} with ${plan.strategy}: ${first.triggers.map((f) => f.kind).join(', ')}`,
+  };
+}

@@ -1,0 +1,74 @@
+import type { Toleration } from './observation';
+
+/**
+ * The knobs an operator sets per etcd cluster. Validated and defaulted by src/config; the domain only reads them.
+ */
+
+/** Which way a member is moved: `replace` removes first (dead member), `surge` adds first (live member). */
+export type Strategy = 'replace' | 'surge';
+
+/** The operator's preference; `auto` picks `replace` for an unreachable member and `surge` otherwise. */
+export type StrategyPreference = 'auto' | Strategy;
+
+/** Levels past which a signal fires. Fractions are of allocatable; times are in seconds. */
+export interface Thresholds {
+  /** Node CPU usage / allocatable at or above which the node counts as CPU-starved. */
+  nodeCpu: number;
+  /** Node memory usage / allocatable at or above which the node counts as memory-starved. */
+  nodeMemory: number;
+  /** Raft index entries a member may trail the most advanced member by. */
+  raftIndexLag: number;
+  /** Leader changes within the sample window that count as churn. */
+  leaderChanges: number;
+  /** Failed proposals within the sample window that count as trouble. */
+  failedProposals: number;
+  /** WAL fsync p99 in seconds above which the member's disk counts as slow. */
+  walFsyncP99Seconds: number;
+  /** Peer round-trip p99 in seconds above which the member's network counts as slow. */
+  peerRoundTripP99Seconds: number;
+  /** Container restarts within the sample window that count as a crash loop. */
+  podRestarts: number;
+}
+
+/** The policy the risk assessment and the planner follow for one cluster. */
+export interface Policy {
+  thresholds: Thresholds;
+  /** Consecutive samples a signal must hold before it counts. */
+  hysteresisSamples: number;
+  /** Samples kept for windowed signals (leader churn, failed proposals, restarts). */
+  windowSamples: number;
+  /** Quiet time after a migration ends before another may start, in milliseconds. */
+  cooldownMs: number;
+  strategy: StrategyPreference;
+  /** Plan and record, never act. */
+  dryRun: boolean;
+  /** Prefix of member and pod names; a new member gets the next free ordinal (`etcd-3`). */
+  memberNamePrefix: string;
+  /** Tolerations of the etcd pods, used to decide whether a tainted node may host a member. */
+  tolerations: Toleration[];
+}
+
+/** Defaults an SRE would start from; every value can be overridden in the config file. */
+export const DEFAULT_THRESHOLDS: Thresholds = {
+  nodeCpu: 0.9,
+  nodeMemory: 0.9,
+  raftIndexLag: 1000,
+  leaderChanges: 3,
+  failedProposals: 5,
+  // etcd's own guidance: p99 WAL fsync should stay under 10 ms; it logs "slow fdatasync" past 1 s.
+  walFsyncP99Seconds: 0.5,
+  peerRoundTripP99Seconds: 0.5,
+  podRestarts: 3,
+};
+
+/** A complete default policy. */
+export const DEFAULT_POLICY: Policy = {
+  thresholds: DEFAULT_THRESHOLDS,
+  hysteresisSamples: 3,
+  windowSamples: 10,
+  cooldownMs: 10 * 60 * 1000,
+  strategy: 'auto',
+  dryRun: false,
+  memberNamePrefix: 'etcd',
+  tolerations: [],
+};

@@ -1,0 +1,412 @@
+import { activePressures, isNodeReady, percent, readyCondition, utilization } from './nodes';
+import type { ClusterObservation, MemberObservation, NodeObservation } from './observation';
+import type { Policy } from './policy';
+import { knownLeader, quorumState, toVoterViews, type QuorumState } from './quorum';
+import { WindowBuilder, type SampleWindow } from './window';
+
+/** Every kind of finding the assessment can report. */
+export const FINDING_KINDS = [
+  'quorum-lost',
+  'quorum-at-risk',
+  'no-leader',
+  'member-unreachable',
+  'member-lagging',
+  'leader-churn',
+  'proposals-failed',
+  'slow-fsync',
+  'slow-peer-network',
+  'db-alarm',
+  'node-not-ready',
+  'node-cpu-high',
+  'node-memory-high',
+  'node-pressure',
+  'pod-not-ready',
+  'pod-restarting',
+  'rack-shared',
+  'domain-shared',
+] as const;
+
+/** The kind of a finding. */
+export type FindingKind = (typeof FINDING_KINDS)[number];
+
+/** How loud a finding is. `info` never triggers anything. */
+export type Severity = 'info' | 'warning' | 'critical';
+
+/** Figures behind a finding: the measured values and the thresholds they crossed. */
+export type Evidence = Record<string, string | number | boolean>;
+
+/** One thing wrong with the cluster, with the evidence that fired it. */
+export interface Finding {
+  kind: FindingKind;
+  severity: Severity;
+  /** The member concerned, by name; absent for cluster-wide findings. */
+  member?: string;
+  memberId?: string;
+  node?: string;
+  pod?: string;
+  message: string;
+  evidence: Evidence;
+  /** Consecutive samples the signal has held. */
+  samples: number;
+  /** Held long enough to count (hysteresis), or a kind that describes the present and counts at once. */
+  confirmed: boolean;
+}
+
+/** The outcome of assessing one observation. */
+export interface Assessment {
+  cluster: string;
+  observedAt: string;
+  quorum: QuorumState;
+  leader?: { id: string; name: string };
+  /** Confirmed findings first, then pending ones; both sorted by severity, kind and subject. */
+  findings: Finding[];
+  missingSignals: string[];
+  /** No confirmed warning or critical finding. */
+  healthy: boolean;
+  summary: string;
+}
+
+/** Kinds that describe the present state of quorum; they count at once, since an alert destroys nothing. */
+const IMMEDIATE: ReadonlySet<FindingKind> = new Set<FindingKind>(['quorum-lost', 'quorum-at-risk']);
+
+type Signal = Omit<Finding, 'samples' | 'confirmed'>;
+
+const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
+
+function subjectOf(signal: Signal): string {
+  return signal.member ?? signal.node ?? signal.pod ?? 'cluster';
+}
+
+/** Compare findings: confirmed first, then by severity, kind and subject, so output order never depends on input. */
+export function compareFindings(a: Finding, b: Finding): number {
+  if (a.confirmed !== b.confirmed) return a.confirmed ? -1 : 1;
+  const severity = SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity];
+  if (severity !== 0) return severity;
+  const kind = FINDING_KINDS.indexOf(a.kind) - FINDING_KINDS.indexOf(b.kind);
+  if (kind !== 0) return kind;
+  const sa = subjectOf(a);
+  const sb = subjectOf(b);
+  return sa < sb ? -1 : sa > sb ? 1 : 0;
+}
+
+function memberLabel(member: MemberObservation): string {
+  return member.name || member.id;
+}
+
+function memberSubject(member: MemberObservation): Pick<Signal, 'member' | 'memberId'> {
+  return { member: memberLabel(member), memberId: member.id };
+}
+
+function clusterSignals(obs: ClusterObservation, quorum: QuorumState, leader: MemberObservation | undefined): Signal[] {
+  const signals: Signal[] = [];
+  const figures = { healthyVoters: quorum.healthyVoters, voters: quorum.voters, quorum: quorum.quorum };
+  if (!quorum.hasQuorum) {
+    signals.push({
+      kind: 'quorum-lost',
+      severity: 'critical',
+      message: `quorum lost: ${quorum.healthyVoters} of ${quorum.voters} voters healthy, ${quorum.quorum} needed; writes are refused and the guardian will take no destructive step`,
+      evidence: figures,
+    });
+  } else if (quorum.faultTolerance === 0 && quorum.voters > 1) {
+    // A single member has no redundancy to lose: saying so every cycle would be noise, not a warning.
+    signals.push({
+      kind: 'quorum-at-risk',
+      severity: 'warning',
+      message: `no fault tolerance: ${quorum.healthyVoters} of ${quorum.voters} voters healthy, quorum ${quorum.quorum}; one more failure stops writes`,
+      evidence: figures,
+    });
+  }
+  if (!leader) {
+    const reachable = obs.members.filter((m) => m.status.reachable).length;
+    signals.push({
+      kind: 'no-leader',
+      severity: 'critical',
+      message: `no leader: none of the ${reachable} reachable members knows a leader`,
+      evidence: { reachableMembers: reachable, members: obs.members.length },
+    });
+  }
+  return signals;
+}
+
+function memberSignals(obs: ClusterObservation, policy: Policy, window: WindowBuilder): Signal[] {
+  const { thresholds } = policy;
+  const signals: Signal[] = [];
+  const reachable = obs.members.filter((m) => m.status.reachable);
+  const maxIndex = Math.max(0, ...reachable.map((m) => m.status.raftIndex ?? 0));
+  let leaderChanges: number | undefined;
+  let failedProposals: number | undefined;
+
+  for (const member of obs.members) {
+    const s = member.status;
+    const who = memberSubject(member);
+    if (!s.reachable) {
+      signals.push({
+        kind: 'member-unreachable',
+        severity: 'critical',
+        ...who,
+        ...(member.nodeName ? { node: member.nodeName } : {}),
+        message: `member ${who.member} does not answer: ${s.error ?? 'no response'}`,
+        evidence: { error: s.error ?? 'no response', clientURL: member.clientURLs[0] ?? '' },
+      });
+      continue;
+    }
+    const gap = maxIndex - (s.raftIndex ?? maxIndex);
+    if (gap > thresholds.raftIndexLag) {
+      signals.push({
+        kind: 'member-lagging',
+        severity: 'warning',
+        ...who,
+        message: `member ${who.member} trails by ${gap} raft entries (threshold ${thresholds.raftIndexLag})`,
+        evidence: { raftIndex: s.raftIndex ?? 0, maxRaftIndex: maxIndex, gap, threshold: thresholds.raftIndexLag },
+      });
+    }
+    if (s.walFsyncP99Seconds !== undefined && s.walFsyncP99Seconds > thresholds.walFsyncP99Seconds) {
+      signals.push({
+        kind: 'slow-fsync',
+        severity: 'warning',
+        ...who,
+        message: `member ${who.member} WAL fsync p99 ${s.walFsyncP99Seconds}s exceeds ${thresholds.walFsyncP99Seconds}s`,
+        evidence: { walFsyncP99Seconds: s.walFsyncP99Seconds, threshold: thresholds.walFsyncP99Seconds },
+      });
+    }
+    if (s.peerRoundTripP99Seconds !== undefined && s.peerRoundTripP99Seconds > thresholds.peerRoundTripP99Seconds) {
+      signals.push({
+        kind: 'slow-peer-network',
+        severity: 'warning',
+        ...who,
+        message: `member ${who.member} peer round-trip p99 ${s.peerRoundTripP99Seconds}s exceeds ${thresholds.peerRoundTripP99Seconds}s`,
+        evidence: { peerRoundTripP99Seconds: s.peerRoundTripP99Seconds, threshold: thresholds.peerRoundTripP99Seconds },
+      });
+    }
+    if (s.alarms.length > 0) {
+      signals.push({
+        kind: 'db-alarm',
+        severity: 'critical',
+        ...who,
+        message: `member ${who.member} raised ${s.alarms.join(', ')}`,
+        evidence: { alarms: s.alarms.join(','), dbSizeBytes: s.dbSizeBytes ?? 0 },
+      });
+    }
+    // Every member counts each leader change it sees, so the cluster's churn is the largest count, not the sum.
+    const changes = window.counter(`leader-changes/${member.id}`, s.leaderChangesSeen);
+    if (changes !== undefined) leaderChanges = Math.max(leaderChanges ?? 0, changes);
+    // A proposal fails on the member that proposed it, so the cluster's failures are the sum.
+    const failed = window.counter(`proposals-failed/${member.id}`, s.proposalsFailed);
+    if (failed !== undefined) failedProposals = (failedProposals ?? 0) + failed;
+  }
+
+  if (leaderChanges !== undefined && leaderChanges >= thresholds.leaderChanges) {
+    signals.push({
+      kind: 'leader-churn',
+      severity: 'warning',
+      message: `${leaderChanges} leader changes in the last ${policy.windowSamples} samples (threshold ${thresholds.leaderChanges})`,
+      evidence: { leaderChanges, windowSamples: policy.windowSamples, threshold: thresholds.leaderChanges },
+    });
+  }
+  if (failedProposals !== undefined && failedProposals >= thresholds.failedProposals) {
+    signals.push({
+      kind: 'proposals-failed',
+      severity: 'warning',
+      message: `${failedProposals} failed proposals in the last ${policy.windowSamples} samples (threshold ${thresholds.failedProposals})`,
+      evidence: { failedProposals, windowSamples: policy.windowSamples, threshold: thresholds.failedProposals },
+    });
+  }
+  return signals;
+}
+
+function nodeSignals(member: MemberObservation, node: NodeObservation | undefined, policy: Policy): Signal[] {
+  const { thresholds } = policy;
+  const who = memberSubject(member);
+  const nodeName = member.nodeName ?? '';
+  if (!node) {
+    return [
+      {
+        kind: 'node-not-ready',
+        severity: 'critical',
+        ...who,
+        node: nodeName,
+        message: `node ${nodeName} of member ${who.member} is not in the cluster`,
+        evidence: { ready: 'absent' },
+      },
+    ];
+  }
+  const signals: Signal[] = [];
+  if (!isNodeReady(node)) {
+    const ready = readyCondition(node);
+    signals.push({
+      kind: 'node-not-ready',
+      severity: 'critical',
+      ...who,
+      node: node.name,
+      message: `node ${node.name} of member ${who.member} is not ready (Ready=${ready.status}${ready.reason ? `, ${ready.reason}` : ''})`,
+      evidence: { ready: ready.status, reason: ready.reason },
+    });
+  }
+  const usage = utilization(node);
+  if (usage && usage.cpu >= thresholds.nodeCpu) {
+    signals.push({
+      kind: 'node-cpu-high',
+      severity: 'warning',
+      ...who,
+      node: node.name,
+      message: `node ${node.name} of member ${who.member} CPU at ${percent(usage.cpu)} of allocatable (threshold ${percent(thresholds.nodeCpu)})`,
+      evidence: {
+        cpuUsage: Number(usage.cpu.toFixed(4)),
+        threshold: thresholds.nodeCpu,
+        usedMillis: node.usage?.cpuMillis ?? 0,
+        allocatableMillis: node.allocatable.cpuMillis,
+      },
+    });
+  }
+  if (usage && usage.memory >= thresholds.nodeMemory) {
+    signals.push({
+      kind: 'node-memory-high',
+      severity: 'warning',
+      ...who,
+      node: node.name,
+      message: `node ${node.name} of member ${who.member} memory at ${percent(usage.memory)} of allocatable (threshold ${percent(thresholds.nodeMemory)})`,
+      evidence: {
+        memoryUsage: Number(usage.memory.toFixed(4)),
+        threshold: thresholds.nodeMemory,
+        usedBytes: node.usage?.memoryBytes ?? 0,
+        allocatableBytes: node.allocatable.memoryBytes,
+      },
+    });
+  }
+  const pressures = activePressures(node);
+  if (pressures.length > 0) {
+    signals.push({
+      kind: 'node-pressure',
+      severity: 'warning',
+      ...who,
+      node: node.name,
+      message: `node ${node.name} of member ${who.member} reports ${pressures.join(', ')}`,
+      evidence: { conditions: pressures.join(',') },
+    });
+  }
+  return signals;
+}
+
+function podSignals(obs: ClusterObservation, member: MemberObservation, policy: Policy, window: WindowBuilder): Signal[] {
+  const who = memberSubject(member);
+  const pod = obs.pods.find((p) => p.name === member.podName);
+  if (!pod) {
+    if (!member.podName) return [];
+    return [
+      {
+        kind: 'pod-not-ready',
+        severity: 'warning',
+        ...who,
+        pod: member.podName,
+        message: `pod ${member.podName} of member ${who.member} does not exist`,
+        evidence: { phase: 'absent' },
+      },
+    ];
+  }
+  const signals: Signal[] = [];
+  if (!pod.ready || pod.phase !== 'Running') {
+    signals.push({
+      kind: 'pod-not-ready',
+      severity: 'warning',
+      ...who,
+      pod: pod.name,
+      ...(pod.nodeName ? { node: pod.nodeName } : {}),
+      message: `pod ${pod.name} of member ${who.member} is not ready (phase ${pod.phase})`,
+      evidence: { phase: pod.phase, ready: pod.ready, terminating: pod.terminating },
+    });
+  }
+  const restarts = window.counter(`restarts/${pod.name}`, pod.restartCount) ?? 0;
+  if (restarts >= policy.thresholds.podRestarts) {
+    signals.push({
+      kind: 'pod-restarting',
+      severity: 'warning',
+      ...who,
+      pod: pod.name,
+      message: `pod ${pod.name} of member ${who.member} restarted ${restarts} times in the last ${policy.windowSamples} samples (threshold ${policy.thresholds.podRestarts})`,
+      evidence: { restarts, restartCount: pod.restartCount, threshold: policy.thresholds.podRestarts },
+    });
+  }
+  return signals;
+}
+
+/**
+ * Members sharing a rack (or domain) count only when the nodes offer enough racks (domains) to avoid it: with
+ * three members and two zones, two members must share a zone, and saying so every cycle would be noise.
+ */
+function spreadSignals(obs: ClusterObservation, nodes: ReadonlyMap<string, NodeObservation>): Signal[] {
+  const voters = obs.members.filter((m) => !m.isLearner && m.nodeName);
+  const signals: Signal[] = [];
+  const check = (kind: 'rack-shared' | 'domain-shared', label: 'rack' | 'domain'): void => {
+    const available = new Set(obs.nodes.filter(isNodeReady).map((n) => n[label]).filter((v) => v !== undefined));
+    const groups = new Map<string, string[]>();
+    for (const m of voters) {
+      const value = nodes.get(m.nodeName ?? '')?.[label];
+      if (value !== undefined) groups.set(value, [...(groups.get(value) ?? []), memberLabel(m)]);
+    }
+    const used = groups.size;
+    if (used >= Math.min(voters.length, available.size)) return;
+    for (const [value, names] of [...groups.entries()].sort()) {
+      if (names.length < 2) continue;
+      signals.push({
+        kind,
+        severity: 'info',
+        message: `members ${names.join(', ')} share ${label} ${value} while ${available.size} ${label}s are available`,
+        evidence: { [label]: value, members: names.join(','), available: available.size },
+      });
+    }
+  };
+  check('rack-shared', 'rack');
+  check('domain-shared', 'domain');
+  return signals;
+}
+
+/**
+ * Assess one observation against the policy, carrying the sample window: a signal becomes a confirmed finding
+ * once it has held for `policy.hysteresisSamples` consecutive samples; quorum findings count at once.
+ */
+export function assessRisk(
+  obs: ClusterObservation,
+  policy: Policy,
+  previous: SampleWindow,
+): { assessment: Assessment; window: SampleWindow } {
+  const builder = new WindowBuilder(previous, policy.windowSamples);
+  const quorum = quorumState(toVoterViews(obs.members));
+  const leader = knownLeader(obs.members);
+  const nodes = new Map(obs.nodes.map((n) => [n.name, n]));
+  const signals: Signal[] = [...clusterSignals(obs, quorum, leader), ...memberSignals(obs, policy, builder)];
+  for (const member of obs.members) {
+    if (member.nodeName) signals.push(...nodeSignals(member, nodes.get(member.nodeName), policy));
+    signals.push(...podSignals(obs, member, policy, builder));
+  }
+  signals.push(...spreadSignals(obs, nodes));
+
+  const findings = signals.map((signal): Finding => {
+    const samples = builder.hold(`${signal.kind}/${subjectOf(signal)}`);
+    return { ...signal, samples, confirmed: IMMEDIATE.has(signal.kind) || samples >= policy.hysteresisSamples };
+  });
+  findings.sort(compareFindings);
+
+  const missingSignals = [...obs.missingSignals];
+  for (const m of obs.members) {
+    if (m.status.reachable && m.status.hasLeader === undefined) missingSignals.push(`raft-metrics/${memberLabel(m)}`);
+  }
+  const confirmed = findings.filter((f) => f.confirmed && f.severity !== 'info');
+  const pending = findings.filter((f) => !f.confirmed).length;
+  const healthy = confirmed.length === 0;
+  const summary = healthy
+    ? `healthy: ${quorum.healthyVoters}/${quorum.voters} voters, fault tolerance ${quorum.faultTolerance}${pending ? `, ${pending} signal(s) pending` : ''}`
+    : `${confirmed.length} finding(s): ${confirmed.map((f) => `${f.kind}${f.member ? `(${f.member})` : ''}`).join(', ')}`;
+
+  const assessment: Assessment = {
+    cluster: obs.cluster,
+    observedAt: obs.observedAt,
+    quorum,
+    findings,
+    missingSignals: missingSignals.sort(),
+    healthy,
+    summary,
+  };
+  if (leader) assessment.leader = { id: leader.id, name: memberLabel(leader) };
+  return { assessment, window: builder.build() };
+}
+

@@ -1,0 +1,62 @@
+/**
+ * The memory of the risk assessment between samples: how long each signal has held, the last value of each
+ * counter and the recent increments. Small and plain, so that a workflow can carry it across continue-as-new.
+ */
+export interface SampleWindow {
+  /** Samples assessed so far. */
+  samples: number;
+  /** Signal key (`kind/subject`) to the number of consecutive samples it has held. */
+  streaks: Record<string, number>;
+  /** Last seen value of each counter, keyed `counter/subject`. */
+  counters: Record<string, number>;
+  /** Recent increments of each counter, newest last, at most `windowSamples` long. */
+  increments: Record<string, number[]>;
+}
+
+/** The window before the first sample. */
+export function emptyWindow(): SampleWindow {
+  return { samples: 0, streaks: {}, counters: {}, increments: {} };
+}
+
+/**
+ * Increment of a monotonic counter since the last sample. A counter that went down was reset (its process
+ * restarted), so its whole current value is new, as Prometheus' rate() treats it. The first sight counts as zero.
+ */
+export function counterIncrement(previous: number | undefined, current: number): number {
+  if (previous === undefined) return 0;
+  return current >= previous ? current - previous : current;
+}
+
+/** Builds the next window from the previous one, one counter and one signal at a time. */
+export class WindowBuilder {
+  private readonly next: SampleWindow;
+
+  constructor(
+    private readonly previous: SampleWindow,
+    private readonly windowSamples: number,
+  ) {
+    this.next = { samples: previous.samples + 1, streaks: {}, counters: {}, increments: {} };
+  }
+
+  /** Record a counter's value; returns the sum of its increments over the window, this sample included. */
+  counter(key: string, value: number | undefined): number | undefined {
+    if (value === undefined) return undefined;
+    const increment = counterIncrement(this.previous.counters[key], value);
+    const history = [...(this.previous.increments[key] ?? []), increment].slice(-this.windowSamples);
+    this.next.counters[key] = value;
+    this.next.increments[key] = history;
+    return history.reduce((sum, x) => sum + x, 0);
+  }
+
+  /** Mark a signal as holding in this sample; returns for how many consecutive samples it has held. */
+  hold(key: string): number {
+    const streak = (this.previous.streaks[key] ?? 0) + 1;
+    this.next.streaks[key] = streak;
+    return streak;
+  }
+
+  /** The window after this sample; signals not marked have reset, counters not seen are forgotten. */
+  build(): SampleWindow {
+    return this.next;
+  }
+}

@@ -1,0 +1,274 @@
+import type { ClusterObservation } from '../../../src/domain/observation';
+import {
+  buildMigrationPlan,
+  nextMemberName,
+  planMigration,
+  resolveStrategy,
+  type Decision,
+  type MigrationState,
+} from '../../../src/domain/plan';
+import type { Policy } from '../../../src/domain/policy';
+import { assessRisk } from '../../../src/domain/risk';
+import { emptyWindow } from '../../../src/domain/window';
+import {
+  aCluster,
+  aDeadStatus,
+  aDownNode,
+  aMember,
+  aPolicy,
+  aPressuredNode,
+  aStatus,
+  withMember,
+  withNode,
+} from '../../builders';
+
+const NOW = new Date('2026-11-24T12:00:00.000Z');
+
+/** Assess `samples` identical observations, then plan. */
+function decide(obs: ClusterObservation, options: { policy?: Policy; state?: MigrationState; samples?: number } = {}): Decision {
+  const policy = options.policy ?? aPolicy();
+  let window = emptyWindow();
+  let assessment = assessRisk(obs, policy, window).assessment;
+  for (let i = 1; i < (options.samples ?? policy.hysteresisSamples); i++) {
+    window = assessRisk(obs, policy, window).window;
+    assessment = assessRisk(obs, policy, window).assessment;
+  }
+  return planMigration(obs, assessment, policy, options.state ?? {}, NOW);
+}
+
+function migratePlan(decision: Decision) {
+  if (decision.kind !== 'migrate') throw new Error(`expected a migration, got ${decision.kind}: ${decision.summary}`);
+  return decision.plan;
+}
+
+/** etcd-2 on node-2 (r2, z1) loses its node: the node is NotReady and the member does not answer. */
+const nodeDown = (): ClusterObservation => withMember(withNode(aCluster(3), aDownNode(2)), 2, { status: aDeadStatus() });
+
+describe('planning after a node failure', () => {
+  it('replaces the member of a NotReady node on a node whose rack and domain host no other member', () => {
+    const plan = migratePlan(decide(nodeDown()));
+    expect(plan).toMatchObject({
+      member: { name: 'etcd-2', nodeName: 'node-2', rack: 'r2', domain: 'z1', healthy: false, isLeader: false },
+      strategy: 'replace',
+      newMemberName: 'etcd-3',
+      target: { node: 'node-5', rack: 'r2', domain: 'z1', rackFree: true, membersInDomain: 0 },
+    });
+    expect(plan.triggers.map((f) => f.kind).sort()).toEqual(['member-unreachable', 'node-not-ready']);
+  });
+
+  it('lays out replace steps with the projected voters and fault tolerance after each', () => {
+    const plan = migratePlan(decide(nodeDown()));
+    expect(plan.steps.map((s) => [s.step, s.projected.voters, s.projected.healthyVoters, s.projected.faultTolerance])).toEqual([
+      ['backup-snapshot', 3, 2, 0],
+      ['remove-member', 2, 2, 0],
+      ['delete-pod', 2, 2, 0],
+      ['choose-node', 2, 2, 0],
+      ['schedule-pod', 2, 2, 0],
+      ['rejoin', 3, 2, 0],
+      ['verify-quorum', 3, 3, 1],
+    ]);
+  });
+
+  it('explains itself: why the member moves, why this strategy, why this node', () => {
+    const plan = migratePlan(decide(nodeDown()));
+    expect(plan.reasons).toEqual([
+      'member etcd-2 does not answer: context deadline exceeded',
+      'node node-2 of member etcd-2 is not ready (Ready=Unknown, NodeStatusUnknown)',
+      'replace: the member is down, so it is removed first and a learner takes its place',
+      'target node-5: rack r2 hosts no member; domain z1 hosts no member; CPU 20%, memory 20%',
+    ]);
+  });
+
+  it('waits for k samples before it moves anything', () => {
+    expect(decide(nodeDown(), { samples: 2 })).toMatchObject({ kind: 'none', reason: 'not-actionable' });
+  });
+});
+
+describe('planning for a live member at risk', () => {
+  it('surges a member whose node is under CPU and memory pressure', () => {
+    const plan = migratePlan(decide(withNode(aCluster(3), aPressuredNode(1, 0.95, 0.92))));
+    expect(plan).toMatchObject({ strategy: 'surge', member: { name: 'etcd-1', healthy: true }, target: { node: 'node-4' } });
+    expect(plan.steps.map((s) => [s.step, s.projected.voters, s.projected.healthyVoters, s.projected.faultTolerance])).toEqual([
+      ['backup-snapshot', 3, 3, 1],
+      ['choose-node', 3, 3, 1],
+      ['schedule-pod', 3, 3, 1],
+      ['rejoin', 4, 3, 0],
+      ['verify-member', 4, 4, 1],
+      ['remove-member', 3, 3, 1],
+      ['delete-pod', 3, 3, 1],
+      ['verify-quorum', 3, 3, 1],
+    ]);
+  });
+
+  it('moves leadership off the leader before removing it', () => {
+    const plan = migratePlan(decide(withNode(aCluster(3), aPressuredNode(0, 0.97, 0.5))));
+    expect(plan.member).toMatchObject({ name: 'etcd-0', isLeader: true });
+    const order = plan.steps.map((s) => s.step);
+    expect(order.indexOf('move-leader')).toBeGreaterThan(order.indexOf('verify-member'));
+    expect(order.indexOf('move-leader')).toBeLessThan(order.indexOf('remove-member'));
+  });
+
+  it('follows a configured preference for replace on a live member', () => {
+    const plan = migratePlan(decide(withNode(aCluster(3), aPressuredNode(1, 0.95, 0.5)), { policy: aPolicy({ strategy: 'replace' }) }));
+    expect(plan.strategy).toBe('replace');
+  });
+
+  it('marks a dry-run decision so that nothing is acted on', () => {
+    const decision = decide(withNode(aCluster(3), aPressuredNode(1, 0.95, 0.5)), { policy: aPolicy({ dryRun: true }) });
+    expect(decision).toMatchObject({ kind: 'migrate', dryRun: true });
+    expect(decision.summary).toBe('[dry run] migrate etcd-1 from node-1 to node-4 with surge: node-cpu-high');
+  });
+});
+
+describe('when the guardian must not move anything', () => {
+  it('alerts, and never migrates, when 2 of 3 members are unreachable', () => {
+    const obs = withMember(withMember(aCluster(3), 1, { status: aDeadStatus() }), 2, { status: aDeadStatus() });
+    const decision = decide(obs);
+    expect(decision).toMatchObject({ kind: 'alert', reason: 'quorum-lost' });
+    expect(decision.summary).toBe(
+      'quorum lost (1/3 healthy, 2 needed): no destructive step is safe; restore members or recover from a snapshot by hand',
+    );
+  });
+
+  it('alerts when no member knows a leader', () => {
+    const obs: ClusterObservation = { ...aCluster(3), members: [0, 1, 2].map((i) => aMember(i, { status: aStatus({ leaderId: '0' }) })) };
+    expect(decide(obs)).toMatchObject({ kind: 'alert', reason: 'no-leader' });
+  });
+
+  it('alerts with every refused node when no node is feasible', () => {
+    const obs = { ...nodeDown(), nodes: nodeDown().nodes.slice(0, 3) };
+    const decision = decide(obs);
+    expect(decision).toMatchObject({ kind: 'alert', reason: 'no-feasible-node' });
+    expect(decision.summary).toBe(
+      'etcd-2 is at risk but cannot be moved: cannot move etcd-2: no feasible node: node-0: already hosts member etcd-0 | node-1: already hosts member etcd-1 | node-2: hosts etcd-2, the member being moved; not ready (Ready=Unknown, NodeStatusUnknown); tainted node.kubernetes.io/unreachable:NoSchedule, node.kubernetes.io/unreachable:NoExecute and the pod does not tolerate it',
+    );
+  });
+
+  it('alerts for a critical finding it cannot fix by moving a member', () => {
+    const obs = withMember(aCluster(3), 0, { status: aStatus({ alarms: ['NOSPACE'] }) });
+    expect(decide(obs)).toMatchObject({ kind: 'alert', reason: 'needs-operator', summary: 'needs an operator: member etcd-0 raised NOSPACE' });
+  });
+
+  it('does nothing while another migration of the cluster is in flight', () => {
+    const decision = decide(nodeDown(), { state: { inFlight: { workflowId: 'migrate-main', member: 'etcd-1' } } });
+    expect(decision).toEqual({
+      kind: 'none',
+      reason: 'migration-in-flight',
+      summary: 'etcd-2 is at risk, but migration migrate-main of etcd-1 is still running',
+    });
+  });
+
+  it.each([
+    ['one second after the last migration', '2026-11-24T11:59:59.000Z', 'none'],
+    ['just inside the ten-minute cooldown', '2026-11-24T11:50:00.001Z', 'none'],
+    ['exactly when the cooldown ends', '2026-11-24T11:50:00.000Z', 'migrate'],
+    ['long after the cooldown', '2026-11-24T10:00:00.000Z', 'migrate'],
+  ])('honours the cooldown: %s gives %s', (_name, lastEndedAt, kind) => {
+    expect(decide(nodeDown(), { state: { lastEndedAt } }).kind).toBe(kind);
+  });
+
+  it('says how much of the cooldown is left', () => {
+    expect(decide(nodeDown(), { state: { lastEndedAt: '2026-11-24T11:59:00.000Z' } }).summary).toBe(
+      'etcd-2 is at risk, but the cooldown after the last migration has 540s left',
+    );
+  });
+
+  it('reports a healthy cluster as healthy', () => {
+    expect(decide(aCluster(3))).toEqual({ kind: 'none', reason: 'healthy', summary: 'healthy: 3/3 voters, fault tolerance 1' });
+  });
+});
+
+describe('choosing which member to move first', () => {
+  it('a dead member goes before a live member at risk', () => {
+    const obs = withNode(nodeDown(), aPressuredNode(1, 0.95, 0.5));
+    expect(migratePlan(decide(obs)).member.name).toBe('etcd-2');
+  });
+
+  it('in 5 members with two dead, one dead member is replaced at a time and quorum holds', () => {
+    const obs = withMember(withMember(aCluster(5, 8), 3, { status: aDeadStatus() }), 4, { status: aDeadStatus() });
+    const plan = migratePlan(decide(obs));
+    expect(plan.member.name).toBe('etcd-3');
+    expect(plan.steps.every((s) => s.projected.healthyVoters >= s.projected.quorum)).toBe(true);
+  });
+});
+
+describe('building a manual migration plan', () => {
+  const request = (overrides: Partial<Parameters<typeof buildMigrationPlan>[0]> = {}) =>
+    buildMigrationPlan({ observation: aCluster(3), member: 'etcd-1', strategy: 'auto', policy: aPolicy(), now: NOW, ...overrides });
+
+  it('moves a named member to a named node', () => {
+    const result = request({ targetNode: 'node-5' });
+    expect('plan' in result && result.plan.target.node).toBe('node-5');
+  });
+
+  it('accepts a member by its hex id', () => {
+    const result = request({ member: '0x2' });
+    expect('plan' in result && result.plan.member.name).toBe('etcd-1');
+  });
+
+  it.each([
+    ['an unknown member', { member: 'etcd-9' }, { code: 'unknown-member', field: 'member', message: 'member "etcd-9" is not in cluster main; members: etcd-0, etcd-1, etcd-2' }],
+    ['an unknown target node', { targetNode: 'node-99' }, { code: 'unknown-target', field: 'targetNode', message: 'targetNode "node-99" is not a node of the cluster; nodes: node-0, node-1, node-2, node-3, node-4, node-5' }],
+    ['a target that already hosts a member', { targetNode: 'node-0' }, { code: 'target-refused', field: 'targetNode', message: 'targetNode "node-0" cannot host a member: already hosts member etcd-0' }],
+  ] as const)('refuses %s, naming the field and the value', (_name, overrides, refusal) => {
+    expect(request(overrides)).toEqual({ refusal: expect.objectContaining(refusal) as unknown });
+  });
+
+  it('refuses a target node that is not ready', () => {
+    const obs = withNode(aCluster(3), aDownNode(5));
+    const result = buildMigrationPlan({ observation: obs, member: 'etcd-1', strategy: 'auto', policy: aPolicy(), now: NOW, targetNode: 'node-5' });
+    expect('refusal' in result && result.refusal.message).toBe(
+      'targetNode "node-5" cannot host a member: not ready (Ready=Unknown, NodeStatusUnknown); tainted node.kubernetes.io/unreachable:NoSchedule, node.kubernetes.io/unreachable:NoExecute and the pod does not tolerate it',
+    );
+  });
+
+  it('refuses to move a learner', () => {
+    const obs = { ...aCluster(3), members: [...aCluster(3).members, aMember(3, { isLearner: true })] };
+    const result = buildMigrationPlan({ observation: obs, member: 'etcd-3', strategy: 'auto', policy: aPolicy(), now: NOW });
+    expect('refusal' in result && result.refusal.code).toBe('member-is-learner');
+  });
+
+  it('refuses a replace of a live member while another is dead, since removing it would lose quorum', () => {
+    const result = buildMigrationPlan({ observation: nodeDown(), member: 'etcd-0', strategy: 'replace', policy: aPolicy(), now: NOW });
+    expect('refusal' in result && result.refusal).toMatchObject({ code: 'quorum-guard' });
+    expect('refusal' in result && result.refusal.message).toBe(
+      'cannot move etcd-0 with replace: step remove-member refused by the quorum guard: remove-member etcd-0 would leave 1/2 healthy voters, quorum 2: below quorum (now 2/3 healthy voters, quorum 2)',
+    );
+  });
+
+  it('keeps off a node that still holds a pod no member owns', () => {
+    const obs = { ...nodeDown(), pods: [...nodeDown().pods, { name: 'etcd-3', nodeName: 'node-5', phase: 'Running' as const, ready: false, restartCount: 0, terminating: true }] };
+    const result = buildMigrationPlan({ observation: obs, member: 'etcd-2', strategy: 'auto', policy: aPolicy(), now: NOW });
+    if (!('plan' in result)) throw new Error(result.refusal.message);
+    expect(result.plan.placement.refused).toContainEqual({ node: 'node-5', reasons: ['holds pod etcd-3 of this cluster'] });
+    expect(result.plan.newMemberName).toBe('etcd-4');
+  });
+
+  it('skips nodes excluded by an earlier failed attempt and says why', () => {
+    const result = buildMigrationPlan({ observation: nodeDown(), member: 'etcd-2', strategy: 'auto', policy: aPolicy(), now: NOW, excludedNodes: { 'node-5': 'pod never became ready in attempt 1' } });
+    if (!('plan' in result)) throw new Error(result.refusal.message);
+    expect(result.plan.target.node).not.toBe('node-5');
+    expect(result.plan.placement.refused).toContainEqual({ node: 'node-5', reasons: ['pod never became ready in attempt 1'] });
+  });
+});
+
+describe('names and strategies', () => {
+  it.each([
+    ['the first member', [], 'etcd-0'],
+    ['after etcd-0..2', ['etcd-0', 'etcd-1', 'etcd-2'], 'etcd-3'],
+    ['after a gap', ['etcd-0', 'etcd-7'], 'etcd-8'],
+    ['ignoring names of another shape', ['etcd-0', 'etcd-x-9', 'other-5', 'etcd-01x'], 'etcd-1'],
+  ])('%s gets the next free ordinal', (_name, taken, expected) => {
+    expect(nextMemberName('etcd', taken)).toBe(expected);
+  });
+
+  it.each([
+    ['auto', true, 'surge'],
+    ['auto', false, 'replace'],
+    ['surge', false, 'replace'],
+    ['replace', true, 'replace'],
+    ['surge', true, 'surge'],
+  ] as const)('preference %s for a member healthy=%s resolves to %s', (preference, healthy, strategy) => {
+    expect(resolveStrategy(preference, healthy).strategy).toBe(strategy);
+  });
+});

@@ -1,0 +1,435 @@
+import { z } from 'zod';
+import {
+  DEFAULT_POLICY,
+  DEFAULT_THRESHOLDS,
+  type Policy,
+  type StrategyPreference,
+  type Thresholds,
+} from '../domain/policy';
+import { duration, formatDuration } from './duration';
+
+/**
+ * The guardian's configuration: where Temporal and Kubernetes are, and for each etcd cluster how to find its
+ * members, how to judge them and how carefully to move them. Defaults are what an SRE would start from.
+ * Pure: workflow code may import this file.
+ */
+
+// ---------------------------------------------------------------------------------------------------------
+// Field schemas. Each carries one message saying what is expected, so a wrong type, a bad range and a bad
+// format all read the same way to an operator.
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/;
+
+/** True for a Kubernetes label key: an optional DNS-subdomain prefix and "/", then a name of at most 63. */
+export function isLabelKey(text: string): boolean {
+  const slash = text.indexOf('/');
+  const prefix = slash === -1 ? undefined : text.slice(0, slash);
+  const name = slash === -1 ? text : text.slice(slash + 1);
+  if (prefix !== undefined && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) return false;
+  return name.length <= 63 && LABEL_NAME.test(name);
+}
+
+/**
+ * True for an equality-based label selector: comma-separated `key=value`, `key==value`, `key!=value`, `key`
+ * or `!key`. Set-based requirements (`key in (a,b)`) are not accepted.
+ */
+export function isLabelSelector(text: string): boolean {
+  return text.split(',').every((requirement) => isRequirement(requirement.trim()));
+}
+
+function isRequirement(text: string): boolean {
+  if (text.startsWith('!')) return isLabelKey(text.slice(1).trim());
+  const match = /^([^=!]+?)\s*(==|!=|=)\s*(.*)$/.exec(text);
+  if (match === null) return isLabelKey(text);
+  const key = match[1] ?? '';
+  const value = match[3] ?? '';
+  return isLabelKey(key) && (value === '' || (value.length <= 63 && LABEL_NAME.test(value)));
+}
+
+function isHostPort(text: string): boolean {
+  const port = Number(HOST_PORT.exec(text)?.[2]);
+  return port >= 1 && port <= 65535;
+}
+
+/**
+ * A section that may be left out, or left empty: in YAML a key whose entries are all commented out reads as
+ * null, and an operator means "defaults" by it, not an error.
+ */
+function section<T extends z.ZodType>(schema: T) {
+  return z.preprocess((value) => (value === null ? undefined : value), schema);
+}
+
+/** A message for a wrong type only, so that the issues a schema's checks raise keep their own wording. */
+function onWrongType(message: string): z.core.$ZodErrorMap {
+  return (issue) => (issue.code === 'invalid_type' ? message : undefined);
+}
+
+function text(expected: string) {
+  return z.string({ error: `expected ${expected}` }).trim().min(1);
+}
+
+function dnsLabel(expected: string) {
+  return z.string({ error: `expected ${expected}` }).trim().max(63).regex(DNS_LABEL);
+}
+
+function dnsSubdomain(expected: string) {
+  return z.string({ error: `expected ${expected}` }).trim().max(253).regex(DNS_SUBDOMAIN);
+}
+
+const labelKey = z
+  .string({ error: 'expected a Kubernetes label key such as "topology.kubernetes.io/zone"' })
+  .trim()
+  .refine(isLabelKey);
+
+/** A path to a PEM file. Never the PEM itself: it would end up in workflow history and in logs. */
+function filePath(what: string) {
+  const expected = `expected the path of ${what}`;
+  return z
+    .string({ error: expected })
+    .trim()
+    .min(1)
+    .superRefine((path, ctx) => {
+      if (path.includes('-----BEGIN')) {
+        ctx.addIssue({ code: 'custom', message: `${expected}, not its PEM contents`, input: path });
+      }
+    });
+}
+
+const port = z.int({ error: 'expected a port number between 1 and 65535' }).min(1).max(65535);
+
+const sampleCount = z
+  // Windows are carried through workflow history on every continue-as-new: keep them small.
+  .int({ error: 'expected a whole number between 1 and 1000' })
+  .min(1)
+  .max(1000);
+
+const fraction = z.number({ error: 'expected a number greater than 0 and at most 1 (0.9 means 90%)' }).gt(0).max(1);
+const count = z.int({ error: 'expected a whole number of at least 1' }).min(1);
+const seconds = z.number({ error: 'expected a number of seconds greater than 0 (0.5 means 500ms)' }).gt(0);
+const flag = z.boolean({ error: 'expected true or false' });
+
+/** The operator's strategy preference; the values of `StrategyPreference` in src/domain/policy.ts. */
+export const strategySchema = z.enum(['auto', 'replace', 'surge']) satisfies z.ZodType<StrategyPreference>;
+
+/** A cluster name: a DNS-1123 label, because it becomes part of schedule and workflow ids. */
+export const clusterNameSchema = dnsLabel(
+  'a cluster name of lowercase letters, digits and "-" (a DNS-1123 label of at most 63 characters), such as "main"',
+);
+
+/** A Kubernetes node name (a DNS-1123 subdomain). */
+export const nodeNameSchema = dnsSubdomain(
+  'a Kubernetes node name of lowercase letters, digits, "-" and "." (a DNS-1123 subdomain), such as "node-1"',
+);
+
+// ---------------------------------------------------------------------------------------------------------
+// Durations. A config file writes them as "10s" or seconds; a cluster config that has already been validated
+// (a workflow input) carries milliseconds. One cluster schema serves both, built with the right field.
+
+type DurationField = (options: { min?: number; default: number }) => z.ZodPrefault<z.ZodType<number, unknown>>;
+
+const writtenDuration: DurationField = (options) =>
+  // prefault, not default: zod hands a default out untouched, skipping the transform, while a prefault is
+  // parsed like a written value; so the default is written here as it would be in a file.
+  duration(options.min === undefined ? {} : { min: options.min }).prefault(formatDuration(options.default));
+
+const resolvedDuration: DurationField = (options) => {
+  const milliseconds: z.ZodType<number, unknown> = z
+    .int({ error: `expected a whole number of milliseconds of at least ${options.min ?? 0}` })
+    .min(options.min ?? 0);
+  return milliseconds.prefault(options.default);
+};
+
+// ---------------------------------------------------------------------------------------------------------
+// Sections.
+
+const thresholdsShape = {
+  nodeCpu: fraction.default(DEFAULT_THRESHOLDS.nodeCpu),
+  nodeMemory: fraction.default(DEFAULT_THRESHOLDS.nodeMemory),
+  raftIndexLag: count.default(DEFAULT_THRESHOLDS.raftIndexLag),
+  leaderChanges: count.default(DEFAULT_THRESHOLDS.leaderChanges),
+  failedProposals: count.default(DEFAULT_THRESHOLDS.failedProposals),
+  walFsyncP99Seconds: seconds.default(DEFAULT_THRESHOLDS.walFsyncP99Seconds),
+  peerRoundTripP99Seconds: seconds.default(DEFAULT_THRESHOLDS.peerRoundTripP99Seconds),
+  podRestarts: count.default(DEFAULT_THRESHOLDS.podRestarts),
+} satisfies Record<keyof Thresholds, z.ZodType>;
+
+const addressingSchema = z.discriminatedUnion(
+  'mode',
+  [
+    z.strictObject({ mode: z.literal('host-network') }),
+    z.strictObject({
+      mode: z.literal('headless-service'),
+      serviceName: dnsLabel('the name of the headless Service in front of the etcd pods, such as "etcd"'),
+      clusterDomain: dnsSubdomain('a DNS domain such as "cluster.local"').default('cluster.local'),
+    }),
+  ],
+  { error: onWrongType('expected a mapping with mode: host-network or mode: headless-service') },
+);
+
+const portsSchema = z
+  .strictObject({
+    client: port.default(2379),
+    peer: port.default(2380),
+    // etcd serves /metrics on the client port unless --listen-metrics-urls says otherwise.
+    metrics: port.optional(),
+  })
+  .superRefine((ports, ctx) => {
+    if (ports.peer === ports.client) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['peer'],
+        message: `expected a port different from ports.client (${ports.client})`,
+        input: ports.peer,
+      });
+    }
+  })
+  .transform((ports) => ({ client: ports.client, peer: ports.peer, metrics: ports.metrics ?? ports.client }));
+
+const hysteresisSchema = z
+  .strictObject({
+    samples: sampleCount.default(DEFAULT_POLICY.hysteresisSamples),
+    windowSamples: sampleCount.optional(),
+  })
+  .superRefine((hysteresis, ctx) => {
+    if (hysteresis.windowSamples !== undefined && hysteresis.windowSamples < hysteresis.samples) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['windowSamples'],
+        message: `expected a whole number of at least hysteresis.samples (${hysteresis.samples})`,
+        input: hysteresis.windowSamples,
+      });
+    }
+  })
+  // Raising samples alone must not turn the default window into an error the operator never wrote.
+  .transform((hysteresis) => ({
+    samples: hysteresis.samples,
+    windowSamples: hysteresis.windowSamples ?? Math.max(DEFAULT_POLICY.windowSamples, hysteresis.samples),
+  }));
+
+const tolerationSchema = z
+  .strictObject({
+    key: labelKey.optional(),
+    operator: z.enum(['Equal', 'Exists']).optional(),
+    value: z.string({ error: 'expected a string' }).optional(),
+    effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
+  })
+  // The API server rejects both of these on a pod; catching them here saves a failed migration.
+  .superRefine((toleration, ctx) => {
+    if (toleration.operator === 'Exists' && toleration.value !== undefined && toleration.value !== '') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['value'],
+        message: 'expected no value when operator is Exists',
+        input: toleration.value,
+      });
+    }
+    if (toleration.key === undefined && toleration.operator !== 'Exists') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['operator'],
+        message: 'expected Exists when there is no key (a toleration without a key tolerates every taint)',
+        input: toleration.operator,
+      });
+    }
+  });
+
+const clusterTlsSchema = z.strictObject({
+  caFile: filePath('the CA certificate that signed the etcd server certificates'),
+  certFile: filePath('the client certificate'),
+  keyFile: filePath('the client private key'),
+});
+
+const topologySchema = z.strictObject({
+  rackLabel: labelKey.default('topology.kubernetes.io/rack'),
+  domainLabel: labelKey.default('topology.kubernetes.io/zone'),
+});
+
+const backupSchema = z.strictObject({
+  required: flag.default(true),
+  directory: text('a directory path').default('/var/lib/etcd-guardian/backups'),
+});
+
+const monitorSchema = z.strictObject({
+  // Bounds each run's history: about 25 events a cycle stays well under Temporal's 51,200-event limit.
+  continueAsNewEvery: z.int({ error: 'expected a whole number between 1 and 1000' }).min(1).max(1000).default(100),
+});
+
+function clusterSchemaWith(durationField: DurationField) {
+  return z
+    .strictObject({
+      name: clusterNameSchema,
+      namespace: dnsLabel('a Kubernetes namespace name such as "kube-system"').default('default'),
+      podSelector: z
+        .string({ error: 'expected a label selector such as "app=etcd,tier=control-plane"' })
+        .trim()
+        .refine(isLabelSelector),
+      memberNamePrefix: z
+        .string({ error: 'expected a DNS-1123 label of at most 57 characters, such as "etcd"' })
+        .trim()
+        // Room for "-" and an ordinal: the member name doubles as the pod's hostname, itself a DNS-1123 label.
+        .max(57)
+        .regex(DNS_LABEL)
+        .default(DEFAULT_POLICY.memberNamePrefix),
+      addressing: addressingSchema,
+      ports: section(portsSchema.prefault({})),
+      tls: section(clusterTlsSchema.optional()),
+      topology: section(topologySchema.prefault({})),
+      thresholds: section(z.strictObject(thresholdsShape).prefault({})),
+      hysteresis: section(hysteresisSchema.prefault({})),
+      interval: durationField({ min: 1000, default: 10_000 }),
+      endpointTimeout: durationField({ min: 1, default: 2_000 }),
+      cooldown: durationField({ default: DEFAULT_POLICY.cooldownMs }),
+      strategy: strategySchema.default(DEFAULT_POLICY.strategy),
+      dryRun: flag.default(DEFAULT_POLICY.dryRun),
+      backup: section(backupSchema.prefault({})),
+      tolerations: section(z.array(tolerationSchema).default([])),
+      monitor: section(monitorSchema.prefault({})),
+    })
+    .superRefine(
+      (cluster, ctx) => {
+        if (cluster.endpointTimeout >= cluster.interval) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['endpointTimeout'],
+            message: `expected a duration shorter than interval (${formatDuration(cluster.interval)})`,
+            input: formatDuration(cluster.endpointTimeout),
+          });
+        }
+      },
+      // Runs even when other fields of the cluster are wrong, so that one pass reports everything.
+      { when: (payload) => hasNumbers(payload.value, ['interval', 'endpointTimeout']) },
+    );
+}
+
+/** One etcd cluster as written in the config file. */
+export const clusterConfigSchema = clusterSchemaWith(writtenDuration);
+
+/** One etcd cluster already validated, durations in milliseconds: the form workflow inputs carry. */
+export const resolvedClusterConfigSchema = clusterSchemaWith(resolvedDuration);
+
+const temporalTlsSchema = z
+  .strictObject({
+    caFile: filePath('the CA certificate of the Temporal frontend').optional(),
+    certFile: filePath('the client certificate').optional(),
+    keyFile: filePath('the client private key').optional(),
+  })
+  .superRefine((tls, ctx) => {
+    if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
+      const missing = tls.certFile === undefined ? 'certFile' : 'keyFile';
+      const present = missing === 'certFile' ? 'keyFile' : 'certFile';
+      ctx.addIssue({
+        code: 'custom',
+        path: [missing],
+        message: `expected ${missing} alongside ${present}: a client certificate needs both`,
+        input: undefined,
+      });
+    }
+  });
+
+const temporalSchema = z
+  .strictObject({
+    address: z
+      .string({ error: 'expected host:port of the Temporal frontend, such as "127.0.0.1:7233"' })
+      .trim()
+      .refine(isHostPort)
+      .default('127.0.0.1:7233'),
+    namespace: text('a Temporal namespace name').default('default'),
+    taskQueue: text('a task queue name').default('etcd-guardian'),
+    // Present means TLS on; empty trusts the system CAs and sends no client certificate.
+    tls: section(temporalTlsSchema.optional()),
+  })
+  .prefault({});
+
+const kubernetesSchema = z
+  .strictObject({
+    // Absent: the client's default loading (in-cluster, then $KUBECONFIG, then ~/.kube/config).
+    kubeconfig: filePath('a kubeconfig file').optional(),
+    context: text('a kubeconfig context name').optional(),
+  })
+  .prefault({});
+
+const workerSchema = z
+  .strictObject({
+    metricsPort: z
+      .int({ error: 'expected a port number between 0 and 65535 (0 turns metrics off)' })
+      .min(0)
+      .max(65535)
+      .default(9464),
+    shutdownGraceTime: writtenDuration({ default: 30_000 }),
+  })
+  .prefault({});
+
+/** The guardian's whole config file. */
+export const guardianConfigSchema = z.strictObject(
+  {
+    temporal: section(temporalSchema),
+    kubernetes: section(kubernetesSchema),
+    worker: section(workerSchema),
+    clusters: z
+      .array(clusterConfigSchema, { error: onWrongType('expected a list of etcd clusters to watch') })
+      .min(1, 'expected a list with at least one etcd cluster to watch')
+      // Runs even when some clusters are invalid, so that a duplicate is reported in the same pass.
+      .superRefine((clusters, ctx) => reportDuplicateNames(clusters, ctx), { when: () => true }),
+  },
+  { error: onWrongType('expected a mapping with the sections temporal, kubernetes, worker and clusters') },
+);
+
+/** The validated config, defaults applied, durations in milliseconds. */
+export type GuardianConfig = z.output<typeof guardianConfigSchema>;
+/** One validated etcd cluster; `interval`, `endpointTimeout` and `cooldown` are in milliseconds. */
+export type ClusterConfig = z.output<typeof clusterConfigSchema>;
+/** Where the Temporal frontend is and how to reach it. */
+export type TemporalConfig = GuardianConfig['temporal'];
+/** Which kubeconfig and context to use. */
+export type KubernetesConfig = GuardianConfig['kubernetes'];
+/** The worker process's own settings; `shutdownGraceTime` is in milliseconds. */
+export type WorkerConfig = GuardianConfig['worker'];
+/** How members are addressed: host networking or a headless service. */
+export type AddressingConfig = ClusterConfig['addressing'];
+
+/** The domain policy the risk assessment and the planner follow for one cluster. */
+export function toPolicy(cluster: ClusterConfig): Policy {
+  return {
+    thresholds: { ...cluster.thresholds },
+    hysteresisSamples: cluster.hysteresis.samples,
+    windowSamples: cluster.hysteresis.windowSamples,
+    cooldownMs: cluster.cooldown,
+    strategy: cluster.strategy,
+    dryRun: cluster.dryRun,
+    memberNamePrefix: cluster.memberNamePrefix,
+    tolerations: cluster.tolerations.map((toleration) => ({ ...toleration })),
+  };
+}
+
+// The array may hold clusters that failed validation: read names defensively and skip invalid ones, which
+// already have their own issue.
+function reportDuplicateNames(clusters: readonly unknown[], ctx: z.core.$RefinementCtx<unknown>): void {
+  if (!Array.isArray(clusters)) return;
+  const firstIndex = new Map<string, number>();
+  clusters.forEach((cluster: unknown, index) => {
+    const name = isRecord(cluster) ? cluster['name'] : undefined;
+    if (typeof name !== 'string' || !DNS_LABEL.test(name)) return;
+    const first = firstIndex.get(name);
+    if (first === undefined) {
+      firstIndex.set(name, index);
+      return;
+    }
+    ctx.addIssue({
+      code: 'custom',
+      path: [index, 'name'],
+      message: `the name "${name}" is already used by clusters.${first}; cluster names must be unique`,
+      input: name,
+    });
+  });
+}
+
+function hasNumbers(value: unknown, keys: readonly string[]): boolean {
+  return isRecord(value) && keys.every((key) => typeof value[key] === 'number');
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

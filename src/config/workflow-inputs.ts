@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import type { SampleWindow } from '../domain/window';
+import { InvalidInputError } from './errors';
+import { validate } from './issues';
+import {
+  clusterNameSchema,
+  nodeNameSchema,
+  resolvedClusterConfigSchema,
+  strategySchema,
+  type ClusterConfig,
+} from './schema';
+
+/**
+ * Schemas of the workflows' inputs. Workflow code validates its input first thing, so that a bad start from
+ * the CLI or the Temporal UI fails at once with every problem named. Pure: no Node built-ins, no I/O.
+ */
+
+const nonEmpty = (expected: string) => z.string({ error: `expected ${expected}` }).trim().min(1);
+const wholeNumber = z.int({ error: 'expected a whole number of at least 0' }).min(0);
+
+const sampleWindowSchema = z.strictObject({
+  samples: wholeNumber,
+  streaks: z.record(z.string(), wholeNumber),
+  counters: z.record(z.string(), z.number()),
+  increments: z.record(z.string(), z.array(z.number())),
+}) satisfies z.ZodType<SampleWindow>;
+
+const cycleStateSchema = z.strictObject({
+  cyclesDone: wholeNumber,
+  window: sampleWindowSchema,
+  migration: z
+    .strictObject({
+      inFlight: z
+        .strictObject({
+          workflowId: nonEmpty('the workflow id of the running migration'),
+          member: nonEmpty('the member being migrated'),
+        })
+        .optional(),
+      lastEndedAt: z.iso.datetime({ offset: true }).optional(),
+    })
+    .prefault({}),
+});
+
+const monitorClusterInputSchema = z.strictObject(
+  {
+    cluster: resolvedClusterConfigSchema,
+    cycle: cycleStateSchema.optional(),
+  },
+  { error: (issue) => (issue.code === 'invalid_type' ? 'expected an object with a cluster' : undefined) },
+);
+
+const migrateMemberInputSchema = z
+  .strictObject(
+    {
+      cluster: clusterNameSchema,
+      member: nonEmpty('a member name or hex id, such as "etcd-1" or "8e9e05c52164694d"'),
+      reason: nonEmpty('a non-empty reason').default('manual migration'),
+      strategy: strategySchema.default('auto'),
+      targetNode: nodeNameSchema.optional(),
+      dryRun: z.boolean({ error: 'expected true or false' }).default(false),
+      requestedBy: nonEmpty('the name of who asked').optional(),
+      /** Node name to the reason it must not receive the member. */
+      excludedNodes: z.record(nodeNameSchema, nonEmpty('a reason')).optional(),
+    },
+    { error: (issue) => (issue.code === 'invalid_type' ? 'expected an object with cluster and member' : undefined) },
+  )
+  .superRefine((input, ctx) => {
+    if (input.targetNode !== undefined && input.excludedNodes?.[input.targetNode] !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['targetNode'],
+        message: 'expected a node that is not in excludedNodes',
+        input: input.targetNode,
+      });
+    }
+  });
+
+/** What the monitor carries from one run to the next across continue-as-new. */
+export type MonitorCycleState = z.output<typeof cycleStateSchema>;
+
+/** Input of the monitorCluster workflow: the validated cluster config (file paths, no secrets) and carried state. */
+export interface MonitorClusterInput {
+  cluster: ClusterConfig;
+  cycle?: MonitorCycleState;
+}
+
+/** Input of the migrateMember workflow once validated, defaults applied. */
+export type MigrateMemberInput = z.output<typeof migrateMemberInputSchema>;
+
+/** What a caller (the CLI, the monitor, the Temporal UI) may send to migrateMember: defaulted fields optional. */
+export type MigrateMemberRequest = z.input<typeof migrateMemberInputSchema>;
+
+// Workflow code runs these: stay off zod's eval-compiled path so parsing never depends on the sandbox's eval.
+const IN_WORKFLOW = { jitless: true };
+
+/** Validates a monitorCluster input; throws InvalidInputError listing every problem. */
+export function parseMonitorClusterInput(raw: unknown): MonitorClusterInput {
+  const result = validate(monitorClusterInputSchema, raw, IN_WORKFLOW);
+  if (!result.ok) throw new InvalidInputError('monitorCluster', result.issues);
+  return result.value;
+}
+
+/** Validates a migrateMember input; throws InvalidInputError listing every problem. */
+export function parseMigrateMemberInput(raw: unknown): MigrateMemberInput {
+  const result = validate(migrateMemberInputSchema, raw, IN_WORKFLOW);
+  if (!result.ok) throw new InvalidInputError('migrateMember', result.issues);
+  return result.value;
+}

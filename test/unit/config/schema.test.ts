@@ -1,0 +1,248 @@
+import { ConfigError, formatIssue } from '../../../src/config/errors';
+import { parseConfig } from '../../../src/config/load';
+import { isLabelSelector, toPolicy, type ClusterConfig, type GuardianConfig } from '../../../src/config/schema';
+import { DEFAULT_POLICY } from '../../../src/domain/policy';
+
+type Raw = Record<string, unknown>;
+
+/** The smallest valid cluster entry, with `overrides` on top. */
+function aCluster(overrides: Raw = {}): Raw {
+  return { name: 'main', podSelector: 'app=etcd', addressing: { mode: 'host-network' }, ...overrides };
+}
+
+/** A config document with one cluster unless told otherwise. */
+function aConfig(overrides: Raw = {}): Raw {
+  return { clusters: [aCluster()], ...overrides };
+}
+
+function parsed(raw: unknown): GuardianConfig {
+  return parseConfig(raw, 'guardian.yaml');
+}
+
+function firstCluster(raw: unknown): ClusterConfig {
+  const cluster = parsed(raw).clusters[0];
+  if (cluster === undefined) throw new Error('the config has no cluster');
+  return cluster;
+}
+
+/** The error `run` throws; fails the test when it throws nothing. */
+function caught(run: () => unknown): Error {
+  try {
+    run();
+  } catch (error: unknown) {
+    if (error instanceof Error) return error;
+    throw error;
+  }
+  throw new Error('expected an error, but none was thrown');
+}
+
+/** Every line of the ConfigError that `raw` raises. */
+function problems(raw: unknown): string[] {
+  const error = caught(() => parsed(raw));
+  if (error instanceof ConfigError) return error.issues.map(formatIssue);
+  throw error;
+}
+
+const DEFAULT_CLUSTER: ClusterConfig = {
+  name: 'main',
+  namespace: 'default',
+  podSelector: 'app=etcd',
+  memberNamePrefix: 'etcd',
+  addressing: { mode: 'host-network' },
+  ports: { client: 2379, peer: 2380, metrics: 2379 },
+  topology: { rackLabel: 'topology.kubernetes.io/rack', domainLabel: 'topology.kubernetes.io/zone' },
+  thresholds: {
+    nodeCpu: 0.9,
+    nodeMemory: 0.9,
+    raftIndexLag: 1000,
+    leaderChanges: 3,
+    failedProposals: 5,
+    walFsyncP99Seconds: 0.5,
+    peerRoundTripP99Seconds: 0.5,
+    podRestarts: 3,
+  },
+  hysteresis: { samples: 3, windowSamples: 10 },
+  interval: 10_000,
+  endpointTimeout: 2_000,
+  cooldown: 600_000,
+  strategy: 'auto',
+  dryRun: false,
+  backup: { required: true, directory: '/var/lib/etcd-guardian/backups' },
+  tolerations: [],
+  monitor: { continueAsNewEvery: 100 },
+};
+
+describe('guardian config defaults', () => {
+  it('fills every section an operator left out with the defaults', () => {
+    expect(parsed(aConfig())).toEqual({
+      temporal: { address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'etcd-guardian' },
+      kubernetes: {},
+      worker: { metricsPort: 9464, shutdownGraceTime: 30_000 },
+      clusters: [DEFAULT_CLUSTER],
+    });
+  });
+
+  it('reads top-level sections left empty as absent', () => {
+    expect(parsed(aConfig({ temporal: null, kubernetes: null, worker: null }))).toEqual(parsed(aConfig()));
+  });
+
+  it.each<[string, Raw, Partial<ClusterConfig>]>([
+    ['a number of seconds is a duration', { interval: 30 }, { interval: 30_000 }],
+    ['a longer hysteresis widens the default window with it', { hysteresis: { samples: 12 } }, { hysteresis: { samples: 12, windowSamples: 12 } }],
+    ['an explicit window is kept', { hysteresis: { samples: 2, windowSamples: 4 } }, { hysteresis: { samples: 2, windowSamples: 4 } }],
+    ['a metrics port of its own is kept', { ports: { metrics: 2381 } }, { ports: { client: 2379, peer: 2380, metrics: 2381 } }],
+    ['metrics follow a moved client port', { ports: { client: 12379, peer: 12380 } }, { ports: { client: 12379, peer: 12380, metrics: 12379 } }],
+    [
+      'a headless service gets the default cluster domain',
+      { addressing: { mode: 'headless-service', serviceName: 'etcd' } },
+      { addressing: { mode: 'headless-service', serviceName: 'etcd', clusterDomain: 'cluster.local' } },
+    ],
+    ['thresholds not written keep their defaults', { thresholds: { podRestarts: 10 } }, { thresholds: { ...DEFAULT_CLUSTER.thresholds, podRestarts: 10 } }],
+    [
+      'a section whose entries are all commented out (null in YAML) reads as absent',
+      { ports: null, tls: null, topology: null, thresholds: null, hysteresis: null, backup: null, tolerations: null, monitor: null },
+      {},
+    ],
+    ['surrounding spaces are trimmed from names', { name: ' main ', podSelector: ' app=etcd ' }, { name: 'main', podSelector: 'app=etcd' }],
+  ])('%s', (_case, overrides, expected) => {
+    expect(firstCluster(aConfig({ clusters: [aCluster(overrides)] }))).toEqual({ ...DEFAULT_CLUSTER, ...expected });
+  });
+});
+
+describe('guardian config problems', () => {
+  it.each<[string, Raw, string]>([
+    ['an upper-case cluster name', { name: 'Main' }, 'clusters.0.name: expected a cluster name of lowercase letters, digits and "-" (a DNS-1123 label of at most 63 characters), such as "main", got "Main"'],
+    ['a namespace with an underscore', { namespace: 'kube_system' }, 'clusters.0.namespace: expected a Kubernetes namespace name such as "kube-system", got "kube_system"'],
+    ['an empty pod selector, which would select every pod', { podSelector: '' }, 'clusters.0.podSelector: expected a label selector such as "app=etcd,tier=control-plane", got ""'],
+    ['a set-based pod selector', { podSelector: 'app in (etcd)' }, 'clusters.0.podSelector: expected a label selector such as "app=etcd,tier=control-plane", got "app in (etcd)"'],
+    ['an upper-case member name prefix', { memberNamePrefix: 'Etcd' }, 'clusters.0.memberNamePrefix: expected a DNS-1123 label of at most 57 characters, such as "etcd", got "Etcd"'],
+    ['no addressing', { addressing: undefined }, 'clusters.0.addressing: expected a mapping with mode: host-network or mode: headless-service, got (missing)'],
+    ['an unknown addressing mode', { addressing: { mode: 'node-port' } }, 'clusters.0.addressing.mode: expected one of host-network, headless-service, got "node-port"'],
+    ['an addressing without mode', { addressing: { serviceName: 'etcd' } }, 'clusters.0.addressing.mode: expected one of host-network, headless-service, got (missing)'],
+    ['a headless service without its name', { addressing: { mode: 'headless-service' } }, 'clusters.0.addressing.serviceName: expected the name of the headless Service in front of the etcd pods, such as "etcd", got (missing)'],
+    ['a service name in host-network mode', { addressing: { mode: 'host-network', serviceName: 'etcd' } }, 'clusters.0.addressing.serviceName: unknown key; the keys allowed here are mode'],
+    ['a port of zero', { ports: { client: 0 } }, 'clusters.0.ports.client: expected a port number between 1 and 65535, got 0'],
+    ['a port past 65535', { ports: { metrics: 70000 } }, 'clusters.0.ports.metrics: expected a port number between 1 and 65535, got 70000'],
+    ['a port written as a string', { ports: { peer: '2380' } }, 'clusters.0.ports.peer: expected a port number between 1 and 65535, got "2380"'],
+    ['peers on the client port', { ports: { client: 2379, peer: 2379 } }, 'clusters.0.ports.peer: expected a port different from ports.client (2379), got 2379'],
+    ['an unknown port', { ports: { admin: 9000 } }, 'clusters.0.ports.admin: unknown key; the keys allowed here are client, peer, metrics'],
+    ['TLS without a key', { tls: { caFile: '/ca.crt', certFile: '/c.crt' } }, 'clusters.0.tls.keyFile: expected the path of the client private key, got (missing)'],
+    ['a certificate pasted instead of its path', { tls: { caFile: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n', certFile: '/c.crt', keyFile: '/c.key' } }, 'clusters.0.tls.caFile: expected the path of the CA certificate that signed the etcd server certificates, not its PEM contents, got "-----BEGIN CERTIFICATE-----…"'],
+    ['an invalid rack label', { topology: { rackLabel: 'my rack' } }, 'clusters.0.topology.rackLabel: expected a Kubernetes label key such as "topology.kubernetes.io/zone", got "my rack"'],
+    ['a CPU fraction above 1', { thresholds: { nodeCpu: 1.5 } }, 'clusters.0.thresholds.nodeCpu: expected a number greater than 0 and at most 1 (0.9 means 90%), got 1.5'],
+    ['a memory fraction of 0', { thresholds: { nodeMemory: 0 } }, 'clusters.0.thresholds.nodeMemory: expected a number greater than 0 and at most 1 (0.9 means 90%), got 0'],
+    ['a fractional count', { thresholds: { raftIndexLag: 10.5 } }, 'clusters.0.thresholds.raftIndexLag: expected a whole number of at least 1, got 10.5'],
+    ['a count written as a string', { thresholds: { podRestarts: '3' } }, 'clusters.0.thresholds.podRestarts: expected a whole number of at least 1, got "3"'],
+    ['a negative latency', { thresholds: { walFsyncP99Seconds: -1 } }, 'clusters.0.thresholds.walFsyncP99Seconds: expected a number of seconds greater than 0 (0.5 means 500ms), got -1'],
+    ['a threshold in the wrong case', { thresholds: { nodeCPU: 0.5 } }, 'clusters.0.thresholds.nodeCPU: unknown key; did you mean "nodeCpu"?'],
+    ['no hysteresis at all', { hysteresis: { samples: 0 } }, 'clusters.0.hysteresis.samples: expected a whole number between 1 and 1000, got 0'],
+    ['a window shorter than the default hysteresis', { hysteresis: { windowSamples: 2 } }, 'clusters.0.hysteresis.windowSamples: expected a whole number of at least hysteresis.samples (3), got 2'],
+    ['an interval under a second', { interval: '500ms' }, 'clusters.0.interval: expected a duration of at least 1s, got "500ms"'],
+    ['an endpoint timeout as long as the interval', { endpointTimeout: '10s' }, 'clusters.0.endpointTimeout: expected a duration shorter than interval (10s), got "10s"'],
+    ['a cooldown that is not a duration', { cooldown: 'soon' }, 'clusters.0.cooldown: expected a duration such as "10s", "5m" or "1h", got "soon"'],
+    ['an unknown strategy', { strategy: 'sideways' }, 'clusters.0.strategy: expected one of auto, replace, surge, got "sideways"'],
+    ['dryRun written as yes', { dryRun: 'yes' }, 'clusters.0.dryRun: expected true or false, got "yes"'],
+    ['an empty backup directory', { backup: { directory: '' } }, 'clusters.0.backup.directory: expected a directory path, got ""'],
+    ['an unknown toleration operator', { tolerations: [{ key: 'a', operator: 'Maybe' }] }, 'clusters.0.tolerations.0.operator: expected one of Equal, Exists, got "Maybe"'],
+    ['a value on an Exists toleration', { tolerations: [{ key: 'a', operator: 'Exists', value: 'b' }] }, 'clusters.0.tolerations.0.value: expected no value when operator is Exists, got "b"'],
+    ['a toleration without key or Exists', { tolerations: [{ effect: 'NoSchedule' }] }, 'clusters.0.tolerations.0.operator: expected Exists when there is no key (a toleration without a key tolerates every taint), got (missing)'],
+    ['a continue-as-new period of zero', { monitor: { continueAsNewEvery: 0 } }, 'clusters.0.monitor.continueAsNewEvery: expected a whole number between 1 and 1000, got 0'],
+    ['a misspelt interval', { intervall: '10s' }, 'clusters.0.intervall: unknown key; did you mean "interval"?'],
+    ['a snake_case key', { dry_run: true }, 'clusters.0.dry_run: unknown key; did you mean "dryRun"?'],
+  ])('reports %s', (_case, overrides, line) => {
+    expect(problems(aConfig({ clusters: [aCluster(overrides)] }))).toEqual([line]);
+  });
+
+  it.each<[string, unknown, string]>([
+    ['an empty document', null, '(root): expected a mapping with the sections temporal, kubernetes, worker and clusters, got null'],
+    ['a list at the top', [], '(root): expected a mapping with the sections temporal, kubernetes, worker and clusters, got []'],
+    ['no clusters', {}, 'clusters: expected a list of etcd clusters to watch, got (missing)'],
+    ['an empty cluster list', { clusters: [] }, 'clusters: expected a list with at least one etcd cluster to watch, got []'],
+    ['a cluster that is only a name', { clusters: ['main'] }, 'clusters.0: expected a mapping of keys to values, got "main"'],
+    ['a Temporal address without port', aConfig({ temporal: { address: 'localhost' } }), 'temporal.address: expected host:port of the Temporal frontend, such as "127.0.0.1:7233", got "localhost"'],
+    ['a Temporal client certificate without key', aConfig({ temporal: { tls: { certFile: '/c.crt' } } }), 'temporal.tls.keyFile: expected keyFile alongside certFile: a client certificate needs both, got (missing)'],
+    ['an empty kubeconfig path', aConfig({ kubernetes: { kubeconfig: '' } }), 'kubernetes.kubeconfig: expected the path of a kubeconfig file, got ""'],
+    ['a negative metrics port', aConfig({ worker: { metricsPort: -1 } }), 'worker.metricsPort: expected a port number between 0 and 65535 (0 turns metrics off), got -1'],
+    ['a grace time that is not a duration', aConfig({ worker: { shutdownGraceTime: 'forever' } }), 'worker.shutdownGraceTime: expected a duration such as "10s", "5m" or "1h", got "forever"'],
+    ['a misspelt section', aConfig({ workers: {} }), 'workers: unknown key; did you mean "worker"?'],
+    ['an unrelated section', aConfig({ logging: { level: 'debug' } }), 'logging: unknown key; the keys allowed here are temporal, kubernetes, worker, clusters'],
+    ['two clusters with one name', { clusters: [aCluster(), aCluster()] }, 'clusters.1.name: the name "main" is already used by clusters.0; cluster names must be unique'],
+  ])('reports %s', (_case, raw, line) => {
+    expect(problems(raw)).toEqual([line]);
+  });
+
+  it('reports every problem at once, one line each, under a headline naming the source', () => {
+    const raw = aConfig({ clusters: [aCluster({ interval: 'ten', strategy: 'sideways' })] });
+    const error = caught(() => parsed(raw));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error).toMatchObject({
+      code: 'INVALID_CONFIG',
+      source: 'guardian.yaml',
+      issues: [
+        { path: 'clusters.0.interval', message: 'expected a duration such as "10s", "5m" or "1h"', value: '"ten"' },
+        { path: 'clusters.0.strategy', message: 'expected one of auto, replace, surge', value: '"sideways"' },
+      ],
+    });
+    expect(error.message).toBe(
+      [
+        'invalid configuration in guardian.yaml (2 problems):',
+        '  clusters.0.interval: expected a duration such as "10s", "5m" or "1h", got "ten"',
+        '  clusters.0.strategy: expected one of auto, replace, surge, got "sideways"',
+      ].join('\n'),
+    );
+  });
+});
+
+describe('label selectors', () => {
+  it.each([
+    ['one equality', 'app=etcd', true],
+    ['two equalities', 'app=etcd,tier=control-plane', true],
+    ['double equals', 'app==etcd', true],
+    ['an inequality', 'app!=canary', true],
+    ['a bare key, meaning the label exists', 'app', true],
+    ['a negated key, meaning the label is absent', '!canary', true],
+    ['a prefixed key and spaces around the parts', 'app.kubernetes.io/name = etcd, tier=control-plane', true],
+    ['an empty value', 'app=', true],
+    ['nothing', '', false],
+    ['a dangling comma', 'app=etcd,', false],
+    ['a set-based requirement', 'tier in (a,b)', false],
+    ['a value with a space', 'app=my etcd', false],
+    ['a key with a slash but no name', 'example.com/=x', false],
+  ])('%s (%p) is valid: %p', (_case, selector, valid) => {
+    expect(isLabelSelector(selector)).toBe(valid);
+  });
+});
+
+describe('toPolicy', () => {
+  it('maps a cluster with every default onto the domain default policy', () => {
+    expect(toPolicy(DEFAULT_CLUSTER)).toEqual(DEFAULT_POLICY);
+  });
+
+  it('maps each knob of a cluster to its place in the policy', () => {
+    const cluster = firstCluster(
+      aConfig({
+        clusters: [
+          aCluster({
+            thresholds: { nodeCpu: 0.8 },
+            hysteresis: { samples: 4, windowSamples: 20 },
+            cooldown: '1h',
+            strategy: 'surge',
+            dryRun: true,
+            memberNamePrefix: 'events',
+            tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'etcd', effect: 'NoSchedule' }],
+          }),
+        ],
+      }),
+    );
+    expect(toPolicy(cluster)).toEqual({
+      thresholds: { ...DEFAULT_POLICY.thresholds, nodeCpu: 0.8 },
+      hysteresisSamples: 4,
+      windowSamples: 20,
+      cooldownMs: 3_600_000,
+      strategy: 'surge',
+      dryRun: true,
+      memberNamePrefix: 'events',
+      tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'etcd', effect: 'NoSchedule' }],
+    });
+  });
+});

@@ -1,0 +1,153 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatIssue, InvalidInputError } from '../../../src/config/errors';
+import { loadConfig } from '../../../src/config/load';
+import type { ClusterConfig } from '../../../src/config/schema';
+import {
+  parseMigrateMemberInput,
+  parseMonitorClusterInput,
+  type MonitorCycleState,
+} from '../../../src/config/workflow-inputs';
+
+/** The error `run` throws, which must be an InvalidInputError. */
+function invalidInputOf(run: () => unknown): InvalidInputError {
+  try {
+    run();
+  } catch (error: unknown) {
+    if (error instanceof InvalidInputError) return error;
+    throw error;
+  }
+  throw new Error('expected an InvalidInputError, but nothing was thrown');
+}
+
+function problems(run: () => unknown): string[] {
+  return invalidInputOf(run).issues.map(formatIssue);
+}
+
+const EXAMPLE = loadConfig({ file: 'test/fixtures/config/valid.yaml', env: {} });
+
+function exampleCluster(index: number): ClusterConfig {
+  const cluster = EXAMPLE.clusters[index];
+  if (cluster === undefined) throw new Error(`the example has no cluster ${index}`);
+  return cluster;
+}
+
+/** Carried monitor state, with `overrides` on top. */
+function aCycle(overrides: Partial<MonitorCycleState> = {}): MonitorCycleState {
+  return {
+    cyclesDone: 100,
+    window: { samples: 12, streaks: { 'node-cpu/etcd-0': 2 }, counters: { 'leader-changes/etcd-0': 7 }, increments: { 'leader-changes/etcd-0': [0, 1, 0] } },
+    migration: { lastEndedAt: '2025-01-31T12:00:00.000Z' },
+    ...overrides,
+  };
+}
+
+describe('parseMigrateMemberInput', () => {
+  it('fills the defaults of a minimal request', () => {
+    expect(parseMigrateMemberInput({ cluster: 'main', member: 'etcd-1' })).toEqual({
+      cluster: 'main',
+      member: 'etcd-1',
+      reason: 'manual migration',
+      strategy: 'auto',
+      dryRun: false,
+    });
+  });
+
+  it('keeps every field of a full request', () => {
+    const request = {
+      cluster: 'main',
+      member: '8e9e05c52164694d',
+      reason: 'node-3 disk is failing',
+      strategy: 'replace',
+      targetNode: 'node-7',
+      dryRun: true,
+      requestedBy: 'alice@example.com',
+      excludedNodes: { 'node-3': 'failing disk', 'node-4.rack-b': 'maintenance' },
+    };
+    expect(parseMigrateMemberInput(request)).toEqual(request);
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['an unknown strategy', { strategy: 'sideways' }, 'strategy: expected one of auto, replace, surge, got "sideways"'],
+    ['an empty member', { member: '' }, 'member: expected a member name or hex id, such as "etcd-1" or "8e9e05c52164694d", got ""'],
+    ['no member', { member: undefined }, 'member: expected a member name or hex id, such as "etcd-1" or "8e9e05c52164694d", got (missing)'],
+    ['an upper-case cluster name', { cluster: 'Main' }, 'cluster: expected a cluster name of lowercase letters, digits and "-" (a DNS-1123 label of at most 63 characters), such as "main", got "Main"'],
+    ['dryRun as a string', { dryRun: 'true' }, 'dryRun: expected true or false, got "true"'],
+    ['a blank reason, reported as trimmed', { reason: ' ' }, 'reason: expected a non-empty reason, got ""'],
+    ['a target that is not a node name', { targetNode: 'Node_7' }, 'targetNode: expected a Kubernetes node name of lowercase letters, digits, "-" and "." (a DNS-1123 subdomain), such as "node-1", got "Node_7"'],
+    ['an excluded node that is not a node name', { excludedNodes: { 'Node 3': 'disk' } }, 'excludedNodes["Node 3"]: expected a Kubernetes node name of lowercase letters, digits, "-" and "." (a DNS-1123 subdomain), such as "node-1", got "Node 3"'],
+    ['an excluded node without a reason', { excludedNodes: { 'node-3': '' } }, 'excludedNodes.node-3: expected a reason, got ""'],
+    ['a target that is also excluded', { targetNode: 'node-3', excludedNodes: { 'node-3': 'disk' } }, 'targetNode: expected a node that is not in excludedNodes, got "node-3"'],
+    ['a misspelt field', { strategie: 'surge' }, 'strategie: unknown key; did you mean "strategy"?'],
+  ])('rejects %s, naming the field and the value', (_case, overrides, line) => {
+    expect(problems(() => parseMigrateMemberInput({ cluster: 'main', member: 'etcd-1', ...overrides }))).toEqual([line]);
+  });
+
+  it.each([
+    ['nothing', undefined, '(root): expected an object with cluster and member, got (missing)'],
+    ['a bare string', 'etcd-1', '(root): expected an object with cluster and member, got "etcd-1"'],
+  ])('rejects %s as a whole', (_case, raw, line) => {
+    expect(problems(() => parseMigrateMemberInput(raw))).toEqual([line]);
+  });
+
+  it('throws an INVALID_INPUT error that lists every problem', () => {
+    const error = invalidInputOf(() => parseMigrateMemberInput({ cluster: 'main', strategy: 'sideways' }));
+    expect(error).toMatchObject({ name: 'InvalidInputError', code: 'INVALID_INPUT', subject: 'migrateMember' });
+    expect(error.message).toBe(
+      [
+        'invalid migrateMember input (2 problems):',
+        '  member: expected a member name or hex id, such as "etcd-1" or "8e9e05c52164694d", got (missing)',
+        '  strategy: expected one of auto, replace, surge, got "sideways"',
+      ].join('\n'),
+    );
+  });
+});
+
+describe('parseMonitorClusterInput', () => {
+  it.each([
+    ['the host-network cluster', 0],
+    ['the headless-service cluster', 1],
+  ])('accepts %s of the example config unchanged, durations staying in milliseconds', (_case, index) => {
+    const cluster = exampleCluster(index);
+    expect(parseMonitorClusterInput({ cluster })).toEqual({ cluster });
+  });
+
+  it('accepts the input after a trip through JSON, as workflow history stores it', () => {
+    const input = { cluster: exampleCluster(0), cycle: aCycle({ migration: { inFlight: { workflowId: 'migrate-main', member: 'etcd-2' } } }) };
+    expect(parseMonitorClusterInput(JSON.parse(JSON.stringify(input)))).toEqual(input);
+  });
+
+  it('rejects something that is not an object as a whole', () => {
+    expect(problems(() => parseMonitorClusterInput('main'))).toEqual(['(root): expected an object with a cluster, got "main"']);
+  });
+
+  it('fills an absent migration record of carried state', () => {
+    const { migration: _migration, ...withoutMigration } = aCycle();
+    expect(parseMonitorClusterInput({ cluster: exampleCluster(0), cycle: withoutMigration }).cycle?.migration).toEqual({});
+  });
+
+  it.each<[string, (cluster: ClusterConfig) => unknown, string]>([
+    ['a duration still written as text', (cluster) => ({ cluster: { ...cluster, interval: '10s' } }), 'cluster.interval: expected a whole number of milliseconds of at least 1000, got "10s"'],
+    ['a cluster without name', (cluster) => ({ cluster: { ...cluster, name: undefined } }), 'cluster.name: expected a cluster name of lowercase letters, digits and "-" (a DNS-1123 label of at most 63 characters), such as "main", got (missing)'],
+    ['a missing window', (cluster) => ({ cluster, cycle: { ...aCycle(), window: undefined } }), 'cycle.window: expected a mapping of keys to values, got (missing)'],
+    ['a negative streak', (cluster) => ({ cluster, cycle: aCycle({ window: { samples: 1, streaks: { a: -1 }, counters: {}, increments: {} } }) }), 'cycle.window.streaks.a: expected a whole number of at least 0, got -1'],
+    ['an end time that is not ISO-8601', (cluster) => ({ cluster, cycle: aCycle({ migration: { lastEndedAt: 'yesterday' } }) }), 'cycle.migration.lastEndedAt: expected an ISO-8601 time such as "2025-01-31T12:00:00Z", got "yesterday"'],
+    ['an in-flight migration without member', (cluster) => ({ cluster, cycle: aCycle({ migration: { inFlight: { workflowId: 'w', member: '' } } }) }), 'cycle.migration.inFlight.member: expected the member being migrated, got ""'],
+    ['no cluster', () => ({}), 'cluster: expected a mapping of keys to values, got (missing)'],
+  ])('rejects %s', (_case, input, line) => {
+    expect(problems(() => parseMonitorClusterInput(input(exampleCluster(0))))).toEqual([line]);
+  });
+});
+
+describe('the modules workflow code imports', () => {
+  // Workflow code runs in a sandbox without Node: these files, and what they import, must stay pure.
+  it.each(['duration.ts', 'errors.ts', 'issues.ts', 'schema.ts', 'env.ts', 'workflow-inputs.ts'])(
+    '%s imports only zod, src/domain and its pure neighbours',
+    (file) => {
+      const source = readFileSync(join('src/config', file), 'utf8');
+      const imports = [...source.matchAll(/from '([^']+)'/g)].map((match) => match[1]);
+      const allowed = /^(zod|\.\.\/domain\/[a-z-]+|\.\/(duration|errors|issues|schema|env))$/;
+      expect(imports.filter((specifier) => specifier === undefined || !allowed.test(specifier))).toEqual([]);
+    },
+  );
+});

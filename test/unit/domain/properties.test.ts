@@ -22,7 +22,7 @@ const nodeArb = (ordinal: number): fc.Arbitrary<NodeObservation> =>
       ready: fc.oneof({ arbitrary: fc.constant('True' as const), weight: 6 }, fc.constantFrom('False' as const, 'Unknown' as const)),
       pressure: fc.option(fc.constantFrom('MemoryPressure', 'DiskPressure', 'PIDPressure'), { nil: undefined, freq: 4 }),
       unschedulable: fc.oneof({ arbitrary: fc.constant(false), weight: 5 }, fc.constant(true)),
-      taints: fc.oneof({ arbitrary: fc.constant([]), weight: 4 }, fc.array(taintArb, { maxLength: 2 })),
+      taints: fc.oneof({ arbitrary: fc.constant<Taint[]>([]), weight: 4 }, fc.array(taintArb, { maxLength: 2 })),
       cpu: fc.double({ min: 0, max: 1.2, noNaN: true }),
       memory: fc.double({ min: 0, max: 1.2, noNaN: true }),
       usageKnown: fc.boolean(),

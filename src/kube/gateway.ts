@@ -1,0 +1,60 @@
+import { CoreV1Api, KubeConfig, Metrics } from '@kubernetes/client-node';
+import type { Resources } from '../domain/observation';
+import { errorText } from '../errors';
+import { toNodeObservation, toPodInfo, type PodInfo, type TopologyLabels } from './convert';
+import { cpuMillis, memoryBytes } from './quantity';
+
+/** Where to find the Kubernetes API: a kubeconfig path and context, or the default loading rules. */
+export interface KubeAccess {
+  kubeconfig?: string;
+  context?: string;
+}
+
+/** Load a KubeConfig the way kubectl does, or from the given file. */
+export function loadKubeConfig(access: KubeAccess): KubeConfig {
+  const kc = new KubeConfig();
+  if (access.kubeconfig) kc.loadFromFile(access.kubeconfig);
+  else kc.loadFromDefault();
+  if (access.context) kc.setCurrentContext(access.context);
+  return kc;
+}
+
+/** Node usage from metrics.k8s.io, or why it could not be read. */
+export type NodeUsage = { ok: true; usage: Map<string, Resources> } | { ok: false; error: string };
+
+/** A thin, typed gateway over the parts of the Kubernetes API the guardian reads. */
+export class KubeGateway {
+  readonly core: CoreV1Api;
+  private readonly metrics: Metrics;
+
+  constructor(readonly kubeConfig: KubeConfig) {
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
+    this.metrics = new Metrics(kubeConfig);
+  }
+
+  /** Every node, with rack and domain read from the configured labels. */
+  async listNodes(topology: TopologyLabels) {
+    const list = await this.core.listNode();
+    return list.items.map((n) => toNodeObservation(n, topology));
+  }
+
+  /** The pods of an etcd cluster, by label selector. */
+  async listPods(namespace: string, labelSelector: string): Promise<PodInfo[]> {
+    const list = await this.core.listNamespacedPod({ namespace, labelSelector });
+    return list.items.map(toPodInfo);
+  }
+
+  /** Node CPU and memory usage. Never throws: an absent or failing metrics API is reported, not fatal. */
+  async nodeUsage(): Promise<NodeUsage> {
+    try {
+      const list = await this.metrics.getNodeMetrics();
+      const usage = new Map<string, Resources>();
+      for (const item of list.items) {
+        usage.set(item.metadata.name, { cpuMillis: cpuMillis(item.usage.cpu), memoryBytes: memoryBytes(item.usage.memory) });
+      }
+      return { ok: true, usage };
+    } catch (error) {
+      return { ok: false, error: errorText(error) };
+    }
+  }
+}

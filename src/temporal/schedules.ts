@@ -1,0 +1,100 @@
+import {
+  ScheduleNotFoundError,
+  ScheduleOverlapPolicy,
+  type Client,
+  type ScheduleDescription,
+  type ScheduleOptions,
+} from '@temporalio/client';
+import { SA } from '../config/search-attributes';
+
+/** What one cluster's schedule should look like. */
+export interface MonitorScheduleSpec {
+  cluster: string;
+  taskQueue: string;
+  /** The monitor's sampling interval. */
+  intervalMs: number;
+  continueAsNewEvery: number;
+  /** How often the schedule checks that a monitor runs (and starts one if not). */
+  everyMs: number;
+  /** How late a missed check may still run, for example after the server was down. */
+  catchupWindowMs: number;
+}
+
+/** What `schedule apply` did for one cluster. */
+export type ApplyOutcome = 'created' | 'updated' | 'unchanged';
+
+/** The schedule id of a cluster's monitor. */
+export function scheduleIdFor(cluster: string): string {
+  return `etcd-guardian-monitor-${cluster}`;
+}
+
+/** The workflow id prefix of a cluster's monitor (the schedule appends a timestamp). */
+export function monitorWorkflowIdFor(cluster: string): string {
+  return `monitor-${cluster}`;
+}
+
+function monitorArgs(spec: MonitorScheduleSpec) {
+  return { cluster: spec.cluster, intervalMs: spec.intervalMs, continueAsNewEvery: spec.continueAsNewEvery };
+}
+
+function scheduleOptions(spec: MonitorScheduleSpec): ScheduleOptions {
+  return {
+    scheduleId: scheduleIdFor(spec.cluster),
+    spec: { intervals: [{ every: spec.everyMs }] },
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'monitorCluster',
+      workflowId: monitorWorkflowIdFor(spec.cluster),
+      taskQueue: spec.taskQueue,
+      args: [monitorArgs(spec)],
+      typedSearchAttributes: [{ key: SA.cluster, value: spec.cluster }],
+    },
+    // SKIP: while a monitor runs every tick is skipped; once it ends for any reason, the next tick starts one.
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: spec.catchupWindowMs },
+    state: { triggerImmediately: true, note: `etcd-guardian monitor of cluster ${spec.cluster}` },
+  };
+}
+
+/** True when the existing schedule already does what the spec asks. */
+function matches(description: ScheduleDescription, spec: MonitorScheduleSpec): boolean {
+  const action = description.action;
+  const interval = description.spec.intervals?.[0];
+  return (
+    action.type === 'startWorkflow' &&
+    action.workflowType === 'monitorCluster' &&
+    action.taskQueue === spec.taskQueue &&
+    JSON.stringify(action.args ?? []) === JSON.stringify([monitorArgs(spec)]) &&
+    description.spec.intervals?.length === 1 &&
+    Number(interval?.every) === spec.everyMs &&
+    description.policies.overlap === ScheduleOverlapPolicy.SKIP &&
+    Number(description.policies.catchupWindow) === spec.catchupWindowMs
+  );
+}
+
+/** Create the cluster's schedule, or update it when it differs; applying twice changes nothing. */
+export async function applyMonitorSchedule(client: Client, spec: MonitorScheduleSpec): Promise<ApplyOutcome> {
+  const handle = client.schedule.getHandle(scheduleIdFor(spec.cluster));
+  let description: ScheduleDescription;
+  try {
+    description = await handle.describe();
+  } catch (error) {
+    if (!(error instanceof ScheduleNotFoundError)) throw error;
+    await client.schedule.create(scheduleOptions(spec));
+    return 'created';
+  }
+  if (matches(description, spec)) return 'unchanged';
+  const desired = scheduleOptions(spec);
+  await handle.update((previous) => ({ ...previous, spec: desired.spec, action: desired.action, policies: desired.policies }));
+  return 'updated';
+}
+
+/** The workflow id of the monitor the schedule is running now, if any. */
+export async function runningMonitor(client: Client, cluster: string): Promise<string | undefined> {
+  const description = await client.schedule.getHandle(scheduleIdFor(cluster)).describe();
+  return description.info.runningActions[0]?.workflow.workflowId;
+}
+
+/** Start a monitor now, unless one runs (overlap SKIP, not the ALLOW_ALL default of trigger()). */
+export async function triggerMonitor(client: Client, cluster: string): Promise<void> {
+  await client.schedule.getHandle(scheduleIdFor(cluster)).trigger(ScheduleOverlapPolicy.SKIP);
+}

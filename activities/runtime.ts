@@ -1,0 +1,52 @@
+import type { Addressing } from '../src/domain/membership';
+import type { Policy } from '../src/domain/policy';
+import type { EtcdGateway } from '../src/etcd/gateway';
+import type { KubeGateway } from '../src/kube/gateway';
+import type { TopologyLabels } from '../src/kube/convert';
+import type { HistogramMemory } from '../src/metrics/etcd-metrics';
+
+/** Everything the activities need to act on one etcd cluster, built once by the worker from the config. */
+export interface ClusterRuntime {
+  name: string;
+  namespace: string;
+  podSelector: string;
+  addressing: Addressing;
+  clientPort: number;
+  peerPort: number;
+  scheme: 'http' | 'https';
+  topology: TopologyLabels;
+  policy: Policy;
+  /** Endpoints to try first, before the ones derived from the pods. */
+  seedEndpoints: string[];
+  etcd: EtcdGateway;
+  kube: KubeGateway;
+  /** Histogram snapshots per member id, so that p99 figures are recent rather than lifetime. */
+  histograms: Map<string, HistogramMemory>;
+}
+
+/** What activities are built from. */
+export interface ActivityDeps {
+  clusters: ReadonlyMap<string, ClusterRuntime>;
+  /** The clock, injectable so that tests can pin it. */
+  now: () => Date;
+}
+
+/** A cluster the worker does not know: a configuration mismatch between the schedule and the worker. */
+export class UnknownClusterError extends Error {
+  readonly code = 'UNKNOWN_CLUSTER';
+  readonly retryable = false;
+  constructor(
+    readonly cluster: string,
+    known: readonly string[],
+  ) {
+    super(`cluster "${cluster}" is not configured on this worker; configured clusters: ${known.join(', ') || 'none'}`);
+    this.name = 'UnknownClusterError';
+  }
+}
+
+/** The runtime of a cluster, or a non-retryable error naming the known ones. */
+export function runtimeOf(deps: ActivityDeps, cluster: string): ClusterRuntime {
+  const runtime = deps.clusters.get(cluster);
+  if (!runtime) throw new UnknownClusterError(cluster, [...deps.clusters.keys()]);
+  return runtime;
+}

@@ -1,0 +1,38 @@
+import type { ClusterRuntime } from '../activities/runtime';
+import type { ClusterConfig, GuardianConfig } from '../src/config/schema';
+import { toPolicy } from '../src/config/schema';
+import type { Addressing } from '../src/domain/membership';
+import { EtcdGateway, loadEtcdTls } from '../src/etcd/gateway';
+import { KubeGateway, loadKubeConfig } from '../src/kube/gateway';
+
+function addressingOf(cluster: ClusterConfig): Addressing {
+  return cluster.addressing.mode === 'host-network'
+    ? { mode: 'host-network' }
+    : { mode: 'headless-service', serviceName: cluster.addressing.serviceName, namespace: cluster.namespace };
+}
+
+/** Build one runtime per configured cluster: gateways with their TLS material loaded, and the domain policy. */
+export function buildClusterRuntimes(config: GuardianConfig): Map<string, ClusterRuntime> {
+  const kube = new KubeGateway(loadKubeConfig(config.kubernetes));
+  const runtimes = new Map<string, ClusterRuntime>();
+  for (const cluster of config.clusters) {
+    const tls = cluster.tls ? loadEtcdTls(cluster.tls) : undefined;
+    const runtime: ClusterRuntime = {
+      name: cluster.name,
+      namespace: cluster.namespace,
+      podSelector: cluster.podSelector,
+      addressing: addressingOf(cluster),
+      clientPort: cluster.ports.client,
+      peerPort: cluster.ports.peer,
+      scheme: tls ? 'https' : 'http',
+      topology: cluster.topology,
+      policy: toPolicy(cluster),
+      seedEndpoints: [],
+      etcd: new EtcdGateway({ endpoints: [], timeoutMs: cluster.endpointTimeout, ...(tls ? { tls } : {}) }),
+      kube,
+      histograms: new Map(),
+    };
+    runtimes.set(cluster.name, runtime);
+  }
+  return runtimes;
+}

@@ -1,0 +1,38 @@
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createMonitorActivities } from '../activities/monitor';
+import type { ActivityDeps } from '../activities/runtime';
+import type { GuardianConfig } from '../src/config/schema';
+import { buildClusterRuntimes } from './runtimes';
+
+/** Where the worker finds its workflow code: a prebuilt bundle (production) or the source path (tests, dev). */
+export type WorkflowSource = { workflowBundlePath: string } | { workflowsPath: string };
+
+/** The default source: the source tree's workflows, bundled at start. */
+export function sourceWorkflows(): WorkflowSource {
+  return { workflowsPath: require.resolve('../workflows') };
+}
+
+/** Every activity of the guardian, built from its dependencies. */
+export function createActivities(deps: ActivityDeps) {
+  return { ...createMonitorActivities(deps) };
+}
+
+/** The worker of the guardian: the one place where config becomes clients, gateways and a Temporal worker. */
+export async function createGuardianWorker(
+  config: GuardianConfig,
+  options: { source?: WorkflowSource; connection?: NativeConnection; deps?: Partial<ActivityDeps> } = {},
+): Promise<{ worker: Worker; connection: NativeConnection; deps: ActivityDeps }> {
+  const connection = options.connection ?? (await NativeConnection.connect({ address: config.temporal.address }));
+  const deps: ActivityDeps = { clusters: buildClusterRuntimes(config), now: () => new Date(), ...options.deps };
+  const source = options.source ?? sourceWorkflows();
+  const workerOptions: WorkerOptions = {
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: config.temporal.taskQueue,
+    activities: createActivities(deps),
+    shutdownGraceTime: config.worker.shutdownGraceTime,
+    ...('workflowBundlePath' in source ? { workflowBundle: { codePath: source.workflowBundlePath } } : { workflowsPath: source.workflowsPath }),
+  };
+  const worker = await Worker.create(workerOptions);
+  return { worker, connection, deps };
+}

@@ -1,0 +1,2 @@
+/** Every workflow the worker registers. The bundler starts here. */
+export { monitorCluster } from './monitor';

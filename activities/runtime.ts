@@ -22,6 +22,10 @@ export interface ClusterRuntime {
   kube: KubeGateway;
   /** Histogram snapshots per member id, so that p99 figures are recent rather than lifetime. */
   histograms: Map<string, HistogramMemory>;
+  /** Where snapshots go before a migration, and whether a migration may start without one. */
+  backup: { required: boolean; directory: string };
+  /** The pod label that carries the member's name, rewritten on a successor's pod. */
+  memberLabel: string;
 }
 
 /** What activities are built from. */

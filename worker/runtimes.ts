@@ -31,6 +31,8 @@ export function buildClusterRuntimes(config: GuardianConfig): Map<string, Cluste
       etcd: new EtcdGateway({ endpoints: [], timeoutMs: cluster.endpointTimeout, ...(tls ? { tls } : {}) }),
       kube,
       histograms: new Map(),
+      backup: cluster.backup,
+      memberLabel: 'etcd-guardian.io/member',
     };
     runtimes.set(cluster.name, runtime);
   }

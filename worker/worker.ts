@@ -1,6 +1,9 @@
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createMigrationActivities } from '../activities/migration';
 import { createMonitorActivities } from '../activities/monitor';
 import type { ActivityDeps } from '../activities/runtime';
+import { createTrackingActivities } from '../activities/tracking';
 import type { GuardianConfig } from '../src/config/schema';
 import { buildClusterRuntimes } from './runtimes';
 
@@ -13,26 +16,28 @@ export function sourceWorkflows(): WorkflowSource {
 }
 
 /** Every activity of the guardian, built from its dependencies. */
-export function createActivities(deps: ActivityDeps) {
-  return { ...createMonitorActivities(deps) };
+export function createActivities(deps: ActivityDeps, temporal?: Client) {
+  return { ...createMonitorActivities(deps), ...createMigrationActivities(deps), ...createTrackingActivities(temporal ? { temporal } : {}) };
 }
 
 /** The worker of the guardian: the one place where config becomes clients, gateways and a Temporal worker. */
 export async function createGuardianWorker(
   config: GuardianConfig,
   options: { source?: WorkflowSource; connection?: NativeConnection; deps?: Partial<ActivityDeps> } = {},
-): Promise<{ worker: Worker; connection: NativeConnection; deps: ActivityDeps }> {
+): Promise<{ worker: Worker; connection: NativeConnection; client: Client; deps: ActivityDeps }> {
   const connection = options.connection ?? (await NativeConnection.connect({ address: config.temporal.address }));
+  // The tracking activities read visibility through a plain client of their own.
+  const client = new Client({ connection: await Connection.connect({ address: config.temporal.address }), namespace: config.temporal.namespace });
   const deps: ActivityDeps = { clusters: buildClusterRuntimes(config), now: () => new Date(), ...options.deps };
   const source = options.source ?? sourceWorkflows();
   const workerOptions: WorkerOptions = {
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    activities: createActivities(deps),
+    activities: createActivities(deps, client),
     shutdownGraceTime: config.worker.shutdownGraceTime,
     ...('workflowBundlePath' in source ? { workflowBundle: { codePath: source.workflowBundlePath } } : { workflowsPath: source.workflowsPath }),
   };
   const worker = await Worker.create(workerOptions);
-  return { worker, connection, deps };
+  return { worker, connection, client, deps };
 }

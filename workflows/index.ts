@@ -1,2 +1,3 @@
 /** Every workflow the worker registers. The bundler starts here. */
+export { migrateMember } from './migrate';
 export { monitorCluster } from './monitor';

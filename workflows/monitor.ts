@@ -1,5 +1,6 @@
 import {
   ApplicationFailure,
+  ParentClosePolicy,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -8,33 +9,23 @@ import {
   log,
   proxyActivities,
   setHandler,
+  startChild,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { MonitorActivities } from '../activities/monitor';
+import type { TrackingActivities } from '../activities/tracking';
+import { parseMonitorClusterInput, type MonitorCarried, type MonitorClusterInput } from '../src/config/workflow-inputs';
 import type { Decision, MigrationState } from '../src/domain/plan';
 import type { Assessment } from '../src/domain/risk';
-import { emptyWindow, type SampleWindow } from '../src/domain/window';
+import { emptyWindow } from '../src/domain/window';
 import { SA } from '../src/config/search-attributes';
+import { failureType, invalidInputFailure, rootMessage } from './failures';
+import { migrateMember } from './migrate';
 
 /** How a cluster is doing, in one word, for the search attribute and the status table. */
 export type Health = 'healthy' | 'degraded' | 'at-risk' | 'quorum-lost' | 'unknown';
-
-/** State carried from one run of the monitor to the next (continue-as-new). */
-export interface MonitorCarried {
-  /** Cycles completed across every run of this monitor. */
-  cycles: number;
-  window: SampleWindow;
-  migration: MigrationState;
-}
-
-/** Input of monitorCluster; the schedule passes the first three, continue-as-new adds `carried`. */
-export interface MonitorInput {
-  cluster: string;
-  intervalMs: number;
-  continueAsNewEvery: number;
-  carried?: MonitorCarried;
-}
 
 /** What the `status` query answers. */
 export interface MonitorStatus {
@@ -47,6 +38,7 @@ export interface MonitorStatus {
   assessment?: Assessment;
   decision?: Decision;
   migration: MigrationState;
+  lastMigration?: { workflowId: string; member: string; status: string };
   lastError?: string;
 }
 
@@ -59,22 +51,21 @@ export const checkNowSignal = defineSignal('checkNow');
 /** The last assessment, findings, decision, cycle count and migration in flight. */
 export const statusQuery = defineQuery<MonitorStatus>('status');
 
+const { migrationStatus, latestMigration } = proxyActivities<TrackingActivities>({
+  startToCloseTimeout: '15s',
+  retry: { initialInterval: '1s', maximumAttempts: 3 },
+});
+
+/** The workflow id of a cluster's migration: one per cluster, so that a second one is refused while one runs. */
+export function migrationWorkflowId(cluster: string): string {
+  return `migrate-${cluster}`;
+}
+
 const { fetchRaftMetrics, fetchNodeMetrics, evaluateRisk } = proxyActivities<MonitorActivities>({
   // Every gateway call has its own deadline; this only bounds a stuck worker.
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 3 },
 });
-
-/** The `type` of the ApplicationFailure behind an activity failure, if there is one. */
-export function failureType(error: unknown): string | undefined {
-  let current: unknown = error;
-  while (current instanceof Error) {
-    const type = (current as { type?: unknown }).type;
-    if (typeof type === 'string') return type;
-    current = current.cause;
-  }
-  return undefined;
-}
 
 /** Health in one word, from the last decision. */
 export function healthOf(assessment: Assessment, decision: Decision): Health {
@@ -87,8 +78,14 @@ export function healthOf(assessment: Assessment, decision: Decision): Health {
  * The durable monitor of one etcd cluster: every interval, fetch Raft and node metrics, evaluate risk and record
  * the decision in history. Carries its hysteresis window across continue-as-new.
  */
-export async function monitorCluster(input: MonitorInput): Promise<void> {
-  const carried = input.carried ?? { cycles: 0, window: emptyWindow(), migration: {} };
+export async function monitorCluster(raw: MonitorClusterInput): Promise<void> {
+  let input: MonitorClusterInput;
+  try {
+    input = parseMonitorClusterInput(raw);
+  } catch (error) {
+    throw invalidInputFailure(error) ?? error;
+  }
+  const carried: MonitorCarried = input.carried ?? { cycles: 0, window: emptyWindow(), migration: {} };
   let window = carried.window;
   let paused = false;
   let checkNow = false;
@@ -114,11 +111,50 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
   });
   setHandler(statusQuery, () => status);
   upsertSearchAttributes([{ key: SA.cluster, value: input.cluster }]);
+  if (!input.carried) {
+    // A fresh monitor (first start, or restarted by the schedule) learns of running and recent migrations, so
+    // that neither the one-at-a-time rule nor the cooldown is lost with the previous run.
+    try {
+      status.migration = await latestMigration({ cluster: input.cluster });
+    } catch (error) {
+      log.warn(`cluster ${input.cluster}: could not read past migrations: ${rootMessage(error)}`);
+    }
+  }
+
+  /** Refresh what is known of the migration in flight; a finished one starts the cooldown. */
+  async function trackMigration(): Promise<void> {
+    const inFlight = status.migration.inFlight;
+    if (!inFlight) return;
+    const state = await migrationStatus({ workflowId: inFlight.workflowId });
+    if (state.running) return;
+    status.migration = { lastEndedAt: state.closedAt ?? new Date().toISOString() };
+    status.lastMigration = { workflowId: inFlight.workflowId, member: inFlight.member, status: state.status };
+  }
+
+  /** Start the migration as a child that outlives this run (continue-as-new, or the monitor's own end). */
+  async function startMigration(decision: Extract<Decision, { kind: 'migrate' }>): Promise<void> {
+    const workflowId = migrationWorkflowId(input.cluster);
+    const plan = decision.plan;
+    try {
+      await startChild(migrateMember, {
+        workflowId,
+        args: [{ cluster: input.cluster, member: plan.member.name, reason: plan.reasons.join('; '), strategy: plan.strategy, requestedBy: workflowInfo().workflowId }],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      });
+      status.migration = { ...status.migration, inFlight: { workflowId, member: plan.member.name } };
+      log.warn(`cluster ${input.cluster}: started ${workflowId}: ${decision.summary}`);
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      // Someone else's migration (an operator's) runs: it counts as the one in flight.
+      status.migration = { ...status.migration, inFlight: { workflowId, member: '(started by an operator)' } };
+    }
+  }
 
   for (;;) {
     await condition(() => !paused);
     checkNow = false;
     try {
+      await trackMigration();
       const [raft, kube] = await Promise.all([fetchRaftMetrics({ cluster: input.cluster }), fetchNodeMetrics({ cluster: input.cluster })]);
       const result = await evaluateRisk({ cluster: input.cluster, raft, kube, window, migration: status.migration });
       window = result.window;
@@ -128,10 +164,11 @@ export async function monitorCluster(input: MonitorInput): Promise<void> {
       const health = healthOf(result.assessment, result.decision);
       if (health !== status.health) upsertSearchAttributes([{ key: SA.health, value: health }]);
       status.health = health;
-      if (result.decision.kind !== 'none') log.warn(`cluster ${input.cluster}: ${result.decision.summary}`);
+      if (result.decision.kind === 'migrate' && !result.decision.dryRun) await startMigration(result.decision);
+      else if (result.decision.kind !== 'none') log.warn(`cluster ${input.cluster}: ${result.decision.summary}`);
     } catch (error) {
       // A failed cycle is reported and the loop goes on: the monitor must outlive a flaky API.
-      status.lastError = error instanceof Error ? error.message : String(error);
+      status.lastError = rootMessage(error);
       if (status.health !== 'unknown') upsertSearchAttributes([{ key: SA.health, value: 'unknown' }]);
       status.health = 'unknown';
       log.error(`cluster ${input.cluster}: cycle failed: ${status.lastError}`);

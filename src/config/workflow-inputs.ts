@@ -2,13 +2,7 @@ import { z } from 'zod';
 import type { SampleWindow } from '../domain/window';
 import { InvalidInputError } from './errors';
 import { validate } from './issues';
-import {
-  clusterNameSchema,
-  nodeNameSchema,
-  resolvedClusterConfigSchema,
-  strategySchema,
-  type ClusterConfig,
-} from './schema';
+import { clusterNameSchema, nodeNameSchema, strategySchema } from './schema';
 
 /**
  * Schemas of the workflows' inputs. Workflow code validates its input first thing, so that a bad start from
@@ -25,8 +19,8 @@ const sampleWindowSchema = z.strictObject({
   increments: z.record(z.string(), z.array(z.number())),
 }) satisfies z.ZodType<SampleWindow>;
 
-const cycleStateSchema = z.strictObject({
-  cyclesDone: wholeNumber,
+const carriedSchema = z.strictObject({
+  cycles: wholeNumber,
   window: sampleWindowSchema,
   migration: z
     .strictObject({
@@ -43,10 +37,12 @@ const cycleStateSchema = z.strictObject({
 
 const monitorClusterInputSchema = z.strictObject(
   {
-    cluster: resolvedClusterConfigSchema,
-    cycle: cycleStateSchema.optional(),
+    cluster: clusterNameSchema,
+    intervalMs: z.int({ error: 'expected a whole number of milliseconds of at least 1000' }).min(1000),
+    continueAsNewEvery: z.int({ error: 'expected a whole number between 1 and 1000' }).min(1).max(1000),
+    carried: carriedSchema.optional(),
   },
-  { error: (issue) => (issue.code === 'invalid_type' ? 'expected an object with a cluster' : undefined) },
+  { error: (issue) => (issue.code === 'invalid_type' ? 'expected an object with cluster, intervalMs and continueAsNewEvery' : undefined) },
 );
 
 const migrateMemberInputSchema = z
@@ -76,13 +72,13 @@ const migrateMemberInputSchema = z
   });
 
 /** What the monitor carries from one run to the next across continue-as-new. */
-export type MonitorCycleState = z.output<typeof cycleStateSchema>;
+export type MonitorCarried = z.output<typeof carriedSchema>;
 
-/** Input of the monitorCluster workflow: the validated cluster config (file paths, no secrets) and carried state. */
-export interface MonitorClusterInput {
-  cluster: ClusterConfig;
-  cycle?: MonitorCycleState;
-}
+/**
+ * Input of the monitorCluster workflow: the cluster's name (the worker holds its config, so that history carries
+ * no configuration and no secrets), the sampling interval, and the state carried across continue-as-new.
+ */
+export type MonitorClusterInput = z.output<typeof monitorClusterInputSchema>;
 
 /** Input of the migrateMember workflow once validated, defaults applied. */
 export type MigrateMemberInput = z.output<typeof migrateMemberInputSchema>;

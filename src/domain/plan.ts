@@ -1,5 +1,5 @@
 import type { ClusterObservation, MemberObservation } from './observation';
-import { choosePlacement, refusalReasons, type Candidate, type PlacementResult } from './placement';
+import { choosePlacement, refusalReasons, type Candidate, type PlacementRequest, type PlacementResult } from './placement';
 import type { Policy, Strategy, StrategyPreference } from './policy';
 import { isMemberHealthy, knownLeader, projectChange, quorumState, toVoterViews, type MembershipChange, type QuorumState, type VoterView } from './quorum';
 import type { Assessment, Finding, FindingKind } from './risk';
@@ -215,6 +215,43 @@ function projectSteps(
   return { steps };
 }
 
+/** The member leaving, for placement: its node is excluded and it no longer counts as occupying a rack. */
+export interface LeavingMember {
+  memberId?: string;
+  name: string;
+  nodeName?: string;
+}
+
+/**
+ * The placement question for a successor of `leaving`: every other member stays, the leaving member's node and
+ * any node holding a pod no member owns are excluded, plus the given exclusions.
+ */
+export function placementRequestFor(
+  observation: ClusterObservation,
+  leaving: LeavingMember,
+  policy: Policy,
+  excludedNodes: Readonly<Record<string, string>> = {},
+): PlacementRequest {
+  const excluded = new Map<string, string>(Object.entries(excludedNodes));
+  if (leaving.nodeName) excluded.set(leaving.nodeName, `hosts ${leaving.name}, the member being moved`);
+  // A pod of the cluster that no member owns (terminating, or left by a failed attempt) still holds its node.
+  const memberPods = new Set(observation.members.map((m) => m.podName));
+  for (const pod of observation.pods) {
+    if (pod.nodeName && !memberPods.has(pod.name) && pod.name !== leaving.name && !excluded.has(pod.nodeName)) {
+      excluded.set(pod.nodeName, `holds pod ${pod.name} of this cluster`);
+    }
+  }
+  return {
+    nodes: observation.nodes,
+    remainingMembers: observation.members
+      .filter((m) => m.id !== leaving.memberId)
+      .map((m) => ({ name: m.name || m.id, ...(m.nodeName ? { nodeName: m.nodeName } : {}) })),
+    excludedNodes: excluded,
+    tolerations: policy.tolerations,
+    thresholds: policy.thresholds,
+  };
+}
+
 /**
  * Build the plan to move one member: resolve the strategy, choose the node, and project every step, refusing
  * a plan that would pass through a state below quorum. Pure: the same request always gives the same answer.
@@ -238,22 +275,7 @@ export function buildMigrationPlan(request: PlanRequest): { plan: MigrationPlan 
   if (sourceNode?.rack !== undefined) planned.rack = sourceNode.rack;
   if (sourceNode?.domain !== undefined) planned.domain = sourceNode.domain;
 
-  const excluded = new Map<string, string>(Object.entries(request.excludedNodes ?? {}));
-  if (member.nodeName) excluded.set(member.nodeName, `hosts ${planned.name}, the member being moved`);
-  // A pod of the cluster that no member owns (terminating, or left by a failed attempt) still holds its node.
-  const memberPods = new Set(observation.members.map((m) => m.podName));
-  for (const pod of observation.pods) {
-    if (pod.nodeName && !memberPods.has(pod.name) && !excluded.has(pod.nodeName)) {
-      excluded.set(pod.nodeName, `holds pod ${pod.name} of this cluster`);
-    }
-  }
-  const placementRequest = {
-    nodes: observation.nodes,
-    remainingMembers: observation.members.filter((m) => m.id !== member.id).map((m) => ({ name: m.name || m.id, ...(m.nodeName ? { nodeName: m.nodeName } : {}) })),
-    excludedNodes: excluded,
-    tolerations: policy.tolerations,
-    thresholds: policy.thresholds,
-  };
+  const placementRequest = placementRequestFor(observation, { memberId: member.id, name: planned.name, ...(member.nodeName ? { nodeName: member.nodeName } : {}) }, policy, request.excludedNodes);
   const placement = choosePlacement(placementRequest);
   let target = placement.chosen;
   if (request.targetNode !== undefined) {

@@ -1,4 +1,4 @@
-import { CoreV1Api, KubeConfig, Metrics } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, KubeConfig, Metrics, type V1Pod } from '@kubernetes/client-node';
 import type { Resources } from '../domain/observation';
 import { errorText } from '../errors';
 import { toNodeObservation, toPodInfo, type PodInfo, type TopologyLabels } from './convert';
@@ -22,6 +22,11 @@ export function loadKubeConfig(access: KubeAccess): KubeConfig {
 /** Node usage from metrics.k8s.io, or why it could not be read. */
 export type NodeUsage = { ok: true; usage: Map<string, Resources> } | { ok: false; error: string };
 
+/** The HTTP status of a Kubernetes API error, if it is one. */
+export function apiStatus(error: unknown): number | undefined {
+  return error instanceof ApiException ? error.code : undefined;
+}
+
 /** A thin, typed gateway over the parts of the Kubernetes API the guardian reads. */
 export class KubeGateway {
   readonly core: CoreV1Api;
@@ -42,6 +47,40 @@ export class KubeGateway {
   async listPods(namespace: string, labelSelector: string): Promise<PodInfo[]> {
     const list = await this.core.listNamespacedPod({ namespace, labelSelector });
     return list.items.map(toPodInfo);
+  }
+
+  /** The pod objects themselves, for the migration to copy a member's spec. */
+  async listPodObjects(namespace: string, labelSelector: string): Promise<V1Pod[]> {
+    return (await this.core.listNamespacedPod({ namespace, labelSelector })).items;
+  }
+
+  /** One pod, or undefined when it does not exist. */
+  async getPod(namespace: string, name: string): Promise<V1Pod | undefined> {
+    try {
+      return await this.core.readNamespacedPod({ namespace, name });
+    } catch (error) {
+      if (apiStatus(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /** Create a pod; returns what the API server stored. */
+  async createPod(namespace: string, pod: V1Pod): Promise<V1Pod> {
+    return this.core.createNamespacedPod({ namespace, body: pod });
+  }
+
+  /**
+   * Delete a pod. Grace 0 removes the object at once: needed when its node is down, since no kubelet is left to
+   * finish a graceful deletion. Returns false when the pod was already gone.
+   */
+  async deletePod(namespace: string, name: string, gracePeriodSeconds?: number): Promise<boolean> {
+    try {
+      await this.core.deleteNamespacedPod({ namespace, name, ...(gracePeriodSeconds !== undefined ? { gracePeriodSeconds } : {}) });
+      return true;
+    } catch (error) {
+      if (apiStatus(error) === 404) return false;
+      throw error;
+    }
   }
 
   /** Node CPU and memory usage. Never throws: an absent or failing metrics API is reported, not fatal. */

@@ -1,12 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatIssue, InvalidInputError } from '../../../src/config/errors';
-import { loadConfig } from '../../../src/config/load';
-import type { ClusterConfig } from '../../../src/config/schema';
 import {
   parseMigrateMemberInput,
   parseMonitorClusterInput,
-  type MonitorCycleState,
+  type MonitorCarried,
 } from '../../../src/config/workflow-inputs';
 
 /** The error `run` throws, which must be an InvalidInputError. */
@@ -24,18 +22,10 @@ function problems(run: () => unknown): string[] {
   return invalidInputOf(run).issues.map(formatIssue);
 }
 
-const EXAMPLE = loadConfig({ file: 'test/fixtures/config/valid.yaml', env: {} });
-
-function exampleCluster(index: number): ClusterConfig {
-  const cluster = EXAMPLE.clusters[index];
-  if (cluster === undefined) throw new Error(`the example has no cluster ${index}`);
-  return cluster;
-}
-
 /** Carried monitor state, with `overrides` on top. */
-function aCycle(overrides: Partial<MonitorCycleState> = {}): MonitorCycleState {
+function aCarried(overrides: Partial<MonitorCarried> = {}): MonitorCarried {
   return {
-    cyclesDone: 100,
+    cycles: 100,
     window: { samples: 12, streaks: { 'node-cpu/etcd-0': 2 }, counters: { 'leader-changes/etcd-0': 7 }, increments: { 'leader-changes/etcd-0': [0, 1, 0] } },
     migration: { lastEndedAt: '2025-01-31T12:00:00.000Z' },
     ...overrides,
@@ -104,38 +94,40 @@ describe('parseMigrateMemberInput', () => {
 });
 
 describe('parseMonitorClusterInput', () => {
-  it.each([
-    ['the host-network cluster', 0],
-    ['the headless-service cluster', 1],
-  ])('accepts %s of the example config unchanged, durations staying in milliseconds', (_case, index) => {
-    const cluster = exampleCluster(index);
-    expect(parseMonitorClusterInput({ cluster })).toEqual({ cluster });
+  const minimal = { cluster: 'main', intervalMs: 10_000, continueAsNewEvery: 100 };
+
+  it('accepts what the schedule sends', () => {
+    expect(parseMonitorClusterInput(minimal)).toEqual(minimal);
   });
 
   it('accepts the input after a trip through JSON, as workflow history stores it', () => {
-    const input = { cluster: exampleCluster(0), cycle: aCycle({ migration: { inFlight: { workflowId: 'migrate-main', member: 'etcd-2' } } }) };
+    const input = { ...minimal, carried: aCarried({ migration: { inFlight: { workflowId: 'migrate-main', member: 'etcd-2' } } }) };
     expect(parseMonitorClusterInput(JSON.parse(JSON.stringify(input)))).toEqual(input);
   });
 
   it('rejects something that is not an object as a whole', () => {
-    expect(problems(() => parseMonitorClusterInput('main'))).toEqual(['(root): expected an object with a cluster, got "main"']);
+    expect(problems(() => parseMonitorClusterInput('main'))).toEqual(['(root): expected an object with cluster, intervalMs and continueAsNewEvery, got "main"']);
   });
 
   it('fills an absent migration record of carried state', () => {
-    const { migration: _migration, ...withoutMigration } = aCycle();
-    expect(parseMonitorClusterInput({ cluster: exampleCluster(0), cycle: withoutMigration }).cycle?.migration).toEqual({});
+    const { migration: _migration, ...withoutMigration } = aCarried();
+    expect(parseMonitorClusterInput({ ...minimal, carried: withoutMigration }).carried?.migration).toEqual({});
   });
 
-  it.each<[string, (cluster: ClusterConfig) => unknown, string]>([
-    ['a duration still written as text', (cluster) => ({ cluster: { ...cluster, interval: '10s' } }), 'cluster.interval: expected a whole number of milliseconds of at least 1000, got "10s"'],
-    ['a cluster without name', (cluster) => ({ cluster: { ...cluster, name: undefined } }), 'cluster.name: expected a cluster name of lowercase letters, digits and "-" (a DNS-1123 label of at most 63 characters), such as "main", got (missing)'],
-    ['a missing window', (cluster) => ({ cluster, cycle: { ...aCycle(), window: undefined } }), 'cycle.window: expected a mapping of keys to values, got (missing)'],
-    ['a negative streak', (cluster) => ({ cluster, cycle: aCycle({ window: { samples: 1, streaks: { a: -1 }, counters: {}, increments: {} } }) }), 'cycle.window.streaks.a: expected a whole number of at least 0, got -1'],
-    ['an end time that is not ISO-8601', (cluster) => ({ cluster, cycle: aCycle({ migration: { lastEndedAt: 'yesterday' } }) }), 'cycle.migration.lastEndedAt: expected an ISO-8601 time such as "2025-01-31T12:00:00Z", got "yesterday"'],
-    ['an in-flight migration without member', (cluster) => ({ cluster, cycle: aCycle({ migration: { inFlight: { workflowId: 'w', member: '' } } }) }), 'cycle.migration.inFlight.member: expected the member being migrated, got ""'],
-    ['no cluster', () => ({}), 'cluster: expected a mapping of keys to values, got (missing)'],
+  it.each<[string, unknown, string]>([
+    ['an interval written as text', { ...minimal, intervalMs: '10s' }, 'intervalMs: expected a whole number of milliseconds of at least 1000, got "10s"'],
+    ['an interval under a second', { ...minimal, intervalMs: 10 }, 'intervalMs: expected a whole number of milliseconds of at least 1000, got 10'],
+    ['continue-as-new every 0 cycles', { ...minimal, continueAsNewEvery: 0 }, 'continueAsNewEvery: expected a whole number between 1 and 1000, got 0'],
+    ['a missing window', { ...minimal, carried: { ...aCarried(), window: undefined } }, 'carried.window: expected a mapping of keys to values, got (missing)'],
+    ['a negative streak', { ...minimal, carried: aCarried({ window: { samples: 1, streaks: { a: -1 }, counters: {}, increments: {} } }) }, 'carried.window.streaks.a: expected a whole number of at least 0, got -1'],
+    ['an end time that is not ISO-8601', { ...minimal, carried: aCarried({ migration: { lastEndedAt: 'yesterday' } }) }, 'carried.migration.lastEndedAt: expected an ISO-8601 time such as "2025-01-31T12:00:00Z", got "yesterday"'],
+    ['an in-flight migration without member', { ...minimal, carried: aCarried({ migration: { inFlight: { workflowId: 'w', member: '' } } }) }, 'carried.migration.inFlight.member: expected the member being migrated, got ""'],
   ])('rejects %s', (_case, input, line) => {
-    expect(problems(() => parseMonitorClusterInput(input(exampleCluster(0))))).toEqual([line]);
+    expect(problems(() => parseMonitorClusterInput(input))).toEqual([line]);
+  });
+
+  it('names a missing cluster', () => {
+    expect(problems(() => parseMonitorClusterInput({ intervalMs: 10_000, continueAsNewEvery: 5 }))[0]).toMatch(/^cluster: expected a cluster name/);
   });
 });
 

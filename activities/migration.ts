@@ -1,0 +1,343 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { heartbeat, sleep } from '@temporalio/activity';
+import { peerURLFor, urlHost } from '../src/domain/membership';
+import { isNodeReady } from '../src/domain/nodes';
+import type { ClusterObservation } from '../src/domain/observation';
+import { choosePlacement } from '../src/domain/placement';
+import { buildMigrationPlan, placementRequestFor, type MigrationPlan } from '../src/domain/plan';
+import type { StrategyPreference } from '../src/domain/policy';
+import { isMemberHealthy, knownLeader, projectChange, toVoterViews } from '../src/domain/quorum';
+import { EtcdRequestError } from '../src/etcd/errors';
+import { successorPod } from '../src/kube/member-pod';
+import { withFailureTypes } from './failures';
+import { observeCluster, readRaft } from './observe';
+import { runtimeOf, type ActivityDeps, type ClusterRuntime } from './runtime';
+
+/** A refusal the operator must act on: bad input, a quorum violation, nowhere to go. Never retried. */
+export class MigrationRefusedError extends Error {
+  readonly retryable = false;
+  constructor(
+    readonly code: 'INVALID_INPUT' | 'QUORUM_GUARD' | 'NO_FEASIBLE_NODE' | 'POD_CONFLICT' | 'BACKUP_REQUIRED',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'MigrationRefusedError';
+  }
+}
+
+/** Not done yet (a learner catching up, a pod starting): Temporal retries the step. */
+export class NotReadyYetError extends Error {
+  readonly code = 'NOT_READY_YET';
+  readonly retryable = true;
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotReadyYetError';
+  }
+}
+
+/** What the workflow asks `prepareMigration` for. */
+export interface PrepareInput {
+  cluster: string;
+  member: string;
+  strategy: StrategyPreference;
+  reason: string;
+  targetNode?: string;
+  excludedNodes?: Record<string, string>;
+}
+
+/** A snapshot taken before the first destructive step. */
+export interface BackupRecord {
+  path: string;
+  revision: number;
+  bytes: number;
+  sha256: string;
+  endpoint: string;
+}
+
+/** What the cluster looks like, in one line, for failure messages. */
+export function describeCluster(obs: ClusterObservation): string {
+  const members = obs.members
+    .map((m) => `${m.name || m.id}${m.isLearner ? ' (learner)' : ''} on ${m.nodeName ?? '?'}: ${isMemberHealthy(m) ? 'healthy' : 'down'}`)
+    .join(', ');
+  return `members now: ${members || 'none'}`;
+}
+
+function memberById(obs: ClusterObservation, id: string) {
+  return obs.members.find((m) => m.id === id);
+}
+
+function nodeAddress(obs: ClusterObservation, nodeName: string): string | undefined {
+  return obs.nodes.find((n) => n.name === nodeName)?.internalIP;
+}
+
+function healthyEndpoints(obs: ClusterObservation): string[] {
+  return obs.members.filter((m) => !m.isLearner && isMemberHealthy(m) && m.clientURLs[0]).map((m) => m.clientURLs[0] ?? '');
+}
+
+/** Poll `check` until it returns a value, heartbeating, or give up after `timeoutMs` with NotReadyYetError. */
+async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    heartbeat(what);
+    if (Date.now() > deadline) throw new NotReadyYetError(`${what}: not done after ${Math.round(timeoutMs / 1000)} s`);
+    await sleep(1000);
+  }
+}
+
+/**
+ * The migration's steps. Each is idempotent (a repeat finds its result in place and returns it) and each
+ * destructive one observes the cluster afresh and checks the quorum projection right before acting.
+ */
+export function createMigrationActivities(deps: ActivityDeps) {
+  const observe = (runtime: ClusterRuntime) => observeCluster(runtime, deps.now);
+
+  return withFailureTypes({
+    /** Validate the request against a fresh observation and build the plan; refuses with the field at fault. */
+    async prepareMigration(input: PrepareInput): Promise<MigrationPlan> {
+      const runtime = runtimeOf(deps, input.cluster);
+      const observation = await observe(runtime);
+      const built = buildMigrationPlan({
+        observation,
+        member: input.member,
+        strategy: input.strategy,
+        policy: runtime.policy,
+        now: deps.now(),
+        reasons: [input.reason],
+        ...(input.targetNode !== undefined ? { targetNode: input.targetNode } : {}),
+        ...(input.excludedNodes ? { excludedNodes: input.excludedNodes } : {}),
+      });
+      if ('refusal' in built) {
+        const { refusal } = built;
+        const code = refusal.code === 'quorum-guard' ? 'QUORUM_GUARD' : refusal.code === 'no-feasible-node' ? 'NO_FEASIBLE_NODE' : 'INVALID_INPUT';
+        throw new MigrationRefusedError(code, `${refusal.message}${code === 'INVALID_INPUT' ? '' : `; ${describeCluster(observation)}`}`);
+      }
+      return built.plan;
+    },
+
+    /** Save an etcd snapshot of a healthy voter, once per migration. */
+    async backupSnapshot({ cluster, migrationId }: { cluster: string; migrationId: string }): Promise<BackupRecord> {
+      const runtime = runtimeOf(deps, cluster);
+      const path = join(runtime.backup.directory, `${cluster}-${migrationId.replace(/[^\w.-]/g, '_')}.db`);
+      const record = `${path}.json`;
+      if (existsSync(record)) return JSON.parse(readFileSync(record, 'utf8')) as BackupRecord;
+      const observation = await observe(runtime);
+      const endpoint = healthyEndpoints(observation)[0];
+      if (!endpoint) throw new NotReadyYetError(`no healthy voter to take a snapshot from; ${describeCluster(observation)}`);
+      try {
+        mkdirSync(runtime.backup.directory, { recursive: true });
+      } catch (error) {
+        throw new MigrationRefusedError('BACKUP_REQUIRED', `backup directory ${runtime.backup.directory} cannot be created: ${(error as Error).message}`);
+      }
+      // The snapshot holds at least everything up to this revision.
+      const revision = await runtime.etcd.revision(endpoint);
+      const taken = await runtime.etcd.snapshot(endpoint, path, 5 * 60_000);
+      const result: BackupRecord = { path, revision, bytes: taken.bytes, sha256: taken.sha256, endpoint };
+      writeFileSync(record, JSON.stringify(result));
+      return result;
+    },
+
+    /** Hand leadership to the most caught-up healthy voter when `awayFrom` leads; a no-op otherwise. */
+    async moveLeader({ cluster, awayFrom }: { cluster: string; awayFrom: string }): Promise<{ moved: boolean; leader: string }> {
+      const runtime = runtimeOf(deps, cluster);
+      const raft = await readRaft(runtime, deps.now);
+      const leader = knownLeader(raft.members);
+      if (!leader) throw new NotReadyYetError('no leader to move leadership from');
+      if (leader.id !== awayFrom) return { moved: false, leader: leader.name || leader.id };
+      const target = raft.members
+        .filter((m) => m.id !== awayFrom && !m.isLearner && m.status.reachable && m.status.hasLeader !== false)
+        .sort((a, b) => (b.status.raftIndex ?? 0) - (a.status.raftIndex ?? 0) || (a.name < b.name ? -1 : 1))[0];
+      const endpoint = leader.clientURLs[0];
+      if (!target || !endpoint) throw new NotReadyYetError(`no healthy voter to take leadership from ${leader.name}`);
+      await runtime.etcd.moveLeader(endpoint, target.id);
+      const after = await waitFor('leadership to move', 15_000, async () => {
+        const now = knownLeader((await readRaft(runtime, deps.now)).members);
+        return now && now.id !== awayFrom ? now : undefined;
+      });
+      return { moved: true, leader: after.name || after.id };
+    },
+
+    /** Remove a member, after checking afresh that the cluster keeps quorum without it. Absent already: done. */
+    async removeMember({ cluster, memberId }: { cluster: string; memberId: string }): Promise<{ removed: boolean }> {
+      const runtime = runtimeOf(deps, cluster);
+      const observation = await observe(runtime);
+      if (!memberById(observation, memberId)) return { removed: false };
+      const verdict = projectChange(toVoterViews(observation.members), { kind: 'remove-member', memberId });
+      if (!verdict.allowed) throw new MigrationRefusedError('QUORUM_GUARD', `quorum guard refused to remove ${memberId}: ${verdict.reason}; ${describeCluster(observation)}`);
+      try {
+        await runtime.etcd.removeMember(memberId, healthyEndpoints(observation));
+      } catch (error) {
+        if (error instanceof EtcdRequestError && error.code === 'ETCD_NOT_FOUND') return { removed: false };
+        throw error;
+      }
+      return { removed: true };
+    },
+
+    /**
+     * Delete a pod and wait until it is gone. On a node that is not Ready no kubelet can finish a graceful delete,
+     * so the pod is removed at once (grace 0), as an operator would with --force.
+     */
+    async deletePod({ cluster, podName }: { cluster: string; podName: string }): Promise<{ deleted: boolean; forced: boolean }> {
+      const runtime = runtimeOf(deps, cluster);
+      const pod = await runtime.kube.getPod(runtime.namespace, podName);
+      if (!pod) return { deleted: false, forced: false };
+      const nodes = await runtime.kube.listNodes(runtime.topology);
+      const node = nodes.find((n) => n.name === pod.spec?.nodeName);
+      const force = !node || !isNodeReady(node);
+      await runtime.kube.deletePod(runtime.namespace, podName, force ? 0 : undefined);
+      const grace = (pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000;
+      try {
+        await waitFor(`pod ${podName} to go`, grace + 15_000, async () => ((await runtime.kube.getPod(runtime.namespace, podName)) ? undefined : true));
+      } catch {
+        await runtime.kube.deletePod(runtime.namespace, podName, 0);
+        return { deleted: true, forced: true };
+      }
+      return { deleted: true, forced: force };
+    },
+
+    /** The best feasible node now, excluding the given nodes; refuses with every node's reasons when none is. */
+    async chooseNode(input: { cluster: string; leaving: { memberId: string; name: string; nodeName?: string }; excludedNodes: Record<string, string> }) {
+      const runtime = runtimeOf(deps, input.cluster);
+      const observation = await observe(runtime);
+      const placement = choosePlacement(placementRequestFor(observation, input.leaving, runtime.policy, input.excludedNodes));
+      if (!placement.chosen) throw new MigrationRefusedError('NO_FEASIBLE_NODE', `${placement.summary}; ${describeCluster(observation)}`);
+      return { node: placement.chosen.node, reason: placement.chosen.reason, address: nodeAddress(observation, placement.chosen.node) ?? '' };
+    },
+
+    /** Add the new member as a learner at the node's peer URL; if a member already has that URL, it is the one. */
+    async addLearner({ cluster, nodeName, podName }: { cluster: string; nodeName: string; podName: string }): Promise<{ id: string; peerURL: string; added: boolean }> {
+      const runtime = runtimeOf(deps, cluster);
+      const observation = await observe(runtime);
+      const address = nodeAddress(observation, nodeName);
+      const peerURL = peerURLFor({ podName, ...(address ? { nodeIP: address } : {}) }, runtime.addressing, runtime.peerPort, runtime.scheme);
+      const existing = observation.members.find((m) => m.peerURLs.includes(peerURL));
+      if (existing) return { id: existing.id, peerURL, added: false };
+      const { id } = await runtime.etcd.addLearner(peerURL, healthyEndpoints(observation));
+      return { id, peerURL, added: true };
+    },
+
+    /** Create the new member's pod from a member's pod, bound to the node, joining the existing cluster. */
+    async createMemberPod(input: { cluster: string; podName: string; nodeName: string; learnerPeerURL: string; templateMember: string }): Promise<{ created: boolean }> {
+      const runtime = runtimeOf(deps, input.cluster);
+      const existing = await runtime.kube.getPod(runtime.namespace, input.podName);
+      if (existing) {
+        if (existing.spec?.nodeName === input.nodeName && !existing.metadata?.deletionTimestamp) return { created: false };
+        throw new MigrationRefusedError('POD_CONFLICT', `pod ${input.podName} already exists on node ${existing.spec?.nodeName ?? '?'}${existing.metadata?.deletionTimestamp ? ' and is terminating' : ''}, not on ${input.nodeName}`);
+      }
+      const pods = await runtime.kube.listPodObjects(runtime.namespace, runtime.podSelector);
+      const template = pods.find((p) => p.metadata?.name === input.templateMember) ?? pods.find((p) => !p.metadata?.deletionTimestamp);
+      if (!template) throw new NotReadyYetError(`no pod of cluster ${input.cluster} to copy the spec from`);
+      const raft = await readRaft(runtime, deps.now);
+      const initialCluster = raft.members
+        .map((m) => (m.peerURLs.includes(input.learnerPeerURL) ? `${input.podName}=${input.learnerPeerURL}` : m.name ? `${m.name}=${m.peerURLs[0] ?? ''}` : ''))
+        .filter((entry) => entry !== '')
+        .join(',');
+      if (!initialCluster.includes(`${input.podName}=`)) throw new NotReadyYetError(`learner ${input.learnerPeerURL} is not in the member list yet`);
+      const templateName = template.metadata?.name ?? input.templateMember;
+      const templateAddress = template.spec?.hostNetwork ? template.status?.hostIP : undefined;
+      const pod = successorPod(template, {
+        oldMemberName: templateName,
+        newMemberName: input.podName,
+        nodeName: input.nodeName,
+        initialCluster,
+        memberLabel: runtime.memberLabel,
+        ...(templateAddress ? { oldAddress: templateAddress } : {}),
+        ...(runtime.addressing.mode === 'host-network' ? { newAddress: urlHost(input.learnerPeerURL) ?? '' } : {}),
+      });
+      await runtime.kube.createPod(runtime.namespace, pod);
+      return { created: true };
+    },
+
+    /** Promote the learner once it has caught up; etcd's "not in sync yet" is retried. Already a voter: done. */
+    async promoteLearner({ cluster, memberId }: { cluster: string; memberId: string }): Promise<{ promoted: boolean }> {
+      const runtime = runtimeOf(deps, cluster);
+      const observation = await observe(runtime);
+      const member = memberById(observation, memberId);
+      if (!member) throw new MigrationRefusedError('QUORUM_GUARD', `learner ${memberId} is no longer in the cluster; ${describeCluster(observation)}`);
+      if (!member.isLearner) return { promoted: false };
+      if (!member.status.reachable) throw new NotReadyYetError(`learner ${member.name || memberId} does not answer yet: ${member.status.error ?? ''}`);
+      const verdict = projectChange(toVoterViews(observation.members), { kind: 'promote-learner', memberId });
+      if (!verdict.allowed) throw new MigrationRefusedError('QUORUM_GUARD', `quorum guard refused to promote ${member.name || memberId}: ${verdict.reason}`);
+      try {
+        await runtime.etcd.promoteMember(memberId, healthyEndpoints(observation));
+      } catch (error) {
+        if (error instanceof EtcdRequestError && error.code === 'ETCD_FAILED_PRECONDITION') {
+          throw new NotReadyYetError(`learner ${member.name || memberId} has not caught up yet (${error.message})`);
+        }
+        throw error;
+      }
+      return { promoted: true };
+    },
+
+    /** The member is a voter that answers and knows the leader. */
+    async verifyMember({ cluster, memberId }: { cluster: string; memberId: string }): Promise<{ name: string }> {
+      const runtime = runtimeOf(deps, cluster);
+      const raft = await readRaft(runtime, deps.now);
+      const member = raft.members.find((m) => m.id === memberId);
+      if (!member || member.isLearner || !member.status.reachable || member.status.hasLeader === false) {
+        throw new NotReadyYetError(`member ${member?.name || memberId} is not a healthy voter yet (${member ? (member.isLearner ? 'learner' : member.status.error ?? 'no leader') : 'absent'})`);
+      }
+      return { name: member.name };
+    },
+
+    /** Every voter healthy, no learner left, one leader, and the same HashKV at a common revision on every member. */
+    async verifyQuorum({ cluster, expectedVoters }: { cluster: string; expectedVoters: number }) {
+      const runtime = runtimeOf(deps, cluster);
+      const raft = await readRaft(runtime, deps.now);
+      const voters = raft.members.filter((m) => !m.isLearner);
+      const problems: string[] = [];
+      if (voters.length !== expectedVoters) problems.push(`${voters.length} voters, expected ${expectedVoters}`);
+      const learners = raft.members.filter((m) => m.isLearner);
+      if (learners.length > 0) problems.push(`learner(s) left: ${learners.map((m) => m.name || m.id).join(', ')}`);
+      const down = voters.filter((m) => !m.status.reachable || m.status.hasLeader === false);
+      if (down.length > 0) problems.push(`unhealthy: ${down.map((m) => m.name || m.id).join(', ')}`);
+      const leaders = new Set(voters.map((m) => m.status.leaderId).filter((l) => l && l !== '0'));
+      if (leaders.size !== 1) problems.push(`members disagree on the leader (${[...leaders].join(', ') || 'none'})`);
+      if (problems.length > 0) throw new NotReadyYetError(`quorum not verified: ${problems.join('; ')}`);
+      const endpoints = voters.map((m) => m.clientURLs[0] ?? '');
+      const revisions = await Promise.all(endpoints.map((e) => runtime.etcd.revision(e)));
+      const revision = Math.min(...revisions);
+      const hashes = await Promise.all(endpoints.map((e) => runtime.etcd.hashKv(e, revision)));
+      const distinct = new Set(hashes.map((h) => h.hash));
+      if (distinct.size !== 1) {
+        throw new NotReadyYetError(`HashKV differs at revision ${revision}: ${voters.map((m, i) => `${m.name}=${hashes[i]?.hash ?? '?'}`).join(', ')}`);
+      }
+      const leader = voters.find((m) => m.id === [...leaders][0]);
+      return { voters: voters.map((m) => m.name), leader: leader?.name ?? '', revision, hash: hashes[0]?.hash ?? '' };
+    },
+
+    /**
+     * Compensation: take out the member this migration added for that node (found by its peer URL, so that it
+     * works even when the add timed out before its id was known), unless it is a voter the cluster now needs.
+     */
+    async removeAddedMember({ cluster, nodeName, podName }: { cluster: string; nodeName: string; podName: string }): Promise<{ removed: boolean }> {
+      const runtime = runtimeOf(deps, cluster);
+      const observation = await observe(runtime);
+      const address = nodeAddress(observation, nodeName);
+      const peerURL = peerURLFor({ podName, ...(address ? { nodeIP: address } : {}) }, runtime.addressing, runtime.peerPort, runtime.scheme);
+      const member = observation.members.find((m) => m.peerURLs.includes(peerURL));
+      if (!member) return { removed: false };
+      const verdict = projectChange(toVoterViews(observation.members), { kind: 'remove-member', memberId: member.id });
+      if (!member.isLearner && !verdict.allowed) {
+        throw new MigrationRefusedError('QUORUM_GUARD', `cannot take back ${member.name || member.id}: ${verdict.reason}; ${describeCluster(observation)}`);
+      }
+      try {
+        await runtime.etcd.removeMember(member.id, healthyEndpoints(observation));
+      } catch (error) {
+        if (error instanceof EtcdRequestError && error.code === 'ETCD_NOT_FOUND') return { removed: false };
+        throw error;
+      }
+      return { removed: true };
+    },
+
+    /** A one-line description of the cluster now, for the final report or a failure message. */
+    async describeClusterNow({ cluster }: { cluster: string }): Promise<string> {
+      return describeCluster(await observe(runtimeOf(deps, cluster)));
+    },
+  });
+}
+
+/** The migration's activity functions, for `proxyActivities<MigrationActivities>()` in workflow code. */
+export type MigrationActivities = ReturnType<typeof createMigrationActivities>;

@@ -1,0 +1,269 @@
+import {
+  ActivityCancellationType,
+  ApplicationFailure,
+  CancellationScope,
+  defineQuery,
+  isCancellation,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { BackupRecord, MigrationActivities } from '../activities/migration';
+import { SA } from '../src/config/search-attributes';
+import { parseMigrateMemberInput, type MigrateMemberInput } from '../src/config/workflow-inputs';
+import type { MigrationPlan } from '../src/domain/plan';
+import { failureType, invalidInputFailure, rootMessage } from './failures';
+
+/** Where one step stands. */
+export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'compensated' | 'skipped';
+
+/** One step of the migration as it happened: for the `progress` query, the report and the result. */
+export interface StepRecord {
+  step: string;
+  status: StepStatus;
+  startedAt?: string;
+  endedAt?: string;
+  durationMs?: number;
+  detail?: string;
+}
+
+/** What the `progress` query answers. */
+export interface MigrationProgress {
+  cluster: string;
+  member: string;
+  phase: 'validating' | 'planning' | 'migrating' | 'compensating' | 'succeeded' | 'failed';
+  strategy?: string;
+  from?: string;
+  to?: string;
+  currentStep?: string;
+  steps: StepRecord[];
+}
+
+/** The outcome of a migration that did not fail. */
+export interface MigrationResult {
+  cluster: string;
+  member: string;
+  dryRun: boolean;
+  plan: MigrationPlan;
+  strategy: string;
+  from?: string;
+  to?: string;
+  newMember?: string;
+  backup?: BackupRecord;
+  verified?: { voters: string[]; leader: string; revision: number; hash: string };
+  steps: StepRecord[];
+}
+
+/** The current step and each step's timing and result. */
+export const progressQuery = defineQuery<MigrationProgress>('progress');
+
+// Saga steps wait for a cancelled activity to stop before compensating, so that two steps never overlap.
+const base = { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED } as const;
+
+const quick = proxyActivities<MigrationActivities>({
+  ...base,
+  startToCloseTimeout: '45s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 8 },
+});
+
+// etcd refuses membership changes until every member has been connected for 5 s, and a learner must catch up:
+// both are "not yet", retried for a while.
+const patient = proxyActivities<MigrationActivities>({
+  ...base,
+  startToCloseTimeout: '60s',
+  heartbeatTimeout: '20s',
+  scheduleToCloseTimeout: '3m',
+  retry: { initialInterval: '2s', backoffCoefficient: 1.5, maximumInterval: '5s' },
+});
+
+const slow = proxyActivities<MigrationActivities>({
+  ...base,
+  startToCloseTimeout: '6m',
+  heartbeatTimeout: '30s',
+  retry: { initialInterval: '5s', maximumAttempts: 3 },
+});
+
+/** Attempts at placing the successor: a node that fails is compensated and excluded, and the next is tried. */
+const PLACEMENT_ATTEMPTS = 3;
+
+/**
+ * Move one etcd member to a better node without losing quorum: a saga whose every step is an idempotent
+ * activity with its compensation. `replace` (dead member) removes first; `surge` (live member) adds first.
+ */
+export async function migrateMember(raw: unknown): Promise<MigrationResult> {
+  let input: MigrateMemberInput;
+  try {
+    input = parseMigrateMemberInput(raw);
+  } catch (error) {
+    throw invalidInputFailure(error) ?? error;
+  }
+  const progress: MigrationProgress = { cluster: input.cluster, member: input.member, phase: 'validating', steps: [] };
+  setHandler(progressQuery, () => progress);
+  upsertSearchAttributes([
+    { key: SA.cluster, value: input.cluster },
+    { key: SA.member, value: input.member },
+  ]);
+
+  const record = (step: string, status: StepStatus, detail?: string): StepRecord => {
+    const entry: StepRecord = { step, status, startedAt: new Date().toISOString(), ...(detail ? { detail } : {}) };
+    progress.steps.push(entry);
+    return entry;
+  };
+  const finish = (entry: StepRecord, status: StepStatus, detail?: string): void => {
+    entry.status = status;
+    entry.endedAt = new Date().toISOString();
+    entry.durationMs = Date.parse(entry.endedAt) - Date.parse(entry.startedAt ?? entry.endedAt);
+    if (detail) entry.detail = detail;
+    if (progress.currentStep === entry.step) delete progress.currentStep;
+  };
+  async function step<T>(name: string, run: () => Promise<T>, describe: (value: T) => string): Promise<T> {
+    const entry = record(name, 'running');
+    progress.currentStep = name;
+    try {
+      const value = await run();
+      finish(entry, 'done', describe(value));
+      return value;
+    } catch (error) {
+      finish(entry, 'failed', rootMessage(error));
+      throw error;
+    }
+  }
+
+  progress.phase = 'planning';
+  const plan = await step(
+    'plan',
+    () =>
+      quick.prepareMigration({
+        cluster: input.cluster,
+        member: input.member,
+        strategy: input.strategy,
+        reason: input.reason,
+        ...(input.targetNode !== undefined ? { targetNode: input.targetNode } : {}),
+        ...(input.excludedNodes ? { excludedNodes: input.excludedNodes } : {}),
+      }),
+    (p) => `${p.strategy} ${p.member.name} from ${p.member.nodeName ?? '?'} to ${p.target.node}: ${p.reasons.join('; ')}`,
+  ).catch((error: unknown) => {
+    throw ApplicationFailure.create({ message: rootMessage(error), type: failureType(error) ?? 'PLAN_FAILED', nonRetryable: true });
+  });
+  const old = plan.member;
+  progress.member = old.name;
+  progress.strategy = plan.strategy;
+  if (old.nodeName) progress.from = old.nodeName;
+  progress.to = plan.target.node;
+  upsertSearchAttributes([
+    { key: SA.member, value: old.name },
+    { key: SA.strategy, value: plan.strategy },
+    { key: SA.targetNode, value: plan.target.node },
+    ...(old.nodeName ? [{ key: SA.sourceNode, value: old.nodeName }] : []),
+  ]);
+  const result: MigrationResult = { cluster: input.cluster, member: old.name, dryRun: input.dryRun, plan, strategy: plan.strategy, steps: progress.steps };
+  if (old.nodeName) result.from = old.nodeName;
+  if (input.dryRun) {
+    progress.phase = 'succeeded';
+    return result;
+  }
+
+  progress.phase = 'migrating';
+  const compensations: { name: string; run: () => Promise<string> }[] = [];
+  const excluded: Record<string, string> = { ...(input.excludedNodes ?? {}) };
+  const cluster = input.cluster;
+
+  /** Add the successor as a learner on the best node, start its pod, promote it; try the next node on failure. */
+  async function placeSuccessor(): Promise<{ node: string; memberId: string }> {
+    for (let attempt = 1; ; attempt++) {
+      const target = await step(
+        'choose-node',
+        () => quick.chooseNode({ cluster, leaving: { memberId: old.id, name: old.name, ...(old.nodeName ? { nodeName: old.nodeName } : {}) }, excludedNodes: excluded }),
+        (t) => `attempt ${attempt}: ${t.node} (${t.reason})`,
+      );
+      progress.to = target.node;
+      result.to = target.node;
+      upsertSearchAttributes([{ key: SA.targetNode, value: target.node }]);
+      const attemptCompensations: { name: string; run: () => Promise<string> }[] = [];
+      try {
+        // Each compensation is registered before its step runs: a step that timed out may still have happened.
+        attemptCompensations.push({
+          name: `remove learner ${plan.newMemberName} on ${target.node}`,
+          run: async () => ((await quick.removeAddedMember({ cluster, nodeName: target.node, podName: plan.newMemberName })).removed ? 'removed' : 'not a member'),
+        });
+        const learner = await step('schedule-pod', async () => {
+          const added = await patient.addLearner({ cluster, nodeName: target.node, podName: plan.newMemberName });
+          attemptCompensations.push({
+            name: `delete pod ${plan.newMemberName}`,
+            run: async () => ((await quick.deletePod({ cluster, podName: plan.newMemberName })).deleted ? 'deleted' : 'already gone'),
+          });
+          await quick.createMemberPod({ cluster, podName: plan.newMemberName, nodeName: target.node, learnerPeerURL: added.peerURL, templateMember: old.podName ?? old.name });
+          return added;
+        }, (a) => `learner ${plan.newMemberName} (${a.id}) at ${a.peerURL}, pod on ${target.node}`);
+        await step('rejoin', () => patient.promoteLearner({ cluster, memberId: learner.id }), (r) => (r.promoted ? 'promoted to voter' : 'already a voter'));
+        await step('verify-member', () => patient.verifyMember({ cluster, memberId: learner.id }), (m) => `${m.name} is a healthy voter`);
+        result.newMember = plan.newMemberName;
+        return { node: target.node, memberId: learner.id };
+      } catch (error) {
+        if (isCancellation(error) || failureType(error) === 'QUORUM_GUARD' || attempt >= PLACEMENT_ATTEMPTS) {
+          compensations.push(...attemptCompensations);
+          throw error;
+        }
+        log.warn(`placing ${plan.newMemberName} on ${target.node} failed (attempt ${attempt}): ${rootMessage(error)}; compensating and trying the next node`);
+        await runCompensations(attemptCompensations);
+        excluded[target.node] = `attempt ${attempt} failed: ${rootMessage(error)}`;
+      }
+    }
+  }
+
+  async function runCompensations(list: { name: string; run: () => Promise<string> }[]): Promise<void> {
+    // Compensations run even when the workflow is cancelled, and in reverse order of the steps they undo.
+    await CancellationScope.nonCancellable(async () => {
+      for (const compensation of [...list].reverse()) {
+        const entry = record(`compensate: ${compensation.name}`, 'running');
+        try {
+          finish(entry, 'compensated', await compensation.run());
+        } catch (error) {
+          finish(entry, 'failed', rootMessage(error));
+        }
+      }
+    });
+    list.length = 0;
+  }
+
+  try {
+    const backup = await step('backup-snapshot', () => slow.backupSnapshot({ cluster, migrationId: workflowInfo().workflowId }), (b) => `${b.bytes} bytes at revision ${b.revision}, sha256 ${b.sha256.slice(0, 12)}, ${b.path}`);
+    result.backup = backup;
+    const moveLeader = (): Promise<unknown> =>
+      step('move-leader', () => quick.moveLeader({ cluster, awayFrom: old.id }), (m) => (m.moved ? `leadership moved to ${m.leader}` : `not the leader (${m.leader} leads)`));
+    const removeOld = async (): Promise<void> => {
+      await step('remove-member', () => quick.removeMember({ cluster, memberId: old.id }), (r) => (r.removed ? `removed ${old.name} (${old.id})` : 'already removed'));
+      if (old.podName) {
+        const podName = old.podName;
+        await step('delete-pod', () => quick.deletePod({ cluster, podName }), (d) => (d.deleted ? `deleted${d.forced ? ' (forced: node not ready)' : ''}` : 'already gone'));
+      }
+    };
+    const voters = plan.steps[0]?.projected.voters ?? 0;
+    if (plan.strategy === 'replace') {
+      if (old.isLeader) await moveLeader();
+      await removeOld();
+      await placeSuccessor();
+    } else {
+      await placeSuccessor();
+      await moveLeader();
+      await removeOld();
+    }
+    result.verified = await step('verify-quorum', () => patient.verifyQuorum({ cluster, expectedVoters: voters }), (v) => `${v.voters.length} voters (${v.voters.join(', ')}), leader ${v.leader}, HashKV ${v.hash} at revision ${v.revision} on every member`);
+    progress.phase = 'succeeded';
+    return result;
+  } catch (error) {
+    progress.phase = 'compensating';
+    await runCompensations(compensations);
+    progress.phase = 'failed';
+    if (isCancellation(error)) throw error;
+    const now = await CancellationScope.nonCancellable(() => quick.describeClusterNow({ cluster })).catch(() => 'cluster state unknown');
+    throw ApplicationFailure.create({
+      message: `migration of ${old.name} failed at ${progress.steps.filter((s) => s.status === 'failed')[0]?.step ?? 'an unknown step'}: ${rootMessage(error)}; ${now}`,
+      type: failureType(error) ?? 'MIGRATION_FAILED',
+      nonRetryable: true,
+      details: [progress.steps],
+    });
+  }
+}

@@ -75,6 +75,25 @@ function healthyEndpoints(obs: ClusterObservation): string[] {
   return obs.members.filter((m) => !m.isLearner && isMemberHealthy(m) && m.clientURLs[0]).map((m) => m.clientURLs[0] ?? '');
 }
 
+/** The node under the new member's pod went away: waiting longer cannot help, the next node should be tried. */
+export class TargetLostError extends Error {
+  readonly code = 'TARGET_LOST';
+  readonly retryable = false;
+  constructor(message: string) {
+    super(message);
+    this.name = 'TargetLostError';
+  }
+}
+
+/** Fail fast when the new member's pod or its node is gone or down, instead of waiting out the step's timeout. */
+function assertTargetAlive(obs: ClusterObservation, podName: string): void {
+  const pod = obs.pods.find((p) => p.name === podName);
+  if (!pod) throw new TargetLostError(`pod ${podName} of the new member is gone`);
+  const node = obs.nodes.find((n) => n.name === pod.nodeName);
+  if (!node || !isNodeReady(node)) throw new TargetLostError(`node ${pod.nodeName ?? '?'} of the new member is not ready`);
+  if (pod.phase === 'Failed') throw new TargetLostError(`pod ${podName} of the new member failed`);
+}
+
 /** Poll `check` until it returns a value, heartbeating, or give up after `timeoutMs` with NotReadyYetError. */
 async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -251,12 +270,13 @@ export function createMigrationActivities(deps: ActivityDeps) {
     },
 
     /** Promote the learner once it has caught up; etcd's "not in sync yet" is retried. Already a voter: done. */
-    async promoteLearner({ cluster, memberId }: { cluster: string; memberId: string }): Promise<{ promoted: boolean }> {
+    async promoteLearner({ cluster, memberId, podName }: { cluster: string; memberId: string; podName: string }): Promise<{ promoted: boolean }> {
       const runtime = runtimeOf(deps, cluster);
       const observation = await observe(runtime);
       const member = memberById(observation, memberId);
       if (!member) throw new MigrationRefusedError('QUORUM_GUARD', `learner ${memberId} is no longer in the cluster; ${describeCluster(observation)}`);
       if (!member.isLearner) return { promoted: false };
+      assertTargetAlive(observation, podName);
       if (!member.status.reachable) throw new NotReadyYetError(`learner ${member.name || memberId} does not answer yet: ${member.status.error ?? ''}`);
       const verdict = projectChange(toVoterViews(observation.members), { kind: 'promote-learner', memberId });
       if (!verdict.allowed) throw new MigrationRefusedError('QUORUM_GUARD', `quorum guard refused to promote ${member.name || memberId}: ${verdict.reason}`);
@@ -272,10 +292,11 @@ export function createMigrationActivities(deps: ActivityDeps) {
     },
 
     /** The member is a voter that answers and knows the leader. */
-    async verifyMember({ cluster, memberId }: { cluster: string; memberId: string }): Promise<{ name: string }> {
+    async verifyMember({ cluster, memberId, podName }: { cluster: string; memberId: string; podName: string }): Promise<{ name: string }> {
       const runtime = runtimeOf(deps, cluster);
-      const raft = await readRaft(runtime, deps.now);
-      const member = raft.members.find((m) => m.id === memberId);
+      const observation = await observe(runtime);
+      assertTargetAlive(observation, podName);
+      const member = observation.members.find((m) => m.id === memberId);
       if (!member || member.isLearner || !member.status.reachable || member.status.hasLeader === false) {
         throw new NotReadyYetError(`member ${member?.name || memberId} is not a healthy voter yet (${member ? (member.isLearner ? 'learner' : member.status.error ?? 'no leader') : 'absent'})`);
       }

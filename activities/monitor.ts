@@ -1,4 +1,4 @@
-import { assembleObservation, type KubeSnapshot, type RaftSnapshot } from '../src/domain/assemble';
+import { assembleObservation, memberSummaries, type KubeSnapshot, type MemberSummary, type RaftSnapshot } from '../src/domain/assemble';
 import { planMigration, type Decision, type MigrationState } from '../src/domain/plan';
 import { assessRisk, type Assessment } from '../src/domain/risk';
 import type { SampleWindow } from '../src/domain/window';
@@ -22,6 +22,7 @@ export interface EvaluateRiskInput {
 
 /** Output of evaluateRisk: what was found, what to do, and the window to carry to the next cycle. */
 export interface EvaluateRiskResult {
+  members: MemberSummary[];
   assessment: Assessment;
   decision: Decision;
   window: SampleWindow;
@@ -49,7 +50,7 @@ export function createMonitorActivities(deps: ActivityDeps) {
       const observation = assembleObservation(input.cluster, input.raft, input.kube, runtime.addressing);
       const { assessment, window } = assessRisk(observation, runtime.policy, input.window);
       const decision = planMigration(observation, assessment, runtime.policy, input.migration, deps.now());
-      return { assessment, decision, window };
+      return { members: memberSummaries(observation), assessment, decision, window };
     },
   });
 }

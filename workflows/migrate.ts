@@ -74,7 +74,7 @@ const patient = proxyActivities<MigrationActivities>({
   ...base,
   startToCloseTimeout: '60s',
   heartbeatTimeout: '20s',
-  scheduleToCloseTimeout: '3m',
+  scheduleToCloseTimeout: '2m',
   retry: { initialInterval: '2s', backoffCoefficient: 1.5, maximumInterval: '5s' },
 });
 
@@ -197,8 +197,8 @@ export async function migrateMember(raw: unknown): Promise<MigrationResult> {
           await quick.createMemberPod({ cluster, podName: plan.newMemberName, nodeName: target.node, learnerPeerURL: added.peerURL, templateMember: old.podName ?? old.name });
           return added;
         }, (a) => `learner ${plan.newMemberName} (${a.id}) at ${a.peerURL}, pod on ${target.node}`);
-        await step('rejoin', () => patient.promoteLearner({ cluster, memberId: learner.id }), (r) => (r.promoted ? 'promoted to voter' : 'already a voter'));
-        await step('verify-member', () => patient.verifyMember({ cluster, memberId: learner.id }), (m) => `${m.name} is a healthy voter`);
+        await step('rejoin', () => patient.promoteLearner({ cluster, memberId: learner.id, podName: plan.newMemberName }), (r) => (r.promoted ? 'promoted to voter' : 'already a voter'));
+        await step('verify-member', () => patient.verifyMember({ cluster, memberId: learner.id, podName: plan.newMemberName }), (m) => `${m.name} is a healthy voter`);
         result.newMember = plan.newMemberName;
         return { node: target.node, memberId: learner.id };
       } catch (error) {

@@ -17,6 +17,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { MonitorActivities } from '../activities/monitor';
 import type { TrackingActivities } from '../activities/tracking';
 import { parseMonitorClusterInput, type MonitorCarried, type MonitorClusterInput } from '../src/config/workflow-inputs';
+import type { MemberSummary } from '../src/domain/assemble';
 import type { Decision, MigrationState } from '../src/domain/plan';
 import type { Assessment } from '../src/domain/risk';
 import { emptyWindow } from '../src/domain/window';
@@ -35,6 +36,7 @@ export interface MonitorStatus {
   cycles: number;
   cyclesThisRun: number;
   lastCycleAt?: string;
+  members: MemberSummary[];
   assessment?: Assessment;
   decision?: Decision;
   migration: MigrationState;
@@ -89,13 +91,18 @@ export async function monitorCluster(raw: MonitorClusterInput): Promise<void> {
   let window = carried.window;
   let paused = false;
   let checkNow = false;
+  const last = carried.last;
   const status: MonitorStatus = {
     cluster: input.cluster,
     paused,
-    health: 'unknown',
+    health: (last?.health as Health | undefined) ?? 'unknown',
     cycles: carried.cycles,
     cyclesThisRun: 0,
+    members: last?.members ?? [],
     migration: carried.migration,
+    ...(last?.assessment ? { assessment: last.assessment } : {}),
+    ...(last?.decision ? { decision: last.decision } : {}),
+    ...(last?.lastCycleAt ? { lastCycleAt: last.lastCycleAt } : {}),
   };
 
   setHandler(pauseSignal, () => {
@@ -158,6 +165,7 @@ export async function monitorCluster(raw: MonitorClusterInput): Promise<void> {
       const [raft, kube] = await Promise.all([fetchRaftMetrics({ cluster: input.cluster }), fetchNodeMetrics({ cluster: input.cluster })]);
       const result = await evaluateRisk({ cluster: input.cluster, raft, kube, window, migration: status.migration });
       window = result.window;
+      status.members = result.members;
       status.assessment = result.assessment;
       status.decision = result.decision;
       delete status.lastError;
@@ -183,7 +191,18 @@ export async function monitorCluster(raw: MonitorClusterInput): Promise<void> {
       await condition(allHandlersFinished);
       await continueAsNew<typeof monitorCluster>({
         ...input,
-        carried: { cycles: status.cycles, window, migration: status.migration },
+        carried: {
+          cycles: status.cycles,
+          window,
+          migration: status.migration,
+          last: {
+            health: status.health,
+            members: status.members,
+            ...(status.lastCycleAt ? { lastCycleAt: status.lastCycleAt } : {}),
+            ...(status.assessment ? { assessment: status.assessment } : {}),
+            ...(status.decision ? { decision: status.decision } : {}),
+          },
+        },
       });
     }
     await condition(() => checkNow, input.intervalMs);

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import type { MemberSummary } from '../domain/assemble';
+import type { Decision } from '../domain/plan';
+import type { Assessment } from '../domain/risk';
 import type { SampleWindow } from '../domain/window';
 import { InvalidInputError } from './errors';
 import { validate } from './issues';
@@ -19,8 +22,23 @@ const sampleWindowSchema = z.strictObject({
   increments: z.record(z.string(), z.array(z.number())),
 }) satisfies z.ZodType<SampleWindow>;
 
+/** The last cycle's outcome, carried so that `status` answers at once after a continue-as-new. */
+export interface MonitorLast {
+  health: string;
+  lastCycleAt?: string;
+  members: MemberSummary[];
+  assessment?: Assessment;
+  decision?: Decision;
+}
+
+// Produced by the previous run of the same workflow, never typed in by a person: checked for shape only.
+const lastSchema = z.custom<MonitorLast>((value) => typeof value === 'object' && value !== null && !Array.isArray(value), {
+  error: 'expected the previous run\'s last status (an object)',
+});
+
 const carriedSchema = z.strictObject({
   cycles: wholeNumber,
+  last: lastSchema.optional(),
   window: sampleWindowSchema,
   migration: z
     .strictObject({

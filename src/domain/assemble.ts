@@ -1,5 +1,6 @@
 import { podOfMember, type Addressing } from './membership';
 import type { ClusterObservation, MemberObservation, NodeObservation, PodObservation, RaftStatus } from './observation';
+import { isMemberHealthy, knownLeader } from './quorum';
 
 /** What etcd said about one member, before it is joined with Kubernetes. */
 export interface RaftMember {
@@ -56,4 +57,32 @@ export function assembleObservation(cluster: string, raft: RaftSnapshot, kube: K
     pods,
     missingSignals: [...new Set([...raft.missingSignals, ...kube.missingSignals])].sort(),
   };
+}
+
+/** One member in a status table: where it runs and whether it is well. */
+export interface MemberSummary {
+  id: string;
+  name: string;
+  node?: string;
+  rack?: string;
+  domain?: string;
+  healthy: boolean;
+  isLearner: boolean;
+  isLeader: boolean;
+}
+
+/** The members of an observation, in name order, for status displays. */
+export function memberSummaries(obs: ClusterObservation): MemberSummary[] {
+  const leader = knownLeader(obs.members);
+  const nodes = new Map(obs.nodes.map((n) => [n.name, n]));
+  return obs.members
+    .map((m) => {
+      const node = m.nodeName ? nodes.get(m.nodeName) : undefined;
+      const summary: MemberSummary = { id: m.id, name: m.name || m.id, healthy: isMemberHealthy(m), isLearner: m.isLearner, isLeader: leader?.id === m.id };
+      if (m.nodeName) summary.node = m.nodeName;
+      if (node?.rack !== undefined) summary.rack = node.rack;
+      if (node?.domain !== undefined) summary.domain = node.domain;
+      return summary;
+    })
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }

@@ -352,7 +352,12 @@ export function planMigration(
 ): Decision {
   const confirmed = assessment.findings.filter((f) => f.confirmed && f.severity !== 'info');
   const quorumLost = confirmed.filter((f) => f.kind === 'quorum-lost');
-  if (quorumLost.length > 0 || !assessment.quorum.hasQuorum) {
+  if (!assessment.quorum.hasQuorum && quorumLost.length === 0) {
+    // Not yet confirmed (an election, a slow sample): nothing destructive is ever planned without quorum, and no
+    // one is paged until it holds.
+    return { kind: 'none', reason: 'not-actionable', summary: `quorum not seen in this sample (${assessment.quorum.healthyVoters}/${assessment.quorum.voters} healthy voters); watching before alerting` };
+  }
+  if (quorumLost.length > 0) {
     return {
       kind: 'alert',
       reason: 'quorum-lost',

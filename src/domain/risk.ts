@@ -48,7 +48,10 @@ export interface Finding {
   evidence: Evidence;
   /** Consecutive samples the signal has held. */
   samples: number;
-  /** Held long enough to count (hysteresis), or a kind that describes the present and counts at once. */
+  /**
+   * Held for the configured number of consecutive samples. Quorum findings too: a leader election leaves every
+   * member without a leader for a moment, and that is no reason to page anyone.
+   */
   confirmed: boolean;
 }
 
@@ -65,9 +68,6 @@ export interface Assessment {
   healthy: boolean;
   summary: string;
 }
-
-/** Kinds that describe the present state of quorum; they count at once, since an alert destroys nothing. */
-const IMMEDIATE: ReadonlySet<FindingKind> = new Set<FindingKind>(['quorum-lost', 'quorum-at-risk']);
 
 type Signal = Omit<Finding, 'samples' | 'confirmed'>;
 
@@ -362,7 +362,7 @@ function spreadSignals(obs: ClusterObservation, nodes: ReadonlyMap<string, NodeO
 
 /**
  * Assess one observation against the policy, carrying the sample window: a signal becomes a confirmed finding
- * once it has held for `policy.hysteresisSamples` consecutive samples; quorum findings count at once.
+ * once it has held for `policy.hysteresisSamples` consecutive samples.
  */
 export function assessRisk(
   obs: ClusterObservation,
@@ -382,7 +382,7 @@ export function assessRisk(
 
   const findings = signals.map((signal): Finding => {
     const samples = builder.hold(`${signal.kind}/${subjectOf(signal)}`);
-    return { ...signal, samples, confirmed: IMMEDIATE.has(signal.kind) || samples >= policy.hysteresisSamples };
+    return { ...signal, samples, confirmed: samples >= policy.hysteresisSamples };
   });
   findings.sort(compareFindings);
 

@@ -80,7 +80,11 @@ describe('planning after a node failure', () => {
   });
 
   it('waits for k samples before it moves anything', () => {
-    expect(decide(nodeDown(), { samples: 2 })).toMatchObject({ kind: 'none', reason: 'not-actionable' });
+    expect(decide(nodeDown(), { samples: 2 })).toEqual({
+      kind: 'none',
+      reason: 'healthy',
+      summary: 'healthy: 2/3 voters, fault tolerance 0, 3 signal(s) pending',
+    });
   });
 });
 
@@ -128,6 +132,15 @@ describe('when the guardian must not move anything', () => {
     expect(decision.summary).toBe(
       'quorum lost (1/3 healthy, 2 needed): no destructive step is safe; restore members or recover from a snapshot by hand',
     );
+  });
+
+  it('neither migrates nor alerts while lost quorum is not yet confirmed', () => {
+    const obs = withMember(withMember(aCluster(3), 1, { status: aDeadStatus() }), 2, { status: aDeadStatus() });
+    expect(decide(obs, { samples: 1 })).toEqual({
+      kind: 'none',
+      reason: 'not-actionable',
+      summary: 'quorum not seen in this sample (1/3 healthy voters); watching before alerting',
+    });
   });
 
   it('alerts when no member knows a leader', () => {

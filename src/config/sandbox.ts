@@ -1,0 +1,57 @@
+/**
+ * The guardian config for a local sandbox: its Temporal server, its kubeconfig, its etcd cluster. Pure: the
+ * sandbox passes what it knows, and gets the raw document that `parseConfig` validates and `sandbox up` writes.
+ */
+
+/** What the guardian needs to know of a sandbox. */
+export interface SandboxFacts {
+  temporalAddress: string;
+  namespace: string;
+  kubeconfig: string;
+  etcdNamespace: string;
+  etcdCluster: string;
+  selector: string;
+  rackLabel: string;
+  domainLabel: string;
+  backupDirectory: string;
+  tls?: { caFile: string; certFile: string; keyFile: string };
+}
+
+/** Per-cluster settings a test or the demo may tune. */
+export interface SandboxClusterTuning {
+  interval?: string;
+  endpointTimeout?: string;
+  cooldown?: string;
+  hysteresisSamples?: number;
+  dryRun?: boolean;
+  continueAsNewEvery?: number;
+  strategy?: 'auto' | 'replace' | 'surge';
+}
+
+/** A raw config document (before validation) for the sandbox, with snappy intervals suited to a demo. */
+export function sandboxConfigDocument(facts: SandboxFacts, tuning: SandboxClusterTuning = {}): Record<string, unknown> {
+  return {
+    temporal: { address: facts.temporalAddress, namespace: facts.namespace, taskQueue: 'etcd-guardian' },
+    kubernetes: { kubeconfig: facts.kubeconfig },
+    worker: { metricsPort: 0, shutdownGraceTime: '10s' },
+    clusters: [
+      {
+        name: facts.etcdCluster,
+        namespace: facts.etcdNamespace,
+        podSelector: facts.selector,
+        memberNamePrefix: 'etcd',
+        addressing: { mode: 'host-network' },
+        ...(facts.tls ? { tls: facts.tls } : {}),
+        topology: { rackLabel: facts.rackLabel, domainLabel: facts.domainLabel },
+        hysteresis: { samples: tuning.hysteresisSamples ?? 3 },
+        interval: tuning.interval ?? '2s',
+        endpointTimeout: tuning.endpointTimeout ?? '1s',
+        cooldown: tuning.cooldown ?? '1m',
+        strategy: tuning.strategy ?? 'auto',
+        dryRun: tuning.dryRun ?? false,
+        backup: { required: true, directory: facts.backupDirectory },
+        monitor: { continueAsNewEvery: tuning.continueAsNewEvery ?? 100 },
+      },
+    ],
+  };
+}

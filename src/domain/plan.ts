@@ -95,7 +95,11 @@ export interface PlanRequest {
   excludedNodes?: Readonly<Record<string, string>>;
 }
 
-/** Findings that put a member at risk and justify moving it. */
+/**
+ * Findings that put a member at risk and justify moving it. Not `pod-not-ready`: etcd's readiness follows the
+ * cluster's health (/health fails while there is no leader), so every pod turns unready during an election or a
+ * quorum outage and stays so for a probe period after; a member that really is down is `member-unreachable`.
+ */
 export const TRIGGER_KINDS: ReadonlySet<FindingKind> = new Set<FindingKind>([
   'member-unreachable',
   'member-lagging',
@@ -105,7 +109,6 @@ export const TRIGGER_KINDS: ReadonlySet<FindingKind> = new Set<FindingKind>([
   'node-cpu-high',
   'node-memory-high',
   'node-pressure',
-  'pod-not-ready',
   'pod-restarting',
 ]);
 
@@ -260,7 +263,7 @@ export function buildMigrationPlan(request: PlanRequest): { plan: MigrationPlan 
   const { observation, policy } = request;
   const member = findMember(observation, request.member);
   if (!member) {
-    const known = observation.members.map((m) => m.name || m.id).join(', ');
+    const known = observation.members.map((m) => m.name || m.id).sort().join(', ');
     return { refusal: { code: 'unknown-member', field: 'member', message: `member "${request.member}" is not in cluster ${observation.cluster}; members: ${known || 'none'}` } };
   }
   if (member.isLearner) {
@@ -377,7 +380,10 @@ export function planMigration(
       return { kind: 'alert', reason: 'needs-operator', summary: `needs an operator: ${critical.map((f) => f.message).join('; ')}`, findings: critical };
     }
     if (confirmed.length > 0) {
-      return { kind: 'none', reason: 'not-actionable', summary: `no member to move; watching: ${confirmed.map((f) => f.kind).join(', ')}` };
+      const counts = new Map<string, number>();
+      for (const f of confirmed) counts.set(f.kind, (counts.get(f.kind) ?? 0) + 1);
+      const watching = [...counts].map(([kind, n]) => (n > 1 ? `${kind} x${n}` : kind)).join(', ');
+      return { kind: 'none', reason: 'not-actionable', summary: `no member to move; watching: ${watching}` };
     }
     return { kind: 'none', reason: 'healthy', summary: assessment.summary };
   }

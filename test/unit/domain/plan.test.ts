@@ -20,6 +20,7 @@ import {
   aStatus,
   withMember,
   withNode,
+  withPod,
 } from '../../builders';
 
 const NOW = new Date('2026-11-24T12:00:00.000Z');
@@ -155,6 +156,11 @@ describe('when the guardian must not move anything', () => {
     expect(decision.summary).toBe(
       'etcd-2 is at risk but cannot be moved: cannot move etcd-2: no feasible node: node-0: already hosts member etcd-0 | node-1: already hosts member etcd-1 | node-2: hosts etcd-2, the member being moved; not ready (Ready=Unknown, NodeStatusUnknown); tainted node.kubernetes.io/unreachable:NoSchedule, node.kubernetes.io/unreachable:NoExecute and the pod does not tolerate it',
     );
+  });
+
+  it('moves nothing for pods that are not ready while their members answer, as after a quorum outage', () => {
+    const obs = [0, 1, 2].reduce((o, i) => withPod(o, i, { ready: false }), aCluster(3));
+    expect(decide(obs)).toEqual({ kind: 'none', reason: 'not-actionable', summary: 'no member to move; watching: pod-not-ready x3' });
   });
 
   it('alerts for a critical finding it cannot fix by moving a member', () => {

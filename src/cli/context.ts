@@ -1,0 +1,41 @@
+import { existsSync } from 'node:fs';
+import { Client, Connection } from '@temporalio/client';
+import { CONFIG_FILE_ENV } from '../config/env';
+import { loadConfig } from '../config/load';
+import type { GuardianConfig } from '../config/schema';
+
+/** Config files looked for when neither --config nor ETCD_GUARDIAN_CONFIG names one, in order. */
+export const DEFAULT_CONFIG_FILES = ['etcd-guardian.yaml', '.sandbox/guardian.yaml'];
+
+/** A command-line mistake: exit code 2, nothing changed. */
+export class CliArgumentError extends Error {
+  readonly code = 'INVALID_ARGUMENT';
+  constructor(message: string) {
+    super(message);
+    this.name = 'CliArgumentError';
+  }
+}
+
+/** The config the CLI runs with: --config, else $ETCD_GUARDIAN_CONFIG, else the first default file that exists. */
+export function cliConfig(file: string | undefined): GuardianConfig {
+  const chosen = file ?? process.env[CONFIG_FILE_ENV] ?? DEFAULT_CONFIG_FILES.find((f) => existsSync(f));
+  if (!chosen) {
+    throw new CliArgumentError(
+      `no config file: pass --config <file>, set ${CONFIG_FILE_ENV}, or create ${DEFAULT_CONFIG_FILES.join(' or ')} (\`etcd-guardian sandbox up\` writes .sandbox/guardian.yaml)`,
+    );
+  }
+  return loadConfig({ file: chosen });
+}
+
+/** A Temporal client for the config's server and namespace. */
+export async function temporalClient(config: GuardianConfig): Promise<Client> {
+  const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: 5000 });
+  return new Client({ connection, namespace: config.temporal.namespace });
+}
+
+/** The named cluster of the config, or an argument error listing the configured ones. */
+export function clusterNamed(config: GuardianConfig, name: string) {
+  const cluster = config.clusters.find((c) => c.name === name);
+  if (!cluster) throw new CliArgumentError(`unknown cluster "${name}"; configured clusters: ${config.clusters.map((c) => c.name).join(', ')}`);
+  return cluster;
+}

@@ -1,0 +1,85 @@
+import { ScheduleNotFoundError } from '@temporalio/client';
+import type { Command } from 'commander';
+import type { GuardianConfig } from '../config/schema';
+import { applyMonitorSchedule, scheduleIdFor, triggerMonitor } from '../temporal/schedules';
+import { clusterNamed, cliConfig, temporalClient } from './context';
+
+/** How often a schedule checks that its monitor runs, and how late a missed check may still run. */
+const SCHEDULE_EVERY_MS = 60_000;
+const CATCHUP_WINDOW_MS = 5 * 60_000;
+
+function selected(config: GuardianConfig, cluster: string | undefined) {
+  return cluster ? [clusterNamed(config, cluster)] : config.clusters;
+}
+
+/** `etcd-guardian schedule apply|pause|resume|trigger|delete`: one Temporal Schedule per cluster keeps its monitor alive. */
+export function registerScheduleCommand(program: Command): void {
+  const schedule = program.command('schedule').description('manage the Temporal Schedules that keep one monitor per cluster running');
+  const common = (cmd: Command): Command =>
+    cmd.option('-c, --config <file>', 'config file').option('--cluster <name>', 'only this cluster (default: every configured cluster)');
+
+  common(schedule.command('apply'))
+    .description('create or update each cluster\'s schedule; applying twice changes nothing')
+    .option('--every <seconds>', 'how often the schedule checks that the monitor runs', String(SCHEDULE_EVERY_MS / 1000))
+    .option('--json', 'print the outcome as JSON')
+    .action(async (options: { config?: string; cluster?: string; every: string; json?: boolean }) => {
+      const config = cliConfig(options.config);
+      const everySeconds = Number(options.every);
+      if (!Number.isFinite(everySeconds) || everySeconds < 1) throw new Error(`--every must be a number of seconds of at least 1, got "${options.every}"`);
+      const client = await temporalClient(config);
+      const outcomes: Record<string, string> = {};
+      for (const cluster of selected(config, options.cluster)) {
+        outcomes[cluster.name] = await applyMonitorSchedule(client, {
+          cluster: cluster.name,
+          taskQueue: config.temporal.taskQueue,
+          intervalMs: cluster.interval,
+          continueAsNewEvery: cluster.monitor.continueAsNewEvery,
+          everyMs: everySeconds * 1000,
+          catchupWindowMs: CATCHUP_WINDOW_MS,
+        });
+      }
+      if (options.json) process.stdout.write(`${JSON.stringify(outcomes)}\n`);
+      else for (const [name, outcome] of Object.entries(outcomes)) process.stdout.write(`${scheduleIdFor(name)}: ${outcome}\n`);
+      await client.connection.close();
+    });
+
+  const simple: [string, string, string, (id: string, client: Awaited<ReturnType<typeof temporalClient>>) => Promise<void>][] = [
+    ['pause', 'paused', 'pause the schedule (a running monitor keeps running; signal it to pause sampling)', (id, c) => c.schedule.getHandle(id).pause('paused by etcd-guardian schedule pause')],
+    ['resume', 'resumed', 'resume a paused schedule', (id, c) => c.schedule.getHandle(id).unpause('resumed by etcd-guardian schedule resume')],
+    ['delete', 'deleted', 'delete the schedule (a running monitor keeps running until terminated)', (id, c) => c.schedule.getHandle(id).delete()],
+  ];
+  for (const [name, done, description, run] of simple) {
+    common(schedule.command(name))
+      .description(description)
+      .action(async (options: { config?: string; cluster?: string }) => {
+        const config = cliConfig(options.config);
+        const client = await temporalClient(config);
+        try {
+          for (const cluster of selected(config, options.cluster)) {
+            await run(scheduleIdFor(cluster.name), client);
+            process.stdout.write(`${scheduleIdFor(cluster.name)}: ${done}\n`);
+          }
+        } catch (error) {
+          if (error instanceof ScheduleNotFoundError) throw new Error(`${error.message}: run \`etcd-guardian schedule apply\` first`, { cause: error });
+          throw error;
+        } finally {
+          await client.connection.close();
+        }
+      });
+  }
+
+  common(schedule.command('trigger'))
+    .description('start the monitor now unless one runs (overlap SKIP)')
+    .action(async (options: { config?: string; cluster?: string }) => {
+      const config = cliConfig(options.config);
+      const client = await temporalClient(config);
+      try {
+        for (const cluster of selected(config, options.cluster)) {
+          await triggerMonitor(client, cluster.name);
+          process.stdout.write(`${scheduleIdFor(cluster.name)}: triggered\n`);
+        }
+      } finally {
+        await client.connection.close();
+      }
+    });
+}

@@ -1,0 +1,89 @@
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Command } from 'commander';
+import { scheduleIdFor, runningMonitor } from '../temporal/schedules';
+import type { MonitorStatus } from '../../workflows/monitor';
+import { cliConfig, clusterNamed, temporalClient } from './context';
+
+/** One cluster's line of `status`: the monitor's answer, or why there is none. */
+export interface ClusterStatusReport {
+  cluster: string;
+  monitor?: string;
+  status?: MonitorStatus;
+  problem?: string;
+}
+
+/** Ask each cluster's running monitor for its `status`. */
+export async function collectStatus(client: Client, clusters: readonly string[]): Promise<ClusterStatusReport[]> {
+  const reports: ClusterStatusReport[] = [];
+  for (const cluster of clusters) {
+    try {
+      const workflowId = await runningMonitor(client, cluster);
+      if (!workflowId) {
+        reports.push({ cluster, problem: `no monitor running; the schedule ${scheduleIdFor(cluster)} starts one within a minute (or run \`etcd-guardian schedule trigger\`)` });
+        continue;
+      }
+      const status = await client.workflow.getHandle(workflowId).query<MonitorStatus>('status');
+      reports.push({ cluster, monitor: workflowId, status });
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      reports.push({ cluster, problem: error instanceof WorkflowNotFoundError || /not found/i.test(message) ? `no schedule: run \`etcd-guardian schedule apply\` (${message})` : message });
+    }
+  }
+  return reports;
+}
+
+function pad(text: string, width: number): string {
+  return text.length >= width ? text : text + ' '.repeat(width - text.length);
+}
+
+/** The human form: a header per cluster, a row per member, then findings and the migration in flight. */
+export function renderStatus(reports: readonly ClusterStatusReport[]): string {
+  const lines: string[] = [];
+  for (const r of reports) {
+    if (!r.status) {
+      lines.push(`${r.cluster}: ${r.problem ?? 'unknown'}`, '');
+      continue;
+    }
+    const s = r.status;
+    const q = s.assessment?.quorum;
+    lines.push(
+      `${r.cluster}: ${s.health.toUpperCase()}${s.paused ? ' (paused)' : ''}  voters ${q ? `${q.healthyVoters}/${q.voters}` : '?'}  fault tolerance ${q?.faultTolerance ?? '?'}  leader ${s.assessment?.leader?.name ?? 'none'}  cycles ${s.cycles}  last ${s.lastCycleAt ?? 'never'}`,
+    );
+    lines.push(`  ${pad('MEMBER', 10)}${pad('NODE', 10)}${pad('RACK', 10)}${pad('DOMAIN', 10)}HEALTH`);
+    for (const m of s.members) {
+      lines.push(`  ${pad(m.name, 10)}${pad(m.node ?? '?', 10)}${pad(m.rack ?? '?', 10)}${pad(m.domain ?? '?', 10)}${m.healthy ? 'healthy' : 'DOWN'}${m.isLearner ? ' (learner)' : ''}${m.isLeader ? ' (leader)' : ''}`);
+    }
+    const findings = s.assessment?.findings ?? [];
+    if (findings.length > 0) {
+      lines.push('  findings:');
+      for (const f of findings) lines.push(`    ${f.confirmed ? '' : '(pending) '}${f.severity}: ${f.message}`);
+    }
+    if (s.decision) lines.push(`  decision: ${s.decision.summary}`);
+    if (s.migration.inFlight) lines.push(`  migration in flight: ${s.migration.inFlight.workflowId} (${s.migration.inFlight.member})`);
+    if (s.lastError) lines.push(`  last cycle failed: ${s.lastError}`);
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+/** `etcd-guardian status [--json]`: each cluster's monitor status. Exit code 1 when a cluster is not healthy. */
+export function registerStatusCommand(program: Command): void {
+  program
+    .command('status')
+    .description("show each cluster's health, members, findings and migration in flight, as its monitor sees it")
+    .option('-c, --config <file>', 'config file')
+    .option('--cluster <name>', 'only this cluster')
+    .option('--json', 'print the monitors\' status answers as JSON')
+    .action(async (options: { config?: string; cluster?: string; json?: boolean }) => {
+      const config = cliConfig(options.config);
+      const clusters = options.cluster ? [clusterNamed(config, options.cluster).name] : config.clusters.map((c) => c.name);
+      const client = await temporalClient(config);
+      try {
+        const reports = await collectStatus(client, clusters);
+        process.stdout.write(options.json ? `${JSON.stringify(reports, null, 2)}\n` : renderStatus(reports));
+        if (reports.some((r) => r.status?.health !== 'healthy')) process.exitCode = 1;
+      } finally {
+        await client.connection.close();
+      }
+    });
+}

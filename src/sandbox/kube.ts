@@ -1,0 +1,65 @@
+import {
+  ApiException,
+  ApiregistrationV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+} from '@kubernetes/client-node';
+
+/** The Kubernetes clients the sandbox uses, built from its admin kubeconfig. */
+export interface KubeClients {
+  config: KubeConfig;
+  core: CoreV1Api;
+  coordination: CoordinationV1Api;
+  apiRegistration: ApiregistrationV1Api;
+}
+
+/** Clients for the kubeconfig at `path`. */
+export function kubeClients(path: string): KubeClients {
+  const config = new KubeConfig();
+  config.loadFromFile(path);
+  return {
+    config,
+    core: config.makeApiClient(CoreV1Api),
+    coordination: config.makeApiClient(CoordinationV1Api),
+    apiRegistration: config.makeApiClient(ApiregistrationV1Api),
+  };
+}
+
+/** Request options that send a patch as a JSON merge patch (client-node's default is a JSON patch). */
+export const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/** The HTTP status of a failed API call, or undefined for any other error. */
+export function apiStatus(error: unknown): number | undefined {
+  return error instanceof ApiException ? error.code : undefined;
+}
+
+/** Runs an API call, turning the given HTTP statuses (409 AlreadyExists, 404 NotFound, ...) into undefined. */
+export async function tolerating<T>(statuses: readonly number[], call: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await call();
+  } catch (error) {
+    const status = apiStatus(error);
+    if (status !== undefined && statuses.includes(status)) return undefined;
+    throw error;
+  }
+}
+
+/** A time as Kubernetes' MicroTime wants it (six fractional digits), for Lease renewTime and acquireTime. */
+export function microTime(date: Date): string {
+  return date.toISOString().replace(/Z$/, '000Z');
+}
+
+/** A time as Kubernetes' Time (RFC 3339, seconds). */
+export function kubeTime(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** A timestamp read from the API: typed calls give Dates, watch events give strings. */
+export function toDate(value: Date | string | undefined | null): Date | undefined {
+  if (value === undefined || value === null) return undefined;
+  const date = value instanceof Date ? value : new Date(value);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}

@@ -1,0 +1,122 @@
+import { resolve } from 'node:path';
+import { SandboxArgumentError } from './errors';
+import { SLOT_COUNT } from './ports';
+
+/** Member counts the sandbox accepts: odd, so that a quorum always exists, and at most 7 as etcd advises. */
+export const MEMBER_COUNTS = [1, 3, 5, 7] as const;
+
+/** The most nodes a sandbox can have: each needs its own address in 127.(20+slot).0.0/24. */
+export const MAX_NODES = 250;
+
+/** An extra API user, authenticated by a static token (no ServiceAccount), with its own kubeconfig. */
+export interface SandboxUser {
+  /** User name, as RBAC subjects name it. */
+  name: string;
+  /** Groups the user belongs to; `system:masters` makes an admin. */
+  groups?: string[];
+}
+
+/** How to start a sandbox. Only `stateDir` is required. */
+export interface SandboxOptions {
+  /** Directory for data, logs, certificates and the kubeconfig. Created if missing; a previous sandbox's is wiped. */
+  stateDir: string;
+  /** Number of nodes (default 6). */
+  nodes?: number;
+  /** Number of racks the nodes spread over (default 3). */
+  racks?: number;
+  /** Number of failure domains (zones) the racks sit in (default 2). */
+  domains?: number;
+  /** etcd members, one of 1, 3, 5, 7 (default 3). */
+  members?: number;
+  /** Start the Temporal dev server (default true). */
+  temporal?: boolean;
+  /**
+   * Seconds after the last heartbeat before the simulated node lifecycle controller marks a node Unknown. Default 8,
+   * for a snappy demo; the real controller waits 40 s (50 s from Kubernetes 1.32).
+   */
+  nodeGracePeriodSeconds?: number;
+  /** Port and address block (0-99); allocated automatically when absent. */
+  slot?: number;
+  /** Extra token-authenticated users; each gets a kubeconfig in the state directory. */
+  users?: SandboxUser[];
+  /** Called with one line per start-up step, for progress output. */
+  onProgress?: (message: string) => void;
+}
+
+/** Options with every default filled in and every value checked. */
+export interface ResolvedOptions {
+  stateDir: string;
+  nodes: number;
+  racks: number;
+  domains: number;
+  members: number;
+  temporal: boolean;
+  nodeGracePeriodSeconds: number;
+  slot: number | undefined;
+  users: SandboxUser[];
+  onProgress: (message: string) => void;
+}
+
+/** Defaults of the sandbox. */
+export const DEFAULTS = {
+  nodes: 6,
+  racks: 3,
+  domains: 2,
+  members: 3,
+  temporal: true,
+  nodeGracePeriodSeconds: 8,
+} as const;
+
+/** The one-line error for a member count the sandbox does not accept. */
+export function memberCountError(value: unknown): SandboxArgumentError {
+  return new SandboxArgumentError(`invalid member count ${String(value)}: choose one of ${MEMBER_COUNTS.join(', ')}`);
+}
+
+function integerIn(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new SandboxArgumentError(`invalid ${name} ${String(value)}: choose a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+/** Fills in defaults and checks every option; throws SandboxArgumentError before anything is started. */
+export function resolveOptions(options: SandboxOptions): ResolvedOptions {
+  if (typeof options.stateDir !== 'string' || options.stateDir === '') {
+    throw new SandboxArgumentError('invalid stateDir: give the directory the sandbox may use for its state');
+  }
+  const members = options.members ?? DEFAULTS.members;
+  if (!(MEMBER_COUNTS as readonly number[]).includes(members)) throw memberCountError(members);
+  const nodes = integerIn('node count', options.nodes ?? DEFAULTS.nodes, 1, MAX_NODES);
+  const racks = integerIn('rack count', options.racks ?? DEFAULTS.racks, 1, nodes);
+  const domains = integerIn('domain count', options.domains ?? DEFAULTS.domains, 1, racks);
+  if (members > nodes) {
+    throw new SandboxArgumentError(
+      `invalid member count ${members}: ${nodes} nodes hold at most ${nodes} members; choose more nodes or fewer members`,
+    );
+  }
+  const grace = options.nodeGracePeriodSeconds ?? DEFAULTS.nodeGracePeriodSeconds;
+  if (!Number.isFinite(grace) || grace < 1 || grace > 600) {
+    throw new SandboxArgumentError(`invalid nodeGracePeriodSeconds ${String(grace)}: choose from 1 to 600 seconds`);
+  }
+  const slot = options.slot === undefined ? undefined : integerIn('slot', options.slot, 0, SLOT_COUNT - 1);
+  const users = options.users ?? [];
+  for (const user of users) {
+    if (!/^[a-z0-9]([-a-z0-9.:]*[a-z0-9])?$/.test(user.name) || user.name === 'admin') {
+      throw new SandboxArgumentError(
+        `invalid user name ${JSON.stringify(user.name)}: use lower-case letters, digits, '-', '.', ':' (not "admin")`,
+      );
+    }
+  }
+  return {
+    stateDir: resolve(options.stateDir),
+    nodes,
+    racks,
+    domains,
+    members,
+    temporal: options.temporal ?? DEFAULTS.temporal,
+    nodeGracePeriodSeconds: grace,
+    slot,
+    users,
+    onProgress: options.onProgress ?? (() => undefined),
+  };
+}

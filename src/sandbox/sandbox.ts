@@ -1,0 +1,312 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { findBinary, podSearchPath } from './binaries';
+import { ensureDefaultServiceAccount, ensureNamespace, registerMetricsApi, waitForMetricsApi } from './bootstrap';
+import { type SandboxContext } from './context';
+import { controlTokenPath } from './control-client';
+import { ControlServer } from './control-server';
+import { controlPlaneEtcdUrl, startControlPlaneEtcd } from './control-plane-etcd';
+import { SandboxArgumentError, SandboxStartError, messageOf } from './errors';
+import { ETCD_CLUSTER, ETCD_NAMESPACE, ETCD_SELECTOR, etcdPodManifest, memberLayout } from './etcd-cluster';
+import { etcdMemberHealthy } from './etcd-health';
+import { parseFaultKind, type FaultKind, type PressureLevels } from './faults';
+import { httpCall } from './http';
+import { apiServerUrl, startKubeApiserver } from './kube-apiserver';
+import { kubeClients, type KubeClients } from './kube';
+import { writeKubeconfig } from './kubeconfig';
+import { createSandboxLogger } from './logger';
+import { MetricsApiServer } from './metrics-api';
+import { resolveOptions, type ResolvedOptions, type SandboxOptions } from './options';
+import { generatePki, newToken, readPem, writeTokenFile, type TokenEntry } from './pki';
+import { CONTROL_PLANE_HOST, portsForSlot } from './ports';
+import { isRecordedProcessAlive, readPidFiles } from './pid-files';
+import { isRunning } from './proc';
+import { type ManagedProcess } from './processes';
+import { NodeSimulator } from './simulator';
+import { acquireSlot } from './slot-lock';
+import { readStateFile, writeStateFile } from './state-file';
+import { prepareStateDir, statePaths } from './state-dir';
+import { readStatus } from './status';
+import { startTemporal, TEMPORAL_NAMESPACE, temporalAddresses, waitForTemporal } from './temporal-server';
+import { layoutNodes, placeMembers } from './topology';
+import { type FaultRequest, type SandboxInfo, type SandboxStatus } from './types';
+import { waitFor } from './wait';
+
+/**
+ * The local world the guardian is shown against: a real Temporal dev server, a real kube-apiserver on its own etcd,
+ * simulated nodes that run pods as local processes, metrics.k8s.io through the aggregation layer, and a real etcd
+ * cluster running as pods. `Sandbox.start()` returns once the etcd cluster is healthy.
+ */
+
+/** Time a stopping pod gets between SIGTERM and SIGKILL when the whole sandbox stops. */
+const STOP_POD_GRACE_MS = 3_000;
+/** Time a control-plane process gets between SIGTERM and SIGKILL. */
+const STOP_COMPONENT_GRACE_MS = 5_000;
+
+/** Everything a running sandbox holds, in the order it was started. */
+interface Parts {
+  ctx: SandboxContext;
+  releaseSlot: () => void;
+  closeLog: () => void;
+  temporal?: ManagedProcess;
+  controlPlaneEtcd?: ManagedProcess;
+  apiServer?: ManagedProcess;
+  metrics?: MetricsApiServer;
+  simulator?: NodeSimulator;
+  control?: ControlServer;
+  kube?: KubeClients;
+}
+
+/** The parts of a sandbox that finished starting. */
+type RunningParts = Parts & { simulator: NodeSimulator; kube: KubeClients };
+
+/** Stops whatever of `parts` is running, last started first. Never throws. */
+async function stopParts(parts: Parts): Promise<void> {
+  const log = (what: string) => (error: unknown) => parts.ctx.logger.warn({ err: messageOf(error) }, `stopping ${what} failed`);
+  await parts.control?.stop().catch(log('the control endpoint'));
+  await parts.simulator?.stop(STOP_POD_GRACE_MS).catch(log('the node simulator'));
+  await parts.metrics?.stop().catch(log('the metrics API'));
+  await Promise.all([
+    parts.apiServer?.stop({ graceMs: STOP_COMPONENT_GRACE_MS }).catch(log('kube-apiserver')),
+    parts.temporal?.stop({ graceMs: STOP_COMPONENT_GRACE_MS }).catch(log('temporal')),
+  ]);
+  await parts.controlPlaneEtcd?.stop({ graceMs: STOP_COMPONENT_GRACE_MS }).catch(log('control-plane etcd'));
+  parts.releaseSlot();
+}
+
+/**
+ * Refuses a state directory in which another live process runs a sandbox, or in which processes of an earlier one
+ * still run (its owner died): wiping their files under them would leave them running on ports nobody tracks.
+ */
+function refuseIfRunning(stateDir: string): void {
+  const paths = statePaths(stateDir);
+  const state = readStateFile(paths);
+  const stopFirst = `stop it first with \`etcd-guardian sandbox down --state-dir ${stateDir}\``;
+  if (state?.phase === 'running' && state.info.pid !== process.pid && isRunning(state.info.pid)) {
+    throw new SandboxArgumentError(`a sandbox is already running in ${stateDir} (pid ${state.info.pid}): ${stopFirst}`);
+  }
+  const leftovers = readPidFiles(paths.run).filter((file) => isRecordedProcessAlive(file.record));
+  if (leftovers.length > 0) {
+    const names = leftovers.map((file) => `${file.record.name} ${file.record.pid}`).join(', ');
+    throw new SandboxArgumentError(`processes of an earlier sandbox still run in ${stateDir} (${names}): ${stopFirst}`);
+  }
+}
+
+/** A running sandbox. */
+export class Sandbox {
+  private stopping: Promise<void> | undefined;
+  private resolveStopped: () => void = () => undefined;
+  /** Resolves once the sandbox has stopped (by `stop()` or through the control endpoint). */
+  readonly stopped: Promise<void>;
+
+  private constructor(
+    /** Where everything is. */
+    readonly info: SandboxInfo,
+    private readonly parts: RunningParts,
+  ) {
+    this.stopped = new Promise((resolve) => {
+      this.resolveStopped = resolve;
+    });
+  }
+
+  /** Starts a sandbox and resolves once its etcd cluster is healthy; on failure, stops what it started and rejects. */
+  static async start(options: SandboxOptions): Promise<Sandbox> {
+    const opts = resolveOptions(options);
+    // A missing binary fails before anything starts or any file is touched.
+    findBinary('etcd');
+    findBinary('kube-apiserver');
+    if (opts.temporal) findBinary('temporal');
+    refuseIfRunning(opts.stateDir);
+    const paths = statePaths(opts.stateDir);
+    prepareStateDir(paths);
+    const lease = await acquireSlot(paths.root, opts.slot);
+    const log = createSandboxLogger(join(paths.logs, 'sandbox.log'));
+    const logger = log.logger;
+    const ctx: SandboxContext = { paths, ports: portsForSlot(lease.slot), slot: lease.slot, logger };
+    const parts: Parts = { ctx, releaseSlot: () => lease.release(), closeLog: () => log.close() };
+    logger.info({ options: { ...opts, onProgress: undefined }, slot: lease.slot }, 'starting sandbox');
+    try {
+      const sandbox = await Sandbox.bringUp(opts, parts);
+      logger.info({ info: sandbox.info }, 'sandbox is ready');
+      return sandbox;
+    } catch (error) {
+      logger.error({ err: messageOf(error) }, 'sandbox start failed; stopping what was started');
+      await stopParts(parts);
+      parts.closeLog();
+      throw error;
+    }
+  }
+
+  private static async bringUp(opts: ResolvedOptions, parts: Parts): Promise<Sandbox> {
+    const { ctx } = parts;
+    const { paths, logger } = ctx;
+    const progress = (message: string): void => {
+      logger.info(message);
+      opts.onProgress(message);
+    };
+    const t0 = Date.now();
+    const elapsed = (): string => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
+
+    // Temporal takes longest to come up and needs nothing else: start it first, wait for it last.
+    if (opts.temporal) parts.temporal = await startTemporal(ctx);
+    const [pki, controlPlaneEtcd] = await Promise.all([generatePki(paths.pki), startControlPlaneEtcd(ctx)]);
+    parts.controlPlaneEtcd = controlPlaneEtcd;
+    progress(`control-plane etcd healthy, certificates made (${elapsed()})`);
+
+    const admin: TokenEntry = { token: newToken(), user: 'admin', groups: ['system:masters'] };
+    const users = opts.users.map((user): TokenEntry => ({ token: newToken(), user: user.name, groups: user.groups ?? [] }));
+    const tokenFile = join(paths.pki, 'tokens.csv');
+    writeTokenFile(tokenFile, [admin, ...users]);
+    parts.apiServer = await startKubeApiserver(ctx, { etcdUrl: controlPlaneEtcdUrl(ctx), pki, tokenFile, adminToken: admin.token });
+    const server = apiServerUrl(ctx);
+    const caPem = readPem(pki.ca.cert);
+    writeKubeconfig({ path: paths.kubeconfig, server, caPem, user: admin.user, token: admin.token, namespace: ETCD_NAMESPACE });
+    const userKubeconfigs = users.map((user) => {
+      const path = join(paths.userKubeconfigs, user.user);
+      writeKubeconfig({ path, server, caPem, user: user.user, token: user.token, namespace: ETCD_NAMESPACE });
+      return { name: user.user, kubeconfig: path };
+    });
+    progress(`kube-apiserver ready at ${server} (${elapsed()})`);
+
+    const kube = kubeClients(paths.kubeconfig);
+    parts.kube = kube;
+    const version = await httpCall({ url: `${server}/version`, token: admin.token, ca: caPem });
+    const gitVersion = (JSON.parse(version.text) as { gitVersion?: string }).gitVersion ?? 'v0.0.0';
+    await Promise.all([ensureNamespace(kube, ETCD_NAMESPACE), ensureDefaultServiceAccount(kube, 'default')]);
+
+    const nodes = layoutNodes({ nodes: opts.nodes, racks: opts.racks, domains: opts.domains, slot: ctx.slot });
+    // The metrics backend must be up before the APIService is registered; it reads the simulator once that runs.
+    parts.metrics = await MetricsApiServer.start({
+      port: ctx.ports.metricsApi,
+      pki,
+      logger,
+      source: {
+        nodes: () => nodes.map((node) => ({ name: node.name, usage: parts.simulator?.usage(node.name) })),
+        pods: () => parts.simulator?.runningPods() ?? [],
+      },
+    });
+    await registerMetricsApi(kube, { port: ctx.ports.metricsApi, caPem });
+    const simulator = await NodeSimulator.start({
+      kube,
+      paths,
+      logger,
+      nodes,
+      searchPath: podSearchPath(),
+      versions: { kubelet: gitVersion },
+      gracePeriodMs: opts.nodeGracePeriodSeconds * 1000,
+    });
+    parts.simulator = simulator;
+    progress(`${nodes.length} nodes Ready (${elapsed()})`);
+
+    const members = memberLayout(placeMembers(nodes, opts.members));
+    const token = `etcd-guardian-${ETCD_CLUSTER}-${Date.now().toString(36)}`;
+    for (const member of members) {
+      await kube.core.createNamespacedPod({ namespace: ETCD_NAMESPACE, body: etcdPodManifest(member, members, token) });
+    }
+    await waitForEtcd(kube, members.map((m) => m.clientUrl), paths.logs);
+    progress(`etcd cluster of ${members.length} healthy: ${members.map((m) => m.clientUrl).join(', ')} (${elapsed()})`);
+
+    await waitForMetricsApi(kube, 30_000);
+    if (parts.temporal !== undefined) {
+      await waitForTemporal(ctx, parts.temporal);
+      progress(`Temporal ready at ${temporalAddresses(ctx).address} (${elapsed()})`);
+    }
+
+    const info: SandboxInfo = {
+      stateDir: paths.root,
+      slot: ctx.slot,
+      pid: process.pid,
+      startedAt: new Date(t0).toISOString(),
+      kubeconfig: paths.kubeconfig,
+      apiServerUrl: server,
+      ...(opts.temporal ? { temporal: { ...temporalAddresses(ctx), namespace: TEMPORAL_NAMESPACE } } : {}),
+      controlPlaneEtcdUrl: controlPlaneEtcdUrl(ctx),
+      metricsApiUrl: `https://${CONTROL_PLANE_HOST}:${ctx.ports.metricsApi}`,
+      controlUrl: `http://${CONTROL_PLANE_HOST}:${ctx.ports.control}`,
+      logsDir: paths.logs,
+      nodeGracePeriodSeconds: opts.nodeGracePeriodSeconds,
+      nodes,
+      etcd: {
+        namespace: ETCD_NAMESPACE,
+        cluster: ETCD_CLUSTER,
+        selector: ETCD_SELECTOR,
+        clientUrls: members.map((m) => m.clientUrl),
+        members: members.map((m) => ({ name: m.name, pod: m.name, node: m.node.name, clientUrl: m.clientUrl, peerUrl: m.peerUrl })),
+      },
+      users: userKubeconfigs,
+    };
+    const sandbox = new Sandbox(info, parts as RunningParts);
+    const controlToken = newToken();
+    writeFileSync(controlTokenPath(paths), controlToken, { mode: 0o600 });
+    parts.control = await ControlServer.start({
+      port: ctx.ports.control,
+      token: controlToken,
+      logger,
+      handlers: {
+        info: () => sandbox.info,
+        status: () => sandbox.status(),
+        fault: (request: FaultRequest) => sandbox.fault(request.kind, request.target, request),
+        heal: (target) => sandbox.heal(target),
+        shutdown: () => void sandbox.stop(),
+      },
+    });
+    writeStateFile(paths, { phase: 'running', info });
+    return sandbox;
+  }
+
+  /** Nodes (conditions, taints, usage) and etcd members (phase, readiness, restarts, health), read from the real APIs. */
+  async status(): Promise<SandboxStatus> {
+    const { simulator, kube } = this.parts;
+    return readStatus({ kube, stateDir: this.info.stateDir, usage: (node) => simulator.usage(node), faults: simulator.faults() });
+  }
+
+  /**
+   * Injects a fault: `node-down <node>`, `node-pressure <node>` with `{ cpu, memory }` fractions, `pod-freeze <pod>`,
+   * `pod-crash <pod>`. Resolves with a sentence saying what happened; a wrong kind or target is a
+   * SandboxArgumentError and changes nothing.
+   */
+  async fault(kind: FaultKind, target: string, levels: PressureLevels = {}): Promise<string> {
+    const parsed = parseFaultKind(String(kind));
+    return this.parts.simulator.fault(parsed, target, { cpu: levels.cpu, memory: levels.memory });
+  }
+
+  /** Undoes every fault of a node or pod; resolves with the faults removed (empty when it had none). */
+  async heal(target: string): Promise<string[]> {
+    return this.parts.simulator.heal(target);
+  }
+
+  /** Stops every process of the sandbox and frees its ports; safe to call more than once. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      const { ctx } = this.parts;
+      ctx.logger.info('stopping sandbox');
+      await stopParts(this.parts);
+      writeStateFile(ctx.paths, { phase: 'stopped', info: this.info, stoppedAt: new Date().toISOString() });
+      ctx.logger.info('sandbox stopped');
+      this.parts.closeLog();
+      this.resolveStopped();
+    })();
+    return this.stopping;
+  }
+}
+
+/** Waits until every member answers /health and every member pod is Ready in the API. */
+async function waitForEtcd(kube: KubeClients, clientUrls: readonly string[], logsDir: string): Promise<void> {
+  try {
+    await waitFor(
+      'etcd cluster healthy',
+      async () => {
+        const health = await Promise.all(clientUrls.map((url) => etcdMemberHealthy(url)));
+        const healthy = health.filter(Boolean).length;
+        if (healthy < clientUrls.length) throw new Error(`${healthy} of ${clientUrls.length} members healthy`);
+        const pods = await kube.core.listNamespacedPod({ namespace: ETCD_NAMESPACE, labelSelector: ETCD_SELECTOR });
+        const ready = pods.items.filter((pod) => pod.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+        if (ready < clientUrls.length) throw new Error(`${ready} of ${clientUrls.length} pods Ready`);
+        return true;
+      },
+      { timeoutMs: 90_000, intervalMs: 200 },
+    );
+  } catch (error) {
+    throw new SandboxStartError('etcd cluster', messageOf(error), logsDir);
+  }
+}

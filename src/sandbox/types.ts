@@ -1,0 +1,85 @@
+import { type FaultKind } from './faults';
+import { type UsageFractions } from './nodes/usage';
+import { type NodeLayout } from './topology';
+
+/** Where everything of a running sandbox is: written to <state>/sandbox.json and printed by `sandbox up`. */
+export interface SandboxInfo {
+  stateDir: string;
+  slot: number;
+  /** The process that owns the sandbox (the test runner, or the CLI's background process). */
+  pid: number;
+  startedAt: string;
+  /** Admin kubeconfig (token of a system:masters user). */
+  kubeconfig: string;
+  apiServerUrl: string;
+  /** Absent when the sandbox was started with `temporal: false`. */
+  temporal?: { address: string; namespace: string; uiUrl: string };
+  controlPlaneEtcdUrl: string;
+  /** The metrics.k8s.io backend (reached through the apiserver, not directly). */
+  metricsApiUrl: string;
+  /** The control endpoint `sandbox fault/heal/status` talk to (only when run by the CLI). */
+  controlUrl?: string;
+  logsDir: string;
+  nodeGracePeriodSeconds: number;
+  nodes: NodeLayout[];
+  etcd: {
+    namespace: string;
+    cluster: string;
+    /** Label selector of the member pods. */
+    selector: string;
+    clientUrls: string[];
+    members: Array<{ name: string; pod: string; node: string; clientUrl: string; peerUrl: string }>;
+  };
+  /** Extra token users and their kubeconfigs. */
+  users: Array<{ name: string; kubeconfig: string }>;
+}
+
+/** One node as `sandbox status` shows it. */
+export interface NodeStatusReport {
+  name: string;
+  address: string;
+  rack: string;
+  domain: string;
+  /** Condition type → status, e.g. { Ready: 'True', MemoryPressure: 'False' }. */
+  conditions: Record<string, string>;
+  /** "key:Effect" of every taint. */
+  taints: string[];
+  /** Usage the metrics API reports, as fractions of allocatable; absent while the node is down. */
+  usage?: UsageFractions;
+  faults: string[];
+}
+
+/** One etcd member as `sandbox status` shows it. */
+export interface MemberStatusReport {
+  name: string;
+  pod: string;
+  node: string;
+  rack: string;
+  domain: string;
+  phase: string;
+  ready: boolean;
+  restartCount: number;
+  terminating: boolean;
+  clientUrl: string;
+  /** GET /health on the member answered {"health":"true"} within a second. */
+  healthy: boolean;
+  faults: string[];
+}
+
+/** The whole sandbox, as read from the real APIs at one moment. */
+export interface SandboxStatus {
+  stateDir: string;
+  observedAt: string;
+  nodes: NodeStatusReport[];
+  members: MemberStatusReport[];
+  /** Faults in force, by target. */
+  faults: Record<string, string[]>;
+}
+
+/** A fault request, as the control endpoint receives it. */
+export interface FaultRequest {
+  kind: FaultKind;
+  target: string;
+  cpu?: number;
+  memory?: number;
+}

@@ -202,18 +202,28 @@ export function createMigrationActivities(deps: ActivityDeps) {
       const runtime = runtimeOf(deps, cluster);
       const pod = await runtime.kube.getPod(runtime.namespace, podName);
       if (!pod) return { deleted: false, forced: false };
-      const nodes = await runtime.kube.listNodes(runtime.topology);
-      const node = nodes.find((n) => n.name === pod.spec?.nodeName);
-      const force = !node || !isNodeReady(node);
-      await runtime.kube.deletePod(runtime.namespace, podName, force ? 0 : undefined);
+      const nodeDown = async (): Promise<boolean> => {
+        const node = (await runtime.kube.listNodes(runtime.topology)).find((n) => n.name === pod.spec?.nodeName);
+        return !node || !isNodeReady(node);
+      };
+      let forced = await nodeDown();
+      await runtime.kube.deletePod(runtime.namespace, podName, forced ? 0 : undefined);
       const grace = (pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000;
       try {
-        await waitFor(`pod ${podName} to go`, grace + 15_000, async () => ((await runtime.kube.getPod(runtime.namespace, podName)) ? undefined : true));
+        await waitFor(`pod ${podName} to go`, grace + 15_000, async () => {
+          if (!(await runtime.kube.getPod(runtime.namespace, podName))) return true;
+          // The node may turn NotReady while we wait (its heartbeats had already stopped): no kubelet will finish.
+          if (!forced && (await nodeDown())) {
+            forced = true;
+            await runtime.kube.deletePod(runtime.namespace, podName, 0);
+          }
+          return undefined;
+        });
       } catch {
         await runtime.kube.deletePod(runtime.namespace, podName, 0);
         return { deleted: true, forced: true };
       }
-      return { deleted: true, forced: force };
+      return { deleted: true, forced };
     },
 
     /** The best feasible node now, excluding the given nodes; refuses with every node's reasons when none is. */

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh clone: installs what it needs, then runs every jest project.
+# The whole test suite, from a fresh clone: installs what it needs (node modules, and etcd, the Temporal CLI and
+# kube-apiserver into ~/.cache/etcd-guardian), builds, then runs the unit and the integration tests.
 # Usage: scripts/test.sh [extra jest arguments]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if ! command -v node >/dev/null 2>&1; then
-  echo "etcd-guardian: Node.js >= 20.3 is required to run the tests; install it from https://nodejs.org or your package manager" >&2
+  echo "etcd-guardian: Node.js >= 20.19 is required to run the tests; install it from https://nodejs.org or your package manager" >&2
   exit 1
 fi
 
@@ -15,11 +16,20 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund
 fi
 
+# The real components the integration tests run: a no-op in a second or so once cached.
+scripts/install-components.sh
+
+# The crash drill runs the compiled CLI as a separate worker process.
+echo "[test] building"
+npm run --silent build >/dev/null
+
 echo "[test] running the test suite"
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 status=0
-npx jest --coverage --json --outputFile="$results" "$@" || status=$?
+# One suite at a time: each integration suite runs its own Temporal server, kube-apiserver and etcd cluster,
+# and two cores are enough for one of them at a time.
+npx jest --coverage --runInBand --json --outputFile="$results" "$@" || status=$?
 # One plain closing line that any CI reader understands.
 node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));

@@ -93,14 +93,18 @@ const PLACEMENT_ATTEMPTS = 3;
  * activity with its compensation. `replace` (dead member) removes first; `surge` (live member) adds first.
  */
 export async function migrateMember(raw: unknown): Promise<MigrationResult> {
+  // The query answers from the first moment, even for an input that turns out invalid.
+  const asked = (typeof raw === 'object' && raw !== null ? raw : {}) as { cluster?: unknown; member?: unknown };
+  const text = (value: unknown): string => (typeof value === 'string' ? value : '?');
+  const progress: MigrationProgress = { cluster: text(asked.cluster), member: text(asked.member), phase: 'validating', steps: [] };
+  setHandler(progressQuery, () => progress);
   let input: MigrateMemberInput;
   try {
     input = parseMigrateMemberInput(raw);
   } catch (error) {
+    progress.phase = 'failed';
     throw invalidInputFailure(error) ?? error;
   }
-  const progress: MigrationProgress = { cluster: input.cluster, member: input.member, phase: 'validating', steps: [] };
-  setHandler(progressQuery, () => progress);
   upsertSearchAttributes([
     { key: SA.cluster, value: input.cluster },
     { key: SA.member, value: input.member },

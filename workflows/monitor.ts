@@ -145,7 +145,7 @@ export async function monitorCluster(raw: MonitorClusterInput): Promise<void> {
     try {
       await startChild(migrateMember, {
         workflowId,
-        args: [{ cluster: input.cluster, member: plan.member.name, reason: plan.reasons.join('; '), strategy: plan.strategy, requestedBy: workflowInfo().workflowId }],
+        args: [{ cluster: input.cluster, member: plan.member.name, reason: plan.triggers.map((f) => f.message).join('; ') || decision.summary, strategy: plan.strategy, requestedBy: workflowInfo().workflowId }],
         parentClosePolicy: ParentClosePolicy.ABANDON,
       });
       status.migration = { ...status.migration, inFlight: { workflowId, member: plan.member.name } };

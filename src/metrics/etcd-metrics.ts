@@ -1,14 +1,11 @@
+import type { RaftStatus } from '../domain/observation';
 import { bucketDelta, histogramBuckets, histogramQuantile, sampleValue, type Buckets, type Sample } from './prometheus';
 
-/** The Raft health figures the guardian reads from one member's /metrics endpoint. */
-export interface EtcdMetricFigures {
-  hasLeader?: boolean;
-  leaderChangesSeen?: number;
-  proposalsFailed?: number;
-  proposalsPending?: number;
-  walFsyncP99Seconds?: number;
-  peerRoundTripP99Seconds?: number;
-}
+/** The Raft health figures the guardian reads from one member's /metrics endpoint: those fields of RaftStatus. */
+export type EtcdMetricFigures = Pick<
+  RaftStatus,
+  'hasLeader' | 'leaderChangesSeen' | 'proposalsFailed' | 'proposalsPending' | 'walFsyncP99Seconds' | 'peerRoundTripP99Seconds'
+>;
 
 /** Histogram snapshots kept between two reads of the same member, so that p99 reflects recent observations. */
 export type HistogramMemory = Map<string, Buckets>;

@@ -1,0 +1,88 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import type { NativeConnection, Worker } from '@temporalio/worker';
+import { stringify } from 'yaml';
+import { parseConfig } from '../../../src/config/load';
+import { sandboxConfigDocument, type SandboxClusterTuning } from '../../../src/config/sandbox';
+import type { GuardianConfig } from '../../../src/config/schema';
+import { LABELS, Sandbox, type SandboxOptions } from '../../../src/sandbox';
+import { createGuardianWorker, sourceWorkflows } from '../../../worker/worker';
+
+/** A sandbox with the guardian's worker running against it, as a test needs it. */
+export interface GuardianHarness {
+  sandbox: Sandbox;
+  config: GuardianConfig;
+  client: Client;
+  /** Start (or restart) the worker; resolves once it polls. */
+  startWorker(): Promise<void>;
+  /** Stop the worker gracefully (or abruptly, as a crash would). */
+  stopWorker(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The raw config document for a running sandbox, as `etcd-guardian worker --config` reads it. */
+export function configDocumentFor(sandbox: Sandbox, tuning: SandboxClusterTuning = {}): Record<string, unknown> {
+  const info = sandbox.info;
+  if (!info.temporal) throw new Error('the sandbox was started without Temporal');
+  return sandboxConfigDocument(
+    {
+      temporalAddress: info.temporal.address,
+      namespace: info.temporal.namespace,
+      kubeconfig: info.kubeconfig,
+      etcdNamespace: info.etcd.namespace,
+      etcdCluster: info.etcd.cluster,
+      selector: info.etcd.selector,
+      rackLabel: LABELS.rack,
+      domainLabel: LABELS.zone,
+      backupDirectory: join(info.stateDir, 'backups'),
+    },
+    tuning,
+  );
+}
+
+/** The guardian config for a running sandbox. */
+export function configFor(sandbox: Sandbox, tuning: SandboxClusterTuning = {}): GuardianConfig {
+  return parseConfig(configDocumentFor(sandbox, tuning), 'test sandbox');
+}
+
+/** Write the config document as a YAML file in the sandbox's state directory; returns its path. */
+export function writeConfigFile(sandbox: Sandbox, tuning: SandboxClusterTuning = {}): string {
+  const path = join(sandbox.info.stateDir, 'guardian.yaml');
+  writeFileSync(path, stringify(configDocumentFor(sandbox, tuning)));
+  return path;
+}
+
+/** Start a sandbox and a guardian worker against it. */
+export async function startGuardian(options: { sandbox?: Partial<SandboxOptions>; tuning?: SandboxClusterTuning } = {}): Promise<GuardianHarness> {
+  const sandbox = await Sandbox.start({ stateDir: mkdtempSync(join(tmpdir(), 'guardian-test-')), ...options.sandbox });
+  const config = configFor(sandbox, options.tuning);
+  const client = new Client({ connection: await Connection.connect({ address: config.temporal.address }), namespace: config.temporal.namespace });
+  let current: { worker: Worker; connection: NativeConnection; running: Promise<void>; client: Client } | undefined;
+  const harness: GuardianHarness = {
+    sandbox,
+    config,
+    client,
+    async startWorker() {
+      const created = await createGuardianWorker(config, { source: sourceWorkflows() });
+      current = { ...created, running: created.worker.run() };
+    },
+    async stopWorker() {
+      if (!current) return;
+      const { worker, running, connection, client: workerClient } = current;
+      current = undefined;
+      worker.shutdown();
+      await running;
+      await connection.close();
+      await workerClient.connection.close();
+    },
+    async stop() {
+      await harness.stopWorker().catch(() => undefined);
+      await client.connection.close().catch(() => undefined);
+      await sandbox.stop();
+    },
+  };
+  await harness.startWorker();
+  return harness;
+}

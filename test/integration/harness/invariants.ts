@@ -1,0 +1,208 @@
+import { Etcd3 } from 'etcd3';
+import { noop } from 'cockatiel';
+
+/**
+ * What a skeptical SRE checks around a migration: a writer that keeps writing numbered keys, a sampler that keeps
+ * counting healthy voters against quorum, and a final audit. Uses only the public etcd3 client.
+ */
+
+function client(hosts: string[], timeoutMs: number): Etcd3 {
+  return new Etcd3({ hosts, dialTimeout: timeoutMs, faultHandling: { host: () => noop, global: noop } });
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The client URLs of the current members, asked of any endpoint that answers a linearizable member list: a member
+ * that was removed but still runs would otherwise answer with the membership it last knew.
+ */
+export async function currentEndpoints(seeds: readonly string[]): Promise<string[]> {
+  for (const seed of seeds) {
+    const c = client([seed], 1000);
+    try {
+      const list = await withTimeout(c.cluster.memberList({ linearizable: true }), 2000);
+      return list.members.flatMap((m) => m.clientURLs);
+    } catch {
+      // try the next seed
+    } finally {
+      c.close();
+    }
+  }
+  return [...seeds];
+}
+
+/** A writer of numbered keys through every member in turn; counts what was acknowledged and what failed. */
+export class Writer {
+  readonly acked: string[] = [];
+  readonly failures: string[] = [];
+  readonly latenciesMs: number[] = [];
+  private running = false;
+  private loop?: Promise<void>;
+
+  constructor(
+    private endpoints: string[],
+    private readonly prefix = 'invariant/key-',
+  ) {}
+
+  /** Start writing one key every `everyMs`. */
+  start(everyMs = 50): void {
+    this.running = true;
+    this.loop = (async () => {
+      let n = 0;
+      let refreshAt = Date.now() + 2000;
+      while (this.running) {
+        if (Date.now() > refreshAt) {
+          this.endpoints = await currentEndpoints(this.endpoints);
+          refreshAt = Date.now() + 2000;
+        }
+        const key = `${this.prefix}${String(n++).padStart(6, '0')}`;
+        // An application's client: several endpoints and etcd3's own retry and failover.
+        const c = new Etcd3({ hosts: this.endpoints, dialTimeout: 2000 });
+        const started = Date.now();
+        try {
+          await withTimeout(c.put(key).value(String(n)).exec(), 5000);
+          this.acked.push(key);
+          this.latenciesMs.push(Date.now() - started);
+        } catch (error) {
+          this.failures.push(`${key}: ${error instanceof Error ? error.message : String(error)}`);
+        } finally {
+          c.close();
+        }
+        await new Promise((resolve) => setTimeout(resolve, everyMs));
+      }
+    })();
+  }
+
+  /** Stop writing and wait for the last write. */
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+}
+
+/** One sample of the voters' health. */
+export interface QuorumSample {
+  at: number;
+  voters: number;
+  healthyVoters: number;
+  quorum: number;
+}
+
+/** Samples healthy voters against quorum several times a second. */
+export class QuorumSampler {
+  readonly samples: QuorumSample[] = [];
+  private running = false;
+  private loop?: Promise<void>;
+
+  constructor(private endpoints: string[]) {}
+
+  start(everyMs = 250): void {
+    this.running = true;
+    this.loop = (async () => {
+      while (this.running) {
+        const sample = await this.sample();
+        if (sample) this.samples.push(sample);
+        await new Promise((resolve) => setTimeout(resolve, everyMs));
+      }
+    })();
+  }
+
+  private async sample(): Promise<QuorumSample | undefined> {
+    for (const seed of this.endpoints) {
+      const c = client([seed], 1000);
+      try {
+        const list = await withTimeout(c.cluster.memberList({ linearizable: false }), 1500);
+        const voters = list.members.filter((m) => !m.isLearner);
+        this.endpoints = [...new Set([...list.members.flatMap((m) => m.clientURLs), ...this.endpoints])];
+        const health = await Promise.all(
+          voters.map(async (m) => {
+            const url = m.clientURLs[0];
+            if (!url) return false;
+            const one = client([url], 1000);
+            try {
+              // A member that answers counts: a leadership hand-over leaves followers without a leader for an
+              // instant, and that is not a member going down.
+              await withTimeout(one.maintenance.status(), 1500);
+              return true;
+            } catch {
+              return false;
+            } finally {
+              one.close();
+            }
+          }),
+        );
+        return { at: Date.now(), voters: voters.length, healthyVoters: health.filter(Boolean).length, quorum: Math.floor(voters.length / 2) + 1 };
+      } catch {
+        // try the next endpoint
+      } finally {
+        c.close();
+      }
+    }
+    return undefined;
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  /** Every client URL the sampler has seen, new members included. */
+  endpointsSeen(): string[] {
+    return [...this.endpoints];
+  }
+
+  /** Samples in which fewer voters were healthy than quorum needs. */
+  belowQuorum(): QuorumSample[] {
+    return this.samples.filter((s) => s.healthyVoters < s.quorum);
+  }
+}
+
+/** Keys of `keys` that cannot be read back through the cluster. */
+export async function missingKeys(endpoints: string[], keys: readonly string[]): Promise<string[]> {
+  const c = new Etcd3({ hosts: await currentEndpoints(endpoints), dialTimeout: 3000 });
+  try {
+    const missing: string[] = [];
+    for (let i = 0; i < keys.length; i += 200) {
+      const batch = keys.slice(i, i + 200);
+      const values = await Promise.all(batch.map((k) => c.get(k).string()));
+      batch.forEach((k, j) => {
+        if (values[j] === null) missing.push(k);
+      });
+    }
+    return missing;
+  } finally {
+    c.close();
+  }
+}
+
+/** HashKV of every member at one revision: a single distinct value means they agree. */
+export async function hashKvOfEveryMember(endpoints: string[]): Promise<Record<string, string>> {
+  const urls = await currentEndpoints(endpoints);
+  const first = client([urls[0] ?? ''], 3000);
+  let revision: number;
+  try {
+    revision = Number((await first.get('invariant/none').exec()).header.revision);
+  } finally {
+    first.close();
+  }
+  const hashes: Record<string, string> = {};
+  for (const url of urls) {
+    const c = client([url], 3000);
+    try {
+      // etcd3 1.1.2's maintenance.hashKV() asks gRPC for the wrong method name; the pool knows the right one.
+      const pool = (c as unknown as { pool: { exec<T>(service: string, method: string, payload: unknown): Promise<T> } }).pool;
+      const answer = await pool.exec<{ hash: string }>('Maintenance', 'hashKv', { revision });
+      hashes[url] = String(answer.hash);
+    } finally {
+      c.close();
+    }
+  }
+  return hashes;
+}

@@ -1,0 +1,63 @@
+import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { MigrationResult } from '../../../workflows/migrate';
+import type { GuardianHarness } from './guardian';
+import { hashKvOfEveryMember, missingKeys, QuorumSampler, Writer } from './invariants';
+import { until } from './wait';
+
+/** The migration workflow of the sandbox cluster, once it exists. */
+export async function migrationHandle(client: Client, timeoutMs = 120_000): Promise<WorkflowHandle> {
+  return until(
+    'a migration to start',
+    async () => {
+      const handle = client.workflow.getHandle('migrate-main');
+      try {
+        await handle.describe();
+        return handle;
+      } catch (error) {
+        if (error instanceof WorkflowNotFoundError) return undefined;
+        throw error;
+      }
+    },
+    { timeoutMs },
+  );
+}
+
+/** The writer, the sampler, and the audit every scenario ends with. */
+export class Invariants {
+  readonly writer: Writer;
+  readonly sampler: QuorumSampler;
+
+  constructor(private readonly h: GuardianHarness) {
+    this.writer = new Writer([...h.sandbox.info.etcd.clientUrls]);
+    this.sampler = new QuorumSampler([...h.sandbox.info.etcd.clientUrls]);
+  }
+
+  start(): void {
+    this.writer.start(40);
+    this.sampler.start(250);
+  }
+
+  /** Stop both, then audit: every acknowledged key readable, HashKV equal, members on distinct racks. */
+  async audit(window?: { from: number; to: number }): Promise<{ missing: string[]; hashes: Record<string, string>; belowQuorum: number; racks: string[]; failedWrites: string[] }> {
+    await this.writer.stop();
+    await this.sampler.stop();
+    const endpoints = [...new Set([...this.h.sandbox.info.etcd.clientUrls, ...this.sampler.endpointsSeen()])];
+    const status = await this.h.sandbox.status();
+    const live = status.members.filter((m) => !m.terminating);
+    const during = window ? this.sampler.samples.filter((s) => s.at >= window.from && s.at <= window.to) : this.sampler.samples;
+    return {
+      missing: await missingKeys(endpoints, this.writer.acked),
+      hashes: await hashKvOfEveryMember(endpoints),
+      belowQuorum: during.filter((s) => s.healthyVoters < s.quorum).length,
+      racks: live.map((m) => m.rack),
+      failedWrites: this.writer.failures,
+    };
+  }
+}
+
+/** The result of a migration, and when it ran. */
+export async function finished(handle: WorkflowHandle): Promise<{ result: MigrationResult; from: number; to: number }> {
+  const result = (await handle.result()) as MigrationResult;
+  const description = await handle.describe();
+  return { result, from: description.startTime.getTime(), to: (description.closeTime ?? new Date()).getTime() };
+}

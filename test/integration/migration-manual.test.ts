@@ -1,0 +1,188 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { WorkflowFailedError } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
+import { Etcd3 } from 'etcd3';
+import { startMigration } from '../../src/cli/migrate-command';
+import type { MigrationProgress } from '../../workflows/migrate';
+import { startGuardian, writeConfigFile, type GuardianHarness } from './harness/guardian';
+import { finished, Invariants } from './harness/migration';
+import { until } from './harness/wait';
+
+/**
+ * Migrations started by hand (the CLI and the Temporal UI start the same workflow with the same input): to a named
+ * node, with bad input, two at once, and with the chosen node dying half-way.
+ */
+
+jest.setTimeout(300_000);
+
+let h: GuardianHarness;
+
+async function memberList(): Promise<string[]> {
+  const c = new Etcd3({ hosts: [...h.sandbox.info.etcd.clientUrls] });
+  try {
+    const list = await c.cluster.memberList({ linearizable: false });
+    return list.members.map((m) => `${m.name}@${m.peerURLs.join(',')}${m.isLearner ? ' (learner)' : ''}`).sort();
+  } finally {
+    c.close();
+  }
+}
+
+async function failureOf(promise: Promise<unknown>): Promise<{ type?: string; message: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof WorkflowFailedError) {
+      const cause = error.cause as { type?: string; message: string } | undefined;
+      return { ...(cause?.type ? { type: cause.type } : {}), message: cause?.message ?? error.message };
+    }
+    throw error;
+  }
+  throw new Error('expected the migration to fail');
+}
+
+function request(input: Record<string, unknown>) {
+  return h.client.workflow.start('migrateMember', { workflowId: 'migrate-main', taskQueue: h.config.temporal.taskQueue, args: [input] });
+}
+
+beforeAll(async () => {
+  h = await startGuardian();
+}, 180_000);
+
+afterAll(async () => {
+  await h?.stop();
+});
+
+it.each([
+  ['an unknown member', { cluster: 'main', member: 'etcd-9' }, 'INVALID_INPUT', 'member "etcd-9" is not in cluster main; members: etcd-0, etcd-1, etcd-2'],
+  ['an unknown strategy', { cluster: 'main', member: 'etcd-1', strategy: 'sideways' }, 'INVALID_INPUT', 'strategy: expected one of auto, replace, surge, got "sideways"'],
+  ['a target node that already hosts a member', { cluster: 'main', member: 'etcd-1', targetNode: 'node-0' }, 'INVALID_INPUT', 'targetNode "node-0" cannot host a member: already hosts member etcd-0'],
+  ['a target node that does not exist', { cluster: 'main', member: 'etcd-1', targetNode: 'node-42' }, 'INVALID_INPUT', 'targetNode "node-42" is not a node of the cluster'],
+])('rejects %s with a message naming the field and value, and changes nothing', async (_name, input, type, message) => {
+  const before = await memberList();
+  const handle = await request(input);
+  const failure = await failureOf(handle.result());
+  expect(failure.type).toBe(type);
+  expect(failure.message).toContain(message);
+  expect(await memberList()).toEqual(before);
+  const progress = await handle.query<MigrationProgress>('progress');
+  expect(progress.steps.filter((s) => s.step !== 'plan')).toEqual([]);
+});
+
+it('moves a member to a named node, and a second migration of the cluster is refused while it runs', async () => {
+  const checks = new Invariants(h);
+  checks.start();
+  const handle = await startMigration(h.client, h.config.temporal.taskQueue, { cluster: 'main', member: 'etcd-1', targetNode: 'node-4', reason: 'disk replacement on node-1' });
+  await expect(startMigration(h.client, h.config.temporal.taskQueue, { cluster: 'main', member: 'etcd-2' })).rejects.toThrow(
+    'a migration of cluster main is already running (migrate-main); wait for it (etcd-guardian status) or cancel it (temporal workflow cancel -w migrate-main)',
+  );
+  const { result, from, to } = await finished(handle);
+  const audit = await checks.audit({ from, to });
+  expect(result).toMatchObject({ member: 'etcd-1', from: 'node-1', to: 'node-4', strategy: 'surge', newMember: 'etcd-3' });
+  expect(result.verified?.voters.sort()).toEqual(['etcd-0', 'etcd-2', 'etcd-3']);
+  // A real migration's history replays against today's workflow code (non-determinism would throw here).
+  const history = await handle.fetchHistory();
+  await Worker.runReplayHistory({ workflowsPath: require.resolve('../../workflows') }, history);
+  if (process.env.RECORD_HISTORIES === '1') {
+    mkdirSync(join(__dirname, '../fixtures/histories'), { recursive: true });
+    writeFileSync(join(__dirname, '../fixtures/histories/migrate-member.json'), historyToJSON(history));
+  }
+  expect(audit.missing).toEqual([]);
+  expect(audit.failedWrites).toEqual([]);
+  expect(new Set(Object.values(audit.hashes)).size).toBe(1);
+  expect(audit.belowQuorum).toBe(0);
+  expect(new Set(audit.racks).size).toBe(3);
+});
+
+/** A voter that does not lead, so that the plan has no move-leader step. */
+async function aFollower(): Promise<string> {
+  const c = new Etcd3({ hosts: [...h.sandbox.info.etcd.clientUrls] });
+  try {
+    const [status, list] = await Promise.all([c.maintenance.status(), c.cluster.memberList({ linearizable: true })]);
+    const follower = list.members.find((m) => !m.isLearner && m.ID !== status.leader && m.name);
+    if (!follower) throw new Error('no follower');
+    return follower.name;
+  } finally {
+    c.close();
+  }
+}
+
+it('a dry run returns the plan and changes nothing', async () => {
+  const before = await memberList();
+  const { result } = await finished(await request({ cluster: 'main', member: await aFollower(), dryRun: true }));
+  expect(result.dryRun).toBe(true);
+  expect(result.plan.steps.map((s) => [s.step, s.projected.voters, s.projected.faultTolerance])).toEqual([
+    ['backup-snapshot', 3, 1],
+    ['choose-node', 3, 1],
+    ['schedule-pod', 3, 1],
+    ['rejoin', 4, 0],
+    ['verify-member', 4, 1],
+    ['remove-member', 3, 1],
+    ['delete-pod', 3, 1],
+    ['verify-quorum', 3, 1],
+  ]);
+  expect(await memberList()).toEqual(before);
+});
+
+it('when the chosen node dies mid-migration, compensates and succeeds on the next node', async () => {
+  const checks = new Invariants(h);
+  checks.start();
+  const handle = await request({ cluster: 'main', member: 'etcd-2', targetNode: 'node-5' });
+  await until('the learner pod to be scheduled on node-5', async () => {
+    const p = await handle.query<MigrationProgress>('progress');
+    return p.steps.some((s) => s.step === 'schedule-pod' && s.status === 'done') ? p : undefined;
+  });
+  await h.sandbox.fault('node-down', 'node-5');
+  const { result, from, to } = await finished(handle);
+  const audit = await checks.audit({ from, to });
+  const compensations = result.steps.filter((s) => s.step.startsWith('compensate:')).map((s) => [s.step, s.status]);
+  expect(compensations).toEqual([
+    ['compensate: delete pod etcd-4', 'compensated'],
+    ['compensate: remove learner etcd-4 on node-5', 'compensated'],
+  ]);
+  expect(result.to).not.toBe('node-5');
+  expect(result.steps.filter((s) => s.step === 'choose-node').map((s) => s.status)).toEqual(['done', 'done']);
+  expect(audit.missing).toEqual([]);
+  expect(new Set(Object.values(audit.hashes)).size).toBe(1);
+  expect(Object.keys(audit.hashes)).toHaveLength(3);
+  expect(audit.belowQuorum).toBe(0);
+  await h.sandbox.heal('node-5');
+});
+
+it('completes a migration when the worker is killed (SIGKILL) in the middle and started again', async () => {
+  const cli = join(__dirname, '../../dist/src/cli/main.js');
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` (scripts/test.sh does) before the integration tests`);
+  const configFile = writeConfigFile(h.sandbox);
+  await h.stopWorker();
+  const spawnWorker = (): ChildProcess =>
+    spawn(process.execPath, [cli, 'worker', '--config', configFile], { detached: true, stdio: ['ignore', 'ignore', 'inherit'] });
+  let worker = spawnWorker();
+  try {
+    const checks = new Invariants(h);
+    checks.start();
+    const handle = await request({ cluster: 'main', member: 'etcd-0', reason: 'worker crash drill' });
+    await until('the migration to reach the new member', async () => {
+      const p = await handle.query<MigrationProgress>('progress');
+      return p.steps.some((s) => s.step === 'schedule-pod') ? p : undefined;
+    });
+    process.kill(-(worker.pid ?? 0), 'SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    worker = spawnWorker();
+    const { result, from, to } = await finished(handle);
+    const audit = await checks.audit({ from, to });
+    expect(result).toMatchObject({ member: 'etcd-0', strategy: 'surge' });
+    expect(result.verified?.voters).toHaveLength(3);
+    expect(audit.missing).toEqual([]);
+    expect(new Set(Object.values(audit.hashes)).size).toBe(1);
+    expect(audit.belowQuorum).toBe(0);
+  } finally {
+    try {
+      process.kill(-(worker.pid ?? 0), 'SIGTERM');
+    } catch {
+      // already gone
+    }
+    await h.startWorker();
+  }
+});

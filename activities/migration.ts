@@ -5,7 +5,7 @@ import { peerURLFor, urlHost } from '../src/domain/membership';
 import { isNodeReady } from '../src/domain/nodes';
 import type { ClusterObservation } from '../src/domain/observation';
 import { choosePlacement } from '../src/domain/placement';
-import { buildMigrationPlan, placementRequestFor, type MigrationPlan } from '../src/domain/plan';
+import { buildMigrationPlan, nextMemberName, placementRequestFor, type MigrationPlan } from '../src/domain/plan';
 import type { StrategyPreference } from '../src/domain/policy';
 import { isMemberHealthy, knownLeader, projectChange, toVoterViews } from '../src/domain/quorum';
 import { EtcdRequestError } from '../src/etcd/errors';
@@ -227,12 +227,19 @@ export function createMigrationActivities(deps: ActivityDeps) {
     },
 
     /** The best feasible node now, excluding the given nodes; refuses with every node's reasons when none is. */
-    async chooseNode(input: { cluster: string; leaving: { memberId: string; name: string; nodeName?: string }; excludedNodes: Record<string, string> }) {
+    async chooseNode(input: { cluster: string; leaving: { memberId: string; name: string; nodeName?: string }; excludedNodes: Record<string, string>; usedNames: string[]; preferredName?: string }) {
       const runtime = runtimeOf(deps, input.cluster);
       const observation = await observe(runtime);
       const placement = choosePlacement(placementRequestFor(observation, input.leaving, runtime.policy, input.excludedNodes));
       if (!placement.chosen) throw new MigrationRefusedError('NO_FEASIBLE_NODE', `${placement.summary}; ${describeCluster(observation)}`);
-      return { node: placement.chosen.node, reason: placement.chosen.reason, address: nodeAddress(observation, placement.chosen.node) ?? '' };
+      // A name never used by this migration before: a failed attempt's data directory must never be picked up again.
+      const taken = [...observation.members.map((m) => m.name), ...observation.pods.map((p) => p.name), ...input.usedNames];
+      return {
+        node: placement.chosen.node,
+        reason: placement.chosen.reason,
+        address: nodeAddress(observation, placement.chosen.node) ?? '',
+        memberName: input.usedNames.length === 0 ? (input.preferredName ?? nextMemberName(runtime.policy.memberNamePrefix, taken)) : nextMemberName(runtime.policy.memberNamePrefix, taken),
+      };
     },
 
     /** Add the new member as a learner at the node's peer URL; if a member already has that URL, it is the one. */

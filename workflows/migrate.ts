@@ -172,6 +172,7 @@ export async function migrateMember(raw: unknown): Promise<MigrationResult> {
   progress.phase = 'migrating';
   const compensations: { name: string; run: () => Promise<string> }[] = [];
   const excluded: Record<string, string> = { ...(input.excludedNodes ?? {}) };
+  const usedNames: string[] = [];
   const cluster = input.cluster;
 
   /** Add the successor as a learner on the best node, start its pod, promote it; try the next node on failure. */
@@ -179,9 +180,18 @@ export async function migrateMember(raw: unknown): Promise<MigrationResult> {
     for (let attempt = 1; ; attempt++) {
       const target = await step(
         'choose-node',
-        () => quick.chooseNode({ cluster, leaving: { memberId: old.id, name: old.name, ...(old.nodeName ? { nodeName: old.nodeName } : {}) }, excludedNodes: excluded }),
-        (t) => `attempt ${attempt}: ${t.node} (${t.reason})`,
+        () =>
+          quick.chooseNode({
+            cluster,
+            leaving: { memberId: old.id, name: old.name, ...(old.nodeName ? { nodeName: old.nodeName } : {}) },
+            excludedNodes: excluded,
+            usedNames,
+            preferredName: plan.newMemberName,
+          }),
+        (t) => `attempt ${attempt}: ${t.memberName} on ${t.node} (${t.reason})`,
       );
+      const name = target.memberName;
+      usedNames.push(name);
       progress.to = target.node;
       result.to = target.node;
       upsertSearchAttributes([{ key: SA.targetNode, value: target.node }]);
@@ -189,28 +199,28 @@ export async function migrateMember(raw: unknown): Promise<MigrationResult> {
       try {
         // Each compensation is registered before its step runs: a step that timed out may still have happened.
         attemptCompensations.push({
-          name: `remove learner ${plan.newMemberName} on ${target.node}`,
-          run: async () => ((await quick.removeAddedMember({ cluster, nodeName: target.node, podName: plan.newMemberName })).removed ? 'removed' : 'not a member'),
+          name: `remove learner ${name} on ${target.node}`,
+          run: async () => ((await quick.removeAddedMember({ cluster, nodeName: target.node, podName: name })).removed ? 'removed' : 'not a member'),
         });
         const learner = await step('schedule-pod', async () => {
-          const added = await patient.addLearner({ cluster, nodeName: target.node, podName: plan.newMemberName });
+          const added = await patient.addLearner({ cluster, nodeName: target.node, podName: name });
           attemptCompensations.push({
-            name: `delete pod ${plan.newMemberName}`,
-            run: async () => ((await quick.deletePod({ cluster, podName: plan.newMemberName })).deleted ? 'deleted' : 'already gone'),
+            name: `delete pod ${name}`,
+            run: async () => ((await quick.deletePod({ cluster, podName: name })).deleted ? 'deleted' : 'already gone'),
           });
-          await quick.createMemberPod({ cluster, podName: plan.newMemberName, nodeName: target.node, learnerPeerURL: added.peerURL, templateMember: old.podName ?? old.name });
+          await quick.createMemberPod({ cluster, podName: name, nodeName: target.node, learnerPeerURL: added.peerURL, templateMember: old.podName ?? old.name });
           return added;
-        }, (a) => `learner ${plan.newMemberName} (${a.id}) at ${a.peerURL}, pod on ${target.node}`);
-        await step('rejoin', () => patient.promoteLearner({ cluster, memberId: learner.id, podName: plan.newMemberName }), (r) => (r.promoted ? 'promoted to voter' : 'already a voter'));
-        await step('verify-member', () => patient.verifyMember({ cluster, memberId: learner.id, podName: plan.newMemberName }), (m) => `${m.name} is a healthy voter`);
-        result.newMember = plan.newMemberName;
+        }, (a) => `learner ${name} (${a.id}) at ${a.peerURL}, pod on ${target.node}`);
+        await step('rejoin', () => patient.promoteLearner({ cluster, memberId: learner.id, podName: name }), (r) => (r.promoted ? 'promoted to voter' : 'already a voter'));
+        await step('verify-member', () => patient.verifyMember({ cluster, memberId: learner.id, podName: name }), (m) => `${m.name} is a healthy voter`);
+        result.newMember = name;
         return { node: target.node, memberId: learner.id };
       } catch (error) {
         if (isCancellation(error) || failureType(error) === 'QUORUM_GUARD' || attempt >= PLACEMENT_ATTEMPTS) {
           compensations.push(...attemptCompensations);
           throw error;
         }
-        log.warn(`placing ${plan.newMemberName} on ${target.node} failed (attempt ${attempt}): ${rootMessage(error)}; compensating and trying the next node`);
+        log.warn(`placing ${name} on ${target.node} failed (attempt ${attempt}): ${rootMessage(error)}; compensating and trying the next node`);
         await runCompensations(attemptCompensations);
         excluded[target.node] = `attempt ${attempt} failed: ${rootMessage(error)}`;
       }

@@ -71,6 +71,9 @@ export interface Assessment {
 
 type Signal = Omit<Finding, 'samples' | 'confirmed'>;
 
+/** Findings about the cluster as a whole, which keep counting while quorum is lost. */
+const CLUSTER_KINDS: ReadonlySet<FindingKind> = new Set<FindingKind>(['quorum-lost', 'quorum-at-risk', 'no-leader', 'leader-churn', 'proposals-failed']);
+
 const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
 
 function subjectOf(signal: Signal): string {
@@ -381,6 +384,9 @@ export function assessRisk(
   signals.push(...spreadSignals(obs, nodes));
 
   const findings = signals.map((signal): Finding => {
+    // While quorum is lost no member's health means much: member signals are shown but their streaks start over
+    // when quorum returns, so that members coming back after an outage get k samples before anything moves.
+    if (!quorum.hasQuorum && !CLUSTER_KINDS.has(signal.kind)) return { ...signal, samples: 0, confirmed: false };
     const samples = builder.hold(`${signal.kind}/${subjectOf(signal)}`);
     return { ...signal, samples, confirmed: samples >= policy.hysteresisSamples };
   });

@@ -6,6 +6,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { Etcd3 } from 'etcd3';
 import { startMigration } from '../../src/cli/migrate-command';
+import { SA } from '../../src/config/search-attributes';
 import type { MigrationProgress } from '../../workflows/migrate';
 import { startGuardian, writeConfigFile, type GuardianHarness } from './harness/guardian';
 import { finished, Invariants } from './harness/migration';
@@ -82,6 +83,8 @@ it('moves a member to a named node, and a second migration of the cluster is ref
   const audit = await checks.audit({ from, to });
   expect(result).toMatchObject({ member: 'etcd-1', from: 'node-1', to: 'node-4', strategy: 'surge', newMember: 'etcd-3' });
   expect(result.verified?.voters.sort()).toEqual(['etcd-0', 'etcd-2', 'etcd-3']);
+  const attributes = (await handle.describe()).typedSearchAttributes;
+  expect([SA.cluster, SA.member, SA.sourceNode, SA.targetNode, SA.strategy].map((key) => attributes.get(key))).toEqual(['main', 'etcd-1', 'node-1', 'node-4', 'surge']);
   // A real migration's history replays against today's workflow code (non-determinism would throw here).
   const history = await handle.fetchHistory();
   await Worker.runReplayHistory({ workflowsPath: require.resolve('../../workflows') }, history);
@@ -124,6 +127,28 @@ it('a dry run returns the plan and changes nothing', async () => {
     ['verify-quorum', 3, 1],
   ]);
   expect(await memberList()).toEqual(before);
+});
+
+it('cancelling a migration half-way runs its compensations and leaves the cluster as it was', async () => {
+  const before = await memberList();
+  const handle = await request({ cluster: 'main', member: await aFollower(), targetNode: 'node-3' });
+  await until('the learner pod to be scheduled on node-3', async () => {
+    const p = await handle.query<MigrationProgress>('progress');
+    return p.steps.some((s) => s.step === 'schedule-pod' && s.status === 'done') ? p : undefined;
+  }, { everyMs: 100 });
+  // The target goes silent, so the learner cannot catch up and the migration waits in rejoin: cancel it there.
+  await h.sandbox.fault('node-down', 'node-3');
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  await handle.cancel();
+  await expect(handle.result()).rejects.toThrow();
+  const progress = await handle.query<MigrationProgress>('progress');
+  expect(progress.steps.filter((s) => s.step.startsWith('compensate:')).map((s) => [s.step, s.status])).toEqual([
+    ['compensate: delete pod etcd-4', 'compensated'],
+    ['compensate: remove learner etcd-4 on node-3', 'compensated'],
+  ]);
+  expect(await memberList()).toEqual(before);
+  expect((await h.sandbox.status()).members.map((m) => m.name)).not.toContain('etcd-4');
+  await h.sandbox.heal('node-3');
 });
 
 it('when the chosen node dies mid-migration, compensates and succeeds on the next node', async () => {
@@ -184,5 +209,26 @@ it('completes a migration when the worker is killed (SIGKILL) in the middle and 
       // already gone
     }
     await h.startWorker();
+  }
+});
+
+it('refuses with every node and the cluster as it is when no node is feasible', async () => {
+  const status = await h.sandbox.status();
+  const occupied = new Set(status.members.map((m) => m.node));
+  const spare = status.nodes.map((n) => n.name).filter((n) => !occupied.has(n));
+  expect(spare.length).toBeGreaterThan(0);
+  for (const node of spare) await h.sandbox.fault('node-down', node);
+  try {
+    await until('the spare nodes to turn NotReady', async () => {
+      const nodes = (await h.sandbox.status()).nodes.filter((n) => spare.includes(n.name));
+      return nodes.every((n) => n.conditions.Ready !== 'True') ? true : undefined;
+    });
+    const before = await memberList();
+    const failure = await failureOf((await request({ cluster: 'main', member: await aFollower() })).result());
+    expect(failure.type).toBe('NO_FEASIBLE_NODE');
+    expect(failure.message).toMatch(/no feasible node: .*not ready \(Ready=Unknown, NodeStatusUnknown\).*; members now: /);
+    expect(await memberList()).toEqual(before);
+  } finally {
+    for (const node of spare) await h.sandbox.heal(node);
   }
 });

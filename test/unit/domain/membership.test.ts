@@ -1,6 +1,6 @@
-import { assembleObservation, type KubeSnapshot, type RaftSnapshot } from '../../../src/domain/assemble';
+import { assembleObservation, memberSummaries, type KubeSnapshot, type RaftSnapshot } from '../../../src/domain/assemble';
 import { clientURLFor, peerURLFor, podOfMember, urlHost, type Addressing } from '../../../src/domain/membership';
-import { aDeadStatus, aNode, aPod, aStatus } from '../../builders';
+import { aCluster, aDeadStatus, aMember, aNode, aPod, aStatus, withMember } from '../../builders';
 
 const hostNetwork: Addressing = { mode: 'host-network' };
 const headless: Addressing = { mode: 'headless-service', serviceName: 'etcd', namespace: 'kube-system' };
@@ -78,5 +78,21 @@ describe('assembling an observation from both sides', () => {
     expect(obs.pods).toEqual([{ name: 'etcd-a', nodeName: 'node-1', phase: 'Running', ready: true, restartCount: 0, terminating: false }]);
     expect(obs.missingSignals).toEqual(['node-usage', 'raft-metrics/etcd-b']);
     expect(obs.observedAt).toBe('2026-11-24T12:00:01.000Z');
+  });
+});
+
+describe('member summaries for status displays', () => {
+  it('name each member with its node, rack, domain, health and role, in name order', () => {
+    const obs = withMember(aCluster(3), 2, { status: aDeadStatus() });
+    expect(memberSummaries({ ...obs, members: [...obs.members].reverse() })).toEqual([
+      { id: '1', name: 'etcd-0', node: 'node-0', rack: 'r0', domain: 'z0', healthy: true, isLearner: false, isLeader: true },
+      { id: '2', name: 'etcd-1', node: 'node-1', rack: 'r1', domain: 'z0', healthy: true, isLearner: false, isLeader: false },
+      { id: '3', name: 'etcd-2', node: 'node-2', rack: 'r2', domain: 'z1', healthy: false, isLearner: false, isLeader: false },
+    ]);
+  });
+
+  it('shows a member that has not started by its id, without a node', () => {
+    const obs = { ...aCluster(1), members: [{ ...aMember(0), name: '', podName: undefined, nodeName: undefined }] };
+    expect(memberSummaries(obs)).toEqual([{ id: '1', name: '1', healthy: true, isLearner: false, isLeader: true }]);
   });
 });

@@ -144,6 +144,20 @@ describe('when the guardian must not move anything', () => {
     });
   });
 
+  it('after a quorum outage, a member still down gets k fresh samples before it is replaced', () => {
+    const policy = aPolicy();
+    const outage = withMember(withMember(aCluster(3), 1, { status: aDeadStatus() }), 2, { status: aDeadStatus() });
+    const recovering = withMember(aCluster(3), 2, { status: aDeadStatus() });
+    let window = emptyWindow();
+    const decisions: string[] = [];
+    for (const obs of [outage, outage, outage, outage, recovering, recovering, recovering]) {
+      const { assessment, window: next } = assessRisk(obs, policy, window);
+      window = next;
+      decisions.push(planMigration(obs, assessment, policy, {}, NOW).kind);
+    }
+    expect(decisions).toEqual(['none', 'none', 'alert', 'alert', 'none', 'none', 'migrate']);
+  });
+
   it('alerts when no member knows a leader', () => {
     const obs: ClusterObservation = { ...aCluster(3), members: [0, 1, 2].map((i) => aMember(i, { status: aStatus({ leaderId: '0' }) })) };
     expect(decide(obs)).toMatchObject({ kind: 'alert', reason: 'no-leader' });

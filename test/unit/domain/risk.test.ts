@@ -86,7 +86,17 @@ describe('hysteresis: a signal counts only after k consecutive samples', () => {
   it('quorum findings too wait for k samples, so that a leader election pages no one', () => {
     const obs = withMember(withMember(aCluster(3), 1, { status: aDeadStatus() }), 2, { status: aDeadStatus() });
     expect(kinds(assessSeries([obs]).assessment.findings, false)).toEqual(['quorum-lost', 'member-unreachable:etcd-1', 'member-unreachable:etcd-2']);
-    expect(kinds(assessSeries(repeat(obs, 3)).assessment.findings)).toEqual(['quorum-lost', 'member-unreachable:etcd-1', 'member-unreachable:etcd-2']);
+    expect(kinds(assessSeries(repeat(obs, 3)).assessment.findings)).toEqual(['quorum-lost']);
+  });
+
+  it('while quorum is lost, member findings are shown but do not count toward k', () => {
+    const obs = withMember(withMember(aCluster(3), 1, { status: aDeadStatus() }), 2, { status: aDeadStatus() });
+    const { assessment, window } = assessSeries(repeat(obs, 5));
+    expect(assessment.findings.filter((f) => f.kind === 'member-unreachable').map((f) => [f.member, f.samples, f.confirmed])).toEqual([
+      ['etcd-1', 0, false],
+      ['etcd-2', 0, false],
+    ]);
+    expect(window.streaks).toEqual({ 'quorum-lost/cluster': 5 });
   });
 });
 

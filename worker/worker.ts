@@ -6,6 +6,7 @@ import type { ActivityDeps } from '../activities/runtime';
 import { createTrackingActivities } from '../activities/tracking';
 import type { GuardianConfig } from '../src/config/schema';
 import { buildClusterRuntimes } from './runtimes';
+import { temporalTls } from './temporal-connection';
 
 /** Where the worker finds its workflow code: a prebuilt bundle (production) or the source path (tests, dev). */
 export type WorkflowSource = { workflowBundlePath: string } | { workflowsPath: string };
@@ -25,9 +26,10 @@ export async function createGuardianWorker(
   config: GuardianConfig,
   options: { source?: WorkflowSource; connection?: NativeConnection; deps?: Partial<ActivityDeps> } = {},
 ): Promise<{ worker: Worker; connection: NativeConnection; client: Client; deps: ActivityDeps }> {
-  const connection = options.connection ?? (await NativeConnection.connect({ address: config.temporal.address }));
+  const tls = temporalTls(config.temporal);
+  const connection = options.connection ?? (await NativeConnection.connect({ address: config.temporal.address, ...(tls ? { tls } : {}) }));
   // The tracking activities read visibility through a plain client of their own.
-  const client = new Client({ connection: await Connection.connect({ address: config.temporal.address }), namespace: config.temporal.namespace });
+  const client = new Client({ connection: await Connection.connect({ address: config.temporal.address, ...(tls ? { tls } : {}) }), namespace: config.temporal.namespace });
   const deps: ActivityDeps = { clusters: buildClusterRuntimes(config), now: () => new Date(), ...options.deps };
   const source = options.source ?? sourceWorkflows();
   const workerOptions: WorkerOptions = {

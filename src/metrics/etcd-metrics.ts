@@ -7,24 +7,39 @@ export type EtcdMetricFigures = Pick<
   'hasLeader' | 'leaderChangesSeen' | 'proposalsFailed' | 'proposalsPending' | 'walFsyncP99Seconds' | 'peerRoundTripP99Seconds'
 >;
 
-/** Histogram snapshots kept between two reads of the same member, so that p99 reflects recent observations. */
-export type HistogramMemory = Map<string, Buckets>;
+/** Per histogram: the snapshot a window started from, and the p99 of the last window that held enough observations. */
+export type HistogramMemory = Map<string, { baseline: Buckets; last?: number }>;
 
-/** Fewer new observations than this and the recent p99 says little: fall back to the lifetime histogram. */
-const MIN_RECENT_OBSERVATIONS = 20;
+/** Fewer new observations than this and a window's p99 says little: keep reporting the previous window's. */
+const MIN_WINDOW_OBSERVATIONS = 10;
 
+/**
+ * The p99 of the observations made since the window's baseline. A histogram counts since its process started, so a
+ * lifetime p99 would keep an incident's slow samples for ever (and a peer that was frozen once would look slow until
+ * etcd restarts). The first read only sets the baseline and reports nothing; a window closes once it holds enough
+ * observations, and until the next one does, the last closed window's figure stands.
+ */
 function p99(key: string, buckets: Buckets, memory: HistogramMemory | undefined): number | undefined {
-  const previous = memory?.get(key);
-  memory?.set(key, buckets);
-  const recent = bucketDelta(buckets, previous);
-  const recentCount = recent[recent.length - 1]?.count ?? 0;
-  const value = histogramQuantile(0.99, recentCount >= MIN_RECENT_OBSERVATIONS ? recent : buckets);
-  return value === undefined ? undefined : Number(value.toFixed(6));
+  if (!memory) {
+    const value = histogramQuantile(0.99, buckets);
+    return value === undefined ? undefined : Number(value.toFixed(6));
+  }
+  const entry = memory.get(key);
+  if (!entry) {
+    memory.set(key, { baseline: buckets });
+    return undefined;
+  }
+  const window = bucketDelta(buckets, entry.baseline);
+  if ((window[window.length - 1]?.count ?? 0) < MIN_WINDOW_OBSERVATIONS) return entry.last;
+  const value = histogramQuantile(0.99, window);
+  const rounded = value === undefined ? undefined : Number(value.toFixed(6));
+  memory.set(key, { baseline: buckets, ...(rounded !== undefined ? { last: rounded } : {}) });
+  return rounded;
 }
 
 /**
- * Extract the figures from parsed samples. `memory` (per member) turns lifetime histograms into recent ones;
- * the peer round trip is the slowest peer's p99.
+ * Extract the figures from parsed samples. With `memory` (kept per member across reads) histogram figures cover
+ * recent windows; without it, the lifetime. The peer round trip is the slowest peer's p99.
  */
 export function extractEtcdFigures(samples: readonly Sample[], memory?: HistogramMemory): EtcdMetricFigures {
   const figures: EtcdMetricFigures = {};

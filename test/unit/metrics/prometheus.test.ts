@@ -104,13 +104,21 @@ describe('etcd figures from /metrics', () => {
     expect(extractEtcdFigures(parsePrometheusText(text)).peerRoundTripP99Seconds).toBeCloseTo(0.199, 6);
   });
 
-  it('reports the recent p99 once enough new observations arrived, not the lifetime one', () => {
+  it('reports p99 over recent windows, so that an old incident stops counting', () => {
     const memory: HistogramMemory = new Map();
-    const fast = histogram('etcd_disk_wal_fsync_duration_seconds', [['0.001', 1000], ['1.024', 1000], ['+Inf', 1000]]);
-    const thenSlow = histogram('etcd_disk_wal_fsync_duration_seconds', [['0.001', 1000], ['1.024', 1100], ['+Inf', 1100]]);
-    expect(extractEtcdFigures(parsePrometheusText(fast), memory).walFsyncP99Seconds).toBeLessThan(0.001);
-    // Lifetime p99 would still be under 1 s but barely above 0.001; the recent 100 fsyncs were all slow.
-    expect(extractEtcdFigures(parsePrometheusText(thenSlow), memory).walFsyncP99Seconds).toBeGreaterThan(1);
+    const read = (fast: number, slow: number): number | undefined =>
+      extractEtcdFigures(parsePrometheusText(histogram('etcd_disk_wal_fsync_duration_seconds', [['0.001', fast], ['1.024', fast + slow], ['+Inf', fast + slow]])), memory)
+        .walFsyncP99Seconds;
+    // An incident in the past: 100 slow fsyncs among 1000.
+    expect(read(900, 100)).toBeUndefined(); // the first read only sets the baseline
+    expect(read(1000, 100)).toBeLessThan(0.001); // 100 fast ones since: the window is fast
+    expect(read(1005, 100)).toBeLessThan(0.001); // too few new observations: the last window stands
+    expect(read(1005, 200)).toBeGreaterThan(1); // 100 slow ones since: the window is slow
+  });
+
+  it('without memory, reports the lifetime p99', () => {
+    const text = histogram('etcd_disk_wal_fsync_duration_seconds', [['0.001', 90], ['1.024', 100], ['+Inf', 100]]);
+    expect(extractEtcdFigures(parsePrometheusText(text)).walFsyncP99Seconds).toBeGreaterThan(0.9);
   });
 
   it('groups buckets by a label', () => {

@@ -238,7 +238,10 @@ export function createMigrationActivities(deps: ActivityDeps) {
         node: placement.chosen.node,
         reason: placement.chosen.reason,
         address: nodeAddress(observation, placement.chosen.node) ?? '',
-        memberName: input.usedNames.length === 0 ? (input.preferredName ?? nextMemberName(runtime.policy.memberNamePrefix, taken)) : nextMemberName(runtime.policy.memberNamePrefix, taken),
+        memberName:
+          input.usedNames.length === 0 && input.preferredName && !taken.includes(input.preferredName)
+            ? input.preferredName
+            : nextMemberName(runtime.policy.memberNamePrefix, taken),
       };
     },
 

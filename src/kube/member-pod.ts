@@ -1,5 +1,15 @@
 import type { V1Pod } from '@kubernetes/client-node';
 
+/** A template pod that cannot be copied (no container): the cluster's pods are not what the guardian expects. */
+export class MemberPodError extends Error {
+  readonly code = 'MEMBER_POD';
+  readonly retryable = false;
+  constructor(message: string) {
+    super(message);
+    this.name = 'MemberPodError';
+  }
+}
+
 /** What changes between an existing member's pod and its successor's. */
 export interface MemberPodChange {
   oldMemberName: string;
@@ -43,7 +53,7 @@ function setFlag(args: string[], flag: string, value: string): string[] {
 export function successorPod(template: V1Pod, change: MemberPodChange): V1Pod {
   const swap = (text: string): string => replaceToken(replaceToken(text, change.oldMemberName, change.newMemberName), change.oldAddress, change.newAddress);
   const spec = template.spec;
-  if (!spec?.containers[0]) throw new Error(`template pod ${template.metadata?.name ?? '?'} has no container`);
+  if (!spec?.containers[0]) throw new MemberPodError(`template pod ${template.metadata?.name ?? '?'} has no container`);
   const labels = { ...(template.metadata?.labels ?? {}) };
   if (change.memberLabel && labels[change.memberLabel] !== undefined) labels[change.memberLabel] = change.newMemberName;
   const containers = spec.containers.map((c, i) => {

@@ -1,5 +1,6 @@
 import { Etcd3 } from 'etcd3';
 import { noop } from 'cockatiel';
+import { withTimeout } from '../../../src/errors';
 
 /**
  * What a skeptical SRE checks around a migration: a writer that keeps writing numbered keys, a sampler that keeps
@@ -10,15 +11,6 @@ function client(hosts: string[], timeoutMs: number): Etcd3 {
   return new Etcd3({ hosts, dialTimeout: timeoutMs, faultHandling: { host: () => noop, global: noop } });
 }
 
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /**
  * The client URLs of the current members, asked of any endpoint that answers a linearizable member list: a member
  * that was removed but still runs would otherwise answer with the membership it last knew.
@@ -27,7 +19,7 @@ export async function currentEndpoints(seeds: readonly string[]): Promise<string
   for (const seed of seeds) {
     const c = client([seed], 1000);
     try {
-      const list = await withTimeout(c.cluster.memberList({ linearizable: true }), 2000);
+      const list = await withTimeout(c.cluster.memberList({ linearizable: true }), 2000, 'member list');
       return list.members.flatMap((m) => m.clientURLs);
     } catch {
       // try the next seed
@@ -67,7 +59,7 @@ export class Writer {
         const c = new Etcd3({ hosts: this.endpoints, dialTimeout: 2000 });
         const started = Date.now();
         try {
-          await withTimeout(c.put(key).value(String(n)).exec(), 5000);
+          await withTimeout(c.put(key).value(String(n)).exec(), 5000, `put ${key}`);
           this.acked.push(key);
           this.latenciesMs.push(Date.now() - started);
         } catch (error) {
@@ -118,7 +110,7 @@ export class QuorumSampler {
     for (const seed of this.endpoints) {
       const c = client([seed], 1000);
       try {
-        const list = await withTimeout(c.cluster.memberList({ linearizable: false }), 1500);
+        const list = await withTimeout(c.cluster.memberList({ linearizable: false }), 1500, 'member list');
         const voters = list.members.filter((m) => !m.isLearner);
         this.endpoints = [...new Set([...list.members.flatMap((m) => m.clientURLs), ...this.endpoints])];
         const health = await Promise.all(
@@ -129,7 +121,7 @@ export class QuorumSampler {
             try {
               // A member that answers counts: a leadership hand-over leaves followers without a leader for an
               // instant, and that is not a member going down.
-              await withTimeout(one.maintenance.status(), 1500);
+              await withTimeout(one.maintenance.status(), 1500, `status of ${url}`);
               return true;
             } catch {
               return false;

@@ -1,18 +1,17 @@
-/** Poll until `check` returns a value (not undefined), or fail with the last thing seen. */
+import { eventually } from '../support/eventually';
+
+/**
+ * Poll until `check` returns a value (not undefined): `eventually` for checks that answer "not yet" with
+ * undefined rather than by throwing.
+ */
 export async function until<T>(what: string, check: () => Promise<T | undefined>, options: { timeoutMs?: number; everyMs?: number } = {}): Promise<T> {
-  const deadline = Date.now() + (options.timeoutMs ?? 60_000);
-  let lastError: unknown;
-  for (;;) {
-    try {
+  return eventually(
+    async () => {
       const value = await check();
-      if (value !== undefined) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() > deadline) {
-      const detail = lastError instanceof Error ? `; last error: ${lastError.message}` : '';
-      throw new Error(`timed out waiting for ${what}${detail}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, options.everyMs ?? 300));
-  }
+      if (value === undefined) throw new Error(`timed out waiting for ${what}`);
+      return value;
+    },
+    options.timeoutMs ?? 60_000,
+    options.everyMs ?? 300,
+  );
 }

@@ -5,6 +5,7 @@ import { CONFIG_FILE_ENV, ENV_OVERRIDES } from '../../../src/config/env';
 import { loadConfig } from '../../../src/config/load';
 import type { GuardianConfig } from '../../../src/config/schema';
 import { SEARCH_ATTRIBUTES } from '../../../src/config/search-attributes';
+import { dict, isDict, list, text, type Dict } from './shapes';
 
 /**
  * docker-compose.yml cannot be run here (no Docker engine), so it is held to what `docker compose up` relies on:
@@ -13,27 +14,6 @@ import { SEARCH_ATTRIBUTES } from '../../../src/config/search-attributes';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const readText = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
-
-type Dict = Record<string, unknown>;
-
-function isDict(value: unknown): value is Dict {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function dict(value: unknown, what: string): Dict {
-  if (!isDict(value)) throw new Error(`${what}: expected a mapping, got ${JSON.stringify(value)}`);
-  return value;
-}
-
-function list(value: unknown, what: string): unknown[] {
-  if (!Array.isArray(value)) throw new Error(`${what}: expected a list, got ${JSON.stringify(value)}`);
-  return value;
-}
-
-function text(value: unknown, what: string): string {
-  if (typeof value !== 'string') throw new Error(`${what}: expected a string, got ${JSON.stringify(value)}`);
-  return value;
-}
 
 const compose = dict(parse(readText('docker-compose.yml')), 'docker-compose.yml');
 const services = dict(compose['services'], 'services');

@@ -4,6 +4,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { CONFIG_FILE_ENV, ENV_OVERRIDES } from '../../../src/config/env';
 import { parseConfig } from '../../../src/config/load';
 import type { GuardianConfig } from '../../../src/config/schema';
+import { dict, list, text, type Dict } from './shapes';
 
 /**
  * The Kubernetes manifests in deploy/, read as kubectl would: every document of every file kustomization.yaml
@@ -14,27 +15,6 @@ const ROOT = join(__dirname, '..', '..', '..');
 const DEPLOY = join(ROOT, 'deploy');
 const GUARDIAN_NAMESPACE = 'etcd-guardian';
 const SERVICE_ACCOUNT = 'etcd-guardian';
-
-type Dict = Record<string, unknown>;
-
-function isDict(value: unknown): value is Dict {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function dict(value: unknown, what: string): Dict {
-  if (!isDict(value)) throw new Error(`${what}: expected a mapping, got ${JSON.stringify(value)}`);
-  return value;
-}
-
-function list(value: unknown, what: string): unknown[] {
-  if (!Array.isArray(value)) throw new Error(`${what}: expected a list, got ${JSON.stringify(value)}`);
-  return value;
-}
-
-function text(value: unknown, what: string): string {
-  if (typeof value !== 'string') throw new Error(`${what}: expected a string, got ${JSON.stringify(value)}`);
-  return value;
-}
 
 interface Manifest {
   file: string;

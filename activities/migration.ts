@@ -4,7 +4,7 @@ import { heartbeat, sleep } from '@temporalio/activity';
 import { peerURLFor, urlHost } from '../src/domain/membership';
 import { isNodeReady } from '../src/domain/nodes';
 import type { ClusterObservation } from '../src/domain/observation';
-import { choosePlacement } from '../src/domain/placement';
+import { choosePlacement, placeOn } from '../src/domain/placement';
 import { buildMigrationPlan, nextMemberName, placementRequestFor, type MigrationPlan } from '../src/domain/plan';
 import type { StrategyPreference } from '../src/domain/policy';
 import { isMemberHealthy, knownLeader, projectChange, toVoterViews } from '../src/domain/quorum';
@@ -227,10 +227,11 @@ export function createMigrationActivities(deps: ActivityDeps) {
     },
 
     /** The best feasible node now, excluding the given nodes; refuses with every node's reasons when none is. */
-    async chooseNode(input: { cluster: string; leaving: { memberId: string; name: string; nodeName?: string }; excludedNodes: Record<string, string>; usedNames: string[]; preferredName?: string }) {
+    async chooseNode(input: { cluster: string; leaving: { memberId: string; name: string; nodeName?: string }; excludedNodes: Record<string, string>; usedNames: string[]; preferredName?: string; targetNode?: string }) {
       const runtime = runtimeOf(deps, input.cluster);
       const observation = await observe(runtime);
-      const placement = choosePlacement(placementRequestFor(observation, input.leaving, runtime.policy, input.excludedNodes));
+      const ranked = choosePlacement(placementRequestFor(observation, input.leaving, runtime.policy, input.excludedNodes));
+      const placement = input.targetNode === undefined ? ranked : placeOn(ranked, input.targetNode);
       if (!placement.chosen) throw new MigrationRefusedError('NO_FEASIBLE_NODE', `${placement.summary}; ${describeCluster(observation)}`);
       // A name never used by this migration before: a failed attempt's data directory must never be picked up again.
       const taken = [...observation.members.map((m) => m.name), ...observation.pods.map((p) => p.name), ...input.usedNames];

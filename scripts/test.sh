@@ -29,7 +29,16 @@ trap 'rm -f "$results"' EXIT
 status=0
 # One suite at a time: each integration suite runs its own Temporal server, kube-apiserver and etcd cluster,
 # and two cores are enough for one of them at a time.
-npx jest --coverage --runInBand --json --outputFile="$results" "$@" || status=$?
+# --forceExit: a handle a failed test leaves open must fail that test, not hang CI until its time limit; Jest
+# still names the leak in its output.
+npx jest --coverage --runInBand --forceExit --json --outputFile="$results" "$@" || status=$?
+# Processes of test sandboxes still running now were leaked by a test: name them, then stop them.
+leftover=$(pgrep -f "${TMPDIR:-/tmp}/guardian-test-" || true)
+if [ -n "$leftover" ]; then
+  echo "[test] processes left running by the tests (now killed):" >&2
+  ps -o pid=,args= -p "$(echo "$leftover" | paste -sd, -)" >&2 || true
+  kill $leftover 2>/dev/null || true
+fi
 # One plain closing line that any CI reader understands.
 node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));

@@ -187,6 +187,9 @@ export async function migrateMember(raw: unknown): Promise<MigrationResult> {
             excludedNodes: excluded,
             usedNames,
             preferredName: plan.newMemberName,
+            // The node the operator named is honoured on the first attempt; if placing there fails, the next
+            // attempts go to the best other node rather than leave the member where it is at risk.
+            ...(attempt === 1 && input.targetNode !== undefined ? { targetNode: input.targetNode } : {}),
           }),
         (t) => `attempt ${attempt}: ${t.memberName} on ${t.node} (${t.reason})`,
       );

@@ -149,3 +149,20 @@ export function choosePlacement(request: PlacementRequest): PlacementResult {
   }
   return { chosen, candidates, refused, summary: `chose ${chosen.node}: ${chosen.reason}` };
 }
+
+/**
+ * The placement restricted to the node an operator named: that node when it is a candidate, otherwise a refusal
+ * that says why it cannot host the member now (the operator asked for this node, so no other is chosen silently).
+ */
+export function placeOn(result: PlacementResult, node: string): PlacementResult {
+  const candidate = result.candidates.find((c) => c.node === node);
+  if (candidate) return { ...result, chosen: candidate, summary: `chose ${node}, the node asked for: ${candidate.reason}` };
+  const refusal = result.refused.find((r) => r.node === node);
+  const { chosen: _ignored, ...rest } = result;
+  return {
+    ...rest,
+    summary: refusal
+      ? `the node asked for, ${node}, cannot host a member now: ${refusal.reasons.join('; ')}`
+      : `the node asked for, ${node}, is not a node of the cluster`,
+  };
+}

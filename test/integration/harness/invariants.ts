@@ -31,6 +31,14 @@ export async function currentEndpoints(seeds: readonly string[]): Promise<string
 }
 
 /** A writer of numbered keys through every member in turn; counts what was acknowledged and what failed. */
+/** Loops still running: a test that fails before its audit must not leave them keeping Jest alive. */
+const runningLoops = new Set<{ stop(): Promise<void> }>();
+
+/** Stops every writer and sampler a test left running (called after each integration test). */
+export async function stopAllLoops(): Promise<void> {
+  await Promise.all([...runningLoops].map((loop) => loop.stop()));
+}
+
 export class Writer {
   readonly acked: string[] = [];
   readonly failures: string[] = [];
@@ -46,6 +54,7 @@ export class Writer {
   /** Start writing one key every `everyMs`. */
   start(everyMs = 50): void {
     this.running = true;
+    runningLoops.add(this);
     this.loop = (async () => {
       let n = 0;
       let refreshAt = Date.now() + 2000;
@@ -75,6 +84,7 @@ export class Writer {
   /** Stop writing and wait for the last write. */
   async stop(): Promise<void> {
     this.running = false;
+    runningLoops.delete(this);
     await this.loop;
   }
 }
@@ -97,6 +107,7 @@ export class QuorumSampler {
 
   start(everyMs = 250): void {
     this.running = true;
+    runningLoops.add(this);
     this.loop = (async () => {
       while (this.running) {
         const sample = await this.sample();
@@ -142,6 +153,7 @@ export class QuorumSampler {
 
   async stop(): Promise<void> {
     this.running = false;
+    runningLoops.delete(this);
     await this.loop;
   }
 

@@ -1,6 +1,6 @@
 import { repellingTaints } from '../../../src/domain/nodes';
 import type { NodeObservation } from '../../../src/domain/observation';
-import { choosePlacement, type PlacementRequest } from '../../../src/domain/placement';
+import { choosePlacement, placeOn, type PlacementRequest } from '../../../src/domain/placement';
 import { DEFAULT_THRESHOLDS } from '../../../src/domain/policy';
 import { aDownNode, aNode, aPressuredNode } from '../../builders';
 
@@ -118,5 +118,25 @@ describe('taints and tolerations', () => {
     ['no tolerations tolerate nothing', [], 1],
   ])('%s', (_name, tolerations, repelling) => {
     expect(repellingTaints(node, tolerations)).toHaveLength(repelling);
+  });
+});
+
+describe('placement on the node an operator named', () => {
+  it.each([
+    ['a feasible node other than the best', 'node-5', 'node-5', 'chose node-5, the node asked for: '],
+    ['the best node itself', 'node-4', 'node-4', 'chose node-4, the node asked for: '],
+    ['a node that hosts a member', 'node-0', undefined, 'the node asked for, node-0, cannot host a member now: already hosts member etcd-0'],
+    ['a node that is not in the cluster', 'node-42', undefined, 'the node asked for, node-42, is not a node of the cluster'],
+  ])('%s', (_name, node, chosen, summary) => {
+    const result = placeOn(choosePlacement(request(sixNodes())), node);
+    expect(result.chosen?.node).toBe(chosen);
+    expect(result.summary.startsWith(summary)).toBe(true);
+  });
+
+  it('refuses a named node that went down since the plan, with the reason', () => {
+    const nodes = sixNodes().map((n) => (n.name === 'node-5' ? aDownNode(5) : n));
+    const result = placeOn(choosePlacement(request(nodes)), 'node-5');
+    expect(result.chosen).toBeUndefined();
+    expect(result.summary).toMatch(/^the node asked for, node-5, cannot host a member now: not ready/);
   });
 });

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { heartbeat, sleep } from '@temporalio/activity';
+import { heartbeat, log, sleep } from '@temporalio/activity';
 import { peerURLFor, urlHost } from '../src/domain/membership';
 import { isNodeReady } from '../src/domain/nodes';
 import type { ClusterObservation } from '../src/domain/observation';
@@ -131,9 +131,22 @@ export function createMigrationActivities(deps: ActivityDeps) {
       if ('refusal' in built) {
         const { refusal } = built;
         const code = refusal.code === 'quorum-guard' ? 'QUORUM_GUARD' : refusal.code === 'no-feasible-node' ? 'NO_FEASIBLE_NODE' : 'INVALID_INPUT';
+        log.warn(`plan: refused to migrate ${input.member} of ${input.cluster}: ${refusal.message}`, { step: 'plan', cluster: input.cluster, member: input.member, code });
         throw new MigrationRefusedError(code, `${refusal.message}${code === 'INVALID_INPUT' ? '' : `; ${describeCluster(observation)}`}`);
       }
-      return built.plan;
+      const { plan } = built;
+      log.info(`plan: ${plan.strategy} ${plan.member.name} from ${plan.member.nodeName ?? '?'} to ${plan.target.node}`, {
+        step: 'plan',
+        cluster: input.cluster,
+        member: plan.member.name,
+        memberId: plan.member.id,
+        strategy: plan.strategy,
+        ...(plan.member.nodeName ? { fromNode: plan.member.nodeName } : {}),
+        toNode: plan.target.node,
+        newMember: plan.newMemberName,
+        steps: plan.steps.map((s) => s.step),
+      });
+      return plan;
     },
 
     /** Save an etcd snapshot of a healthy voter, once per migration. */
@@ -145,6 +158,7 @@ export function createMigrationActivities(deps: ActivityDeps) {
       const observation = await observe(runtime);
       const endpoint = healthyEndpoints(observation)[0];
       if (!endpoint) throw new NotReadyYetError(`no healthy voter to take a snapshot from; ${describeCluster(observation)}`);
+      log.info(`backup-snapshot: taking a snapshot of ${cluster} from ${endpoint}`, { step: 'backup-snapshot', cluster, endpoint, path });
       try {
         mkdirSync(runtime.backup.directory, { recursive: true });
       } catch (error) {
@@ -155,6 +169,7 @@ export function createMigrationActivities(deps: ActivityDeps) {
       const taken = await runtime.etcd.snapshot(endpoint, path, 5 * 60_000);
       const result: BackupRecord = { path, revision, bytes: taken.bytes, sha256: taken.sha256, endpoint };
       writeFileSync(record, JSON.stringify(result));
+      log.info(`backup-snapshot: ${taken.bytes} bytes at revision ${revision} saved to ${path}`, { step: 'backup-snapshot', cluster, ...result });
       return result;
     },
 
@@ -170,11 +185,13 @@ export function createMigrationActivities(deps: ActivityDeps) {
         .sort((a, b) => (b.status.raftIndex ?? 0) - (a.status.raftIndex ?? 0) || (a.name < b.name ? -1 : 1))[0];
       const endpoint = leader.clientURLs[0];
       if (!target || !endpoint) throw new NotReadyYetError(`no healthy voter to take leadership from ${leader.name}`);
+      log.info(`move-leader: moving leadership of ${cluster} from ${leader.name} to ${target.name}`, { step: 'move-leader', cluster, from: leader.name, to: target.name });
       await runtime.etcd.moveLeader(endpoint, target.id);
       const after = await waitFor('leadership to move', 15_000, async () => {
         const now = knownLeader((await readRaft(runtime, deps.now)).members);
         return now && now.id !== awayFrom ? now : undefined;
       });
+      log.info(`move-leader: ${after.name || after.id} leads ${cluster}`, { step: 'move-leader', cluster, leader: after.name || after.id });
       return { moved: true, leader: after.name || after.id };
     },
 
@@ -182,15 +199,28 @@ export function createMigrationActivities(deps: ActivityDeps) {
     async removeMember({ cluster, memberId }: { cluster: string; memberId: string }): Promise<{ removed: boolean }> {
       const runtime = runtimeOf(deps, cluster);
       const observation = await observe(runtime);
-      if (!memberById(observation, memberId)) return { removed: false };
+      const member = memberById(observation, memberId);
+      if (!member) {
+        log.info(`remove-member: ${memberId} is no longer a member of ${cluster}`, { step: 'remove-member', cluster, memberId });
+        return { removed: false };
+      }
+      const fields = { step: 'remove-member', cluster, member: member.name, memberId, ...(member.nodeName ? { node: member.nodeName } : {}) };
       const verdict = projectChange(toVoterViews(observation.members), { kind: 'remove-member', memberId });
-      if (!verdict.allowed) throw new MigrationRefusedError('QUORUM_GUARD', `quorum guard refused to remove ${memberId}: ${verdict.reason}; ${describeCluster(observation)}`);
+      if (!verdict.allowed) {
+        log.warn(`remove-member: quorum guard refused to remove ${member.name || memberId}: ${verdict.reason}`, fields);
+        throw new MigrationRefusedError('QUORUM_GUARD', `quorum guard refused to remove ${memberId}: ${verdict.reason}; ${describeCluster(observation)}`);
+      }
+      log.info(`remove-member: removing ${member.name || memberId} (${memberId}) from ${cluster}`, fields);
       try {
         await runtime.etcd.removeMember(memberId, healthyEndpoints(observation));
       } catch (error) {
-        if (error instanceof EtcdRequestError && error.code === 'ETCD_NOT_FOUND') return { removed: false };
+        if (error instanceof EtcdRequestError && error.code === 'ETCD_NOT_FOUND') {
+          log.info(`remove-member: ${member.name || memberId} is gone from ${cluster} (etcd no longer knows ${memberId})`, fields);
+          return { removed: false };
+        }
         throw error;
       }
+      log.info(`remove-member: removed ${member.name || memberId} from ${cluster}`, fields);
       return { removed: true };
     },
 
@@ -207,6 +237,8 @@ export function createMigrationActivities(deps: ActivityDeps) {
         return !node || !isNodeReady(node);
       };
       let forced = await nodeDown();
+      const fields = { step: 'delete-pod', cluster, pod: podName, ...(pod.spec?.nodeName ? { node: pod.spec.nodeName } : {}) };
+      log.info(`delete-pod: deleting pod ${podName}${forced ? ' at once (its node is not ready)' : ''}`, { ...fields, forced });
       await runtime.kube.deletePod(runtime.namespace, podName, forced ? 0 : undefined);
       const grace = (pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000;
       try {
@@ -221,8 +253,10 @@ export function createMigrationActivities(deps: ActivityDeps) {
         });
       } catch {
         await runtime.kube.deletePod(runtime.namespace, podName, 0);
+        log.warn(`delete-pod: pod ${podName} did not go in time: deleted at once`, { ...fields, forced: true });
         return { deleted: true, forced: true };
       }
+      log.info(`delete-pod: pod ${podName} is gone`, { ...fields, forced });
       return { deleted: true, forced };
     },
 
@@ -235,7 +269,7 @@ export function createMigrationActivities(deps: ActivityDeps) {
       if (!placement.chosen) throw new MigrationRefusedError('NO_FEASIBLE_NODE', `${placement.summary}; ${describeCluster(observation)}`);
       // A name never used by this migration before: a failed attempt's data directory must never be picked up again.
       const taken = [...observation.members.map((m) => m.name), ...observation.pods.map((p) => p.name), ...input.usedNames];
-      return {
+      const chosen = {
         node: placement.chosen.node,
         reason: placement.chosen.reason,
         address: nodeAddress(observation, placement.chosen.node) ?? '',
@@ -244,6 +278,15 @@ export function createMigrationActivities(deps: ActivityDeps) {
             ? input.preferredName
             : nextMemberName(runtime.policy.memberNamePrefix, taken),
       };
+      log.info(`choose-node: ${chosen.memberName} goes to ${chosen.node} (${chosen.reason})`, {
+        step: 'choose-node',
+        cluster: input.cluster,
+        member: input.leaving.name,
+        newMember: chosen.memberName,
+        node: chosen.node,
+        reason: chosen.reason,
+      });
+      return chosen;
     },
 
     /** Add the new member as a learner at the node's peer URL; if a member already has that URL, it is the one. */
@@ -253,8 +296,14 @@ export function createMigrationActivities(deps: ActivityDeps) {
       const address = nodeAddress(observation, nodeName);
       const peerURL = peerURLFor({ podName, ...(address ? { nodeIP: address } : {}) }, runtime.addressing, runtime.peerPort, runtime.scheme);
       const existing = observation.members.find((m) => m.peerURLs.includes(peerURL));
-      if (existing) return { id: existing.id, peerURL, added: false };
+      const fields = { step: 'schedule-pod', cluster, member: podName, node: nodeName, peerURL };
+      if (existing) {
+        log.info(`schedule-pod: ${podName} is already a member (${existing.id}) at ${peerURL}`, { ...fields, memberId: existing.id });
+        return { id: existing.id, peerURL, added: false };
+      }
+      log.info(`schedule-pod: adding ${podName} as a learner at ${peerURL}`, fields);
       const { id } = await runtime.etcd.addLearner(peerURL, healthyEndpoints(observation));
+      log.info(`schedule-pod: learner ${podName} added (${id})`, { ...fields, memberId: id });
       return { id, peerURL, added: true };
     },
 
@@ -287,6 +336,7 @@ export function createMigrationActivities(deps: ActivityDeps) {
         ...(runtime.addressing.mode === 'host-network' ? { newAddress: urlHost(input.learnerPeerURL) ?? '' } : {}),
       });
       await runtime.kube.createPod(runtime.namespace, pod);
+      log.info(`schedule-pod: pod ${input.podName} created on ${input.nodeName}`, { step: 'schedule-pod', cluster: input.cluster, pod: input.podName, node: input.nodeName, template: templateName });
       return { created: true };
     },
 
@@ -301,14 +351,17 @@ export function createMigrationActivities(deps: ActivityDeps) {
       if (!member.status.reachable) throw new NotReadyYetError(`learner ${member.name || memberId} does not answer yet: ${member.status.error ?? ''}`);
       const verdict = projectChange(toVoterViews(observation.members), { kind: 'promote-learner', memberId });
       if (!verdict.allowed) throw new MigrationRefusedError('QUORUM_GUARD', `quorum guard refused to promote ${member.name || memberId}: ${verdict.reason}`);
+      const fields = { step: 'rejoin', cluster, member: member.name || podName, memberId, ...(member.nodeName ? { node: member.nodeName } : {}) };
       try {
         await runtime.etcd.promoteMember(memberId, healthyEndpoints(observation));
       } catch (error) {
         if (error instanceof EtcdRequestError && error.code === 'ETCD_FAILED_PRECONDITION') {
+          log.debug(`rejoin: learner ${member.name || memberId} has not caught up yet`, fields);
           throw new NotReadyYetError(`learner ${member.name || memberId} has not caught up yet (${error.message})`);
         }
         throw error;
       }
+      log.info(`rejoin: ${member.name || memberId} promoted to voter`, fields);
       return { promoted: true };
     },
 
@@ -321,6 +374,7 @@ export function createMigrationActivities(deps: ActivityDeps) {
       if (!member || member.isLearner || !member.status.reachable || member.status.hasLeader === false) {
         throw new NotReadyYetError(`member ${member?.name || memberId} is not a healthy voter yet (${member ? (member.isLearner ? 'learner' : member.status.error ?? 'no leader') : 'absent'})`);
       }
+      log.info(`verify-member: ${member.name} is a healthy voter`, { step: 'verify-member', cluster, member: member.name, memberId, ...(member.nodeName ? { node: member.nodeName } : {}) });
       return { name: member.name };
     },
 
@@ -347,7 +401,9 @@ export function createMigrationActivities(deps: ActivityDeps) {
         throw new NotReadyYetError(`HashKV differs at revision ${revision}: ${voters.map((m, i) => `${m.name}=${hashes[i]?.hash ?? '?'}`).join(', ')}`);
       }
       const leader = voters.find((m) => m.id === [...leaders][0]);
-      return { voters: voters.map((m) => m.name), leader: leader?.name ?? '', revision, hash: hashes[0]?.hash ?? '' };
+      const verified = { voters: voters.map((m) => m.name), leader: leader?.name ?? '', revision, hash: hashes[0]?.hash ?? '' };
+      log.info(`verify-quorum: ${cluster} has ${verified.voters.length} healthy voters, leader ${verified.leader}, one HashKV at revision ${revision}`, { step: 'verify-quorum', cluster, ...verified });
+      return verified;
     },
 
     /**
@@ -361,16 +417,23 @@ export function createMigrationActivities(deps: ActivityDeps) {
       const peerURL = peerURLFor({ podName, ...(address ? { nodeIP: address } : {}) }, runtime.addressing, runtime.peerPort, runtime.scheme);
       const member = observation.members.find((m) => m.peerURLs.includes(peerURL));
       if (!member) return { removed: false };
+      const fields = { step: 'compensation', cluster, member: member.name || podName, memberId: member.id, node: nodeName };
       const verdict = projectChange(toVoterViews(observation.members), { kind: 'remove-member', memberId: member.id });
       if (!member.isLearner && !verdict.allowed) {
+        log.warn(`compensation: cannot take back ${member.name || member.id}: ${verdict.reason}`, fields);
         throw new MigrationRefusedError('QUORUM_GUARD', `cannot take back ${member.name || member.id}: ${verdict.reason}; ${describeCluster(observation)}`);
       }
+      log.info(`compensation: taking back ${member.name || member.id} added on ${nodeName}`, fields);
       try {
         await runtime.etcd.removeMember(member.id, healthyEndpoints(observation));
       } catch (error) {
-        if (error instanceof EtcdRequestError && error.code === 'ETCD_NOT_FOUND') return { removed: false };
+        if (error instanceof EtcdRequestError && error.code === 'ETCD_NOT_FOUND') {
+          log.info(`compensation: ${member.name || member.id} is gone (etcd no longer knows ${member.id})`, fields);
+          return { removed: false };
+        }
         throw error;
       }
+      log.info(`compensation: ${member.name || member.id} removed`, fields);
       return { removed: true };
     },
 

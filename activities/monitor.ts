@@ -1,3 +1,4 @@
+import { log } from '@temporalio/activity';
 import { assembleObservation, memberSummaries, type KubeSnapshot, type MemberSummary, type RaftSnapshot } from '../src/domain/assemble';
 import { planMigration, type Decision, type MigrationState } from '../src/domain/plan';
 import { assessRisk, type Assessment } from '../src/domain/risk';
@@ -50,8 +51,35 @@ export function createMonitorActivities(deps: ActivityDeps) {
       const observation = assembleObservation(input.cluster, input.raft, input.kube, runtime.addressing);
       const { assessment, window } = assessRisk(observation, runtime.policy, input.window);
       const decision = planMigration(observation, assessment, runtime.policy, input.migration, deps.now());
+      logDecision(input.cluster, assessment, decision);
       return { members: memberSummaries(observation), assessment, decision, window };
     },
+  });
+}
+
+/** A decision other than "none", with the figures behind it: a migration planned at info, an alert at warn. */
+function logDecision(cluster: string, assessment: Assessment, decision: Decision): void {
+  if (decision.kind === 'none') return;
+  const fields = {
+    cluster,
+    decision: decision.kind,
+    healthyVoters: assessment.quorum.healthyVoters,
+    voters: assessment.quorum.voters,
+    faultTolerance: assessment.quorum.faultTolerance,
+    confirmedFindings: assessment.findings.filter((f) => f.confirmed).map((f) => `${f.kind}${f.member ? `:${f.member}` : f.node ? `:${f.node}` : ''}`),
+  };
+  if (decision.kind === 'alert') {
+    log.warn(`cluster ${cluster}: alert: ${decision.summary}`, { ...fields, reason: decision.reason });
+    return;
+  }
+  const { plan } = decision;
+  log.info(`cluster ${cluster}: ${decision.dryRun ? 'would migrate (dry run)' : 'migrate'}: ${decision.summary}`, {
+    ...fields,
+    dryRun: decision.dryRun,
+    strategy: plan.strategy,
+    member: plan.member.name,
+    ...(plan.member.nodeName ? { fromNode: plan.member.nodeName } : {}),
+    toNode: plan.target.node,
   });
 }
 

@@ -5,6 +5,7 @@ import {
   defineQuery,
   isCancellation,
   log,
+  metricMeter,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -14,6 +15,8 @@ import type { BackupRecord, MigrationActivities } from '../activities/migration'
 import { SA } from '../src/config/search-attributes';
 import { parseMigrateMemberInput, type MigrateMemberInput } from '../src/config/workflow-inputs';
 import type { MigrationPlan } from '../src/domain/plan';
+import { migrationSamples, type MigrationOutcome } from '../src/observability/migration-metrics';
+import { recordSamples } from '../src/observability/record';
 import { failureType, invalidInputFailure, rootMessage } from './failures';
 
 /** Where one step stands. */
@@ -109,6 +112,13 @@ export async function migrateMember(raw: unknown): Promise<MigrationResult> {
     { key: SA.cluster, value: input.cluster },
     { key: SA.member, value: input.member },
   ]);
+  // Once, at the end, from the step records: a worker restarted mid-way replays the first steps without
+  // recording anything (the workflow meter is replay-safe), and still reports them here.
+  const recordEnd = (outcome: MigrationOutcome, strategy: string): void =>
+    recordSamples(
+      metricMeter,
+      migrationSamples({ cluster: input.cluster, strategy, outcome, durationMs: Date.now() - workflowInfo().runStartTime.getTime(), steps: progress.steps }),
+    );
 
   const record = (step: string, status: StepStatus, detail?: string): StepRecord => {
     const entry: StepRecord = { step, status, startedAt: new Date().toISOString(), ...(detail ? { detail } : {}) };
@@ -149,6 +159,7 @@ export async function migrateMember(raw: unknown): Promise<MigrationResult> {
       }),
     (p) => `${p.strategy} ${p.member.name} from ${p.member.nodeName ?? '?'} to ${p.target.node}: ${p.reasons.join('; ')}`,
   ).catch((error: unknown) => {
+    if (!input.dryRun) recordEnd(isCancellation(error) ? 'cancelled' : 'refused', input.strategy);
     throw ApplicationFailure.create({ message: rootMessage(error), type: failureType(error) ?? 'PLAN_FAILED', nonRetryable: true });
   });
   const old = plan.member;
@@ -269,11 +280,13 @@ export async function migrateMember(raw: unknown): Promise<MigrationResult> {
     }
     result.verified = await step('verify-quorum', () => patient.verifyQuorum({ cluster, expectedVoters: voters }), (v) => `${v.voters.length} voters (${v.voters.join(', ')}), leader ${v.leader}, HashKV ${v.hash} at revision ${v.revision} on every member`);
     progress.phase = 'succeeded';
+    recordEnd('succeeded', plan.strategy);
     return result;
   } catch (error) {
     progress.phase = 'compensating';
     await runCompensations(compensations);
     progress.phase = 'failed';
+    recordEnd(isCancellation(error) ? 'cancelled' : 'failed', plan.strategy);
     if (isCancellation(error)) throw error;
     const now = await CancellationScope.nonCancellable(() => quick.describeClusterNow({ cluster })).catch(() => 'cluster state unknown');
     throw ApplicationFailure.create({

@@ -7,6 +7,7 @@ import {
   defineQuery,
   defineSignal,
   log,
+  metricMeter,
   proxyActivities,
   setHandler,
   startChild,
@@ -22,6 +23,8 @@ import type { Decision, MigrationState } from '../src/domain/plan';
 import type { Assessment } from '../src/domain/risk';
 import { emptyWindow } from '../src/domain/window';
 import { SA } from '../src/config/search-attributes';
+import { cycleSamples, failedCycleSamples } from '../src/observability/cluster-metrics';
+import { recordSamples } from '../src/observability/record';
 import { failureType, invalidInputFailure, rootMessage } from './failures';
 import { migrateMember } from './migrate';
 
@@ -164,6 +167,7 @@ export async function monitorCluster(raw: MonitorClusterInput): Promise<void> {
       await trackMigration();
       const [raft, kube] = await Promise.all([fetchRaftMetrics({ cluster: input.cluster }), fetchNodeMetrics({ cluster: input.cluster })]);
       const result = await evaluateRisk({ cluster: input.cluster, raft, kube, window, migration: status.migration });
+      const previousLeaderId = status.assessment?.leader?.id;
       window = result.window;
       status.members = result.members;
       status.assessment = result.assessment;
@@ -172,6 +176,8 @@ export async function monitorCluster(raw: MonitorClusterInput): Promise<void> {
       const health = healthOf(result.assessment, result.decision);
       if (health !== status.health) upsertSearchAttributes([{ key: SA.health, value: health }]);
       status.health = health;
+      // Replay-safe: the workflow meter records nothing while replaying, and adds no event to the history.
+      recordSamples(metricMeter, cycleSamples({ cluster: input.cluster, assessment: result.assessment, decision: result.decision, health, ...(previousLeaderId ? { previousLeaderId } : {}) }));
       if (result.decision.kind === 'migrate' && !result.decision.dryRun) await startMigration(result.decision);
       else if (result.decision.kind !== 'none') log.warn(`cluster ${input.cluster}: ${result.decision.summary}`);
     } catch (error) {
@@ -179,6 +185,7 @@ export async function monitorCluster(raw: MonitorClusterInput): Promise<void> {
       status.lastError = rootMessage(error);
       if (status.health !== 'unknown') upsertSearchAttributes([{ key: SA.health, value: 'unknown' }]);
       status.health = 'unknown';
+      recordSamples(metricMeter, failedCycleSamples(input.cluster));
       log.error(`cluster ${input.cluster}: cycle failed: ${status.lastError}`);
       // A worker that does not know the cluster is a configuration mismatch: fail loudly, the schedule retries later.
       if (failureType(error) === 'UNKNOWN_CLUSTER') throw ApplicationFailure.nonRetryable(status.lastError, 'UNKNOWN_CLUSTER');

@@ -46,6 +46,12 @@ export const ENV_OVERRIDES: readonly EnvOverride[] = [
     description: 'Port of the worker Prometheus endpoint; 0 turns it off',
   },
   {
+    name: 'ETCD_GUARDIAN_LOG_LEVEL',
+    path: 'worker.logLevel',
+    type: 'string',
+    description: 'trace, debug, info, warn or error: the least severe log lines the worker writes',
+  },
+  {
     name: 'ETCD_GUARDIAN_DRY_RUN',
     path: 'clusters.*.dryRun',
     type: 'boolean',

@@ -351,8 +351,15 @@ const kubernetesSchema = z
   })
   .prefault({});
 
+/** How much the worker logs, from most to least: pino's level names. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+/** One of `LOG_LEVELS`. */
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+
 const workerSchema = z
   .strictObject({
+    // Lines below this level are dropped, the SDK's (worker, workflows, activities, core) as well as the guardian's.
+    logLevel: z.enum(LOG_LEVELS).default('info'),
     metricsPort: z
       .int({ error: 'expected a port number between 0 and 65535 (0 turns metrics off)' })
       .min(0)

@@ -46,7 +46,7 @@ describe('loadConfig with the example file', () => {
     expect(loadConfig({ file: VALID, env: {} })).toEqual({
       temporal: { address: 'temporal.temporal.svc:7233', namespace: 'etcd-guardian', taskQueue: 'etcd-guardian' },
       kubernetes: {},
-      worker: { metricsPort: 9464, shutdownGraceTime: 30_000 },
+      worker: { logLevel: 'info', metricsPort: 9464, shutdownGraceTime: 30_000 },
       clusters: [
         {
           name: 'control-plane',
@@ -224,6 +224,11 @@ describe('environment overrides', () => {
       'ETCD_GUARDIAN_DRY_RUN (clusters.*.dryRun): expected true or false, got "yes"',
     ],
     [
+      'a log level pino does not know',
+      { ETCD_GUARDIAN_LOG_LEVEL: 'chatty' },
+      'ETCD_GUARDIAN_LOG_LEVEL (worker.logLevel): expected one of trace, debug, info, warn, error, got "chatty"',
+    ],
+    [
       'a Temporal address without port',
       { ETCD_GUARDIAN_TEMPORAL_ADDRESS: 'temporal' },
       'ETCD_GUARDIAN_TEMPORAL_ADDRESS (temporal.address): expected host:port of the Temporal frontend, such as "127.0.0.1:7233", got "temporal"',
@@ -239,6 +244,7 @@ describe('environment overrides', () => {
     ETCD_GUARDIAN_TASK_QUEUE: { text: 'queue', value: 'queue' },
     ETCD_GUARDIAN_KUBECONFIG: { text: '/kubeconfig', value: '/kubeconfig' },
     ETCD_GUARDIAN_METRICS_PORT: { text: '9000', value: 9000 },
+    ETCD_GUARDIAN_LOG_LEVEL: { text: 'debug', value: 'debug' },
     ETCD_GUARDIAN_DRY_RUN: { text: 'true', value: true },
   };
 

@@ -77,7 +77,7 @@ describe('guardian config defaults', () => {
     expect(parsed(aConfig())).toEqual({
       temporal: { address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'etcd-guardian' },
       kubernetes: {},
-      worker: { metricsPort: 9464, shutdownGraceTime: 30_000 },
+      worker: { logLevel: 'info', metricsPort: 9464, shutdownGraceTime: 30_000 },
       clusters: [DEFAULT_CLUSTER],
     });
   });
@@ -164,6 +164,9 @@ describe('guardian config problems', () => {
     ['an empty kubeconfig path', aConfig({ kubernetes: { kubeconfig: '' } }), 'kubernetes.kubeconfig: expected the path of a kubeconfig file, got ""'],
     ['a negative metrics port', aConfig({ worker: { metricsPort: -1 } }), 'worker.metricsPort: expected a port number between 0 and 65535 (0 turns metrics off), got -1'],
     ['a grace time that is not a duration', aConfig({ worker: { shutdownGraceTime: 'forever' } }), 'worker.shutdownGraceTime: expected a duration such as "10s", "5m" or "1h", got "forever"'],
+    ['a log level pino does not know', aConfig({ worker: { logLevel: 'verbose' } }), 'worker.logLevel: expected one of trace, debug, info, warn, error, got "verbose"'],
+    ['a log level in capitals', aConfig({ worker: { logLevel: 'INFO' } }), 'worker.logLevel: expected one of trace, debug, info, warn, error, got "INFO"'],
+    ['a log level given as a number', aConfig({ worker: { logLevel: 30 } }), 'worker.logLevel: expected one of trace, debug, info, warn, error, got 30'],
     ['a misspelt section', aConfig({ workers: {} }), 'workers: unknown key; did you mean "worker"?'],
     ['an unrelated section', aConfig({ logging: { level: 'debug' } }), 'logging: unknown key; the keys allowed here are temporal, kubernetes, worker, clusters'],
     ['two clusters with one name', { clusters: [aCluster(), aCluster()] }, 'clusters.1.name: the name "main" is already used by clusters.0; cluster names must be unique'],

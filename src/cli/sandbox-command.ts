@@ -26,7 +26,8 @@ import { statePaths } from '../sandbox/state-dir';
 /** The state directory when --state-dir is not given: `.sandbox/` in the current directory (git-ignored). */
 const DEFAULT_STATE_DIR = '.sandbox';
 
-interface SandboxFlags {
+/** The flags of the sandbox commands, as commander hands them over. */
+export interface SandboxFlags {
   stateDir: string;
   members?: string;
   nodes?: string;
@@ -35,6 +36,7 @@ interface SandboxFlags {
   gracePeriod?: string;
   slot?: string;
   temporal?: boolean;
+  etcdTls?: boolean;
   json?: boolean;
   cpu?: string;
   memory?: string;
@@ -52,7 +54,7 @@ function countError(what: string, max: string) {
 }
 
 /** Sandbox options from the flags of `up` and `serve`. */
-function sandboxOptions(flags: SandboxFlags): Omit<SandboxOptions, 'onProgress'> {
+export function sandboxOptions(flags: SandboxFlags): Omit<SandboxOptions, 'onProgress'> {
   const grace = flags.gracePeriod === undefined ? undefined : Number(flags.gracePeriod);
   if (grace !== undefined && !Number.isFinite(grace)) {
     throw new SandboxArgumentError(`invalid --grace-period ${flags.gracePeriod ?? ''}: choose from 1 to 600 seconds`);
@@ -66,6 +68,7 @@ function sandboxOptions(flags: SandboxFlags): Omit<SandboxOptions, 'onProgress'>
     slot: wholeNumber(flags.slot, (raw) => new SandboxArgumentError(`invalid slot ${raw}: choose a whole number from 0 to 99`)),
     nodeGracePeriodSeconds: grace,
     temporal: flags.temporal !== false,
+    etcdTls: flags.etcdTls === true,
   };
 }
 
@@ -93,7 +96,8 @@ export function registerSandboxCommand(program: Command, params: { cliEntry: () 
       .option('--domains <n>', `failure domains the racks sit in (default ${DEFAULTS.domains})`)
       .option('--grace-period <seconds>', `silence before a node turns Unknown (default ${DEFAULTS.nodeGracePeriodSeconds}; Kubernetes: 40-50)`)
       .option('--slot <n>', 'port/address block 0-99 (default: the first free one)')
-      .option('--no-temporal', 'do not start the Temporal dev server');
+      .option('--no-temporal', 'do not start the Temporal dev server')
+      .option('--etcd-tls', 'run the etcd members with TLS and client-certificate authentication (certificates made for this sandbox)');
 
   withLayout(withStateDir(sandbox.command('up')))
     .description('start the sandbox in the background and wait until its etcd cluster is healthy')

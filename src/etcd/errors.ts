@@ -13,11 +13,19 @@ export class EtcdUnavailableError extends Error {
   }
 }
 
-/** TLS material is missing or unreadable: a configuration problem, not worth retrying. */
+/**
+ * TLS material is missing or unreadable, or every endpoint refused the handshake for a reason no retry can mend (a
+ * CA that did not sign the server certificates, a client certificate the members do not accept): a configuration
+ * problem, not worth retrying.
+ */
 export class EtcdTlsError extends Error {
   readonly code = 'ETCD_TLS';
   readonly retryable = false;
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** What the handshake said, when the error comes from one. */
+    readonly kind?: TlsFailureKind,
+  ) {
     super(message);
     this.name = 'EtcdTlsError';
   }
@@ -38,5 +46,96 @@ export class EtcdRequestError extends Error {
   /** A learner that has not caught up, or a second learner while one is pending: etcd says "not yet". */
   get retryable(): boolean {
     return this.code === 'ETCD_FAILED_PRECONDITION';
+  }
+}
+
+/** What a failed TLS handshake says about the setup, seen from the client. */
+export type TlsFailureKind =
+  /** The server's certificate does not chain to the CA the client trusts. */
+  | 'server-untrusted'
+  /** The certificate is trusted but does not name the address that was dialled. */
+  | 'server-name-mismatch'
+  /** The certificate is expired, not yet valid, or not meant for a server. */
+  | 'server-certificate-invalid'
+  /** The server refused the client certificate, or wanted one and got none. */
+  | 'client-certificate-refused'
+  /** The TLS files cannot be used: one is not PEM, or the key does not belong to the certificate. */
+  | 'client-material-invalid'
+  /** The connection closed mid-handshake: a member restarting, or one that does not speak TLS on that port. */
+  | 'handshake-interrupted';
+
+/** A TLS failure recognised in an error's text, with the library's reason cut down to its words. */
+export interface TlsFailure {
+  kind: TlsFailureKind;
+  reason: string;
+}
+
+/** Phrases of Node's TLS stack and OpenSSL, as grpc-js and node:https pass them on, by what they mean. */
+const TLS_PATTERNS: ReadonlyArray<readonly [RegExp, TlsFailureKind]> = [
+  [/Hostname\/IP does not match certificate's altnames|ERR_TLS_CERT_ALTNAME_INVALID/i, 'server-name-mismatch'],
+  [/unable to verify the first certificate|unable to get (local )?issuer certificate|self[- ]signed certificate|certificate signature failure|invalid CA certificate/i, 'server-untrusted'],
+  [/certificate has expired|certificate is not yet valid|unsupported certificate purpose/i, 'server-certificate-invalid'],
+  [/alert (bad certificate|unknown ca|certificate required|certificate unknown|unsupported certificate|certificate expired|certificate revoked|access denied)/i, 'client-certificate-refused'],
+  [/key values mismatch|no start line|bad base64 decode|PEM routines|unsupported private key/i, 'client-material-invalid'],
+  [/disconnected before secure TLS connection was established|wrong version number|packet length too long/i, 'handshake-interrupted'],
+];
+
+/**
+ * The words that matter in a TLS error's text: grpc-js wraps the cause ("14 UNAVAILABLE: No connection established.
+ * Last error: Error: <cause>. Resolution note: ..."), and OpenSSL prefixes its own ("<hex>:error:<code>:SSL
+ * routines:<function>:<reason>:<source file>:<line>:SSL alert number 42").
+ */
+function tlsReason(text: string): string {
+  let reason = text.replace(/\s+/g, ' ').trim();
+  const last = /Last error: (.*)$/.exec(reason);
+  if (last?.[1] !== undefined) reason = last[1];
+  reason = reason
+    .replace(/\.? Resolution note:.*$/, '')
+    .replace(/ \(\d{4}-\d\d-\d\dT[^)]*\)/g, '')
+    .replace(/^Error( \[[A-Z_]+\])?: /, '');
+  const openssl = /SSL routines:[^:]*:([^:]+):.*?(SSL alert number \d+)?$/.exec(reason);
+  if (openssl?.[1] !== undefined) reason = openssl[2] === undefined ? openssl[1] : `${openssl[1]} (${openssl[2]})`;
+  return reason.replace(/\.$/, '').trim();
+}
+
+/** The TLS failure behind an error's text, or undefined when the text is about something else. Pure. */
+export function classifyTlsFailure(text: string): TlsFailure | undefined {
+  const match = TLS_PATTERNS.find(([pattern]) => pattern.test(text));
+  return match === undefined ? undefined : { kind: match[1], reason: tlsReason(text) };
+}
+
+/** A failure that no retry can mend: the certificates or the config must change. */
+export function isDefinitiveTlsFailure(failure: TlsFailure): boolean {
+  return failure.kind !== 'handshake-interrupted';
+}
+
+/** The TLS files the message names; absent ones are described rather than left blank. */
+export interface TlsFileNames {
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+}
+
+/**
+ * One sentence an operator can act on: the endpoint (or several, comma-separated, that failed alike), what went wrong
+ * with which file, the reason, and what to do. Pure.
+ */
+export function tlsFailureMessage(endpoint: string, failure: TlsFailure, files: TlsFileNames = {}): string {
+  const ca = files.caFile ?? 'the configured CA';
+  const cert = files.certFile ?? 'the configured client certificate';
+  switch (failure.kind) {
+    case 'server-untrusted':
+      return `etcd ${endpoint}: TLS certificate not trusted by ${ca}: ${failure.reason}; tls.caFile must be the CA that signed the members' server certificates`;
+    case 'server-name-mismatch':
+      return `etcd ${endpoint}: TLS certificate does not name the address dialled: ${failure.reason}; the member's server certificate needs it as a subjectAltName`;
+    case 'server-certificate-invalid':
+      return `etcd ${endpoint}: TLS certificate rejected: ${failure.reason}; the member needs a valid server certificate`;
+    case 'client-certificate-refused':
+      return `etcd ${endpoint} refused the client certificate ${cert}: ${failure.reason}; it must be signed by a CA in the member's --trusted-ca-file`;
+    case 'client-material-invalid':
+      // OpenSSL does not say which file it could not parse: name all three.
+      return `etcd ${endpoint}: the TLS files cannot be used (CA ${ca}, client certificate ${cert}, key ${files.keyFile ?? 'the configured key'}): ${failure.reason}`;
+    case 'handshake-interrupted':
+      return `etcd ${endpoint}: TLS handshake did not complete: ${failure.reason} (a member that is restarting, or one that serves plain http on this port)`;
   }
 }

@@ -14,7 +14,15 @@ import {
 } from 'etcd3';
 import type { ConnectionPool } from 'etcd3/lib/connection-pool';
 import { errorText, withTimeout } from '../errors';
-import { EtcdRequestError, EtcdTlsError, EtcdUnavailableError } from './errors';
+import {
+  classifyTlsFailure,
+  EtcdRequestError,
+  EtcdTlsError,
+  EtcdUnavailableError,
+  isDefinitiveTlsFailure,
+  tlsFailureMessage,
+  type TlsFailure,
+} from './errors';
 import { toDecimalId, toHexId } from './ids';
 
 /** Paths of the client TLS material for an etcd cluster. Only paths travel through config and history. */
@@ -29,6 +37,8 @@ export interface EtcdTls {
   ca: Buffer;
   cert: Buffer;
   key: Buffer;
+  /** Where it was read from, so that a failed handshake names the file to fix. */
+  files?: EtcdTlsFiles;
 }
 
 /** A member as `member list` reports it, with its id in hex. */
@@ -89,7 +99,7 @@ export function loadEtcdTls(files: EtcdTlsFiles): EtcdTls {
       throw new EtcdTlsError(`etcd TLS ${label} ${path} cannot be read: ${errorText(error)}`);
     }
   };
-  return { ca: read('caFile', files.caFile), cert: read('certFile', files.certFile), key: read('keyFile', files.keyFile) };
+  return { ca: read('caFile', files.caFile), cert: read('certFile', files.certFile), key: read('keyFile', files.keyFile), files: { ...files } };
 }
 
 /**
@@ -127,9 +137,41 @@ export class EtcdGateway {
     return client;
   }
 
-  /** Call `fn` on each endpoint in turn until one answers; the error lists every endpoint's failure. */
+  /** The TLS failure behind an error, when this gateway speaks TLS and the error is one. */
+  private tlsFailure(error: unknown): TlsFailure | undefined {
+    return this.options.tls ? classifyTlsFailure(errorText(error)) : undefined;
+  }
+
+  /** An endpoint's failure in one line: a TLS failure says which file and what to do, anything else as it came. */
+  private failureText(error: unknown, endpoint: string, tls = this.tlsFailure(error)): string {
+    return tls ? tlsFailureMessage(endpoint, tls, this.options.tls?.files) : errorText(error);
+  }
+
+  /** The error to throw for a failed call to one endpoint: EtcdTlsError when no retry can mend it. */
+  private endpointError(error: unknown, endpoint: string): unknown {
+    const tls = this.tlsFailure(error);
+    return tls && isDefinitiveTlsFailure(tls) ? new EtcdTlsError(this.failureText(error, endpoint, tls), tls.kind) : error;
+  }
+
+  /** Endpoints that failed alike, said once: `etcd https://a, https://b: TLS certificate not trusted by ...`. */
+  private tlsSummary(failures: readonly { endpoint: string; tls: TlsFailure }[]): string {
+    const groups = new Map<string, { endpoints: string[]; tls: TlsFailure }>();
+    for (const { endpoint, tls } of failures) {
+      const key = `${tls.kind}\n${tls.reason}`;
+      const group = groups.get(key) ?? { endpoints: [], tls };
+      group.endpoints.push(endpoint);
+      groups.set(key, group);
+    }
+    return [...groups.values()].map((group) => tlsFailureMessage(group.endpoints.join(', '), group.tls, this.options.tls?.files)).join('; ');
+  }
+
+  /**
+   * Call `fn` on each endpoint in turn until one answers; the error lists every endpoint's failure. When every
+   * endpoint refused the handshake for good (a wrong CA, a refused client certificate), it is an EtcdTlsError: no
+   * retry mends that.
+   */
   async firstAnswer<T>(operation: string, fn: (client: Etcd3, endpoint: string) => Promise<T>, endpoints = this.options.endpoints): Promise<{ value: T; endpoint: string }> {
-    const failures: { endpoint: string; error: string }[] = [];
+    const failures: { endpoint: string; error: string; tls?: TlsFailure }[] = [];
     for (const endpoint of endpoints) {
       try {
         return { value: await withTimeout(fn(this.client(endpoint), endpoint), this.options.timeoutMs, `${operation} at ${endpoint}`), endpoint };
@@ -137,10 +179,15 @@ export class EtcdGateway {
         const refusal = asRequestError(error, operation, endpoint);
         // etcd answered and said no: asking another member would get the same answer, or repeat a change.
         if (refusal) throw refusal;
-        failures.push({ endpoint, error: errorText(error) });
+        const tls = this.tlsFailure(error);
+        failures.push({ endpoint, error: this.failureText(error, endpoint, tls), ...(tls ? { tls } : {}) });
       }
     }
-    throw new EtcdUnavailableError(operation, failures);
+    const definitive = failures.flatMap((f) => (f.tls && isDefinitiveTlsFailure(f.tls) ? [{ endpoint: f.endpoint, tls: f.tls }] : []));
+    if (failures.length > 0 && definitive.length === failures.length) {
+      throw new EtcdTlsError(`${operation}: ${this.tlsSummary(definitive)}`, definitive[0]?.tls.kind);
+    }
+    throw new EtcdUnavailableError(operation, failures.map(({ endpoint, error }) => ({ endpoint, error })));
   }
 
   /** The cluster's members, from the first endpoint that answers. */
@@ -165,7 +212,7 @@ export class EtcdGateway {
         version: s.version,
       };
     } catch (error) {
-      return { endpoint, reachable: false, error: errorText(error) };
+      return { endpoint, reachable: false, error: this.failureText(error, endpoint) };
     }
   }
 
@@ -177,7 +224,11 @@ export class EtcdGateway {
 
   /** The raw Prometheus text of one member's /metrics endpoint. */
   async metricsText(endpoint: string): Promise<string> {
-    return withTimeout(this.httpGet(new URL('/metrics', endpoint)), this.options.timeoutMs, `metrics of ${endpoint}`);
+    try {
+      return await withTimeout(this.httpGet(new URL('/metrics', endpoint)), this.options.timeoutMs, `metrics of ${endpoint}`);
+    } catch (error) {
+      throw this.endpointError(error, endpoint);
+    }
   }
 
   private httpGet(url: URL): Promise<string> {
@@ -272,7 +323,11 @@ export class EtcdGateway {
       renameSync(temporary, path);
       return { revision, bytes, sha256: hash.digest('hex') };
     };
-    return withTimeout(run(), timeoutMs, `snapshot from ${endpoint}`);
+    try {
+      return await withTimeout(run(), timeoutMs, `snapshot from ${endpoint}`);
+    } catch (error) {
+      throw this.endpointError(error, endpoint);
+    }
   }
 
   /** Close every client. */

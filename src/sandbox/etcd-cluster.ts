@@ -1,4 +1,5 @@
-import { type V1Pod } from '@kubernetes/client-node';
+import { type V1Container, type V1Pod, type V1Volume } from '@kubernetes/client-node';
+import { ETCD_PKI_DIR, ETCD_PKI_FILES } from './etcd-pki';
 import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from './ports';
 import { type NodeLayout } from './topology';
 
@@ -31,19 +32,75 @@ export interface EtcdMemberLayout {
   peerUrl: string;
 }
 
-/** Members etcd-0..etcd-(n-1) on the given nodes. */
-export function memberLayout(nodes: readonly NodeLayout[]): EtcdMemberLayout[] {
+/** Members etcd-0..etcd-(n-1) on the given nodes; with TLS, both their URLs are https. */
+export function memberLayout(nodes: readonly NodeLayout[], tls = false): EtcdMemberLayout[] {
+  const scheme = tls ? 'https' : 'http';
   return nodes.map((node, index) => ({
     name: `etcd-${index}`,
     node,
-    clientUrl: `http://${node.address}:${ETCD_CLIENT_PORT}`,
-    peerUrl: `http://${node.address}:${ETCD_PEER_PORT}`,
+    clientUrl: `${scheme}://${node.address}:${ETCD_CLIENT_PORT}`,
+    peerUrl: `${scheme}://${node.address}:${ETCD_PEER_PORT}`,
   }));
 }
 
-/** The pod of one member of a new cluster. */
-export function etcdPodManifest(member: EtcdMemberLayout, cluster: readonly EtcdMemberLayout[], token: string): V1Pod {
+/** A file of the node's etcd PKI directory, as the container sees it. */
+function pkiFile(name: string): string {
+  return `${ETCD_PKI_DIR}/${name}`;
+}
+
+/**
+ * etcd's TLS flags, kubeadm's set: clients and peers must present a certificate signed by the etcd CA, and the
+ * member serves both ports with its node's certificate (which also names the node's address for peers dialling it).
+ */
+export function etcdTlsArgs(): string[] {
+  const ca = pkiFile(ETCD_PKI_FILES.ca);
+  const cert = pkiFile(ETCD_PKI_FILES.serverCert);
+  const key = pkiFile(ETCD_PKI_FILES.serverKey);
+  return [
+    '--client-cert-auth=true',
+    `--trusted-ca-file=${ca}`,
+    `--cert-file=${cert}`,
+    `--key-file=${key}`,
+    '--peer-client-cert-auth=true',
+    `--peer-trusted-ca-file=${ca}`,
+    `--peer-cert-file=${cert}`,
+    `--peer-key-file=${key}`,
+  ];
+}
+
+/**
+ * What a TLS member's container adds: the node's PKI directory mounted read-only, and a readiness probe that asks
+ * `etcdctl endpoint health` with the health-check client certificate (a plain httpGet probe cannot present one, and
+ * the client port accepts nothing else). The endpoint comes from the pod's host IP, so a copy of the pod on another
+ * node probes its own address.
+ */
+function tlsContainer(): Pick<V1Container, 'env' | 'readinessProbe' | 'volumeMounts'> {
+  return {
+    env: [
+      { name: 'HOST_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } },
+      { name: 'ETCDCTL_ENDPOINTS', value: `https://$(HOST_IP):${ETCD_CLIENT_PORT}` },
+      { name: 'ETCDCTL_CACERT', value: pkiFile(ETCD_PKI_FILES.ca) },
+      { name: 'ETCDCTL_CERT', value: pkiFile(ETCD_PKI_FILES.healthcheckCert) },
+      { name: 'ETCDCTL_KEY', value: pkiFile(ETCD_PKI_FILES.healthcheckKey) },
+    ],
+    readinessProbe: {
+      exec: { command: ['etcdctl', 'endpoint', 'health', '--dial-timeout=1s', '--command-timeout=1s'] },
+      periodSeconds: 2,
+      timeoutSeconds: 2,
+      failureThreshold: 2,
+      successThreshold: 1,
+    },
+    volumeMounts: [{ name: 'etcd-certs', mountPath: ETCD_PKI_DIR, readOnly: true }],
+  };
+}
+
+/** The node's PKI directory; `Directory`, not `DirectoryOrCreate`: a node without certificates cannot run a member. */
+const TLS_VOLUME: V1Volume = { name: 'etcd-certs', hostPath: { path: ETCD_PKI_DIR, type: 'Directory' } };
+
+/** The pod of one member of a new cluster; `tls` adds etcd's TLS flags, the certificates' volume and an exec probe. */
+export function etcdPodManifest(member: EtcdMemberLayout, cluster: readonly EtcdMemberLayout[], token: string, tls = false): V1Pod {
   const initialCluster = cluster.map((m) => `${m.name}=${m.peerUrl}`).join(',');
+  const secure = tls ? tlsContainer() : undefined;
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -77,12 +134,14 @@ export function etcdPodManifest(member: EtcdMemberLayout, cluster: readonly Etcd
             `--initial-cluster-token=${token}`,
             '--logger=zap',
             '--log-outputs=stderr',
+            ...(tls ? etcdTlsArgs() : []),
           ],
+          ...(secure?.env ? { env: secure.env } : {}),
           ports: [
             { name: 'client', containerPort: ETCD_CLIENT_PORT, protocol: 'TCP' },
             { name: 'peer', containerPort: ETCD_PEER_PORT, protocol: 'TCP' },
           ],
-          readinessProbe: {
+          readinessProbe: secure?.readinessProbe ?? {
             httpGet: { path: '/health', port: ETCD_CLIENT_PORT, scheme: 'HTTP' },
             periodSeconds: 2,
             timeoutSeconds: 1,
@@ -90,7 +149,7 @@ export function etcdPodManifest(member: EtcdMemberLayout, cluster: readonly Etcd
             successThreshold: 1,
           },
           resources: { requests: { cpu: '100m', memory: '128Mi' } },
-          volumeMounts: [{ name: 'data', mountPath: DATA_MOUNT }],
+          volumeMounts: [{ name: 'data', mountPath: DATA_MOUNT }, ...(secure?.volumeMounts ?? [])],
         },
       ],
       volumes: [
@@ -99,6 +158,7 @@ export function etcdPodManifest(member: EtcdMemberLayout, cluster: readonly Etcd
           // Named after the member, so that a member created later on the same node never finds stale data.
           hostPath: { path: `/var/lib/etcd-guardian/${ETCD_CLUSTER}/${member.name}`, type: 'DirectoryOrCreate' },
         },
+        ...(tls ? [TLS_VOLUME] : []),
       ],
     },
   };

@@ -1,12 +1,19 @@
 import { httpCall } from './http';
 
+/** PEM of the etcd CA and of a client certificate and key, for members that serve https and require one. */
+export interface EtcdClientTls {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
 /**
  * etcd's own health endpoint: GET /health is {"health":"true"} only when the member has a leader and a quorum read
- * succeeds, so "every member healthy" means the cluster serves.
+ * succeeds, so "every member healthy" means the cluster serves. An https member is asked with `tls`.
  */
-export async function etcdMemberHealthy(clientUrl: string, timeoutMs = 1_000): Promise<boolean> {
+export async function etcdMemberHealthy(clientUrl: string, timeoutMs = 1_000, tls?: EtcdClientTls): Promise<boolean> {
   try {
-    const res = await httpCall({ url: `${clientUrl.replace(/\/$/, '')}/health`, timeoutMs });
+    const res = await httpCall({ url: `${clientUrl.replace(/\/$/, '')}/health`, timeoutMs, ...(tls ?? {}) });
     return res.status === 200 && res.text.includes('"true"');
   } catch {
     return false;

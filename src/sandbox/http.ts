@@ -16,6 +16,9 @@ export interface HttpRequest {
   token?: string;
   /** PEM of the CA to trust (HTTPS). */
   ca?: string;
+  /** PEM of a client certificate and its key, for servers that ask for one (HTTPS). */
+  cert?: string;
+  key?: string;
   timeoutMs?: number;
 }
 
@@ -36,7 +39,7 @@ export function httpCall(req: HttpRequest): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
     const call = send(
       url,
-      { method: req.method ?? 'GET', headers, ca: req.ca, timeout: req.timeoutMs ?? 5_000, agent: false },
+      { method: req.method ?? 'GET', headers, ca: req.ca, cert: req.cert, key: req.key, timeout: req.timeoutMs ?? 5_000, agent: false },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));

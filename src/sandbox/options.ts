@@ -39,6 +39,11 @@ export interface SandboxOptions {
   slot?: number;
   /** Extra token-authenticated users; each gets a kubeconfig in the state directory. */
   users?: SandboxUser[];
+  /**
+   * Run the etcd members with TLS on client and peer URLs and client-certificate authentication, with certificates
+   * made for this sandbox (default false). `info.etcd.tls` then names the CA and the guardian's client certificate.
+   */
+  etcdTls?: boolean;
   /** Called with one line per start-up step, for progress output. */
   onProgress?: (message: string) => void;
 }
@@ -54,6 +59,7 @@ export interface ResolvedOptions {
   nodeGracePeriodSeconds: number;
   slot: number | undefined;
   users: SandboxUser[];
+  etcdTls: boolean;
   onProgress: (message: string) => void;
 }
 
@@ -65,6 +71,7 @@ export const DEFAULTS = {
   members: 3,
   temporal: true,
   nodeGracePeriodSeconds: 8,
+  etcdTls: false,
 } as const;
 
 /** The one-line error for a member count the sandbox does not accept. */
@@ -117,6 +124,7 @@ export function resolveOptions(options: SandboxOptions): ResolvedOptions {
     nodeGracePeriodSeconds: grace,
     slot,
     users,
+    etcdTls: options.etcdTls ?? DEFAULTS.etcdTls,
     onProgress: options.onProgress ?? (() => undefined),
   };
 }

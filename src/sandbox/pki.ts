@@ -42,7 +42,8 @@ export interface Pki {
 
 const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
-async function selfSignedCa(dir: string, name: string, cn: string): Promise<CertPair> {
+/** A self-signed CA `<dir>/<name>.crt` and `.key` with the given common name. */
+export async function selfSignedCa(dir: string, name: string, cn: string): Promise<CertPair> {
   const pair = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
   await run(OPENSSL, [
     'req', '-x509', '-new', ...EC_KEY, '-keyout', pair.key, '-out', pair.cert, '-days', '3650', '-subj', `/CN=${cn}`,
@@ -51,12 +52,16 @@ async function selfSignedCa(dir: string, name: string, cn: string): Promise<Cert
   return pair;
 }
 
-async function signedLeaf(
+/** What a leaf certificate may be used for; a member's certificate is both (it dials its peers with it). */
+export type LeafUsage = 'serverAuth' | 'clientAuth' | 'serverAuth,clientAuth';
+
+/** A certificate `<dir>/<name>.crt` and its key, signed by `ca`, with subjectAltNames such as `IP:127.0.0.1`. */
+export async function signedLeaf(
   dir: string,
   name: string,
   ca: CertPair,
   subject: string,
-  usage: 'serverAuth' | 'clientAuth',
+  usage: LeafUsage,
   altNames: readonly string[] = [],
 ): Promise<CertPair> {
   const pair = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };

@@ -29,6 +29,7 @@ export function renderInfo(info: SandboxInfo): string {
   lines.push(
     `  etcd endpoints  ${info.etcd.clientUrls.join(',')}`,
     `  etcd pods       namespace ${info.etcd.namespace}, selector ${info.etcd.selector}`,
+    ...(info.etcd.tls === undefined ? [] : [`  etcd TLS        CA ${info.etcd.tls.caFile}, client ${info.etcd.tls.certFile}, key ${info.etcd.tls.keyFile}`]),
     `  nodes           ${info.nodes.map((node) => `${node.name} ${node.address} ${node.rack}/${node.domain}`).join(', ')}`,
     `  logs            ${info.logsDir}`,
     '',
@@ -36,6 +37,10 @@ export function renderInfo(info: SandboxInfo): string {
     ...(info.temporal === undefined ? [] : [`  export TEMPORAL_ADDRESS=${info.temporal.address}`]),
     `  export ETCDCTL_ENDPOINTS=${info.etcd.clientUrls.join(',')}`,
   );
+  if (info.etcd.tls !== undefined) {
+    const { caFile, certFile, keyFile } = info.etcd.tls;
+    lines.push(`  export ETCDCTL_CACERT=${caFile} ETCDCTL_CERT=${certFile} ETCDCTL_KEY=${keyFile}`);
+  }
   return lines.join('\n');
 }
 

@@ -8,7 +8,8 @@ import { ControlServer } from './control-server';
 import { controlPlaneEtcdUrl, startControlPlaneEtcd } from './control-plane-etcd';
 import { SandboxArgumentError, SandboxStartError, messageOf } from './errors';
 import { ETCD_CLUSTER, ETCD_NAMESPACE, ETCD_SELECTOR, etcdPodManifest, memberLayout } from './etcd-cluster';
-import { etcdMemberHealthy } from './etcd-health';
+import { etcdMemberHealthy, type EtcdClientTls } from './etcd-health';
+import { ETCD_PKI_DIR, generateEtcdPki, type EtcdPki } from './etcd-pki';
 import { parseFaultKind, type FaultKind, type PressureLevels } from './faults';
 import { httpCall } from './http';
 import { apiServerUrl, startKubeApiserver } from './kube-apiserver';
@@ -25,10 +26,10 @@ import { type ManagedProcess } from './processes';
 import { NodeSimulator } from './simulator';
 import { acquireSlot } from './slot-lock';
 import { readStateFile, writeStateFile } from './state-file';
-import { prepareStateDir, statePaths } from './state-dir';
+import { hostPathRoot, prepareStateDir, statePaths, type StatePaths } from './state-dir';
 import { readStatus } from './status';
 import { startTemporal, TEMPORAL_NAMESPACE, temporalAddresses, waitForTemporal } from './temporal-server';
-import { layoutNodes, placeMembers } from './topology';
+import { layoutNodes, placeMembers, type NodeLayout } from './topology';
 import { type FaultRequest, type SandboxInfo, type SandboxStatus } from './types';
 import { waitFor } from './wait';
 
@@ -55,6 +56,8 @@ interface Parts {
   simulator?: NodeSimulator;
   control?: ControlServer;
   kube?: KubeClients;
+  /** The sandbox's own client certificate for members that serve TLS. */
+  etcdTls?: EtcdClientTls;
 }
 
 /** The parts of a sandbox that finished starting. */
@@ -116,6 +119,8 @@ export class Sandbox {
     findBinary('etcd');
     findBinary('kube-apiserver');
     if (opts.temporal) findBinary('temporal');
+    // The TLS members' readiness probe runs etcdctl.
+    if (opts.etcdTls) findBinary('etcdctl');
     refuseIfRunning(opts.stateDir);
     const paths = statePaths(opts.stateDir);
     prepareStateDir(paths);
@@ -149,9 +154,15 @@ export class Sandbox {
 
     // Temporal takes longest to come up and needs nothing else: start it first, wait for it last.
     if (opts.temporal) parts.temporal = await startTemporal(ctx);
-    const [pki, controlPlaneEtcd] = await Promise.all([generatePki(paths.pki), startControlPlaneEtcd(ctx)]);
-    parts.controlPlaneEtcd = controlPlaneEtcd;
-    progress(`control-plane etcd healthy, certificates made (${elapsed()})`);
+    const nodes = layoutNodes({ nodes: opts.nodes, racks: opts.racks, domains: opts.domains, slot: ctx.slot });
+    const [pki, , etcdPki] = await Promise.all([
+      generatePki(paths.pki),
+      // Recorded as soon as it runs, so that a failure elsewhere in this step still stops it.
+      startControlPlaneEtcd(ctx).then((proc) => (parts.controlPlaneEtcd = proc)),
+      opts.etcdTls ? generateEtcdPki(paths.pki, etcdPkiNodes(paths, nodes)) : Promise.resolve(undefined),
+    ]);
+    if (etcdPki !== undefined) parts.etcdTls = healthcheckTls(etcdPki);
+    progress(`control-plane etcd healthy, certificates made${etcdPki === undefined ? '' : ' (etcd TLS too)'} (${elapsed()})`);
 
     const admin: TokenEntry = { token: newToken(), user: 'admin', groups: ['system:masters'] };
     const users = opts.users.map((user): TokenEntry => ({ token: newToken(), user: user.name, groups: user.groups ?? [] }));
@@ -174,7 +185,6 @@ export class Sandbox {
     const gitVersion = (JSON.parse(version.text) as { gitVersion?: string }).gitVersion ?? 'v0.0.0';
     await Promise.all([ensureNamespace(kube, ETCD_NAMESPACE), ensureDefaultServiceAccount(kube, 'default')]);
 
-    const nodes = layoutNodes({ nodes: opts.nodes, racks: opts.racks, domains: opts.domains, slot: ctx.slot });
     // The metrics backend must be up before the APIService is registered; it reads the simulator once that runs.
     parts.metrics = await MetricsApiServer.start({
       port: ctx.ports.metricsApi,
@@ -198,12 +208,12 @@ export class Sandbox {
     parts.simulator = simulator;
     progress(`${nodes.length} nodes Ready (${elapsed()})`);
 
-    const members = memberLayout(placeMembers(nodes, opts.members));
+    const members = memberLayout(placeMembers(nodes, opts.members), opts.etcdTls);
     const token = `etcd-guardian-${ETCD_CLUSTER}-${Date.now().toString(36)}`;
     for (const member of members) {
-      await kube.core.createNamespacedPod({ namespace: ETCD_NAMESPACE, body: etcdPodManifest(member, members, token) });
+      await kube.core.createNamespacedPod({ namespace: ETCD_NAMESPACE, body: etcdPodManifest(member, members, token, opts.etcdTls) });
     }
-    await waitForEtcd(kube, members.map((m) => m.clientUrl), paths.logs);
+    await waitForEtcd(kube, members.map((m) => m.clientUrl), paths.logs, parts.etcdTls);
     progress(`etcd cluster of ${members.length} healthy: ${members.map((m) => m.clientUrl).join(', ')} (${elapsed()})`);
 
     await waitForMetricsApi(kube, 30_000);
@@ -232,6 +242,9 @@ export class Sandbox {
         selector: ETCD_SELECTOR,
         clientUrls: members.map((m) => m.clientUrl),
         members: members.map((m) => ({ name: m.name, pod: m.name, node: m.node.name, clientUrl: m.clientUrl, peerUrl: m.peerUrl })),
+        ...(etcdPki === undefined
+          ? {}
+          : { tls: { caFile: etcdPki.ca.cert, certFile: etcdPki.guardianClient.cert, keyFile: etcdPki.guardianClient.key } }),
       },
       users: userKubeconfigs,
     };
@@ -256,8 +269,14 @@ export class Sandbox {
 
   /** Nodes (conditions, taints, usage) and etcd members (phase, readiness, restarts, health), read from the real APIs. */
   async status(): Promise<SandboxStatus> {
-    const { simulator, kube } = this.parts;
-    return readStatus({ kube, stateDir: this.info.stateDir, usage: (node) => simulator.usage(node), faults: simulator.faults() });
+    const { simulator, kube, etcdTls } = this.parts;
+    return readStatus({
+      kube,
+      stateDir: this.info.stateDir,
+      usage: (node) => simulator.usage(node),
+      faults: simulator.faults(),
+      ...(etcdTls === undefined ? {} : { etcdTls }),
+    });
   }
 
   /**
@@ -290,13 +309,23 @@ export class Sandbox {
   }
 }
 
+/** Each node's etcd certificates go in the host directory that stands for its hostPath /etc/kubernetes/pki/etcd. */
+function etcdPkiNodes(paths: StatePaths, nodes: readonly NodeLayout[]): Array<{ name: string; address: string; pkiDir: string }> {
+  return nodes.map((node) => ({ name: node.name, address: node.address, pkiDir: join(hostPathRoot(paths, node.name), ETCD_PKI_DIR) }));
+}
+
+/** The sandbox's own health checks present the health-check client certificate. */
+function healthcheckTls(pki: EtcdPki): EtcdClientTls {
+  return { ca: readPem(pki.ca.cert), cert: readPem(pki.healthcheckClient.cert), key: readPem(pki.healthcheckClient.key) };
+}
+
 /** Waits until every member answers /health and every member pod is Ready in the API. */
-async function waitForEtcd(kube: KubeClients, clientUrls: readonly string[], logsDir: string): Promise<void> {
+async function waitForEtcd(kube: KubeClients, clientUrls: readonly string[], logsDir: string, tls?: EtcdClientTls): Promise<void> {
   try {
     await waitFor(
       'etcd cluster healthy',
       async () => {
-        const health = await Promise.all(clientUrls.map((url) => etcdMemberHealthy(url)));
+        const health = await Promise.all(clientUrls.map((url) => etcdMemberHealthy(url, 1_000, tls)));
         const healthy = health.filter(Boolean).length;
         if (healthy < clientUrls.length) throw new Error(`${healthy} of ${clientUrls.length} members healthy`);
         const pods = await kube.core.listNamespacedPod({ namespace: ETCD_NAMESPACE, labelSelector: ETCD_SELECTOR });

@@ -1,6 +1,6 @@
 import { type V1Pod } from '@kubernetes/client-node';
 import { ETCD_NAMESPACE, ETCD_SELECTOR, podFlag } from './etcd-cluster';
-import { etcdMemberHealthy } from './etcd-health';
+import { etcdMemberHealthy, type EtcdClientTls } from './etcd-health';
 import { type KubeClients } from './kube';
 import { type UsageFractions } from './nodes/usage';
 import { LABELS } from './topology';
@@ -33,6 +33,8 @@ export async function readStatus(params: {
   stateDir: string;
   usage: (node: string) => UsageFractions | undefined;
   faults: Record<string, string[]>;
+  /** The health check's client certificate, when the members serve https. */
+  etcdTls?: EtcdClientTls;
 }): Promise<SandboxStatus> {
   const { kube, faults } = params;
   const [nodeList, podList] = await Promise.all([
@@ -55,7 +57,7 @@ export async function readStatus(params: {
     };
   });
   const reports = podList.items.map((pod) => memberReport(pod, nodes, faults));
-  const health = await Promise.all(reports.map(async (report) => report.clientUrl !== '' && (await etcdMemberHealthy(report.clientUrl))));
+  const health = await Promise.all(reports.map(async (report) => report.clientUrl !== '' && (await etcdMemberHealthy(report.clientUrl, 1_000, params.etcdTls))));
   const members = reports
     .map((report, index) => ({ ...report, healthy: health[index] ?? false }))
     .sort((a, b) => a.pod.localeCompare(b.pod, undefined, { numeric: true }));

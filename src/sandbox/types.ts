@@ -29,6 +29,11 @@ export interface SandboxInfo {
     selector: string;
     clientUrls: string[];
     members: Array<{ name: string; pod: string; node: string; clientUrl: string; peerUrl: string }>;
+    /**
+     * Present when the members serve TLS: the etcd CA and the guardian's client certificate and key, as paths (the
+     * guardian config's `tls` section). The files stay in the state directory; their content is never handed out.
+     */
+    tls?: { caFile: string; certFile: string; keyFile: string };
   };
   /** Extra token users and their kubeconfigs. */
   users: Array<{ name: string; kubeconfig: string }>;

@@ -46,6 +46,7 @@ export function serveArgs(options: LaunchRequest['options'], stateDir: string): 
   ];
   for (const [flag, value] of numeric) if (value !== undefined) args.push(flag, String(value));
   if (options.temporal === false) args.push('--no-temporal');
+  if (options.etcdTls === true) args.push('--etcd-tls');
   return args;
 }
 
@@ -73,6 +74,7 @@ export async function launchSandbox(request: LaunchRequest): Promise<LaunchResul
   findBinary('etcd');
   findBinary('kube-apiserver');
   if (opts.temporal) findBinary('temporal');
+  if (opts.etcdTls) findBinary('etcdctl');
 
   mkdirSync(paths.root, { recursive: true });
   const log = openSync(paths.serveLog, 'w');

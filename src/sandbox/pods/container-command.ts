@@ -126,18 +126,35 @@ export function mapMountPaths(value: string, mounts: readonly MountedDir[]): str
   return out;
 }
 
-/** The command line, environment and mounts of a pod's first container. */
-export function resolveCommand(pod: V1Pod, placement: PodPlacement): ResolvedCommand {
+/** A command line in the first container's context: its environment, `$(VAR)` expansion and mount paths. */
+function resolveInContainer(pod: V1Pod, placement: PodPlacement, commandLine: (container: V1Container) => readonly string[]): ResolvedCommand {
   const container = pod.spec?.containers[0];
   if (container === undefined) throw new ContainerConfigError('the pod has no container');
-  const command = container.command ?? [];
-  if (command.length === 0) {
-    throw new ContainerConfigError('the container has no command; the sandbox runs commands, it has no images to take an entrypoint from');
-  }
+  const raw = commandLine(container);
   const env = containerEnv(pod, container, placement);
   const mounts = mountedDirs(pod, container, placement);
   const expand = (value: string): string => mapMountPaths(expandVars(value, (name) => env[name]), mounts);
-  const line = [...command, ...(container.args ?? [])].map(expand);
+  const line = raw.map(expand);
   const mappedEnv = Object.fromEntries(Object.entries(env).map(([name, value]) => [name, mapMountPaths(value, mounts)]));
   return { executable: line[0] ?? '', args: line.slice(1), env: mappedEnv, mounts };
+}
+
+/** The command line, environment and mounts of a pod's first container. */
+export function resolveCommand(pod: V1Pod, placement: PodPlacement): ResolvedCommand {
+  return resolveInContainer(pod, placement, (container) => {
+    const command = container.command ?? [];
+    if (command.length === 0) {
+      throw new ContainerConfigError('the container has no command; the sandbox runs commands, it has no images to take an entrypoint from');
+    }
+    return [...command, ...(container.args ?? [])];
+  });
+}
+
+/**
+ * An exec probe's command, run as if inside the first container: with its environment (an exec probe runs in the
+ * container, so it sees the same variables and files) and the same mount paths rewritten to host directories.
+ */
+export function resolveExecProbe(pod: V1Pod, placement: PodPlacement, command: readonly string[]): ResolvedCommand {
+  if (command.length === 0) throw new ContainerConfigError('the exec probe has no command');
+  return resolveInContainer(pod, placement, () => command);
 }

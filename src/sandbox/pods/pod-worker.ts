@@ -8,11 +8,11 @@ import { ManagedProcess, type ExitInfo } from '../processes';
 import { hostPathRoot, podWorkDir, type StatePaths } from '../state-dir';
 import { type NodeLayout } from '../topology';
 import { nextBackoffMs } from './backoff';
-import { ContainerConfigError, resolveCommand } from './container-command';
+import { ContainerConfigError, resolveCommand, resolveExecProbe } from './container-command';
 import { findExecutable } from './executable';
 import { type PodApi } from './pod-api';
 import { podStatusJson, type ContainerState, type PodConditionRead, type PodRuntime, type Termination } from './pod-status';
-import { probeOnce, probeTiming } from './probes';
+import { probeOnce, probeTiming, runExecProbe } from './probes';
 
 /**
  * Runs one pod as a local process, the way a kubelet's pod worker runs its container: start, restart with
@@ -286,7 +286,11 @@ export class PodWorker {
     const container = this.container();
     const timing = probeTiming(container?.readinessProbe);
     this.probe.nextAt = Date.now() + timing.periodMs;
-    const target = { podIP: this.deps.node.address, ports: container?.ports ?? [] };
+    const target = {
+      podIP: this.deps.node.address,
+      ports: container?.ports ?? [],
+      exec: (command: readonly string[], timeoutMs: number) => this.execProbe(command, timeoutMs),
+    };
     const ok = await probeOnce(container?.readinessProbe, target, timing.timeoutMs);
     if (ok) {
       this.probe.failures = 0;
@@ -297,6 +301,26 @@ export class PodWorker {
       this.probe.failures++;
       if (this.probe.failures >= timing.failureThreshold) this.ready = false;
     }
+  }
+
+  /** An exec probe, run like the container: same environment, PATH and mount paths, in the pod's directory. */
+  private async execProbe(command: readonly string[], timeoutMs: number): Promise<boolean> {
+    const placement = this.placement();
+    let resolved;
+    try {
+      resolved = resolveExecProbe(this.pod, placement, command);
+    } catch {
+      return false;
+    }
+    const executable = findExecutable(resolved.executable, this.deps.searchPath, placement.podDir);
+    if (executable === undefined) return false;
+    return runExecProbe({
+      executable,
+      args: resolved.args,
+      env: { PATH: this.deps.searchPath, HOME: placement.podDir, ...resolved.env },
+      cwd: placement.podDir,
+      timeoutMs,
+    });
   }
 
   private async terminate(): Promise<void> {

@@ -1,18 +1,39 @@
 import { type V1ContainerPort, type V1Probe } from '@kubernetes/client-node';
+import { execFile } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
 
 /**
- * Readiness checks of a pod's process, as the kubelet runs them: httpGet (2xx and 3xx succeed) or tcpSocket. A
- * container without a readiness probe is checked by a TCP connection to its first port, so that "Ready" means the
- * process serves, not merely that it was spawned.
+ * Readiness checks of a pod's process, as the kubelet runs them: httpGet (2xx and 3xx succeed), tcpSocket, or exec
+ * (exit code 0 succeeds). A container without a readiness probe is checked by a TCP connection to its first port, so
+ * that "Ready" means the process serves, not merely that it was spawned.
  */
 
 /** Where a probe goes. */
 export interface ProbeTarget {
   podIP: string;
   ports: readonly V1ContainerPort[];
+  /** Runs an exec probe's command in the container's context; true when it exits 0 within the timeout. */
+  exec?: (command: readonly string[], timeoutMs: number) => Promise<boolean>;
+}
+
+/** How an exec probe's process runs. */
+export interface ExecProbeProcess {
+  executable: string;
+  args: readonly string[];
+  env: Record<string, string>;
+  cwd: string;
+  timeoutMs: number;
+}
+
+/** Runs an exec probe's process; true when it exits 0 before the timeout (after which it is killed, as the kubelet does). */
+export function runExecProbe(spec: ExecProbeProcess): Promise<boolean> {
+  return new Promise((resolve) => {
+    execFile(spec.executable, [...spec.args], { env: spec.env, cwd: spec.cwd, timeout: spec.timeoutMs, killSignal: 'SIGKILL', windowsHide: true }, (error) => {
+      resolve(error === null);
+    });
+  });
 }
 
 /** The probe's timing, with the API's defaults. */
@@ -84,7 +105,8 @@ export async function probeOnce(probe: V1Probe | undefined, target: ProbeTarget,
     const port = resolvePort(probe.tcpSocket.port, target.ports);
     return port === undefined ? false : tcpProbe(probe.tcpSocket.host ?? target.podIP, port, timeoutMs);
   }
-  // No probe, or a kind the simulator does not run (exec, grpc): a TCP check on the first declared port.
+  if (probe?.exec !== undefined && target.exec !== undefined) return target.exec(probe.exec.command ?? [], timeoutMs);
+  // No probe, or a kind the simulator does not run (grpc): a TCP check on the first declared port.
   const first = target.ports[0]?.containerPort;
   return first === undefined ? true : tcpProbe(target.podIP, first, timeoutMs);
 }

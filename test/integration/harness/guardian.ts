@@ -22,7 +22,10 @@ export interface GuardianHarness {
   stop(): Promise<void>;
 }
 
-/** The raw config document for a running sandbox, as `etcd-guardian worker --config` reads it. */
+/**
+ * The raw config document for a running sandbox, as `etcd-guardian worker --config` reads it. A sandbox whose members
+ * serve TLS gets the cluster's `tls` section: the paths of its CA and of the guardian's client certificate.
+ */
 export function configDocumentFor(sandbox: Sandbox, tuning: SandboxClusterTuning = {}): Record<string, unknown> {
   const info = sandbox.info;
   if (!info.temporal) throw new Error('the sandbox was started without Temporal');
@@ -37,6 +40,7 @@ export function configDocumentFor(sandbox: Sandbox, tuning: SandboxClusterTuning
       rackLabel: LABELS.rack,
       domainLabel: LABELS.zone,
       backupDirectory: join(info.stateDir, 'backups'),
+      ...(info.etcd.tls ? { tls: info.etcd.tls } : {}),
     },
     tuning,
   );
@@ -54,9 +58,15 @@ export function writeConfigFile(sandbox: Sandbox, tuning: SandboxClusterTuning =
   return path;
 }
 
-/** Start a sandbox and a guardian worker against it. */
-export async function startGuardian(options: { sandbox?: Partial<SandboxOptions>; tuning?: SandboxClusterTuning } = {}): Promise<GuardianHarness> {
-  const sandbox = await Sandbox.start({ stateDir: mkdtempSync(join(tmpdir(), 'guardian-test-')), ...options.sandbox });
+/** Start a sandbox and a guardian worker against it; `etcdTls` runs the members with TLS (same as `sandbox: { etcdTls: true }`). */
+export async function startGuardian(
+  options: { sandbox?: Partial<SandboxOptions>; tuning?: SandboxClusterTuning; etcdTls?: boolean; worker?: boolean } = {},
+): Promise<GuardianHarness> {
+  const sandbox = await Sandbox.start({
+    stateDir: mkdtempSync(join(tmpdir(), 'guardian-test-')),
+    ...options.sandbox,
+    ...(options.etcdTls === undefined ? {} : { etcdTls: options.etcdTls }),
+  });
   const config = configFor(sandbox, options.tuning);
   const client = new Client({ connection: await Connection.connect({ address: config.temporal.address }), namespace: config.temporal.namespace });
   let current: { worker: Worker; connection: NativeConnection; running: Promise<void>; client: Client } | undefined;
@@ -83,6 +93,7 @@ export async function startGuardian(options: { sandbox?: Partial<SandboxOptions>
       await sandbox.stop();
     },
   };
-  await harness.startWorker();
+  // worker: false leaves the worker to the test (startWorker later, or the CLI's `worker` in a process of its own).
+  if (options.worker !== false) await harness.startWorker();
   return harness;
 }

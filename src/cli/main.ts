@@ -2,7 +2,9 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { registerDemoCommand } from './demo-command';
 import { registerFollowCommand, registerMigrateCommand } from './migrate-command';
+import { registerReportCommand } from './report-command';
 import { registerSandboxCommand } from './sandbox-command';
 import { registerScheduleCommand } from './schedule-command';
 import { registerStatusCommand } from './status-command';
@@ -38,7 +40,9 @@ export function buildProgram(): Command {
   registerStatusCommand(program);
   registerMigrateCommand(program);
   registerFollowCommand(program);
+  registerReportCommand(program);
   registerSandboxCommand(program, { cliEntry: () => __filename });
+  registerDemoCommand(program, { cliEntry: () => __filename });
   return program;
 }
 

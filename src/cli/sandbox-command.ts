@@ -17,6 +17,7 @@ import { isNodeFault, parseFraction } from '../sandbox/faults';
 import { memberCountError } from '../sandbox/options';
 import { renderInfo, renderStatus } from '../sandbox/report';
 import { statePaths } from '../sandbox/state-dir';
+import { writeSandboxGuardianConfig } from './sandbox-guardian-config';
 
 /**
  * `etcd-guardian sandbox ...`: up, down, status, fault, heal, and the hidden `serve` that `up` runs in the
@@ -110,9 +111,12 @@ export function registerSandboxCommand(program: Command, params: { cliEntry: () 
         onProgress: (message) => process.stderr.write(`  ${message}\n`),
       });
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
+      // The guardian's config for this sandbox, where the other commands look for one by default.
+      const guardianConfig = result.info.temporal ? writeSandboxGuardianConfig(result.info).path : undefined;
+      const configLine = guardianConfig ? `\nguardian config: ${guardianConfig} (etcd-guardian worker --config ${guardianConfig})` : '';
       if (flags.json === true) print(JSON.stringify(result.info, null, 2));
-      else if (result.alreadyRunning) print(`sandbox already running (pid ${result.info.pid}); \`sandbox down\` first to change it\n${renderInfo(result.info)}`);
-      else print(`sandbox ready in ${seconds} s\n${renderInfo(result.info)}`);
+      else if (result.alreadyRunning) print(`sandbox already running (pid ${result.info.pid}); \`sandbox down\` first to change it\n${renderInfo(result.info)}${configLine}`);
+      else print(`sandbox ready in ${seconds} s\n${renderInfo(result.info)}${configLine}`);
     });
 
   withStateDir(sandbox.command('down'))

@@ -1,15 +1,11 @@
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
-import { stringify } from 'yaml';
-import { parseConfig } from '../../config/load';
-import { sandboxConfigDocument } from '../../config/sandbox';
 import type { ClusterConfig, GuardianConfig } from '../../config/schema';
 import { EtcdGateway, loadEtcdTls } from '../../etcd/gateway';
 import { errorText, withTimeout } from '../../errors';
 import { loadReport, renderMarkdown } from '../../report/report';
-import { LABELS, type SandboxInfo } from '../../sandbox';
+import type { SandboxInfo } from '../../sandbox';
 import { ControlClient } from '../../sandbox/control-client';
 import { launchSandbox, type LaunchResult } from '../../sandbox/daemon/launch';
 import { servePidPath } from '../../sandbox/daemon/messages';
@@ -20,6 +16,7 @@ import { statePaths } from '../../sandbox/state-dir';
 import { applyMonitorSchedule, runningMonitor, scheduleIdFor } from '../../temporal/schedules';
 import type { MigrationResult } from '../../../workflows/migrate';
 import { CliArgumentError, temporalClient } from '../context';
+import { writeSandboxGuardianConfig } from '../sandbox-guardian-config';
 import { abortReason, unlessAborted, whenAborted } from './abort';
 import type { DemoDisplay } from './display';
 import { checkDemoKeys, describeKeyCheck, keyCheckPassed, writeDemoKeys, type KeyCheck } from './keys';
@@ -55,26 +52,6 @@ const SCHEDULE_EVERY_MS = 10_000;
 const PRESSURE = { cpu: 0.96, memory: 0.93 } as const;
 /** The member the fault hits, when it exists. */
 const PREFERRED_VICTIM = 'etcd-1';
-
-/** The demo's guardian config: the sandbox's Temporal, kubeconfig and etcd cluster, with snappy intervals. */
-export function demoConfigDocument(info: SandboxInfo): Record<string, unknown> {
-  if (!info.temporal) throw new Error('the sandbox was started without Temporal');
-  return sandboxConfigDocument(
-    {
-      temporalAddress: info.temporal.address,
-      namespace: info.temporal.namespace,
-      kubeconfig: info.kubeconfig,
-      etcdNamespace: info.etcd.namespace,
-      etcdCluster: info.etcd.cluster,
-      selector: info.etcd.selector,
-      rackLabel: LABELS.rack,
-      domainLabel: LABELS.zone,
-      backupDirectory: join(info.stateDir, 'backups'),
-      ...(info.etcd.tls ? { tls: info.etcd.tls } : {}),
-    },
-    { interval: '2s', endpointTimeout: '1s', hysteresisSamples: 3, cooldown: '1m' },
-  );
-}
 
 /** The sandbox processes of a state directory that still run, from its pid files, as "name (pid)". */
 function sandboxProcessesAlive(stateDir: string): string[] {
@@ -273,11 +250,7 @@ class Demo {
   }
 
   private writeConfig(info: SandboxInfo): GuardianConfig {
-    const document = demoConfigDocument(info);
-    const path = join(info.stateDir, 'guardian.yaml');
-    const config = parseConfig(document, path);
-    writeFileSync(path, stringify(document));
-    return config;
+    return writeSandboxGuardianConfig(info).config;
   }
 
   private control(info: SandboxInfo): ControlClient {

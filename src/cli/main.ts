@@ -34,7 +34,18 @@ export function buildProgram(): Command {
     .description('keeps etcd clusters on Kubernetes out of disaster')
     .version(packageVersion())
     // Usage errors (unknown option, missing argument) are argument errors: exit code 2, like the checks of our own.
-    .exitOverride();
+    .exitOverride()
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Config: --config <file>, else $ETCD_GUARDIAN_CONFIG, else ./etcd-guardian.yaml, else ./.sandbox/guardian.yaml',
+        '(written by `etcd-guardian sandbox up` and `etcd-guardian demo`).',
+        '',
+        'Exit codes: 0 done (status: every cluster healthy); 1 failed, or a cluster is not healthy, or a migration',
+        'did not succeed; 2 wrong arguments or an invalid config, nothing was changed; 128+n stopped by signal n.',
+      ].join('\n'),
+    );
   registerWorkerCommand(program);
   registerScheduleCommand(program);
   registerStatusCommand(program);
@@ -57,7 +68,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const code = (error as { code?: unknown }).code;
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`etcd-guardian: ${message}\n`);
-    return code === 'INVALID_ARGUMENT' ? 2 : 1;
+    return code === 'INVALID_ARGUMENT' || code === 'INVALID_CONFIG' ? 2 : 1;
   }
 }
 

@@ -43,8 +43,10 @@ export class ConfigError extends Error {
     /** Where the config came from: a file path, or "the environment" when no file was named. */
     readonly source: string,
     readonly issues: ConfigIssue[],
+    /** The file could not be read at all: the one sentence saying why is the whole message. */
+    unreadable = false,
   ) {
-    super(describeIssues(`invalid configuration in ${source}`, issues));
+    super(unreadable && issues.length === 1 && issues[0] ? issues[0].message : describeIssues(`invalid configuration in ${source}`, issues));
     this.name = 'ConfigError';
   }
 }

@@ -59,7 +59,7 @@ function readConfigFile(file: string): unknown {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error: unknown) {
-    throw new ConfigError(file, [{ path: ROOT_PATH, message: readFailure(error, file), value: MISSING_VALUE }]);
+    throw new ConfigError(file, [{ path: ROOT_PATH, message: readFailure(error, file), value: MISSING_VALUE }], true);
   }
 
   const lineCounter = new LineCounter();

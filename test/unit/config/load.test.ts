@@ -163,9 +163,10 @@ describe('loadConfig with a broken file', () => {
   it.each([
     ['a missing file', `${FIXTURES}/absent.yaml`, `config file not found at ${resolve(FIXTURES, 'absent.yaml')}`],
     ['a directory', FIXTURES, `${resolve(FIXTURES)} is a directory, not a config file`],
-  ])('names the file when it reads %s', (_case, file, message) => {
+  ])('says in one sentence, naming the file, why it cannot read %s', (_case, file, message) => {
     const error = configErrorOf(() => loadConfig({ file, env: {} }));
-    expect(error.message).toBe(`invalid configuration in ${file} (1 problem):\n  (root): ${message}`);
+    expect(error.message).toBe(message);
+    expect(error.issues).toEqual([{ path: '(root)', message, value: '(missing)' }]);
   });
 
   it('asks for a file when neither an option nor ETCD_GUARDIAN_CONFIG names one', () => {

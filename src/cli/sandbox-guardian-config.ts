@@ -2,15 +2,18 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { parseConfig } from '../config/load';
-import { sandboxConfigDocument } from '../config/sandbox';
+import { sandboxConfigDocument, type SandboxClusterTuning } from '../config/sandbox';
 import type { GuardianConfig } from '../config/schema';
 import { LABELS, type SandboxInfo } from '../sandbox';
 
+/** Short intervals, so that a fault in the sandbox is acted on within seconds. */
+const SANDBOX_TUNING: SandboxClusterTuning = { interval: '2s', endpointTimeout: '1s', hysteresisSamples: 3, cooldown: '1m' };
+
 /**
  * The guardian's config for a running sandbox: its Temporal server, kubeconfig and etcd cluster (with the TLS file
- * paths when the members run TLS), and short intervals so that a fault is acted on within seconds.
+ * paths when the members run TLS), tuned by `tuning`.
  */
-export function sandboxGuardianConfigDocument(info: SandboxInfo): Record<string, unknown> {
+export function sandboxGuardianConfigDocument(info: SandboxInfo, tuning: SandboxClusterTuning = SANDBOX_TUNING): Record<string, unknown> {
   if (!info.temporal) throw new Error('the sandbox was started without Temporal (--no-temporal): the guardian needs one');
   return sandboxConfigDocument(
     {
@@ -25,7 +28,7 @@ export function sandboxGuardianConfigDocument(info: SandboxInfo): Record<string,
       backupDirectory: join(info.stateDir, 'backups'),
       ...(info.etcd.tls ? { tls: info.etcd.tls } : {}),
     },
-    { interval: '2s', endpointTimeout: '1s', hysteresisSamples: 3, cooldown: '1m' },
+    tuning,
   );
 }
 

@@ -5,9 +5,10 @@ import { Client, Connection } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../../src/config/load';
-import { sandboxConfigDocument, type SandboxClusterTuning } from '../../../src/config/sandbox';
+import { sandboxGuardianConfigDocument } from '../../../src/cli/sandbox-guardian-config';
+import type { SandboxClusterTuning } from '../../../src/config/sandbox';
 import type { GuardianConfig } from '../../../src/config/schema';
-import { LABELS, Sandbox, type SandboxOptions } from '../../../src/sandbox';
+import { Sandbox, type SandboxOptions } from '../../../src/sandbox';
 import { createGuardianWorker, sourceWorkflows } from '../../../worker/worker';
 
 /** A sandbox with the guardian's worker running against it, as a test needs it. */
@@ -27,23 +28,7 @@ export interface GuardianHarness {
  * serve TLS gets the cluster's `tls` section: the paths of its CA and of the guardian's client certificate.
  */
 export function configDocumentFor(sandbox: Sandbox, tuning: SandboxClusterTuning = {}): Record<string, unknown> {
-  const info = sandbox.info;
-  if (!info.temporal) throw new Error('the sandbox was started without Temporal');
-  return sandboxConfigDocument(
-    {
-      temporalAddress: info.temporal.address,
-      namespace: info.temporal.namespace,
-      kubeconfig: info.kubeconfig,
-      etcdNamespace: info.etcd.namespace,
-      etcdCluster: info.etcd.cluster,
-      selector: info.etcd.selector,
-      rackLabel: LABELS.rack,
-      domainLabel: LABELS.zone,
-      backupDirectory: join(info.stateDir, 'backups'),
-      ...(info.etcd.tls ? { tls: info.etcd.tls } : {}),
-    },
-    tuning,
-  );
+  return sandboxGuardianConfigDocument(sandbox.info, tuning);
 }
 
 /** The guardian config for a running sandbox. */

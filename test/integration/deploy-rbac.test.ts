@@ -1,15 +1,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApiException, CoreV1Api, KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
-import type { Worker } from '@temporalio/worker';
 import { parseAllDocuments } from 'yaml';
 import { parseConfig } from '../../src/config/load';
 import type { GuardianConfig } from '../../src/config/schema';
 import { KubeGateway } from '../../src/kube/gateway';
 import type { MigrationResult } from '../../workflows/migrate';
 import type { MonitorStatus } from '../../workflows/monitor';
-import { createGuardianWorker, sourceWorkflows } from '../../worker/worker';
 import { configDocumentFor, startGuardian, type GuardianHarness } from './harness/guardian';
+import { aFollower } from './harness/migration';
 import { until } from './harness/wait';
 
 /**
@@ -26,7 +25,6 @@ const SERVICE_ACCOUNT = { name: 'etcd-guardian', namespace: 'etcd-guardian' };
 let h: GuardianHarness;
 let admin: KubeConfig;
 let saKubeconfig: string;
-let worker: { worker: Worker; running: Promise<void>; close: () => Promise<void> } | undefined;
 
 /** The documents of a manifest file. */
 function manifests(file: string): KubernetesObject[] {
@@ -86,7 +84,6 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await worker?.close().catch(() => undefined);
   await h?.stop();
 });
 
@@ -114,8 +111,9 @@ it('the deploy/ manifests apply to a real kube-apiserver, and the ServiceAccount
   const token = request.status?.token;
   expect(token).toMatch(/^ey/);
   saKubeconfig = join(h.sandbox.info.stateDir, 'etcd-guardian-sa.kubeconfig');
-  writeFileSync(saKubeconfig, tokenKubeconfig(token ?? '').exportConfig());
-  const who = await new KubeGateway(tokenKubeconfig(token ?? '')).nodeUsage();
+  const sa = tokenKubeconfig(token ?? '');
+  writeFileSync(saKubeconfig, sa.exportConfig());
+  const who = await new KubeGateway(sa).nodeUsage();
   // metrics.k8s.io is readable with the token: the placement ranks nodes by their real usage.
   expect(who.ok ? [...who.usage.keys()].sort() : who.error).toEqual(h.sandbox.info.nodes.map((n) => n.name).sort());
 });
@@ -123,18 +121,7 @@ it('the deploy/ manifests apply to a real kube-apiserver, and the ServiceAccount
 it('a monitor cycle and a migration succeed with nothing but the ServiceAccount token', async () => {
   const document = configDocumentFor(h.sandbox, { interval: '2s', endpointTimeout: '1s', hysteresisSamples: 3 });
   const config: GuardianConfig = parseConfig({ ...document, kubernetes: { kubeconfig: saKubeconfig } }, 'least-privilege config');
-  const created = await createGuardianWorker(config, { source: sourceWorkflows() });
-  const running = created.worker.run();
-  worker = {
-    worker: created.worker,
-    running,
-    close: async () => {
-      created.worker.shutdown();
-      await running;
-      await created.connection.close();
-      await created.client.connection.close();
-    },
-  };
+  await h.startWorker(config);
 
   const monitor = await h.client.workflow.start('monitorCluster', {
     workflowId: 'monitor-main-rbac',
@@ -155,11 +142,7 @@ it('a monitor cycle and a migration succeed with nothing but the ServiceAccount 
     await monitor.terminate('test over');
   }
 
-  const leader = await (async () => {
-    const s = await monitor.query<MonitorStatus>('status');
-    return s.members.find((m) => m.isLeader)?.name;
-  })();
-  const follower = ['etcd-0', 'etcd-1', 'etcd-2'].find((m) => m !== leader) ?? 'etcd-1';
+  const follower = await aFollower(h);
   const handle = await h.client.workflow.start('migrateMember', {
     workflowId: 'migrate-main',
     taskQueue: config.temporal.taskQueue,

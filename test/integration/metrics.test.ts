@@ -3,13 +3,13 @@ import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
-import { Etcd3 } from 'etcd3';
 import { startMigration } from '../../src/cli/migrate-command';
 import { parsePrometheusText, sampleValue, type Sample } from '../../src/metrics/prometheus';
 import { HEALTH_STATES } from '../../src/observability/cluster-metrics';
 import type { MigrationResult } from '../../workflows/migrate';
 import type { MonitorStatus } from '../../workflows/monitor';
 import { startGuardian, writeConfigFile, type GuardianHarness } from './harness/guardian';
+import { aFollower } from './harness/migration';
 import { until } from './harness/wait';
 
 /**
@@ -69,19 +69,6 @@ function logLines(): Record<string, unknown>[] {
 async function monitorStatus(): Promise<MonitorStatus> {
   if (!monitor) throw new Error('no monitor');
   return monitor.query<MonitorStatus>('status');
-}
-
-/** A voter that does not lead, so that the migration is a plain surge without a leadership move. */
-async function aFollower(): Promise<string> {
-  const c = new Etcd3({ hosts: [...h.sandbox.info.etcd.clientUrls] });
-  try {
-    const [status, list] = await Promise.all([c.maintenance.status(), c.cluster.memberList({ linearizable: true })]);
-    const follower = list.members.find((m) => !m.isLearner && m.ID !== status.leader && m.name);
-    if (!follower) throw new Error('no follower');
-    return follower.name;
-  } finally {
-    c.close();
-  }
 }
 
 beforeAll(async () => {
@@ -158,7 +145,7 @@ it("serves the cluster's quorum figures and health next to the SDK's metrics, on
 });
 
 it('counts a migration by strategy and result, with its duration and every step in histograms', async () => {
-  const member = await aFollower();
+  const member = await aFollower(h);
   const handle = await startMigration(h.client, h.config.temporal.taskQueue, { cluster: 'main', member, reason: 'metrics drill' });
   const result = (await handle.result()) as MigrationResult;
   const described = await handle.describe();

@@ -9,7 +9,7 @@ import { startMigration } from '../../src/cli/migrate-command';
 import { SA } from '../../src/config/search-attributes';
 import type { MigrationProgress } from '../../workflows/migrate';
 import { startGuardian, writeConfigFile, type GuardianHarness } from './harness/guardian';
-import { finished, Invariants } from './harness/migration';
+import { aFollower, finished, Invariants } from './harness/migration';
 import { until } from './harness/wait';
 
 /**
@@ -99,22 +99,9 @@ it('moves a member to a named node, and a second migration of the cluster is ref
   expect(new Set(audit.racks).size).toBe(3);
 });
 
-/** A voter that does not lead, so that the plan has no move-leader step. */
-async function aFollower(): Promise<string> {
-  const c = new Etcd3({ hosts: [...h.sandbox.info.etcd.clientUrls] });
-  try {
-    const [status, list] = await Promise.all([c.maintenance.status(), c.cluster.memberList({ linearizable: true })]);
-    const follower = list.members.find((m) => !m.isLearner && m.ID !== status.leader && m.name);
-    if (!follower) throw new Error('no follower');
-    return follower.name;
-  } finally {
-    c.close();
-  }
-}
-
 it('a dry run returns the plan and changes nothing', async () => {
   const before = await memberList();
-  const { result } = await finished(await request({ cluster: 'main', member: await aFollower(), dryRun: true }));
+  const { result } = await finished(await request({ cluster: 'main', member: await aFollower(h), dryRun: true }));
   expect(result.dryRun).toBe(true);
   expect(result.plan.steps.map((s) => [s.step, s.projected.voters, s.projected.faultTolerance])).toEqual([
     ['backup-snapshot', 3, 1],
@@ -133,7 +120,7 @@ it('cancelling a migration half-way runs its compensations and leaves the cluste
   const before = await memberList();
   // node-3 dies as the migration starts: it still counts as Ready for the sandbox's grace period, long enough to be
   // chosen, but the learner's pod never runs there, so the migration is sure to be waiting in rejoin when cancelled.
-  const handle = await request({ cluster: 'main', member: await aFollower(), targetNode: 'node-3' });
+  const handle = await request({ cluster: 'main', member: await aFollower(h), targetNode: 'node-3' });
   await h.sandbox.fault('node-down', 'node-3');
   try {
     await until('the learner pod to be scheduled on node-3', async () => {
@@ -227,7 +214,7 @@ it('refuses with every node and the cluster as it is when no node is feasible', 
       return nodes.every((n) => n.conditions.Ready !== 'True') ? true : undefined;
     });
     const before = await memberList();
-    const failure = await failureOf((await request({ cluster: 'main', member: await aFollower() })).result());
+    const failure = await failureOf((await request({ cluster: 'main', member: await aFollower(h) })).result());
     expect(failure.type).toBe('NO_FEASIBLE_NODE');
     expect(failure.message).toMatch(/no feasible node: .*not ready \(Ready=Unknown, NodeStatusUnknown\).*; members now: /);
     expect(await memberList()).toEqual(before);

@@ -16,8 +16,8 @@ export interface GuardianHarness {
   sandbox: Sandbox;
   config: GuardianConfig;
   client: Client;
-  /** Start (or restart) the worker; resolves once it polls. */
-  startWorker(): Promise<void>;
+  /** Start (or restart) the worker, with the harness's config or another one; resolves once it polls. */
+  startWorker(config?: GuardianConfig): Promise<void>;
   /** Stop the worker gracefully (or abruptly, as a crash would). */
   stopWorker(): Promise<void>;
   stop(): Promise<void>;
@@ -59,8 +59,8 @@ export async function startGuardian(
     sandbox,
     config,
     client,
-    async startWorker() {
-      const created = await createGuardianWorker(config, { source: sourceWorkflows() });
+    async startWorker(workerConfig = config) {
+      const created = await createGuardianWorker(workerConfig, { source: sourceWorkflows() });
       current = { ...created, running: created.worker.run() };
     },
     async stopWorker() {

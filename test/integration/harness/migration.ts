@@ -1,4 +1,5 @@
 import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { Etcd3 } from 'etcd3';
 import type { MigrationResult } from '../../../workflows/migrate';
 import type { GuardianHarness } from './guardian';
 import { hashKvOfEveryMember, missingKeys, QuorumSampler, Writer } from './invariants';
@@ -60,4 +61,17 @@ export async function finished(handle: WorkflowHandle): Promise<{ result: Migrat
   const result = (await handle.result()) as MigrationResult;
   const description = await handle.describe();
   return { result, from: description.startTime.getTime(), to: (description.closeTime ?? new Date()).getTime() };
+}
+
+/** A voter that does not lead, so that a migration of it has no move-leader step. */
+export async function aFollower(h: GuardianHarness): Promise<string> {
+  const c = new Etcd3({ hosts: [...h.sandbox.info.etcd.clientUrls] });
+  try {
+    const [status, list] = await Promise.all([c.maintenance.status(), c.cluster.memberList({ linearizable: true })]);
+    const follower = list.members.find((m) => !m.isLearner && m.ID !== status.leader && m.name);
+    if (!follower) throw new Error('no follower');
+    return follower.name;
+  } finally {
+    c.close();
+  }
 }

@@ -18,7 +18,7 @@ import { runtimeOf, type ActivityDeps, type ClusterRuntime } from './runtime';
 export class MigrationRefusedError extends Error {
   readonly retryable = false;
   constructor(
-    readonly code: 'INVALID_INPUT' | 'QUORUM_GUARD' | 'NO_FEASIBLE_NODE' | 'POD_CONFLICT' | 'BACKUP_REQUIRED',
+    readonly code: 'INVALID_INPUT' | 'QUORUM_GUARD' | 'NO_FEASIBLE_NODE' | 'POD_CONFLICT' | 'BACKUP_REQUIRED' | 'PEER_DOWN',
     message: string,
   ) {
     super(message);
@@ -130,7 +130,7 @@ export function createMigrationActivities(deps: ActivityDeps) {
       });
       if ('refusal' in built) {
         const { refusal } = built;
-        const code = refusal.code === 'quorum-guard' ? 'QUORUM_GUARD' : refusal.code === 'no-feasible-node' ? 'NO_FEASIBLE_NODE' : 'INVALID_INPUT';
+        const code = refusal.code === 'quorum-guard' ? 'QUORUM_GUARD' : refusal.code === 'no-feasible-node' ? 'NO_FEASIBLE_NODE' : refusal.code === 'peer-down' ? 'PEER_DOWN' : 'INVALID_INPUT';
         log.warn(`plan: refused to migrate ${input.member} of ${input.cluster}: ${refusal.message}`, { step: 'plan', cluster: input.cluster, member: input.member, code });
         throw new MigrationRefusedError(code, `${refusal.message}${code === 'INVALID_INPUT' ? '' : `; ${describeCluster(observation)}`}`);
       }
@@ -195,8 +195,11 @@ export function createMigrationActivities(deps: ActivityDeps) {
       return { moved: true, leader: after.name || after.id };
     },
 
-    /** Remove a member, after checking afresh that the cluster keeps quorum without it. Absent already: done. */
-    async removeMember({ cluster, memberId }: { cluster: string; memberId: string }): Promise<{ removed: boolean }> {
+    /**
+     * Remove a member, after checking afresh that the cluster keeps quorum without it. Absent already: done.
+     * `onlyIfDown` (another voter a replace takes along) leaves a member that answers again where it is.
+     */
+    async removeMember({ cluster, memberId, onlyIfDown }: { cluster: string; memberId: string; onlyIfDown?: boolean }): Promise<{ removed: boolean; answers?: boolean }> {
       const runtime = runtimeOf(deps, cluster);
       const observation = await observe(runtime);
       const member = memberById(observation, memberId);
@@ -205,6 +208,10 @@ export function createMigrationActivities(deps: ActivityDeps) {
         return { removed: false };
       }
       const fields = { step: 'remove-member', cluster, member: member.name, memberId, ...(member.nodeName ? { node: member.nodeName } : {}) };
+      if (onlyIfDown === true && isMemberHealthy(member)) {
+        log.info(`remove-member: ${member.name || memberId} answers again, so it stays`, fields);
+        return { removed: false, answers: true };
+      }
       const verdict = projectChange(toVoterViews(observation.members), { kind: 'remove-member', memberId });
       if (!verdict.allowed) {
         log.warn(`remove-member: quorum guard refused to remove ${member.name || memberId}: ${verdict.reason}`, fields);

@@ -14,7 +14,7 @@ import {
 import type { BackupRecord, MigrationActivities } from '../activities/migration';
 import { SA } from '../src/config/search-attributes';
 import { parseMigrateMemberInput, type MigrateMemberInput } from '../src/config/workflow-inputs';
-import type { MigrationPlan } from '../src/domain/plan';
+import type { MigrationPlan, PlannedMember } from '../src/domain/plan';
 import { migrationSamples, type MigrationOutcome } from '../src/observability/migration-metrics';
 import { recordSamples } from '../src/observability/record';
 import { failureType, invalidInputFailure, rootMessage } from './failures';
@@ -54,6 +54,8 @@ export interface MigrationResult {
   from?: string;
   to?: string;
   newMember?: string;
+  /** Other voters that were down too and were replaced in the same run (see MigrationPlan.alsoReplaced). */
+  alsoReplaced?: { member: string; from?: string; newMember: string; to: string }[];
   backup?: BackupRecord;
   verified?: { voters: string[]; leader: string; revision: number; hash: string };
   steps: StepRecord[];
@@ -186,29 +188,35 @@ export async function migrateMember(raw: unknown): Promise<MigrationResult> {
   const usedNames: string[] = [];
   const cluster = input.cluster;
 
-  /** Add the successor as a learner on the best node, start its pod, promote it; try the next node on failure. */
-  async function placeSuccessor(): Promise<{ node: string; memberId: string }> {
+  /**
+   * Add the successor of `leaving` as a learner on the best node, start its pod, promote it; try the next node on
+   * failure. The member being migrated (`leaving` is `old`) takes the operator's target node and the planned name.
+   */
+  async function placeSuccessor(leaving: PlannedMember = old): Promise<{ node: string; memberId: string; name: string }> {
+    const main = leaving === old;
     for (let attempt = 1; ; attempt++) {
       const target = await step(
         'choose-node',
         () =>
           quick.chooseNode({
             cluster,
-            leaving: { memberId: old.id, name: old.name, ...(old.nodeName ? { nodeName: old.nodeName } : {}) },
+            leaving: { memberId: leaving.id, name: leaving.name, ...(leaving.nodeName ? { nodeName: leaving.nodeName } : {}) },
             excludedNodes: excluded,
             usedNames,
-            preferredName: plan.newMemberName,
+            ...(main ? { preferredName: plan.newMemberName } : {}),
             // The node the operator named is honoured on the first attempt; if placing there fails, the next
             // attempts go to the best other node rather than leave the member where it is at risk.
-            ...(attempt === 1 && input.targetNode !== undefined ? { targetNode: input.targetNode } : {}),
+            ...(main && attempt === 1 && input.targetNode !== undefined ? { targetNode: input.targetNode } : {}),
           }),
-        (t) => `attempt ${attempt}: ${t.memberName} on ${t.node} (${t.reason})`,
+        (t) => `${main ? '' : `successor of ${leaving.name}, `}attempt ${attempt}: ${t.memberName} on ${t.node} (${t.reason})`,
       );
       const name = target.memberName;
       usedNames.push(name);
-      progress.to = target.node;
-      result.to = target.node;
-      upsertSearchAttributes([{ key: SA.targetNode, value: target.node }]);
+      if (main) {
+        progress.to = target.node;
+        result.to = target.node;
+        upsertSearchAttributes([{ key: SA.targetNode, value: target.node }]);
+      }
       const attemptCompensations: { name: string; run: () => Promise<string> }[] = [];
       try {
         // Each compensation is registered before its step runs: a step that timed out may still have happened.
@@ -227,8 +235,8 @@ export async function migrateMember(raw: unknown): Promise<MigrationResult> {
         }, (a) => `learner ${name} (${a.id}) at ${a.peerURL}, pod on ${target.node}`);
         await step('rejoin', () => patient.promoteLearner({ cluster, memberId: learner.id, podName: name }), (r) => (r.promoted ? 'promoted to voter' : 'already a voter'));
         await step('verify-member', () => patient.verifyMember({ cluster, memberId: learner.id, podName: name }), (m) => `${m.name} is a healthy voter`);
-        result.newMember = name;
-        return { node: target.node, memberId: learner.id };
+        if (main) result.newMember = name;
+        return { node: target.node, memberId: learner.id, name };
       } catch (error) {
         if (isCancellation(error) || failureType(error) === 'QUORUM_GUARD' || attempt >= PLACEMENT_ATTEMPTS) {
           compensations.push(...attemptCompensations);
@@ -261,18 +269,37 @@ export async function migrateMember(raw: unknown): Promise<MigrationResult> {
     result.backup = backup;
     const moveLeader = (): Promise<unknown> =>
       step('move-leader', () => quick.moveLeader({ cluster, awayFrom: old.id }), (m) => (m.moved ? `leadership moved to ${m.leader}` : `not the leader (${m.leader} leads)`));
+    const removeMember = (member: PlannedMember, onlyIfDown: boolean): Promise<{ removed: boolean; answers?: boolean }> =>
+      step(
+        'remove-member',
+        () => quick.removeMember({ cluster, memberId: member.id, ...(onlyIfDown ? { onlyIfDown } : {}) }),
+        (r) => (r.removed ? `removed ${member.name} (${member.id})` : r.answers ? `${member.name} answers again: left in place` : `${member.name} already removed`),
+      );
+    const deletePodOf = async (member: PlannedMember): Promise<void> => {
+      if (!member.podName) return;
+      const podName = member.podName;
+      await step('delete-pod', () => quick.deletePod({ cluster, podName }), (d) => (d.deleted ? `deleted ${podName}${d.forced ? ' (forced: node not ready)' : ''}` : `${podName} already gone`));
+    };
     const removeOld = async (): Promise<void> => {
-      await step('remove-member', () => quick.removeMember({ cluster, memberId: old.id }), (r) => (r.removed ? `removed ${old.name} (${old.id})` : 'already removed'));
-      if (old.podName) {
-        const podName = old.podName;
-        await step('delete-pod', () => quick.deletePod({ cluster, podName }), (d) => (d.deleted ? `deleted${d.forced ? ' (forced: node not ready)' : ''}` : 'already gone'));
-      }
+      await removeMember(old, false);
+      await deletePodOf(old);
     };
     const voters = plan.steps[0]?.projected.voters ?? 0;
     if (plan.strategy === 'replace') {
       if (old.isLeader) await moveLeader();
-      await removeOld();
+      await removeMember(old, false);
+      // etcd adds no member while a voter is disconnected: the other down voters leave now and are replaced after.
+      const alsoRemoved: PlannedMember[] = [];
+      for (const other of plan.alsoReplaced ?? []) {
+        if ((await removeMember(other, true)).answers !== true) alsoRemoved.push(other);
+      }
+      await deletePodOf(old);
+      for (const other of alsoRemoved) await deletePodOf(other);
       await placeSuccessor();
+      for (const other of alsoRemoved) {
+        const placed = await placeSuccessor(other);
+        (result.alsoReplaced ??= []).push({ member: other.name, ...(other.nodeName ? { from: other.nodeName } : {}), newMember: placed.name, to: placed.node });
+      }
     } else {
       await placeSuccessor();
       await moveLeader();

@@ -47,6 +47,11 @@ export interface MigrationPlan {
   /** The confirmed findings about the member that triggered the move; empty for a manual migration. */
   triggers: Finding[];
   newMemberName: string;
+  /**
+   * Other voters that are down when a `replace` is planned. etcd adds no member, not even a learner, while a voter
+   * is disconnected, so they are removed right after the member and replaced after its successor, in the same run.
+   */
+  alsoReplaced: PlannedMember[];
   target: Candidate;
   placement: PlacementResult;
   steps: PlannedStep[];
@@ -74,7 +79,7 @@ export interface MigrationState {
 
 /** Why a plan could not be built. `field` names the request field at fault, when one is. */
 export interface PlanRefusal {
-  code: 'unknown-member' | 'member-is-learner' | 'unknown-target' | 'target-refused' | 'no-feasible-node' | 'quorum-guard';
+  code: 'unknown-member' | 'member-is-learner' | 'unknown-target' | 'target-refused' | 'no-feasible-node' | 'quorum-guard' | 'peer-down';
   field?: 'member' | 'targetNode';
   message: string;
   placement?: PlacementResult;
@@ -154,7 +159,7 @@ interface StepSpec {
   change?: MembershipChange;
 }
 
-function stepSpecs(strategy: Strategy, old: PlannedMember, newId: string, newName: string, target: string): StepSpec[] {
+function stepSpecs(strategy: Strategy, old: PlannedMember, newId: string, newName: string, target: string, also: readonly PlannedMember[] = []): StepSpec[] {
   const moveLeader: StepSpec[] = old.isLeader
     ? [{ step: 'move-leader', description: `move leadership off ${old.name} to a healthy voter`, destructive: false }]
     : [];
@@ -192,7 +197,17 @@ function stepSpecs(strategy: Strategy, old: PlannedMember, newId: string, newNam
     destructive: false,
     change: { kind: 'mark-healthy', memberId: newId },
   };
-  if (strategy === 'replace') return [backup, ...moveLeader, remove, deletePod, choose, schedule, rejoin, verifyNew];
+  if (strategy === 'replace') {
+    // The other down voters leave right after the member, and get their successors after its successor: their
+    // nodes are chosen then, so only their removal is projected here.
+    const removeAlso = also.map((m): StepSpec => ({
+      step: 'remove-member',
+      description: `remove member ${m.name} (${m.id}), also down: etcd adds no member while a voter is disconnected; it is replaced after ${newName}`,
+      destructive: true,
+      change: { kind: 'remove-member', memberId: m.id },
+    }));
+    return [backup, ...moveLeader, remove, ...removeAlso, deletePod, choose, schedule, rejoin, verifyNew];
+  }
   const verifyAll: StepSpec = {
     step: 'verify-quorum',
     description: 'verify every voter is healthy, one leader, and the same HashKV on every member',
@@ -255,6 +270,17 @@ export function placementRequestFor(
   };
 }
 
+/** A member as a plan records it: where it runs and whether it is healthy and leads. */
+function plannedMember(observation: ClusterObservation, member: MemberObservation): PlannedMember {
+  const node = member.nodeName ? observation.nodes.find((n) => n.name === member.nodeName) : undefined;
+  const planned: PlannedMember = { id: member.id, name: member.name || member.id, healthy: isMemberHealthy(member), isLeader: knownLeader(observation.members)?.id === member.id };
+  if (member.podName) planned.podName = member.podName;
+  if (member.nodeName) planned.nodeName = member.nodeName;
+  if (node?.rack !== undefined) planned.rack = node.rack;
+  if (node?.domain !== undefined) planned.domain = node.domain;
+  return planned;
+}
+
 /**
  * Build the plan to move one member: resolve the strategy, choose the node, and project every step, refusing
  * a plan that would pass through a state below quorum. Pure: the same request always gives the same answer.
@@ -270,13 +296,8 @@ export function buildMigrationPlan(request: PlanRequest): { plan: MigrationPlan 
     return { refusal: { code: 'member-is-learner', field: 'member', message: `member "${request.member}" is a learner; only voters are migrated (a stuck learner is removed by the migration that added it)` } };
   }
   const nodes = new Map(observation.nodes.map((n) => [n.name, n]));
-  const sourceNode = member.nodeName ? nodes.get(member.nodeName) : undefined;
   const healthy = isMemberHealthy(member);
-  const planned: PlannedMember = { id: member.id, name: member.name || member.id, healthy, isLeader: knownLeader(observation.members)?.id === member.id };
-  if (member.podName) planned.podName = member.podName;
-  if (member.nodeName) planned.nodeName = member.nodeName;
-  if (sourceNode?.rack !== undefined) planned.rack = sourceNode.rack;
-  if (sourceNode?.domain !== undefined) planned.domain = sourceNode.domain;
+  const planned = plannedMember(observation, member);
 
   const placementRequest = placementRequestFor(observation, { memberId: member.id, name: planned.name, ...(member.nodeName ? { nodeName: member.nodeName } : {}) }, policy, request.excludedNodes);
   const placement = choosePlacement(placementRequest);
@@ -297,9 +318,23 @@ export function buildMigrationPlan(request: PlanRequest): { plan: MigrationPlan 
   }
 
   const { strategy, reason: strategyReason } = resolveStrategy(request.strategy, healthy);
+  const othersDown = observation.members
+    .filter((m) => m.id !== member.id && !m.isLearner && !isMemberHealthy(m))
+    .map((m) => plannedMember(observation, m));
+  if (strategy === 'surge' && othersDown.length > 0) {
+    const names = othersDown.map((m) => m.name).join(', ');
+    return {
+      refusal: {
+        code: 'peer-down',
+        message: `cannot surge ${planned.name}: etcd adds no member while voter ${names} is down; migrate ${names} first (a replace removes every voter that is down and replaces each)`,
+        placement,
+      },
+    };
+  }
+  const also = strategy === 'replace' ? othersDown : [];
   const taken = [...observation.members.map((m) => m.name), ...observation.pods.map((p) => p.name)];
   const newMemberName = nextMemberName(policy.memberNamePrefix, taken);
-  const projected = projectSteps(toVoterViews(observation.members), stepSpecs(strategy, planned, `new:${newMemberName}`, newMemberName, target.node));
+  const projected = projectSteps(toVoterViews(observation.members), stepSpecs(strategy, planned, `new:${newMemberName}`, newMemberName, target.node, also));
   if ('refusal' in projected) {
     return { refusal: { code: 'quorum-guard', message: `cannot move ${planned.name} with ${strategy}: ${projected.refusal}`, placement } };
   }
@@ -308,9 +343,15 @@ export function buildMigrationPlan(request: PlanRequest): { plan: MigrationPlan 
       cluster: observation.cluster,
       member: planned,
       strategy,
-      reasons: [...(request.reasons ?? []), strategyReason, `target ${target.node}: ${target.reason}`],
+      reasons: [
+        ...(request.reasons ?? []),
+        strategyReason,
+        `target ${target.node}: ${target.reason}`,
+        ...(also.length > 0 ? [`also replaced, being down too: ${also.map((m) => m.name).join(', ')} (etcd adds no member while a voter is disconnected)`] : []),
+      ],
       triggers: request.triggers ?? [],
       newMemberName,
+      alsoReplaced: also,
       target,
       placement,
       steps: projected.steps,
@@ -407,6 +448,10 @@ export function planMigration(
     reasons: first.triggers.map((f) => f.message),
     triggers: first.triggers,
   });
+  if ('refusal' in built && built.refusal.code === 'peer-down') {
+    // Another voter is down but not yet confirmed: once it is, it comes first and is replaced, then this one.
+    return { kind: 'none', reason: 'not-actionable', summary: `${who} is at risk but waits: ${built.refusal.message}` };
+  }
   if ('refusal' in built) {
     const reason: AlertReason = built.refusal.code === 'quorum-guard' ? 'quorum-guard' : 'no-feasible-node';
     return { kind: 'alert', reason, summary: `${who} is at risk but cannot be moved: ${built.refusal.message}`, findings: first.triggers };

@@ -63,15 +63,22 @@ export async function finished(handle: WorkflowHandle): Promise<{ result: Migrat
   return { result, from: description.startTime.getTime(), to: (description.closeTime ?? new Date()).getTime() };
 }
 
-/** A voter that does not lead, so that a migration of it has no move-leader step. */
-export async function aFollower(h: GuardianHarness): Promise<string> {
+/** The leader and the other voters, by name, as etcd itself reports them. */
+export async function roles(h: GuardianHarness): Promise<{ leader: string; followers: string[] }> {
   const c = new Etcd3({ hosts: [...h.sandbox.info.etcd.clientUrls] });
   try {
     const [status, list] = await Promise.all([c.maintenance.status(), c.cluster.memberList({ linearizable: true })]);
-    const follower = list.members.find((m) => !m.isLearner && m.ID !== status.leader && m.name);
-    if (!follower) throw new Error('no follower');
-    return follower.name;
+    const leader = list.members.find((m) => m.ID === status.leader)?.name;
+    if (!leader) throw new Error(`no leader among ${list.members.map((m) => m.name).join(', ')}`);
+    return { leader, followers: list.members.filter((m) => !m.isLearner && m.ID !== status.leader && m.name).map((m) => m.name) };
   } finally {
     c.close();
   }
+}
+
+/** A voter that does not lead, so that a migration of it has no move-leader step. */
+export async function aFollower(h: GuardianHarness): Promise<string> {
+  const [follower] = (await roles(h)).followers;
+  if (!follower) throw new Error('no follower');
+  return follower;
 }

@@ -217,11 +217,28 @@ describe('choosing which member to move first', () => {
     expect(migratePlan(decide(obs)).member.name).toBe('etcd-2');
   });
 
-  it('in 5 members with two dead, one dead member is replaced at a time and quorum holds', () => {
+  it('in 5 members with two dead, the replace removes both before adding (etcd adds no member while a voter is disconnected) and quorum holds', () => {
     const obs = withMember(withMember(aCluster(5, 8), 3, { status: aDeadStatus() }), 4, { status: aDeadStatus() });
     const plan = migratePlan(decide(obs));
     expect(plan.member.name).toBe('etcd-3');
-    expect(plan.steps.every((s) => s.projected.healthyVoters >= s.projected.quorum)).toBe(true);
+    expect(plan.strategy).toBe('replace');
+    expect(plan.alsoReplaced.map((m) => m.name)).toEqual(['etcd-4']);
+    expect(plan.steps.map((s) => [s.step, s.projected.voters, s.projected.healthyVoters, s.projected.quorum])).toEqual([
+      ['backup-snapshot', 5, 3, 3],
+      ['remove-member', 4, 3, 3],
+      ['remove-member', 3, 3, 2],
+      ['delete-pod', 3, 3, 2],
+      ['choose-node', 3, 3, 2],
+      ['schedule-pod', 3, 3, 2],
+      ['rejoin', 4, 3, 3],
+      ['verify-quorum', 4, 4, 3],
+    ]);
+    expect(plan.steps[2]?.description).toContain('remove member etcd-4 (5), also down');
+    expect(plan.reasons).toContain('also replaced, being down too: etcd-4 (etcd adds no member while a voter is disconnected)');
+  });
+
+  it('a replace with every other voter healthy takes no other member along', () => {
+    expect(migratePlan(decide(nodeDown())).alsoReplaced).toEqual([]);
   });
 });
 
@@ -267,6 +284,14 @@ describe('building a manual migration plan', () => {
     expect('refusal' in result && result.refusal.message).toBe(
       'cannot move etcd-0 with replace: step remove-member refused by the quorum guard: remove-member etcd-0 would leave 1/2 healthy voters, quorum 2: below quorum (now 2/3 healthy voters, quorum 2)',
     );
+  });
+
+  it('refuses to surge a live member while another voter is down, naming it, since etcd would refuse to add the learner', () => {
+    const result = buildMigrationPlan({ observation: nodeDown(), member: 'etcd-0', strategy: 'surge', policy: aPolicy(), now: NOW });
+    expect('refusal' in result && result.refusal).toMatchObject({
+      code: 'peer-down',
+      message: 'cannot surge etcd-0: etcd adds no member while voter etcd-2 is down; migrate etcd-2 first (a replace removes every voter that is down and replaces each)',
+    });
   });
 
   it('keeps off a node that still holds a pod no member owns', () => {

@@ -114,8 +114,12 @@ export function projectChange(members: readonly VoterView[], change: MembershipC
   if (change.kind === 'promote-learner' && target && !target.isLearner) {
     return verdict(false, `member ${target.name || target.id} is already a voter`);
   }
+  const label = target?.name || change.memberId;
+  // A membership change is a Raft proposal: without a quorum now it never commits, whatever it would leave.
+  if ((change.kind === 'remove-member' || change.kind === 'add-learner' || change.kind === 'promote-learner') && !before.hasQuorum) {
+    return verdict(false, `${change.kind} ${label} needs a quorum to commit and there is none: ${describe(before)}`);
+  }
   if (!afterState.hasQuorum) {
-    const label = target?.name || change.memberId;
     return verdict(
       false,
       `${change.kind} ${label} would leave ${describe(afterState)}: below quorum (now ${describe(before)})`,

@@ -60,6 +60,9 @@ describe('projecting a membership change, assuming the worst', () => {
     ['in 5 members with 2 dead, removing a dead one keeps 3 of 4', voters(3, 5), { kind: 'remove-member', memberId: '5' }, true, { voters: 4, healthyVoters: 3 }],
     ['in 7 members with 3 dead, stopping one more loses quorum', voters(4, 7), { kind: 'stop-member', memberId: '1' }, false, { healthyVoters: 3, quorum: 4 }],
     ['marking a new member healthy restores tolerance', voters(2, 3), { kind: 'mark-healthy', memberId: '3' }, true, { healthyVoters: 3, faultTolerance: 1 }],
+    ['removing a dead member of 4 with 2 dead cannot commit, although 2 of 3 would be quorum', voters(2, 4), { kind: 'remove-member', memberId: '4' }, false, { voters: 3, healthyVoters: 2, quorum: 2 }],
+    ['adding a learner to 1 of 3 cannot commit', voters(1, 3), { kind: 'add-learner', memberId: 'n', name: 'etcd-3' }, false, { voters: 3, healthyVoters: 1 }],
+    ['promoting a learner into 1 of 2 cannot commit', voters(1, 2, 1), { kind: 'promote-learner', memberId: 'L0' }, false, { voters: 3, healthyVoters: 1 }],
   ] as const)('%s', (_name, members, change, allowed, after) => {
     const verdict = projectChange(members, change);
     expect(verdict.allowed).toBe(allowed);
@@ -69,6 +72,12 @@ describe('projecting a membership change, assuming the worst', () => {
   it('refuses to remove a member that is not in the cluster, and says which', () => {
     const verdict = projectChange(voters(3, 3), { kind: 'remove-member', memberId: 'ff' });
     expect(verdict).toMatchObject({ allowed: false, reason: 'member ff is not in the cluster (3/3 healthy voters, quorum 2)' });
+  });
+
+  it('says why a change cannot commit without quorum', () => {
+    expect(projectChange(voters(2, 4), { kind: 'remove-member', memberId: '4' }).reason).toBe(
+      'remove-member etcd-3 needs a quorum to commit and there is none: 2/4 healthy voters, quorum 3',
+    );
   });
 
   it('refuses to promote a member that is already a voter', () => {

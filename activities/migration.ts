@@ -94,6 +94,16 @@ function assertTargetAlive(obs: ClusterObservation, podName: string): void {
   if (pod.phase === 'Failed') throw new TargetLostError(`pod ${podName} of the new member failed`);
 }
 
+/** Heartbeats every second while `work` runs: a long step stays alive, and a dead worker is noticed quickly. */
+async function heartbeating<T>(what: string, work: Promise<T>): Promise<T> {
+  const timer = setInterval(() => heartbeat(what), 1000);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 /** Poll `check` until it returns a value, heartbeating, or give up after `timeoutMs` with NotReadyYetError. */
 async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -166,7 +176,7 @@ export function createMigrationActivities(deps: ActivityDeps) {
       }
       // The snapshot holds at least everything up to this revision.
       const revision = await runtime.etcd.revision(endpoint);
-      const taken = await runtime.etcd.snapshot(endpoint, path, 5 * 60_000);
+      const taken = await heartbeating(`snapshot of ${cluster} to ${path}`, runtime.etcd.snapshot(endpoint, path, 5 * 60_000));
       const result: BackupRecord = { path, revision, bytes: taken.bytes, sha256: taken.sha256, endpoint };
       writeFileSync(record, JSON.stringify(result));
       log.info(`backup-snapshot: ${taken.bytes} bytes at revision ${revision} saved to ${path}`, { step: 'backup-snapshot', cluster, ...result });

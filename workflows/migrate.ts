@@ -67,9 +67,21 @@ export const progressQuery = defineQuery<MigrationProgress>('progress');
 // Saga steps wait for a cancelled activity to stop before compensating, so that two steps never overlap.
 const base = { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED } as const;
 
+// A few API calls each (well under a second when the cluster is healthy). The timeout is also how long a worker
+// that dies mid-call (SIGKILL, node lost) stalls the migration before another worker retries: the game day measured
+// 45 s of that per crash with a 45 s timeout.
 const quick = proxyActivities<MigrationActivities>({
   ...base,
-  startToCloseTimeout: '45s',
+  startToCloseTimeout: '15s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 8 },
+});
+
+// Steps that wait for the cluster (a pod to go, leadership to move) heartbeat every second, so a dead worker is
+// noticed after the heartbeat timeout however long the wait may rightly be.
+const waiting = proxyActivities<MigrationActivities>({
+  ...base,
+  startToCloseTimeout: '2m',
+  heartbeatTimeout: '10s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 8 },
 });
 
@@ -78,15 +90,17 @@ const quick = proxyActivities<MigrationActivities>({
 const patient = proxyActivities<MigrationActivities>({
   ...base,
   startToCloseTimeout: '60s',
-  heartbeatTimeout: '20s',
+  // Each attempt is a few calls: this is how long a dead worker holds the step before another retries it.
+  heartbeatTimeout: '10s',
   scheduleToCloseTimeout: '2m',
   retry: { initialInterval: '2s', backoffCoefficient: 1.5, maximumInterval: '5s' },
 });
 
+// The snapshot heartbeats every second while etcd streams it, however large the database.
 const slow = proxyActivities<MigrationActivities>({
   ...base,
   startToCloseTimeout: '6m',
-  heartbeatTimeout: '30s',
+  heartbeatTimeout: '10s',
   retry: { initialInterval: '5s', maximumAttempts: 3 },
 });
 
@@ -228,7 +242,7 @@ export async function migrateMember(raw: unknown): Promise<MigrationResult> {
           const added = await patient.addLearner({ cluster, nodeName: target.node, podName: name });
           attemptCompensations.push({
             name: `delete pod ${name}`,
-            run: async () => ((await quick.deletePod({ cluster, podName: name })).deleted ? 'deleted' : 'already gone'),
+            run: async () => ((await waiting.deletePod({ cluster, podName: name })).deleted ? 'deleted' : 'already gone'),
           });
           await quick.createMemberPod({ cluster, podName: name, nodeName: target.node, learnerPeerURL: added.peerURL, templateMember: old.podName ?? old.name });
           return added;
@@ -265,10 +279,11 @@ export async function migrateMember(raw: unknown): Promise<MigrationResult> {
   }
 
   try {
-    const backup = await step('backup-snapshot', () => slow.backupSnapshot({ cluster, migrationId: workflowInfo().workflowId }), (b) => `${b.bytes} bytes at revision ${b.revision}, sha256 ${b.sha256.slice(0, 12)}, ${b.path}`);
+    // One file per run: the workflow id is the same for every migration of the cluster.
+    const backup = await step('backup-snapshot', () => slow.backupSnapshot({ cluster, migrationId: `${workflowInfo().workflowId}-${workflowInfo().runId}` }), (b) => `${b.bytes} bytes at revision ${b.revision}, sha256 ${b.sha256.slice(0, 12)}, ${b.path}`);
     result.backup = backup;
     const moveLeader = (): Promise<unknown> =>
-      step('move-leader', () => quick.moveLeader({ cluster, awayFrom: old.id }), (m) => (m.moved ? `leadership moved to ${m.leader}` : `not the leader (${m.leader} leads)`));
+      step('move-leader', () => waiting.moveLeader({ cluster, awayFrom: old.id }), (m) => (m.moved ? `leadership moved to ${m.leader}` : `not the leader (${m.leader} leads)`));
     const removeMember = (member: PlannedMember, onlyIfDown: boolean): Promise<{ removed: boolean; answers?: boolean }> =>
       step(
         'remove-member',
@@ -278,7 +293,7 @@ export async function migrateMember(raw: unknown): Promise<MigrationResult> {
     const deletePodOf = async (member: PlannedMember): Promise<void> => {
       if (!member.podName) return;
       const podName = member.podName;
-      await step('delete-pod', () => quick.deletePod({ cluster, podName }), (d) => (d.deleted ? `deleted ${podName}${d.forced ? ' (forced: node not ready)' : ''}` : `${podName} already gone`));
+      await step('delete-pod', () => waiting.deletePod({ cluster, podName }), (d) => (d.deleted ? `deleted ${podName}${d.forced ? ' (forced: node not ready)' : ''}` : `${podName} already gone`));
     };
     const removeOld = async (): Promise<void> => {
       await removeMember(old, false);

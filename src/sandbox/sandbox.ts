@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { findBinary, podSearchPath } from './binaries';
 import { ensureDefaultServiceAccount, ensureNamespace, registerMetricsApi, waitForMetricsApi } from './bootstrap';
 import { type SandboxContext } from './context';
@@ -292,6 +293,23 @@ export class Sandbox {
   /** Undoes every fault of a node or pod; resolves with the faults removed (empty when it had none). */
   async heal(target: string): Promise<string[]> {
     return this.parts.simulator.heal(target);
+  }
+
+  /**
+   * Stops the Temporal dev server, by SIGKILL as a crash would or by SIGTERM, and starts it again on the same SQLite
+   * file and ports after `downMs`; resolves once it answers with the guardian's search attributes. Workflows, their
+   * histories, timers and schedules survive; connected clients and workers see the server gone until then.
+   */
+  async restartTemporal(options: { kill?: boolean; downMs?: number } = {}): Promise<void> {
+    const { ctx, temporal } = this.parts;
+    if (temporal === undefined) throw new SandboxArgumentError('this sandbox runs no Temporal server (started with temporal: false)');
+    ctx.logger.info({ kill: options.kill ?? false, downMs: options.downMs ?? 0 }, 'restarting the Temporal dev server');
+    if (options.kill === true) await temporal.kill();
+    else await temporal.stop({ graceMs: STOP_COMPONENT_GRACE_MS });
+    if (options.downMs !== undefined && options.downMs > 0) await sleep(options.downMs);
+    const restarted = await startTemporal(ctx);
+    this.parts.temporal = restarted;
+    await waitForTemporal(ctx, restarted);
   }
 
   /** Stops every process of the sandbox and frees its ports; safe to call more than once. */

@@ -1,5 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
@@ -8,6 +7,7 @@ import { Etcd3 } from 'etcd3';
 import { startMigration } from '../../src/cli/migrate-command';
 import { SA } from '../../src/config/search-attributes';
 import type { MigrationProgress } from '../../workflows/migrate';
+import { CliWorker } from './harness/cli-worker';
 import { startGuardian, writeConfigFile, type GuardianHarness } from './harness/guardian';
 import { aFollower, finished, Invariants } from './harness/migration';
 import { until } from './harness/wait';
@@ -167,13 +167,9 @@ it('when the chosen node dies mid-migration, compensates and succeeds on the nex
 });
 
 it('completes a migration when the worker is killed (SIGKILL) in the middle and started again', async () => {
-  const cli = join(__dirname, '../../dist/src/cli/main.js');
-  if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` (scripts/test.sh does) before the integration tests`);
   const configFile = writeConfigFile(h.sandbox);
   await h.stopWorker();
-  const spawnWorker = (): ChildProcess =>
-    spawn(process.execPath, [cli, 'worker', '--config', configFile], { detached: true, stdio: ['ignore', 'ignore', 'inherit'] });
-  let worker = spawnWorker();
+  let worker = CliWorker.start(configFile);
   try {
     const checks = new Invariants(h);
     checks.start();
@@ -182,9 +178,9 @@ it('completes a migration when the worker is killed (SIGKILL) in the middle and 
       const p = await handle.query<MigrationProgress>('progress');
       return p.steps.some((s) => s.step === 'schedule-pod') ? p : undefined;
     });
-    process.kill(-(worker.pid ?? 0), 'SIGKILL');
+    await worker.signal('SIGKILL');
     await new Promise((resolve) => setTimeout(resolve, 3000));
-    worker = spawnWorker();
+    worker = CliWorker.start(configFile);
     const { result, from, to } = await finished(handle);
     const audit = await checks.audit({ from, to });
     expect(result).toMatchObject({ member: 'etcd-0', strategy: 'surge' });
@@ -193,11 +189,7 @@ it('completes a migration when the worker is killed (SIGKILL) in the middle and 
     expect(new Set(Object.values(audit.hashes)).size).toBe(1);
     expect(audit.belowQuorum).toBe(0);
   } finally {
-    try {
-      process.kill(-(worker.pid ?? 0), 'SIGTERM');
-    } catch {
-      // already gone
-    }
+    await worker.stop();
     await h.startWorker();
   }
 });

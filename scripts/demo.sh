@@ -7,11 +7,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "[demo] installing node modules"; npm ci --no-audit --no-fund
-fi
-scripts/install-components.sh
-echo "[demo] building"
-npm run --silent build >/dev/null
+scripts/prepare.sh
 
 exec node dist/src/cli/main.js demo "$@"

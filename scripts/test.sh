@@ -5,23 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v node >/dev/null 2>&1; then
-  echo "etcd-guardian: Node.js >= 20.19 is required to run the tests; install it from https://nodejs.org or your package manager" >&2
-  exit 1
-fi
-
-# npm ci only when node_modules is missing or older than the lock file, so that a second run starts at once.
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "[test] installing node modules (npm ci)"
-  npm ci --no-audit --no-fund
-fi
-
-# The real components the integration tests run: a no-op in a second or so once cached.
-scripts/install-components.sh
-
-# The crash drill runs the compiled CLI as a separate worker process.
-echo "[test] building"
-npm run --silent build >/dev/null
+scripts/prepare.sh
 
 echo "[test] running the test suite"
 results=$(mktemp)

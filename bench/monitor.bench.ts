@@ -1,8 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { WorkflowHandle } from '@temporalio/client';
 import { startGuardian } from '../test/integration/harness/guardian';
 import { until } from '../test/integration/harness/wait';
+import { cycleTimes } from './history';
 import { markdownTable, quantile } from './stats';
 
 /**
@@ -11,33 +11,6 @@ import { markdownTable, quantile } from './stats';
  */
 
 const CYCLES = 40;
-type HistoryEvent = NonNullable<Awaited<ReturnType<WorkflowHandle['fetchHistory']>>['events']>[number];
-
-function millis(event: HistoryEvent): number {
-  const t = event.eventTime;
-  return Number(t?.seconds ?? 0) * 1000 + Math.round((t?.nanos ?? 0) / 1e6);
-}
-
-function cycleTimes(events: HistoryEvent[]): number[] {
-  const scheduled = new Map<number, { type: string; at: number }>();
-  const times: number[] = [];
-  let cycleStart: number | undefined;
-  for (const e of events) {
-    const id = Number(e.eventId);
-    const type = e.activityTaskScheduledEventAttributes?.activityType?.name;
-    if (type) {
-      scheduled.set(id, { type, at: millis(e) });
-      if (type === 'fetchRaftMetrics') cycleStart = millis(e);
-    }
-    const done = e.activityTaskCompletedEventAttributes;
-    if (done && scheduled.get(Number(done.scheduledEventId))?.type === 'evaluateRisk' && cycleStart !== undefined) {
-      times.push(millis(e) - cycleStart);
-      cycleStart = undefined;
-    }
-  }
-  return times;
-}
-
 const rows: (string | number)[][] = [];
 const results: Record<string, unknown> = {};
 

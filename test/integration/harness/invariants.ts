@@ -43,6 +43,8 @@ export class Writer {
   readonly acked: string[] = [];
   readonly failures: string[] = [];
   readonly latenciesMs: number[] = [];
+  /** Every write, acknowledged or not: when it started, how long it took, and whether it was acknowledged. */
+  readonly writes: { at: number; ms: number; ok: boolean }[] = [];
   private running = false;
   private loop?: Promise<void>;
 
@@ -71,7 +73,9 @@ export class Writer {
           await withTimeout(c.put(key).value(String(n)).exec(), 5000, `put ${key}`);
           this.acked.push(key);
           this.latenciesMs.push(Date.now() - started);
+          this.writes.push({ at: started, ms: Date.now() - started, ok: true });
         } catch (error) {
+          this.writes.push({ at: started, ms: Date.now() - started, ok: false });
           this.failures.push(`${key}: ${error instanceof Error ? error.message : String(error)}`);
         } finally {
           c.close();

@@ -1,0 +1,108 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startGuardian, type GuardianHarness } from '../test/integration/harness/guardian';
+import { Writer } from '../test/integration/harness/invariants';
+import { until } from '../test/integration/harness/wait';
+import { migrateFollower, settled } from './cluster';
+import { benchRuns, quantile, writeReport } from './stats';
+
+/**
+ * What an application notices while a follower is moved by hand: a writer puts one key every 40 ms throughout, and
+ * for each migration window (workflow start to close) and each undisturbed window of the same length, we count the
+ * acknowledged and failed writes and take the latency of the acknowledged ones.
+ */
+
+jest.setTimeout(3_600_000);
+
+const RUNS = benchRuns();
+const WRITE_EVERY_MS = 40;
+
+interface Window {
+  kind: 'undisturbed' | 'surge' | 'replace';
+  from: number;
+  to: number;
+  acked: number;
+  failed: number;
+  latenciesMs: number[];
+}
+
+const windows: Window[] = [];
+let h: GuardianHarness;
+
+/** Writes that started inside [from, to]. */
+function windowOf(writer: Writer, kind: Window['kind'], from: number, to: number): Window {
+  const mine = writer.writes.filter((w) => w.at >= from && w.at <= to);
+  const ok = mine.filter((w) => w.ok);
+  return { kind, from, to, acked: ok.length, failed: mine.length - ok.length, latenciesMs: ok.map((w) => w.ms) };
+}
+
+/** A writer through the current members, once it has been acknowledged a few times. */
+async function runningWriter(): Promise<Writer> {
+  const pods = await settled(h);
+  const writer = new Writer(pods.map((m) => m.clientUrl), 'bench/availability-');
+  writer.start(WRITE_EVERY_MS);
+  await until('the writer to be acknowledged', () => Promise.resolve(writer.acked.length >= 10 ? true : undefined));
+  return writer;
+}
+
+beforeAll(async () => {
+  h = await startGuardian();
+}, 300_000);
+
+afterAll(async () => {
+  await h?.stop();
+  const lengthOf = (w: Window): number => w.to - w.from;
+  const pooled = (kind: Window['kind']) => {
+    const mine = windows.filter((w) => w.kind === kind);
+    const latencies = mine.flatMap((w) => w.latenciesMs);
+    return { mine, p50: quantile(latencies, 0.5), p99: quantile(latencies, 0.99) };
+  };
+  const base = pooled('undisturbed');
+  const ratio = (value: number, of: number): string => (Number.isFinite(value) && Number.isFinite(of) && of > 0 ? `${(value / of).toFixed(1)}x` : '-');
+  const rows = (['undisturbed', 'surge', 'replace'] as const).flatMap((kind) => {
+    const { mine, p50, p99 } = pooled(kind);
+    if (mine.length === 0) return [];
+    const sum = (pick: (w: Window) => number): number => mine.reduce((n, w) => n + pick(w), 0);
+    return [[kind, mine.length, (quantile(mine.map(lengthOf), 0.5) / 1000).toFixed(1), sum((w) => w.acked), sum((w) => w.failed), p50, p99, ratio(p50, base.p50), ratio(p99, base.p99)]];
+  });
+  writeReport('availability', {
+    title: 'Writes during a migration',
+    method:
+      `Measured by \`npm run bench\` (\`npx jest -c jest.bench.config.js --runInBand bench/availability.bench.ts\`; BENCH_RUNS=${RUNS} windows per row) on a 3-member ` +
+      `sandbox with the real worker and no monitor. A writer (test/integration/harness/invariants.ts) puts one key every ${WRITE_EVERY_MS} ms through every ` +
+      'current member with a fresh etcd3 client per write (so each latency includes connecting) and a 5 s deadline. A migration window runs from the ' +
+      'start to the close of a migrateMember workflow started by hand (as `etcd-guardian migrate` does) for a follower with the strategy named; an ' +
+      'undisturbed window has the p50 length of the migration windows and no migration. Writes are counted in the window they started in; acked and ' +
+      'failed are summed over the windows, latency p50/p99 (ms) is over the acknowledged writes of all windows of a row, and the ratios compare them ' +
+      'with the undisturbed row.',
+    header: ['window', 'runs', 'length p50 (s)', 'acked writes', 'failed writes', 'latency p50 (ms)', 'p99 (ms)', 'p50 vs undisturbed', 'p99 vs undisturbed'],
+    rows,
+    data: windows.map(({ latenciesMs, ...w }) => ({ ...w, p50Ms: quantile(latenciesMs, 0.5), p99Ms: quantile(latenciesMs, 0.99) })),
+  });
+});
+
+it.each(['surge', 'replace'] as const)(`%s migration of a follower: ${RUNS} runs`, async (strategy) => {
+  for (let i = 0; i < RUNS; i++) {
+    const writer = await runningWriter();
+    try {
+      const migrated = await migrateFollower(h, strategy);
+      windows.push(windowOf(writer, strategy, migrated.from, migrated.to));
+    } finally {
+      await writer.stop();
+    }
+  }
+});
+
+it(`undisturbed windows of the migrations' p50 length: ${RUNS} runs`, async () => {
+  const lengthMs = quantile(windows.map((w) => w.to - w.from), 0.5);
+  if (!Number.isFinite(lengthMs)) throw new Error('no migration window was measured, so the undisturbed window has no length');
+  for (let i = 0; i < RUNS; i++) {
+    const writer = await runningWriter();
+    try {
+      const from = Date.now();
+      await sleep(lengthMs);
+      windows.push(windowOf(writer, 'undisturbed', from, Date.now()));
+    } finally {
+      await writer.stop();
+    }
+  }
+});

@@ -1,0 +1,57 @@
+import { Etcd3 } from 'etcd3';
+import type { MemberStatusReport } from '../src/sandbox';
+import { withTimeout } from '../src/errors';
+import type { GuardianHarness } from '../test/integration/harness/guardian';
+import { aFollower, finished } from '../test/integration/harness/migration';
+import { until } from '../test/integration/harness/wait';
+import { startMigration } from '../src/cli/migrate-command';
+import { stepTotals } from './stats';
+
+/** The sandbox cluster as the benchmarks need it between runs: settled, a follower to move, a migration by hand. */
+
+/** Waits for 3 member pods, each healthy and none terminating, and a member list of 3 voters and no learner. */
+export async function settled(h: GuardianHarness): Promise<MemberStatusReport[]> {
+  return until(
+    'a settled cluster (3 healthy member pods, 3 voters, no learner)',
+    async () => {
+      const pods = (await h.sandbox.status()).members;
+      if (pods.length !== 3 || !pods.every((m) => m.healthy && !m.terminating)) return undefined;
+      const c = new Etcd3({ hosts: pods.map((m) => m.clientUrl), dialTimeout: 1000 });
+      try {
+        const list = await withTimeout(c.cluster.memberList({ linearizable: true }), 3000, 'member list');
+        return list.members.length === 3 && list.members.every((m) => !m.isLearner) ? pods : undefined;
+      } finally {
+        c.close();
+      }
+    },
+    { timeoutMs: 240_000, everyMs: 500 },
+  );
+}
+
+/** A follower's pod (name, pod, node, client URL), as the sandbox reports it. */
+export async function followerPod(h: GuardianHarness): Promise<MemberStatusReport> {
+  const name = await aFollower(h);
+  const pod = (await h.sandbox.status()).members.find((m) => m.name === name);
+  if (!pod) throw new Error(`follower ${name} has no pod in the sandbox`);
+  return pod;
+}
+
+/** What one migration took: its window (workflow start to close) and each step's time. */
+export interface Migrated {
+  member: string;
+  strategy: string;
+  from: number;
+  to: number;
+  steps: Record<string, number>;
+  /** The snapshot the migration reports as its backup. */
+  backup?: { bytes: number; revision: number };
+}
+
+/** Moves a follower by hand with `strategy`, as `etcd-guardian migrate` would, and waits for the verified quorum. */
+export async function migrateFollower(h: GuardianHarness, strategy: 'replace' | 'surge'): Promise<Migrated> {
+  const member = (await followerPod(h)).name;
+  const handle = await startMigration(h.client, h.config.temporal.taskQueue, { cluster: 'main', member, strategy, reason: `benchmark: ${strategy}` });
+  const { result, from, to } = await finished(handle);
+  const backup = result.backup ? { bytes: result.backup.bytes, revision: result.backup.revision } : undefined;
+  return { member, strategy: result.strategy, from, to, steps: stepTotals(result.steps), ...(backup ? { backup } : {}) };
+}

@@ -93,7 +93,7 @@ const patient = proxyActivities<MigrationActivities>({
   // Each attempt is a few calls: this is how long a dead worker holds the step before another retries it.
   heartbeatTimeout: '10s',
   scheduleToCloseTimeout: '2m',
-  retry: { initialInterval: '2s', backoffCoefficient: 1.5, maximumInterval: '5s' },
+  retry: { initialInterval: '1s', backoffCoefficient: 1.5, maximumInterval: '5s' },
 });
 
 // The snapshot heartbeats every second while etcd streams it, however large the database.

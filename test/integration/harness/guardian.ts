@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -76,6 +76,8 @@ export async function startGuardian(
       await harness.stopWorker().catch(() => undefined);
       await client.connection.close().catch(() => undefined);
       await sandbox.stop();
+      // Each sandbox leaves ~370 MB of data and logs; GUARDIAN_TEST_KEEP_STATE=1 keeps them for a post-mortem.
+      if (process.env['GUARDIAN_TEST_KEEP_STATE'] !== '1') rmSync(sandbox.info.stateDir, { recursive: true, force: true });
     },
   };
   // worker: false leaves the worker to the test (startWorker later, or the CLI's `worker` in a process of its own).

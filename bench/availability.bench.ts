@@ -17,7 +17,7 @@ const RUNS = benchRuns();
 const WRITE_EVERY_MS = 40;
 
 interface Window {
-  kind: 'undisturbed' | 'surge' | 'replace';
+  kind: 'undisturbed' | 'surge' | 'replace' | 'surge of the leader';
   from: number;
   to: number;
   acked: number;
@@ -58,7 +58,7 @@ afterAll(async () => {
   };
   const base = pooled('undisturbed');
   const ratio = (value: number, of: number): string => (Number.isFinite(value) && Number.isFinite(of) && of > 0 ? `${(value / of).toFixed(1)}x` : '-');
-  const rows = (['undisturbed', 'surge', 'replace'] as const).flatMap((kind) => {
+  const rows = (['undisturbed', 'surge', 'replace', 'surge of the leader'] as const).flatMap((kind) => {
     const { mine, p50, p99 } = pooled(kind);
     if (mine.length === 0) return [];
     const sum = (pick: (w: Window) => number): number => mine.reduce((n, w) => n + pick(w), 0);
@@ -70,7 +70,7 @@ afterAll(async () => {
       `Measured by \`npm run bench\` (\`npx jest -c jest.bench.config.js --runInBand bench/availability.bench.ts\`; BENCH_RUNS=${RUNS} windows per row) on a 3-member ` +
       `sandbox with the real worker and no monitor. A writer (test/integration/harness/invariants.ts) puts one key every ${WRITE_EVERY_MS} ms through every ` +
       'current member with a fresh etcd3 client per write (so each latency includes connecting) and a 5 s deadline. A migration window runs from the ' +
-      'start to the close of a migrateMember workflow started by hand (as `etcd-guardian migrate` does) for a follower with the strategy named; an ' +
+      'start to the close of a migrateMember workflow started by hand (as `etcd-guardian migrate` does) for a follower with the strategy named, or for the leader (surge, with its move-leader step); an ' +
       'undisturbed window has the p50 length of the migration windows and no migration. Writes are counted in the window they started in; acked and ' +
       'failed are summed over the windows, latency p50/p99 (ms) is over the acknowledged writes of all windows of a row, and the ratios compare them ' +
       'with the undisturbed row.',
@@ -80,12 +80,16 @@ afterAll(async () => {
   });
 });
 
-it.each(['surge', 'replace'] as const)(`%s migration of a follower: ${RUNS} runs`, async (strategy) => {
+it.each([
+  ['surge', 'follower', 'surge'],
+  ['replace', 'follower', 'replace'],
+  ['surge', 'leader', 'surge of the leader'],
+] as const)(`%s migration of a %s: ${RUNS} runs`, async (strategy, role, kind) => {
   for (let i = 0; i < RUNS; i++) {
     const writer = await runningWriter();
     try {
-      const migrated = await migrateFollower(h, strategy);
-      windows.push(windowOf(writer, strategy, migrated.from, migrated.to));
+      const migrated = await migrateFollower(h, strategy, role);
+      windows.push(windowOf(writer, kind, migrated.from, migrated.to));
     } finally {
       await writer.stop();
     }

@@ -2,7 +2,7 @@ import { Etcd3 } from 'etcd3';
 import type { MemberStatusReport } from '../src/sandbox';
 import { withTimeout } from '../src/errors';
 import type { GuardianHarness } from '../test/integration/harness/guardian';
-import { aFollower, finished } from '../test/integration/harness/migration';
+import { aFollower, finished, roles } from '../test/integration/harness/migration';
 import { until } from '../test/integration/harness/wait';
 import { startMigration } from '../src/cli/migrate-command';
 import { stepTotals } from './stats';
@@ -47,9 +47,9 @@ export interface Migrated {
   backup?: { bytes: number; revision: number };
 }
 
-/** Moves a follower by hand with `strategy`, as `etcd-guardian migrate` would, and waits for the verified quorum. */
-export async function migrateFollower(h: GuardianHarness, strategy: 'replace' | 'surge'): Promise<Migrated> {
-  const member = (await followerPod(h)).name;
+/** Moves a follower (or the leader) by hand with `strategy`, as `etcd-guardian migrate` would, and waits for the verified quorum. */
+export async function migrateFollower(h: GuardianHarness, strategy: 'replace' | 'surge', role: 'follower' | 'leader' = 'follower'): Promise<Migrated> {
+  const member = role === 'leader' ? (await roles(h)).leader : (await followerPod(h)).name;
   const handle = await startMigration(h.client, h.config.temporal.taskQueue, { cluster: 'main', member, strategy, reason: `benchmark: ${strategy}` });
   const { result, from, to } = await finished(handle);
   const backup = result.backup ? { bytes: result.backup.bytes, revision: result.backup.revision } : undefined;

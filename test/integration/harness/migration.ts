@@ -65,7 +65,9 @@ export async function finished(handle: WorkflowHandle): Promise<{ result: Migrat
 
 /** The leader and the other voters, by name, as etcd itself reports them. */
 export async function roles(h: GuardianHarness): Promise<{ leader: string; followers: string[] }> {
-  const c = new Etcd3({ hosts: [...h.sandbox.info.etcd.clientUrls] });
+  // The members running now: the first ones may have been migrated away.
+  const running = (await h.sandbox.status()).members.filter((m) => m.healthy && !m.terminating).map((m) => m.clientUrl);
+  const c = new Etcd3({ hosts: running.length > 0 ? running : [...h.sandbox.info.etcd.clientUrls] });
   try {
     const [status, list] = await Promise.all([c.maintenance.status(), c.cluster.memberList({ linearizable: true })]);
     const leader = list.members.find((m) => m.ID === status.leader)?.name;

@@ -81,7 +81,7 @@ afterAll(async () => {
       'then a follower is moved by hand with `strategy: replace` (remove it, then add a learner on another node, which has to catch up on all the data ' +
       'before it is promoted). db size is the largest dbSize the members report before the migration (etcd default quota 2 GB, never approached). ' +
       'backup is the size of the snapshot the migration took. Step times come from the migration result, in seconds (rejoin ' +
-      'retries every 2 s or more while the learner has not started or caught up, so it moves in steps of the retry interval); total is the ' +
+      'retries after 1 s, then every 1.5 s or more, while the learner has not started or caught up, so it moves in steps of the retry interval); total is the ' +
       'migrateMember workflow from start to close.',
     header: ['data (MB)', 'keys', 'load (s)', 'db size (MB)', 'backup (MB)', ...STEPS.map((s) => `${s} (s)`), 'total (s)'],
     rows: results.map((r) => [r.dataMb, r.keys, seconds(r.loadMs), mb(r.dbSizeBytes), mb(r.backup?.bytes ?? Number.NaN), ...STEPS.map((s) => seconds(r.steps[s] ?? Number.NaN)), seconds(r.to - r.from)]),

@@ -84,3 +84,29 @@ export async function aFollower(h: GuardianHarness): Promise<string> {
   if (!follower) throw new Error('no follower');
   return follower;
 }
+
+/**
+ * Makes sure `member` does not lead, moving leadership to another voter if it does: a test that measures a follower's
+ * migration must not also measure a leader transfer, during which etcd may drop a proposal a follower forwards.
+ */
+export async function notLeading(h: GuardianHarness, member: string): Promise<void> {
+  const { leader, followers } = await roles(h);
+  if (leader !== member) return;
+  const c = new Etcd3({ hosts: [...h.sandbox.info.etcd.clientUrls] });
+  try {
+    const list = await c.cluster.memberList({ linearizable: true });
+    const from = list.members.find((m) => m.name === leader);
+    const to = list.members.find((m) => m.name === followers[0]);
+    const url = from?.clientURLs[0];
+    if (!from || !to || url === undefined) throw new Error(`cannot move leadership off ${member}: ${JSON.stringify(list.members.map((m) => m.name))}`);
+    const direct = new Etcd3({ hosts: [url] });
+    try {
+      await direct.maintenance.moveLeader({ targetID: to.ID });
+    } finally {
+      direct.close();
+    }
+  } finally {
+    c.close();
+  }
+  await until(`${member} to stop leading`, async () => ((await roles(h)).leader !== member ? true : undefined));
+}

@@ -243,9 +243,12 @@ export function createMigrationActivities(deps: ActivityDeps) {
 
     /**
      * Delete a pod and wait until it is gone. On a node that is not Ready no kubelet can finish a graceful delete,
-     * so the pod is removed at once (grace 0), as an operator would with --force.
+     * so the pod is removed at once (grace 0), as an operator would with --force. The same goes for the pod of a
+     * member that was down and has already been removed (`memberDown`): its process cannot stop gracefully, etcd's
+     * peers already refuse it, and waiting only keeps its node's heartbeats from being noticed as gone (up to the
+     * node grace period).
      */
-    async deletePod({ cluster, podName }: { cluster: string; podName: string }): Promise<{ deleted: boolean; forced: boolean }> {
+    async deletePod({ cluster, podName, memberDown }: { cluster: string; podName: string; memberDown?: boolean }): Promise<{ deleted: boolean; forced: boolean; why?: string }> {
       const runtime = runtimeOf(deps, cluster);
       const pod = await runtime.kube.getPod(runtime.namespace, podName);
       if (!pod) return { deleted: false, forced: false };
@@ -253,17 +256,17 @@ export function createMigrationActivities(deps: ActivityDeps) {
         const node = (await runtime.kube.listNodes(runtime.topology)).find((n) => n.name === pod.spec?.nodeName);
         return !node || !isNodeReady(node);
       };
-      let forced = await nodeDown();
+      let why: string | undefined = memberDown === true ? 'member down and removed' : (await nodeDown()) ? 'node not ready' : undefined;
       const fields = { step: 'delete-pod', cluster, pod: podName, ...(pod.spec?.nodeName ? { node: pod.spec.nodeName } : {}) };
-      log.info(`delete-pod: deleting pod ${podName}${forced ? ' at once (its node is not ready)' : ''}`, { ...fields, forced });
-      await runtime.kube.deletePod(runtime.namespace, podName, forced ? 0 : undefined);
+      log.info(`delete-pod: deleting pod ${podName}${why ? ` at once (${why})` : ''}`, { ...fields, forced: why !== undefined });
+      await runtime.kube.deletePod(runtime.namespace, podName, why ? 0 : undefined);
       const grace = (pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000;
       try {
         await waitFor(`pod ${podName} to go`, grace + 15_000, async () => {
           if (!(await runtime.kube.getPod(runtime.namespace, podName))) return true;
           // The node may turn NotReady while we wait (its heartbeats had already stopped): no kubelet will finish.
-          if (!forced && (await nodeDown())) {
-            forced = true;
+          if (why === undefined && (await nodeDown())) {
+            why = 'node not ready';
             await runtime.kube.deletePod(runtime.namespace, podName, 0);
           }
           return undefined;
@@ -271,10 +274,10 @@ export function createMigrationActivities(deps: ActivityDeps) {
       } catch {
         await runtime.kube.deletePod(runtime.namespace, podName, 0);
         log.warn(`delete-pod: pod ${podName} did not go in time: deleted at once`, { ...fields, forced: true });
-        return { deleted: true, forced: true };
+        return { deleted: true, forced: true, why: 'did not go in time' };
       }
-      log.info(`delete-pod: pod ${podName} is gone`, { ...fields, forced });
-      return { deleted: true, forced };
+      log.info(`delete-pod: pod ${podName} is gone`, { ...fields, forced: why !== undefined });
+      return { deleted: true, forced: why !== undefined, ...(why ? { why } : {}) };
     },
 
     /** The best feasible node now, excluding the given nodes; refuses with every node's reasons when none is. */

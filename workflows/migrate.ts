@@ -293,7 +293,13 @@ export async function migrateMember(raw: unknown): Promise<MigrationResult> {
     const deletePodOf = async (member: PlannedMember): Promise<void> => {
       if (!member.podName) return;
       const podName = member.podName;
-      await step('delete-pod', () => waiting.deletePod({ cluster, podName }), (d) => (d.deleted ? `deleted ${podName}${d.forced ? ' (forced: node not ready)' : ''}` : `${podName} already gone`));
+      // A member that was down when planned has been removed by now: its pod goes at once.
+      const memberDown = !member.healthy;
+      await step(
+        'delete-pod',
+        () => waiting.deletePod({ cluster, podName, ...(memberDown ? { memberDown } : {}) }),
+        (d) => (d.deleted ? `deleted ${podName}${d.forced ? ` (forced: ${d.why ?? 'node not ready'})` : ''}` : `${podName} already gone`),
+      );
     };
     const removeOld = async (): Promise<void> => {
       await removeMember(old, false);

@@ -105,6 +105,22 @@ describe('planning for a live member at risk', () => {
     ]);
   });
 
+  it('waits, saying why, when a live member is at risk while another voter has just gone down', () => {
+    const policy = aPolicy();
+    const pressured = withNode(aCluster(5, 8), aPressuredNode(1, 0.95, 0.92));
+    const alsoDown = withMember(pressured, 3, { status: aDeadStatus() });
+    let window = emptyWindow();
+    for (let i = 1; i < policy.hysteresisSamples; i++) window = assessRisk(pressured, policy, window).window;
+    // The pressure is confirmed; etcd-3's outage is one sample old, so it is not yet the one to move.
+    const { assessment } = assessRisk(alsoDown, policy, window);
+    expect(planMigration(alsoDown, assessment, policy, {}, NOW)).toEqual({
+      kind: 'none',
+      reason: 'not-actionable',
+      summary:
+        'etcd-1 is at risk but waits: cannot surge etcd-1: etcd adds no member while voter etcd-3 is down; migrate etcd-3 first (a replace removes every voter that is down and replaces each)',
+    });
+  });
+
   it('moves leadership off the leader before removing it', () => {
     const plan = migratePlan(decide(withNode(aCluster(3), aPressuredNode(0, 0.97, 0.5))));
     expect(plan.member).toMatchObject({ name: 'etcd-0', isLeader: true });

@@ -5,7 +5,7 @@ import { peerURLFor, urlHost } from '../src/domain/membership';
 import { isNodeReady } from '../src/domain/nodes';
 import type { ClusterObservation } from '../src/domain/observation';
 import { choosePlacement, placeOn } from '../src/domain/placement';
-import { buildMigrationPlan, nextMemberName, placementRequestFor, type MigrationPlan } from '../src/domain/plan';
+import { buildMigrationPlan, nextMemberName, placementRequestFor, type MigrationPlan, type PlanRefusal } from '../src/domain/plan';
 import type { StrategyPreference } from '../src/domain/policy';
 import { isMemberHealthy, knownLeader, projectChange, toVoterViews } from '../src/domain/quorum';
 import { EtcdRequestError } from '../src/etcd/errors';
@@ -94,6 +94,13 @@ function assertTargetAlive(obs: ClusterObservation, podName: string): void {
   if (pod.phase === 'Failed') throw new TargetLostError(`pod ${podName} of the new member failed`);
 }
 
+/** The failure type of a refused plan; a refusal not listed is the request's fault (INVALID_INPUT). */
+const REFUSAL_TYPES: Partial<Record<PlanRefusal['code'], MigrationRefusedError['code']>> = {
+  'quorum-guard': 'QUORUM_GUARD',
+  'no-feasible-node': 'NO_FEASIBLE_NODE',
+  'peer-down': 'PEER_DOWN',
+};
+
 /** Heartbeats every second while `work` runs: a long step stays alive, and a dead worker is noticed quickly. */
 async function heartbeating<T>(what: string, work: Promise<T>): Promise<T> {
   const timer = setInterval(() => heartbeat(what), 1000);
@@ -140,7 +147,7 @@ export function createMigrationActivities(deps: ActivityDeps) {
       });
       if ('refusal' in built) {
         const { refusal } = built;
-        const code = refusal.code === 'quorum-guard' ? 'QUORUM_GUARD' : refusal.code === 'no-feasible-node' ? 'NO_FEASIBLE_NODE' : refusal.code === 'peer-down' ? 'PEER_DOWN' : 'INVALID_INPUT';
+        const code = REFUSAL_TYPES[refusal.code] ?? 'INVALID_INPUT';
         log.warn(`plan: refused to migrate ${input.member} of ${input.cluster}: ${refusal.message}`, { step: 'plan', cluster: input.cluster, member: input.member, code });
         throw new MigrationRefusedError(code, `${refusal.message}${code === 'INVALID_INPUT' ? '' : `; ${describeCluster(observation)}`}`);
       }

@@ -2,7 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startGuardian, type GuardianHarness } from '../test/integration/harness/guardian';
 import { Writer } from '../test/integration/harness/invariants';
 import { until } from '../test/integration/harness/wait';
-import { migrateFollower, settled } from './cluster';
+import { settled } from '../test/integration/harness/gameday';
+import { migrateFollower } from './cluster';
 import { benchRuns, quantile, writeReport } from './stats';
 
 /**

@@ -1,32 +1,10 @@
-import { Etcd3 } from 'etcd3';
 import type { MemberStatusReport } from '../src/sandbox';
-import { withTimeout } from '../src/errors';
 import type { GuardianHarness } from '../test/integration/harness/guardian';
 import { aFollower, finished, roles } from '../test/integration/harness/migration';
-import { until } from '../test/integration/harness/wait';
 import { startMigration } from '../src/cli/migrate-command';
 import { stepTotals } from './stats';
 
-/** The sandbox cluster as the benchmarks need it between runs: settled, a follower to move, a migration by hand. */
-
-/** Waits for 3 member pods, each healthy and none terminating, and a member list of 3 voters and no learner. */
-export async function settled(h: GuardianHarness): Promise<MemberStatusReport[]> {
-  return until(
-    'a settled cluster (3 healthy member pods, 3 voters, no learner)',
-    async () => {
-      const pods = (await h.sandbox.status()).members;
-      if (pods.length !== 3 || !pods.every((m) => m.healthy && !m.terminating)) return undefined;
-      const c = new Etcd3({ hosts: pods.map((m) => m.clientUrl), dialTimeout: 1000 });
-      try {
-        const list = await withTimeout(c.cluster.memberList({ linearizable: true }), 3000, 'member list');
-        return list.members.length === 3 && list.members.every((m) => !m.isLearner) ? pods : undefined;
-      } finally {
-        c.close();
-      }
-    },
-    { timeoutMs: 240_000, everyMs: 500 },
-  );
-}
+/** The sandbox cluster as the benchmarks need it between runs: a follower to move, a migration by hand. */
 
 /** A follower's pod (name, pod, node, client URL), as the sandbox reports it. */
 export async function followerPod(h: GuardianHarness): Promise<MemberStatusReport> {

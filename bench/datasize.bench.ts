@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { Etcd3 } from 'etcd3';
 import { startGuardian, type GuardianHarness } from '../test/integration/harness/guardian';
-import { migrateFollower, settled, type Migrated } from './cluster';
+import { settled } from '../test/integration/harness/gameday';
+import { migrateFollower, type Migrated } from './cluster';
 import { seconds, writeReport } from './stats';
 
 /**

@@ -1,7 +1,7 @@
 import type { FaultKind, PressureLevels } from '../src/sandbox';
-import { GameDay } from '../test/integration/harness/gameday';
+import { GameDay, settled } from '../test/integration/harness/gameday';
 import { startGuardian, type GuardianHarness } from '../test/integration/harness/guardian';
-import { followerPod, settled } from './cluster';
+import { followerPod } from './cluster';
 import { benchRuns, quantile, seconds, stepTotals, times, writeReport } from './stats';
 
 /**

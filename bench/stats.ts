@@ -3,12 +3,8 @@ import { join } from 'node:path';
 
 /** Percentiles, tables and the report files of the benchmarks. */
 
-/** The q-quantile (nearest rank) of the values, or NaN for none. */
-export function quantile(values: readonly number[], q: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
-}
+// The game-day audit summarises latencies with the same quantile.
+export { quantile } from '../test/integration/harness/gameday';
 
 /** A Markdown table. */
 export function markdownTable(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {

@@ -314,8 +314,7 @@ export async function migrateMember(raw: unknown): Promise<MigrationResult> {
       for (const other of plan.alsoReplaced ?? []) {
         if ((await removeMember(other, true)).answers !== true) alsoRemoved.push(other);
       }
-      await deletePodOf(old);
-      for (const other of alsoRemoved) await deletePodOf(other);
+      for (const member of [old, ...alsoRemoved]) await deletePodOf(member);
       await placeSuccessor();
       for (const other of alsoRemoved) {
         const placed = await placeSuccessor(other);

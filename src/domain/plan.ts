@@ -296,7 +296,6 @@ export function buildMigrationPlan(request: PlanRequest): { plan: MigrationPlan 
     return { refusal: { code: 'member-is-learner', field: 'member', message: `member "${request.member}" is a learner; only voters are migrated (a stuck learner is removed by the migration that added it)` } };
   }
   const nodes = new Map(observation.nodes.map((n) => [n.name, n]));
-  const healthy = isMemberHealthy(member);
   const planned = plannedMember(observation, member);
 
   const placementRequest = placementRequestFor(observation, { memberId: member.id, name: planned.name, ...(member.nodeName ? { nodeName: member.nodeName } : {}) }, policy, request.excludedNodes);
@@ -317,7 +316,7 @@ export function buildMigrationPlan(request: PlanRequest): { plan: MigrationPlan 
     return { refusal: { code: 'no-feasible-node', message: `cannot move ${planned.name}: ${placement.summary}`, placement } };
   }
 
-  const { strategy, reason: strategyReason } = resolveStrategy(request.strategy, healthy);
+  const { strategy, reason: strategyReason } = resolveStrategy(request.strategy, planned.healthy);
   const othersDown = observation.members
     .filter((m) => m.id !== member.id && !m.isLearner && !isMemberHealthy(m))
     .map((m) => plannedMember(observation, m));

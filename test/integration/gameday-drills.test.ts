@@ -5,7 +5,7 @@ import type { MigrateMemberRequest } from '../../src/config/workflow-inputs';
 import type { BackupRecord } from '../../activities/migration';
 import type { MigrationProgress } from '../../workflows/migrate';
 import { CliWorker } from './harness/cli-worker';
-import { expectInvariantsHeld, memberList } from './harness/gameday';
+import { expectInvariantsHeld, settled } from './harness/gameday';
 import { startGuardian, writeConfigFile, type GuardianHarness } from './harness/guardian';
 import { aFollower, finished, Invariants, roles } from './harness/migration';
 import { until } from './harness/wait';
@@ -25,22 +25,8 @@ let worker: CliWorker;
 const figures: string[] = [];
 const backups: BackupRecord[] = [];
 
-/** Three voters, no learner, every member pod healthy and none terminating. */
-async function healthy(): Promise<void> {
-  await until(
-    'a healthy 3-member cluster',
-    async () => {
-      const pods = await h.sandbox.status();
-      if (pods.members.length !== 3 || !pods.members.every((m) => m.healthy && !m.terminating)) return undefined;
-      const listed = await memberList(h.sandbox.info.etcd.clientUrls.concat(pods.members.map((m) => m.clientUrl)), true).catch(() => []);
-      return listed.length === 3 && listed.every((m) => !m.isLearner) ? true : undefined;
-    },
-    { timeoutMs: 180_000, everyMs: 500 },
-  );
-}
-
 async function invariantsRunning(): Promise<Invariants> {
-  await healthy();
+  await settled(h);
   const checks = new Invariants(h);
   checks.start();
   await until('the writer to be acknowledged', () => Promise.resolve(checks.writer.acked.length >= 10 ? true : undefined));

@@ -2,6 +2,7 @@ import { WorkflowNotFoundError, type WorkflowHandle, type WorkflowHandleWithFirs
 import { Etcd3 } from 'etcd3';
 import { noop } from 'cockatiel';
 import { withTimeout } from '../../../src/errors';
+import type { MemberStatusReport } from '../../../src/sandbox';
 import type { MonitorStatus } from '../../../workflows/monitor';
 import type { GuardianHarness } from './guardian';
 import { finished, type Invariants } from './migration';
@@ -190,7 +191,26 @@ export async function expectInvariantsHeld(checks: Invariants, options: { size: 
   return { summary };
 }
 
-function quantile(values: readonly number[], q: number): number {
+/** The q-quantile (nearest rank) of the values, or NaN for none. */
+export function quantile(values: readonly number[], q: number): number {
+  if (values.length === 0) return Number.NaN;
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? Number.NaN;
+}
+
+/**
+ * Waits, without a monitor, for `size` member pods, each healthy and none terminating, and a linearizable member
+ * list of `size` voters and no learner; resolves with the pods.
+ */
+export async function settled(h: GuardianHarness, size = 3): Promise<MemberStatusReport[]> {
+  return until(
+    `a settled cluster (${size} healthy member pods, ${size} voters, no learner)`,
+    async () => {
+      const pods = (await h.sandbox.status()).members;
+      if (pods.length !== size || !pods.every((m) => m.healthy && !m.terminating)) return undefined;
+      const listed = await memberList(pods.map((m) => m.clientUrl), true).catch(() => []);
+      return listed.length === size && listed.every((m) => !m.isLearner) ? pods : undefined;
+    },
+    { timeoutMs: 240_000, everyMs: 500 },
+  );
 }

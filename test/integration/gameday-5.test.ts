@@ -37,7 +37,7 @@ afterAll(async () => {
 
 /** Starts the writer and the sampler and waits for the first acknowledged writes. */
 async function invariantsRunning(): Promise<Invariants> {
-  const checks = new Invariants(h);
+  const checks = await Invariants.ofCurrentMembers(h);
   checks.start();
   await until('the writer to be acknowledged', () => Promise.resolve(checks.writer.acked.length >= 10 ? true : undefined));
   return checks;

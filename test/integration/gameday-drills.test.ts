@@ -27,7 +27,7 @@ const backups: BackupRecord[] = [];
 
 async function invariantsRunning(): Promise<Invariants> {
   await settled(h);
-  const checks = new Invariants(h);
+  const checks = await Invariants.ofCurrentMembers(h);
   checks.start();
   await until('the writer to be acknowledged', () => Promise.resolve(checks.writer.acked.length >= 10 ? true : undefined));
   return checks;

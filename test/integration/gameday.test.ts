@@ -208,7 +208,7 @@ afterAll(async () => {
 
 it.each(scenarios)('$name', async (scenario) => {
   const { status: before, leader: leaderName, follower: followerName } = await day.roles();
-  const checks = new Invariants(h);
+  const checks = await Invariants.ofCurrentMembers(h);
   const scene: Scene = {
     checks,
     before,

@@ -28,9 +28,22 @@ export class Invariants {
   readonly writer: Writer;
   readonly sampler: QuorumSampler;
 
-  constructor(private readonly h: GuardianHarness) {
-    this.writer = new Writer([...h.sandbox.info.etcd.clientUrls]);
-    this.sampler = new QuorumSampler([...h.sandbox.info.etcd.clientUrls]);
+  /** `seeds`: where the writer and the sampler first look for the members (default: the sandbox's first members). */
+  constructor(
+    private readonly h: GuardianHarness,
+    seeds: readonly string[] = h.sandbox.info.etcd.clientUrls,
+  ) {
+    this.writer = new Writer([...seeds]);
+    this.sampler = new QuorumSampler([...seeds]);
+  }
+
+  /**
+   * Invariants seeded with the members running now. After a few migrations none of the first members' addresses may
+   * host a member any more, and a writer seeded with them alone never finds the cluster.
+   */
+  static async ofCurrentMembers(h: GuardianHarness): Promise<Invariants> {
+    const running = (await h.sandbox.status()).members.filter((m) => m.healthy && !m.terminating).map((m) => m.clientUrl);
+    return new Invariants(h, running.length > 0 ? running : h.sandbox.info.etcd.clientUrls);
   }
 
   start(): void {

@@ -1,6 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { heartbeat, log, sleep } from '@temporalio/activity';
+import { log } from '@temporalio/activity';
 import { peerURLFor, urlHost } from '../src/domain/membership';
 import { isNodeReady } from '../src/domain/nodes';
 import type { ClusterObservation } from '../src/domain/observation';
@@ -11,30 +9,10 @@ import { isMemberHealthy, knownLeader, projectChange, toVoterViews } from '../sr
 import { EtcdRequestError } from '../src/etcd/errors';
 import { successorPod } from '../src/kube/member-pod';
 import { withFailureTypes } from './failures';
-import { observeCluster, readRaft } from './observe';
+import { waitFor } from './effects';
+import { MigrationRefusedError, NotReadyYetError, TargetLostError } from './errors';
+import { describeCluster, healthyEndpoints, observeCluster, readRaft } from './observe';
 import { runtimeOf, type ActivityDeps, type ClusterRuntime } from './runtime';
-
-/** A refusal the operator must act on: bad input, a quorum violation, nowhere to go. Never retried. */
-export class MigrationRefusedError extends Error {
-  readonly retryable = false;
-  constructor(
-    readonly code: 'INVALID_INPUT' | 'QUORUM_GUARD' | 'NO_FEASIBLE_NODE' | 'POD_CONFLICT' | 'BACKUP_REQUIRED' | 'PEER_DOWN',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'MigrationRefusedError';
-  }
-}
-
-/** Not done yet (a learner catching up, a pod starting): Temporal retries the step. */
-export class NotReadyYetError extends Error {
-  readonly code = 'NOT_READY_YET';
-  readonly retryable = true;
-  constructor(message: string) {
-    super(message);
-    this.name = 'NotReadyYetError';
-  }
-}
 
 /** What the workflow asks `prepareMigration` for. */
 export interface PrepareInput {
@@ -46,43 +24,12 @@ export interface PrepareInput {
   excludedNodes?: Record<string, string>;
 }
 
-/** A snapshot taken before the first destructive step. */
-export interface BackupRecord {
-  path: string;
-  revision: number;
-  bytes: number;
-  sha256: string;
-  endpoint: string;
-}
-
-/** What the cluster looks like, in one line, for failure messages. */
-export function describeCluster(obs: ClusterObservation): string {
-  const members = obs.members
-    .map((m) => `${m.name || m.id}${m.isLearner ? ' (learner)' : ''} on ${m.nodeName ?? '?'}: ${isMemberHealthy(m) ? 'healthy' : 'down'}`)
-    .join(', ');
-  return `members now: ${members || 'none'}`;
-}
-
 function memberById(obs: ClusterObservation, id: string) {
   return obs.members.find((m) => m.id === id);
 }
 
 function nodeAddress(obs: ClusterObservation, nodeName: string): string | undefined {
   return obs.nodes.find((n) => n.name === nodeName)?.internalIP;
-}
-
-function healthyEndpoints(obs: ClusterObservation): string[] {
-  return obs.members.filter((m) => !m.isLearner && isMemberHealthy(m) && m.clientURLs[0]).map((m) => m.clientURLs[0] ?? '');
-}
-
-/** The node under the new member's pod went away: waiting longer cannot help, the next node should be tried. */
-export class TargetLostError extends Error {
-  readonly code = 'TARGET_LOST';
-  readonly retryable = false;
-  constructor(message: string) {
-    super(message);
-    this.name = 'TargetLostError';
-  }
 }
 
 /** Fail fast when the new member's pod or its node is gone or down, instead of waiting out the step's timeout. */
@@ -100,28 +47,6 @@ const REFUSAL_TYPES: Partial<Record<PlanRefusal['code'], MigrationRefusedError['
   'no-feasible-node': 'NO_FEASIBLE_NODE',
   'peer-down': 'PEER_DOWN',
 };
-
-/** Heartbeats every second while `work` runs: a long step stays alive, and a dead worker is noticed quickly. */
-async function heartbeating<T>(what: string, work: Promise<T>): Promise<T> {
-  const timer = setInterval(() => heartbeat(what), 1000);
-  try {
-    return await work;
-  } finally {
-    clearInterval(timer);
-  }
-}
-
-/** Poll `check` until it returns a value, heartbeating, or give up after `timeoutMs` with NotReadyYetError. */
-async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    heartbeat(what);
-    if (Date.now() > deadline) throw new NotReadyYetError(`${what}: not done after ${Math.round(timeoutMs / 1000)} s`);
-    await sleep(1000);
-  }
-}
 
 /**
  * The migration's steps. Each is idempotent (a repeat finds its result in place and returns it) and each
@@ -166,30 +91,6 @@ export function createMigrationActivities(deps: ActivityDeps) {
       return plan;
     },
 
-    /** Save an etcd snapshot of a healthy voter, once per migration. */
-    async backupSnapshot({ cluster, migrationId }: { cluster: string; migrationId: string }): Promise<BackupRecord> {
-      const runtime = runtimeOf(deps, cluster);
-      const path = join(runtime.backup.directory, `${cluster}-${migrationId.replace(/[^\w.-]/g, '_')}.db`);
-      const record = `${path}.json`;
-      if (existsSync(record)) return JSON.parse(readFileSync(record, 'utf8')) as BackupRecord;
-      const observation = await observe(runtime);
-      const endpoint = healthyEndpoints(observation)[0];
-      if (!endpoint) throw new NotReadyYetError(`no healthy voter to take a snapshot from; ${describeCluster(observation)}`);
-      log.info(`backup-snapshot: taking a snapshot of ${cluster} from ${endpoint}`, { step: 'backup-snapshot', cluster, endpoint, path });
-      try {
-        mkdirSync(runtime.backup.directory, { recursive: true });
-      } catch (error) {
-        throw new MigrationRefusedError('BACKUP_REQUIRED', `backup directory ${runtime.backup.directory} cannot be created: ${(error as Error).message}`);
-      }
-      // The snapshot holds at least everything up to this revision.
-      const revision = await runtime.etcd.revision(endpoint);
-      const taken = await heartbeating(`snapshot of ${cluster} to ${path}`, runtime.etcd.snapshot(endpoint, path, 5 * 60_000));
-      const result: BackupRecord = { path, revision, bytes: taken.bytes, sha256: taken.sha256, endpoint };
-      writeFileSync(record, JSON.stringify(result));
-      log.info(`backup-snapshot: ${taken.bytes} bytes at revision ${revision} saved to ${path}`, { step: 'backup-snapshot', cluster, ...result });
-      return result;
-    },
-
     /** Hand leadership to the most caught-up healthy voter when `awayFrom` leads; a no-op otherwise. */
     async moveLeader({ cluster, awayFrom }: { cluster: string; awayFrom: string }): Promise<{ moved: boolean; leader: string }> {
       const runtime = runtimeOf(deps, cluster);
@@ -204,7 +105,7 @@ export function createMigrationActivities(deps: ActivityDeps) {
       if (!target || !endpoint) throw new NotReadyYetError(`no healthy voter to take leadership from ${leader.name}`);
       log.info(`move-leader: moving leadership of ${cluster} from ${leader.name} to ${target.name}`, { step: 'move-leader', cluster, from: leader.name, to: target.name });
       await runtime.etcd.moveLeader(endpoint, target.id);
-      const after = await waitFor('leadership to move', 15_000, async () => {
+      const after = await waitFor(deps, 'leadership to move', 15_000, async () => {
         const now = knownLeader((await readRaft(runtime, deps.now)).members);
         return now && now.id !== awayFrom ? now : undefined;
       });
@@ -269,7 +170,7 @@ export function createMigrationActivities(deps: ActivityDeps) {
       await runtime.kube.deletePod(runtime.namespace, podName, why ? 0 : undefined);
       const grace = (pod.spec?.terminationGracePeriodSeconds ?? 30) * 1000;
       try {
-        await waitFor(`pod ${podName} to go`, grace + 15_000, async () => {
+        await waitFor(deps, `pod ${podName} to go`, grace + 15_000, async () => {
           if (!(await runtime.kube.getPod(runtime.namespace, podName))) return true;
           // The node may turn NotReady while we wait (its heartbeats had already stopped): no kubelet will finish.
           if (why === undefined && (await nodeDown())) {

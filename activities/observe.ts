@@ -1,6 +1,7 @@
 import type { KubeSnapshot, RaftMember, RaftSnapshot } from '../src/domain/assemble';
 import { assembleObservation } from '../src/domain/assemble';
 import { clientURLFor } from '../src/domain/membership';
+import { isMemberHealthy } from '../src/domain/quorum';
 import type { ClusterObservation, RaftStatus } from '../src/domain/observation';
 import { errorText } from '../src/errors';
 import type { EtcdMemberInfo } from '../src/etcd/gateway';
@@ -112,4 +113,17 @@ export async function readKube(runtime: ClusterRuntime, now: () => Date): Promis
 export async function observeCluster(runtime: ClusterRuntime, now: () => Date): Promise<ClusterObservation> {
   const [raft, kube] = await Promise.all([readRaft(runtime, now), readKube(runtime, now)]);
   return assembleObservation(runtime.name, raft, kube, runtime.addressing);
+}
+
+/** What the cluster looks like, in one line, for failure messages. */
+export function describeCluster(obs: ClusterObservation): string {
+  const members = obs.members
+    .map((m) => `${m.name || m.id}${m.isLearner ? ' (learner)' : ''} on ${m.nodeName ?? '?'}: ${isMemberHealthy(m) ? 'healthy' : 'down'}`)
+    .join(', ');
+  return `members now: ${members || 'none'}`;
+}
+
+/** Client endpoints of the voters that answer, to send membership changes to. */
+export function healthyEndpoints(obs: ClusterObservation): string[] {
+  return obs.members.filter((m) => !m.isLearner && isMemberHealthy(m) && m.clientURLs[0]).map((m) => m.clientURLs[0] ?? '');
 }

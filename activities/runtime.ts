@@ -1,7 +1,7 @@
 import type { Addressing } from '../src/domain/membership';
 import type { Policy } from '../src/domain/policy';
-import type { EtcdGateway } from '../src/etcd/gateway';
-import type { KubeGateway } from '../src/kube/gateway';
+import type { EtcdPort } from '../src/etcd/port';
+import type { KubePort } from '../src/kube/port';
 import type { TopologyLabels } from '../src/kube/convert';
 import type { HistogramMemory } from '../src/metrics/etcd-metrics';
 
@@ -18,8 +18,8 @@ export interface ClusterRuntime {
   policy: Policy;
   /** Endpoints to try first, before the ones derived from the pods. */
   seedEndpoints: string[];
-  etcd: EtcdGateway;
-  kube: KubeGateway;
+  etcd: EtcdPort;
+  kube: KubePort;
   /** Histogram snapshots per member id, so that p99 figures are recent rather than lifetime. */
   histograms: Map<string, HistogramMemory>;
   /** Where snapshots go before a migration, and whether a migration may start without one. */
@@ -33,6 +33,17 @@ export interface ActivityDeps {
   clusters: ReadonlyMap<string, ClusterRuntime>;
   /** The clock, injectable so that tests can pin it. */
   now: () => Date;
+  /**
+   * Waiting and heartbeating inside an activity. The worker uses Temporal's (cancellable sleep, real heartbeats);
+   * the simulation passes a virtual clock so that a migration runs in milliseconds.
+   */
+  effects?: ActivityEffects;
+}
+
+/** How an activity waits and shows it is alive. */
+export interface ActivityEffects {
+  sleep(ms: number): Promise<void>;
+  heartbeat(detail?: unknown): void;
 }
 
 /** A cluster the worker does not know: a configuration mismatch between the schedule and the worker. */

@@ -1,5 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createBackupActivities } from '../activities/backup';
 import { createMigrationActivities } from '../activities/migration';
 import { createMonitorActivities } from '../activities/monitor';
 import type { ActivityDeps } from '../activities/runtime';
@@ -18,7 +19,7 @@ export function sourceWorkflows(): WorkflowSource {
 
 /** Every activity of the guardian, built from its dependencies. */
 export function createActivities(deps: ActivityDeps, temporal?: Client) {
-  return { ...createMonitorActivities(deps), ...createMigrationActivities(deps), ...createTrackingActivities(temporal ? { temporal } : {}) };
+  return { ...createMonitorActivities(deps), ...createBackupActivities(deps), ...createMigrationActivities(deps), ...createTrackingActivities(temporal ? { temporal } : {}) };
 }
 
 /** The worker of the guardian: the one place where config becomes clients, gateways and a Temporal worker. */

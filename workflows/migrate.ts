@@ -11,7 +11,8 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { BackupRecord, MigrationActivities } from '../activities/migration';
+import type { BackupActivities, BackupRecord } from '../activities/backup';
+import type { MigrationActivities } from '../activities/migration';
 import { SA } from '../src/config/search-attributes';
 import { parseMigrateMemberInput, type MigrateMemberInput } from '../src/config/workflow-inputs';
 import type { MigrationPlan, PlannedMember } from '../src/domain/plan';
@@ -97,7 +98,7 @@ const patient = proxyActivities<MigrationActivities>({
 });
 
 // The snapshot heartbeats every second while etcd streams it, however large the database.
-const slow = proxyActivities<MigrationActivities>({
+const slow = proxyActivities<BackupActivities>({
   ...base,
   startToCloseTimeout: '6m',
   heartbeatTimeout: '10s',

@@ -24,6 +24,7 @@ import {
   type TlsFailure,
 } from './errors';
 import { toDecimalId, toHexId } from './ids';
+import type { EtcdPort } from './port';
 
 /** Paths of the client TLS material for an etcd cluster. Only paths travel through config and history. */
 export interface EtcdTlsFiles {
@@ -107,7 +108,7 @@ export function loadEtcdTls(files: EtcdTlsFiles): EtcdTls {
  * attempt: retries belong to Temporal, so that history shows them. One client per endpoint, so that a frozen
  * member costs one timeout and never stalls the others.
  */
-export class EtcdGateway {
+export class EtcdGateway implements EtcdPort {
   private readonly clients = new Map<string, Etcd3>();
 
   constructor(
@@ -170,11 +171,16 @@ export class EtcdGateway {
    * endpoint refused the handshake for good (a wrong CA, a refused client certificate), it is an EtcdTlsError: no
    * retry mends that.
    */
-  async firstAnswer<T>(operation: string, fn: (client: Etcd3, endpoint: string) => Promise<T>, endpoints = this.options.endpoints): Promise<{ value: T; endpoint: string }> {
+  async firstAnswer<T>(
+    operation: string,
+    fn: (client: Etcd3, endpoint: string) => Promise<T>,
+    endpoints = this.options.endpoints,
+    timeoutMs = this.options.timeoutMs,
+  ): Promise<{ value: T; endpoint: string }> {
     const failures: { endpoint: string; error: string; tls?: TlsFailure }[] = [];
     for (const endpoint of endpoints) {
       try {
-        return { value: await withTimeout(fn(this.client(endpoint), endpoint), this.options.timeoutMs, `${operation} at ${endpoint}`), endpoint };
+        return { value: await withTimeout(fn(this.client(endpoint), endpoint), timeoutMs, `${operation} at ${endpoint}`), endpoint };
       } catch (error) {
         const refusal = asRequestError(error, operation, endpoint);
         // etcd answered and said no: asking another member would get the same answer, or repeat a change.
@@ -278,11 +284,13 @@ export class EtcdGateway {
    * HashKV of one member at a revision (0 = its latest). etcd3's maintenance.hashKV() asks gRPC for the wrong
    * method name, so the pool is called directly.
    */
-  async hashKv(endpoint: string, revision: number): Promise<{ hash: string; revision: number; compactRevision: number }> {
+  async hashKv(endpoint: string, revision: number, timeoutMs?: number): Promise<{ hash: string; revision: number; compactRevision: number }> {
+    // HashKV reads the whole keyspace: on a large database it takes far longer than a status call.
     const { value } = await this.firstAnswer(
       `hashkv at ${endpoint}`,
       (c) => poolOf(c).exec<{ header: { revision: string }; hash: string; compact_revision: string }>('Maintenance', 'hashKv', { revision }),
       [endpoint],
+      timeoutMs,
     );
     return { hash: String(value.hash), revision: Number(value.header.revision), compactRevision: Number(value.compact_revision) };
   }

@@ -2,6 +2,7 @@ import { ApiException, CoreV1Api, KubeConfig, Metrics, type V1Pod } from '@kuber
 import type { Resources } from '../domain/observation';
 import { errorText } from '../errors';
 import { toNodeObservation, toPodInfo, type PodInfo, type TopologyLabels } from './convert';
+import type { KubePort } from './port';
 import { cpuMillis, memoryBytes } from './quantity';
 
 /** Where to find the Kubernetes API: a kubeconfig path and context, or the default loading rules. */
@@ -28,7 +29,7 @@ export function apiStatus(error: unknown): number | undefined {
 }
 
 /** A thin, typed gateway over the parts of the Kubernetes API the guardian reads. */
-export class KubeGateway {
+export class KubeGateway implements KubePort {
   readonly core: CoreV1Api;
   private readonly metrics: Metrics;
 

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
 import { startMigration } from '../../src/cli/migrate-command';
 import type { MigrateMemberRequest } from '../../src/config/workflow-inputs';
-import type { BackupRecord } from '../../activities/migration';
+import type { BackupRecord } from '../../activities/backup';
 import type { MigrationProgress } from '../../workflows/migrate';
 import { CliWorker } from './harness/cli-worker';
 import { expectInvariantsHeld, settled } from './harness/gameday';

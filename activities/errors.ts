@@ -1,0 +1,46 @@
+/** The errors the migration's activities throw, each with a code the workflow branches on (never instanceof). */
+
+/** A refusal the operator must act on: bad input, a quorum violation, nowhere to go. Never retried. */
+export class MigrationRefusedError extends Error {
+  readonly retryable = false;
+  constructor(
+    readonly code: 'INVALID_INPUT' | 'QUORUM_GUARD' | 'NO_FEASIBLE_NODE' | 'POD_CONFLICT' | 'BACKUP_REQUIRED' | 'PEER_DOWN' | 'NO_TEMPLATE' | 'LEARNER_PRESENT' | 'VOTER_POD',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'MigrationRefusedError';
+  }
+}
+
+/** Not done yet (a learner catching up, a pod starting): Temporal retries the step. */
+export class NotReadyYetError extends Error {
+  readonly code = 'NOT_READY_YET';
+  readonly retryable = true;
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotReadyYetError';
+  }
+}
+
+/**
+ * No member list could be read (every endpoint failed, or none agreed on a leader): who is a member is unknown.
+ * Retried: a step that acted on "unknown" as if it were "absent" could delete the pod of a voter.
+ */
+export class MembershipUnknownError extends Error {
+  readonly code = 'MEMBERSHIP_UNKNOWN';
+  readonly retryable = true;
+  constructor(message: string) {
+    super(message);
+    this.name = 'MembershipUnknownError';
+  }
+}
+
+/** The node under the new member's pod went away: waiting longer cannot help, the next node should be tried. */
+export class TargetLostError extends Error {
+  readonly code = 'TARGET_LOST';
+  readonly retryable = false;
+  constructor(message: string) {
+    super(message);
+    this.name = 'TargetLostError';
+  }
+}

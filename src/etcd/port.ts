@@ -1,0 +1,36 @@
+import type { EndpointStatus, EtcdAlarm, EtcdMemberInfo } from './gateway';
+
+/**
+ * Everything the guardian asks of etcd, as a narrow port: the real gateway (src/etcd/gateway.ts) and the in-memory
+ * model of the simulation (test/simulation) both implement it, so the activities run unchanged over either.
+ * Every call makes one attempt; retries belong to Temporal. Refusals are EtcdRequestError with etcd's reason.
+ */
+export interface EtcdPort {
+  /**
+   * The member list as the leader sees it (linearizable where etcd supports it), from the first endpoint that
+   * answers. Throws when none answers: a failed list means "membership unknown", never "no members".
+   */
+  memberList(endpoints?: readonly string[]): Promise<{ members: EtcdMemberInfo[]; endpoint: string }>;
+  /** The status of one endpoint. Never throws: an endpoint that does not answer is reported unreachable. */
+  endpointStatus(endpoint: string): Promise<EndpointStatus>;
+  /** Active alarms of the whole cluster. */
+  alarms(endpoints?: readonly string[]): Promise<EtcdAlarm[]>;
+  /** The raw Prometheus text of one member's /metrics endpoint. */
+  metricsText(endpoint: string): Promise<string>;
+  /** Add a learner with the given peer URL; returns its id and the membership after the change. */
+  addLearner(peerURL: string, endpoints?: readonly string[]): Promise<{ id: string; members: EtcdMemberInfo[] }>;
+  /** Remove a member by hex id. */
+  removeMember(id: string, endpoints?: readonly string[]): Promise<void>;
+  /** Promote a learner that has caught up. */
+  promoteMember(id: string, endpoints?: readonly string[]): Promise<void>;
+  /** Hand leadership to another voter; sent to the current leader's endpoint. */
+  moveLeader(leaderEndpoint: string, targetId: string): Promise<void>;
+  /** HashKV of one member at a revision (0 = its latest), within `timeoutMs` when given. */
+  hashKv(endpoint: string, revision: number, timeoutMs?: number): Promise<{ hash: string; revision: number; compactRevision: number }>;
+  /** The current revision as seen by one endpoint. */
+  revision(endpoint: string): Promise<number>;
+  /** Stream a snapshot from one endpoint into `path`; returns its revision, size and sha256. */
+  snapshot(endpoint: string, path: string, timeoutMs: number): Promise<{ revision: number; bytes: number; sha256: string }>;
+  /** Release connections. */
+  close(): void;
+}

@@ -1,0 +1,25 @@
+import type { V1Pod } from '@kubernetes/client-node';
+import type { NodeObservation } from '../domain/observation';
+import type { PodInfo, TopologyLabels } from './convert';
+import type { NodeUsage } from './gateway';
+
+/**
+ * The part of the Kubernetes API the guardian uses, as a narrow port: implemented by the real gateway
+ * (src/kube/gateway.ts) and by the in-memory model of the simulation (test/simulation).
+ */
+export interface KubePort {
+  /** Every node, with rack and domain read from the configured labels. */
+  listNodes(topology: TopologyLabels): Promise<NodeObservation[]>;
+  /** The pods of an etcd cluster, by label selector. */
+  listPods(namespace: string, labelSelector: string): Promise<PodInfo[]>;
+  /** The pod objects themselves, for the migration to copy a member's spec. */
+  listPodObjects(namespace: string, labelSelector: string): Promise<V1Pod[]>;
+  /** One pod, or undefined when it does not exist. */
+  getPod(namespace: string, name: string): Promise<V1Pod | undefined>;
+  /** Create a pod; returns what the API server stored. */
+  createPod(namespace: string, pod: V1Pod): Promise<V1Pod>;
+  /** Delete a pod (grace 0: at once); false when it was already gone. */
+  deletePod(namespace: string, name: string, gracePeriodSeconds?: number): Promise<boolean>;
+  /** Node CPU and memory usage. Never throws. */
+  nodeUsage(): Promise<NodeUsage>;
+}

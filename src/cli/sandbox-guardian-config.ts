@@ -26,6 +26,7 @@ export function sandboxGuardianConfigDocument(info: SandboxInfo, tuning: Sandbox
       rackLabel: LABELS.rack,
       domainLabel: LABELS.zone,
       backupDirectory: join(info.stateDir, 'backups'),
+      desiredVoters: info.etcd.members.length,
       ...(info.etcd.tls ? { tls: info.etcd.tls } : {}),
     },
     tuning,

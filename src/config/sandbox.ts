@@ -14,6 +14,8 @@ export interface SandboxFacts {
   rackLabel: string;
   domainLabel: string;
   backupDirectory: string;
+  /** Members the sandbox started: the voters the guardian should keep. Absent: the config's default. */
+  desiredVoters?: number;
   tls?: { caFile: string; certFile: string; keyFile: string };
 }
 
@@ -42,6 +44,7 @@ export function sandboxConfigDocument(facts: SandboxFacts, tuning: SandboxCluste
         memberNamePrefix: 'etcd',
         addressing: { mode: 'host-network' },
         ...(facts.tls ? { tls: facts.tls } : {}),
+        ...(facts.desiredVoters !== undefined ? { desiredVoters: facts.desiredVoters } : {}),
         topology: { rackLabel: facts.rackLabel, domainLabel: facts.domainLabel },
         hysteresis: { samples: tuning.hysteresisSamples ?? 3 },
         interval: tuning.interval ?? '2s',

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import {
   DEFAULT_POLICY,
   DEFAULT_THRESHOLDS,
+  MAX_DESIRED_VOTERS,
   type Policy,
   type StrategyPreference,
   type Thresholds,
@@ -110,6 +111,11 @@ const fraction = z.number({ error: 'expected a number greater than 0 and at most
 const count = z.int({ error: 'expected a whole number of at least 1' }).min(1);
 const seconds = z.number({ error: 'expected a number of seconds greater than 0 (0.5 means 500ms)' }).gt(0);
 const flag = z.boolean({ error: 'expected true or false' });
+// Even sizes are allowed: a 4-voter cluster is legal etcd, if no safer than 3, and may be the step of a planned growth.
+const voterCount = z
+  .int({ error: `expected a whole number of voting members between 1 and ${MAX_DESIRED_VOTERS}, such as 3 or 5` })
+  .min(1)
+  .max(MAX_DESIRED_VOTERS);
 
 /** The operator's strategy preference; the values of `StrategyPreference` in src/domain/policy.ts. */
 export const strategySchema = z.enum(['auto', 'replace', 'surge']) satisfies z.ZodType<StrategyPreference>;
@@ -286,6 +292,7 @@ function clusterSchemaWith(durationField: DurationField) {
       dryRun: flag.default(DEFAULT_POLICY.dryRun),
       backup: section(backupSchema.prefault({})),
       tolerations: section(z.array(tolerationSchema).default([])),
+      desiredVoters: voterCount.default(DEFAULT_POLICY.desiredVoters),
       monitor: section(monitorSchema.prefault({})),
     })
     .superRefine(
@@ -408,6 +415,7 @@ export function toPolicy(cluster: ClusterConfig): Policy {
     dryRun: cluster.dryRun,
     memberNamePrefix: cluster.memberNamePrefix,
     tolerations: cluster.tolerations.map((toleration) => ({ ...toleration })),
+    desiredVoters: cluster.desiredVoters,
   };
 }
 

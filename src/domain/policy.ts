@@ -46,6 +46,8 @@ export interface Policy {
   memberNamePrefix: string;
   /** Tolerations of the etcd pods, used to decide whether a tainted node may host a member. */
   tolerations: Toleration[];
+  /** Voting members the cluster should have; fewer or more is a finding. Learners do not count. */
+  desiredVoters: number;
 }
 
 /** Defaults an SRE would start from; every value can be overridden in the config file. */
@@ -71,4 +73,9 @@ export const DEFAULT_POLICY: Policy = {
   dryRun: false,
   memberNamePrefix: 'etcd',
   tolerations: [],
+  // The size kubeadm's stacked control plane and most production clusters run: tolerates one failure.
+  desiredVoters: 3,
 };
+
+/** The most voters a config may ask for: etcd advises at most 7, since every write waits for a quorum of them. */
+export const MAX_DESIRED_VOTERS = 7;

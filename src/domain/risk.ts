@@ -1,7 +1,7 @@
 import { activePressures, isNodeReady, percent, readyCondition, utilization } from './nodes';
 import type { ClusterObservation, MemberObservation, NodeObservation } from './observation';
 import type { Policy } from './policy';
-import { knownLeader, quorumState, toVoterViews, type QuorumState } from './quorum';
+import { isMemberHealthy, knownLeader, quorumSize, quorumState, toVoterViews, type QuorumState } from './quorum';
 import { WindowBuilder, type SampleWindow } from './window';
 
 /** Every kind of finding the assessment can report. */
@@ -9,6 +9,8 @@ export const FINDING_KINDS = [
   'quorum-lost',
   'quorum-at-risk',
   'no-leader',
+  'membership-short',
+  'membership-long',
   'member-unreachable',
   'member-lagging',
   'leader-churn',
@@ -71,8 +73,19 @@ export interface Assessment {
 
 type Signal = Omit<Finding, 'samples' | 'confirmed'>;
 
-/** Findings about the cluster as a whole, which keep counting while quorum is lost. */
-const CLUSTER_KINDS: ReadonlySet<FindingKind> = new Set<FindingKind>(['quorum-lost', 'quorum-at-risk', 'no-leader', 'leader-churn', 'proposals-failed']);
+/**
+ * Findings about the cluster as a whole, which keep counting while quorum is lost. The membership count is one:
+ * it does not depend on any member's health, and a cluster both short and without quorum should say both.
+ */
+const CLUSTER_KINDS: ReadonlySet<FindingKind> = new Set<FindingKind>([
+  'quorum-lost',
+  'quorum-at-risk',
+  'no-leader',
+  'membership-short',
+  'membership-long',
+  'leader-churn',
+  'proposals-failed',
+]);
 
 const SEVERITY_ORDER: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
 
@@ -129,6 +142,60 @@ function clusterSignals(obs: ClusterObservation, quorum: QuorumState, leader: Me
     });
   }
   return signals;
+}
+
+function plural(count: number, one: string, many: string): string {
+  return `${count} ${count === 1 ? one : many}`;
+}
+
+/** Failures a cluster of `voters` healthy voters survives. */
+function toleratedFailures(voters: number): number {
+  return Math.max(0, voters - quorumSize(voters));
+}
+
+/**
+ * Fewer or more voters than the policy wants. Counted from the member list, so nothing is said when that list
+ * could not be read: the members of the observation are then stand-ins, and unknown is not absent.
+ */
+function membershipSignals(obs: ClusterObservation, quorum: QuorumState, policy: Policy): Signal[] {
+  if (obs.missingSignals.includes('member-list')) return [];
+  const { voters, learners } = quorum;
+  const desired = policy.desiredVoters;
+  const evidence = { voters, desired, learners };
+  if (voters < desired) {
+    const learnerNames = obs.members.filter((m) => m.isLearner).map(memberLabel);
+    // A learner on its way in is the usual reason for a short count (a replace in progress): say so, but it does
+    // not vote, so it does not make up the shortfall.
+    const learnerNote =
+      learnerNames.length === 0
+        ? ''
+        : learnerNames.length === 1
+          ? `; learner ${learnerNames[0] ?? ''} does not vote until it is promoted`
+          : `; learners ${learnerNames.join(', ')} do not vote until they are promoted`;
+    return [
+      {
+        kind: 'membership-short',
+        severity: 'critical',
+        message: `membership short: ${voters} of ${desired} desired voters, ${desired - voters} missing; the cluster tolerates ${plural(toleratedFailures(voters), 'failure', 'failures')} instead of ${toleratedFailures(desired)}${learnerNote}`,
+        evidence,
+      },
+    ];
+  }
+  if (voters > desired) {
+    const surplus = voters - desired;
+    // Which voter is surplus is the planner's choice; a voter that does not answer is the obvious candidate.
+    const down = obs.members.filter((m) => !m.isLearner && !isMemberHealthy(m)).map(memberLabel);
+    const downNote = down.length === 0 ? '' : `; not healthy: ${down.join(', ')}`;
+    return [
+      {
+        kind: 'membership-long',
+        severity: 'warning',
+        message: `membership long: ${voters} voters where ${desired} are desired, ${surplus} surplus; every write waits for ${quorumSize(voters)} of them instead of ${quorumSize(desired)}${downNote}`,
+        evidence: { ...evidence, surplus },
+      },
+    ];
+  }
+  return [];
 }
 
 function memberSignals(obs: ClusterObservation, policy: Policy, window: WindowBuilder): Signal[] {
@@ -376,7 +443,11 @@ export function assessRisk(
   const quorum = quorumState(toVoterViews(obs.members));
   const leader = knownLeader(obs.members);
   const nodes = new Map(obs.nodes.map((n) => [n.name, n]));
-  const signals: Signal[] = [...clusterSignals(obs, quorum, leader), ...memberSignals(obs, policy, builder)];
+  const signals: Signal[] = [
+    ...clusterSignals(obs, quorum, leader),
+    ...membershipSignals(obs, quorum, policy),
+    ...memberSignals(obs, policy, builder),
+  ];
   for (const member of obs.members) {
     if (member.nodeName) signals.push(...nodeSignals(member, nodes.get(member.nodeName), policy));
     signals.push(...podSignals(obs, member, policy, builder));

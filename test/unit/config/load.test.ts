@@ -70,6 +70,7 @@ describe('loadConfig with the example file', () => {
           dryRun: false,
           backup: { required: true, directory: '/var/lib/etcd-guardian/backups' },
           tolerations: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }],
+          desiredVoters: 5,
           monitor: { continueAsNewEvery: 100 },
         },
         {
@@ -89,6 +90,7 @@ describe('loadConfig with the example file', () => {
           dryRun: true,
           backup: { required: true, directory: '/var/lib/etcd-guardian/backups' },
           tolerations: [],
+          desiredVoters: 3,
           monitor: { continueAsNewEvery: 100 },
         },
       ],

@@ -69,6 +69,7 @@ const DEFAULT_CLUSTER: ClusterConfig = {
   dryRun: false,
   backup: { required: true, directory: '/var/lib/etcd-guardian/backups' },
   tolerations: [],
+  desiredVoters: 3,
   monitor: { continueAsNewEvery: 100 },
 };
 
@@ -104,6 +105,10 @@ describe('guardian config defaults', () => {
       {},
     ],
     ['surrounding spaces are trimmed from names', { name: ' main ', podSelector: ' app=etcd ' }, { name: 'main', podSelector: 'app=etcd' }],
+    ['a cluster that does not say its size should have three voters', {}, { desiredVoters: 3 }],
+    ['a desired size of five voters is kept', { desiredVoters: 5 }, { desiredVoters: 5 }],
+    ['an even desired size is allowed: etcd runs it, if with no more fault tolerance than one fewer', { desiredVoters: 4 }, { desiredVoters: 4 }],
+    ['a single voter may be desired', { desiredVoters: 1 }, { desiredVoters: 1 }],
   ])('%s', (_case, overrides, expected) => {
     expect(firstCluster(aConfig({ clusters: [aCluster(overrides)] }))).toEqual({ ...DEFAULT_CLUSTER, ...expected });
   });
@@ -146,6 +151,10 @@ describe('guardian config problems', () => {
     ['an unknown toleration operator', { tolerations: [{ key: 'a', operator: 'Maybe' }] }, 'clusters.0.tolerations.0.operator: expected one of Equal, Exists, got "Maybe"'],
     ['a value on an Exists toleration', { tolerations: [{ key: 'a', operator: 'Exists', value: 'b' }] }, 'clusters.0.tolerations.0.value: expected no value when operator is Exists, got "b"'],
     ['a toleration without key or Exists', { tolerations: [{ effect: 'NoSchedule' }] }, 'clusters.0.tolerations.0.operator: expected Exists when there is no key (a toleration without a key tolerates every taint), got (missing)'],
+    ['no desired voters', { desiredVoters: 0 }, 'clusters.0.desiredVoters: expected a whole number of voting members between 1 and 7, such as 3 or 5, got 0'],
+    ['more desired voters than etcd advises', { desiredVoters: 9 }, 'clusters.0.desiredVoters: expected a whole number of voting members between 1 and 7, such as 3 or 5, got 9'],
+    ['a fractional desired size', { desiredVoters: 2.5 }, 'clusters.0.desiredVoters: expected a whole number of voting members between 1 and 7, such as 3 or 5, got 2.5'],
+    ['a desired size written as a string', { desiredVoters: '3' }, 'clusters.0.desiredVoters: expected a whole number of voting members between 1 and 7, such as 3 or 5, got "3"'],
     ['a continue-as-new period of zero', { monitor: { continueAsNewEvery: 0 } }, 'clusters.0.monitor.continueAsNewEvery: expected a whole number between 1 and 1000, got 0'],
     ['a misspelt interval', { intervall: '10s' }, 'clusters.0.intervall: unknown key; did you mean "interval"?'],
     ['a snake_case key', { dry_run: true }, 'clusters.0.dry_run: unknown key; did you mean "dryRun"?'],
@@ -232,6 +241,7 @@ describe('toPolicy', () => {
             strategy: 'surge',
             dryRun: true,
             memberNamePrefix: 'events',
+            desiredVoters: 5,
             tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'etcd', effect: 'NoSchedule' }],
           }),
         ],
@@ -246,6 +256,7 @@ describe('toPolicy', () => {
       dryRun: true,
       memberNamePrefix: 'events',
       tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'etcd', effect: 'NoSchedule' }],
+      desiredVoters: 5,
     });
   });
 });

@@ -38,8 +38,8 @@ function kinds(findings: Finding[], confirmed = true): string[] {
 }
 
 describe('a healthy cluster', () => {
-  it.each([1, 3, 5, 7])('of %i members yields no findings over several samples', (members) => {
-    const { assessment } = assessSeries(repeat(aCluster(members, members + 3), 5));
+  it.each([1, 3, 5, 7])('of %i members, all desired, yields no findings over several samples', (members) => {
+    const { assessment } = assessSeries(repeat(aCluster(members, members + 3), 5), aPolicy({ desiredVoters: members }));
     expect(assessment.findings).toEqual([]);
     expect(assessment.healthy).toBe(true);
     expect(assessment.leader).toEqual({ id: '1', name: 'etcd-0' });
@@ -136,7 +136,7 @@ describe('findings carry the figures and thresholds that fired', () => {
     ['one member of five down, which still tolerates one more', withMember(aCluster(5, 8), 4, { status: aDeadStatus() }), ['member-unreachable:etcd-4']],
     ['two members of five down', withMember(withMember(aCluster(5, 8), 3, { status: aDeadStatus() }), 4, { status: aDeadStatus() }), ['member-unreachable:etcd-3', 'member-unreachable:etcd-4', 'quorum-at-risk']],
   ])('%s', (_name, obs, expected) => {
-    const { assessment } = assessSeries(repeat(obs, 3));
+    const { assessment } = assessSeries(repeat(obs, 3), aPolicy({ desiredVoters: obs.members.length }));
     expect(kinds(assessment.findings).sort()).toEqual(expected.sort());
   });
 
@@ -151,6 +151,128 @@ describe('findings carry the figures and thresholds that fired', () => {
     const obs = { ...aCluster(3), members: [...aCluster(3).members, aMember(3, { isLearner: true, podName: undefined })] };
     const { assessment } = assessSeries([obs]);
     expect(assessment.quorum).toMatchObject({ voters: 3, learners: 1, faultTolerance: 1 });
+  });
+});
+
+describe('the desired number of voters', () => {
+  const withLearner = (obs: ClusterObservation): ClusterObservation => ({
+    ...obs,
+    members: [...obs.members, aMember(obs.members.length, { isLearner: true, podName: undefined })],
+  });
+  const membership = (assessment: Assessment): Finding[] => assessment.findings.filter((f) => f.kind.startsWith('membership-'));
+
+  it.each<[string, number, ClusterObservation, Partial<Finding> | undefined]>([
+    [
+      '3 desired, 2 voters: membership-short, critical',
+      3,
+      aCluster(2),
+      {
+        kind: 'membership-short',
+        severity: 'critical',
+        message: 'membership short: 2 of 3 desired voters, 1 missing; the cluster tolerates 0 failures instead of 1',
+        evidence: { voters: 2, desired: 3, learners: 0 },
+      },
+    ],
+    [
+      '5 desired, 4 voters: membership-short, although four voters still tolerate a failure',
+      5,
+      aCluster(4, 8),
+      {
+        kind: 'membership-short',
+        severity: 'critical',
+        message: 'membership short: 4 of 5 desired voters, 1 missing; the cluster tolerates 1 failure instead of 2',
+        evidence: { voters: 4, desired: 5, learners: 0 },
+      },
+    ],
+    [
+      '3 desired, 2 voters and a learner: membership-short, naming the learner that does not vote yet',
+      3,
+      withLearner(aCluster(2)),
+      {
+        kind: 'membership-short',
+        severity: 'critical',
+        message: 'membership short: 2 of 3 desired voters, 1 missing; the cluster tolerates 0 failures instead of 1; learner etcd-2 does not vote until it is promoted',
+        evidence: { voters: 2, desired: 3, learners: 1 },
+      },
+    ],
+    ['3 desired, 3 voters and a learner: nothing, a surge in progress is the right size', 3, withLearner(aCluster(3)), undefined],
+    [
+      '3 desired, 4 voters: membership-long, warning',
+      3,
+      aCluster(4),
+      {
+        kind: 'membership-long',
+        severity: 'warning',
+        message: 'membership long: 4 voters where 3 are desired, 1 surplus; every write waits for 3 of them instead of 2',
+        evidence: { voters: 4, desired: 3, learners: 0, surplus: 1 },
+      },
+    ],
+    [
+      '3 desired, 4 voters of which one is down: membership-long names the voter that is not healthy',
+      3,
+      withMember(aCluster(4), 3, { status: aDeadStatus() }),
+      {
+        kind: 'membership-long',
+        severity: 'warning',
+        message: 'membership long: 4 voters where 3 are desired, 1 surplus; every write waits for 3 of them instead of 2; not healthy: etcd-3',
+        evidence: { voters: 4, desired: 3, learners: 0, surplus: 1 },
+      },
+    ],
+    [
+      '3 desired, 5 voters: membership-long by two',
+      3,
+      aCluster(5, 8),
+      {
+        kind: 'membership-long',
+        message: 'membership long: 5 voters where 3 are desired, 2 surplus; every write waits for 3 of them instead of 2',
+        evidence: { voters: 5, desired: 3, learners: 0, surplus: 2 },
+      },
+    ],
+    ['1 desired, 1 voter: nothing', 1, aCluster(1), undefined],
+    ['5 desired, 5 voters: nothing', 5, aCluster(5, 8), undefined],
+  ])('%s', (_name, desiredVoters, obs, expected) => {
+    const { assessment } = assessSeries(repeat(obs, 3), aPolicy({ desiredVoters }));
+    expect(membership(assessment)).toEqual(expected === undefined ? [] : [{ ...expected, severity: expected.severity ?? 'warning', samples: 3, confirmed: true }]);
+  });
+
+  it('a short cluster is not healthy, and says so in its summary', () => {
+    const { assessment } = assessSeries(repeat(aCluster(4, 8), 3), aPolicy({ desiredVoters: 5 }));
+    expect(assessment.healthy).toBe(false);
+    expect(assessment.summary).toBe('1 finding(s): membership-short');
+  });
+
+  it('a single sample does not confirm it', () => {
+    const { assessment } = assessSeries([aCluster(4, 8)], aPolicy({ desiredVoters: 5 }));
+    expect(membership(assessment)).toEqual([expect.objectContaining({ kind: 'membership-short', samples: 1, confirmed: false })]);
+    expect(assessment.healthy).toBe(true);
+    expect(assessment.summary).toBe('healthy: 4/4 voters, fault tolerance 1, 1 signal(s) pending');
+  });
+
+  it('an ordinary surge (a learner, then four voters for one sample, then three) confirms nothing', () => {
+    const series = [aCluster(3), withLearner(aCluster(3)), aCluster(4), aCluster(3)];
+    const { assessment, window } = assessSeries(series, aPolicy({ desiredVoters: 3 }));
+    expect(assessment.findings).toEqual([]);
+    expect(window.streaks).toEqual({});
+  });
+
+  it('an interrupted surge that leaves four voters is confirmed after k samples', () => {
+    const series = [aCluster(3), withLearner(aCluster(3)), ...repeat(aCluster(4), 3)];
+    const { assessment } = assessSeries(series, aPolicy({ desiredVoters: 3 }));
+    expect(kinds(assessment.findings)).toEqual(['membership-long']);
+  });
+
+  it('while quorum is lost it is still reported and counted, but quorum-lost stays the headline', () => {
+    const obs = withMember(aCluster(2), 1, { status: aDeadStatus() });
+    const { assessment } = assessSeries(repeat(obs, 3), aPolicy({ desiredVoters: 3 }));
+    expect(kinds(assessment.findings)).toEqual(['quorum-lost', 'membership-short']);
+    expect(assessment.summary).toBe('2 finding(s): quorum-lost, membership-short');
+  });
+
+  it('says nothing about the size when the member list could not be read: unknown is not absent', () => {
+    const obs = { ...aCluster(2), missingSignals: ['member-list'] };
+    const { assessment, window } = assessSeries(repeat(obs, 3), aPolicy({ desiredVoters: 3 }));
+    expect(membership(assessment)).toEqual([]);
+    expect(Object.keys(window.streaks).filter((key) => key.startsWith('membership-'))).toEqual([]);
   });
 });
 

@@ -5,6 +5,7 @@ import { isMemberHealthy } from '../src/domain/quorum';
 import type { ClusterObservation, RaftStatus } from '../src/domain/observation';
 import { errorText } from '../src/errors';
 import type { EtcdMemberInfo } from '../src/etcd/gateway';
+import { MembershipUnknownError } from './errors';
 import type { PodInfo } from '../src/kube/convert';
 import { extractEtcdFigures, type HistogramMemory } from '../src/metrics/etcd-metrics';
 import { parsePrometheusText } from '../src/metrics/prometheus';
@@ -53,7 +54,10 @@ async function observeMember(runtime: ClusterRuntime, member: EtcdMemberInfo, al
   return { ...member, status };
 }
 
-/** Members, their Raft status and /metrics figures, and alarms. A member that does not answer is reported, not fatal. */
+/**
+ * Members, their Raft status and /metrics figures, and alarms. A member that does not answer is reported, not fatal.
+ * When the member list cannot be read, the members are stand-ins for the pods and `membershipUnknown` says why.
+ */
 export async function readRaft(runtime: ClusterRuntime, now: () => Date): Promise<RaftSnapshot> {
     const missingSignals: string[] = [];
   let pods: PodInfo[] = [];
@@ -70,12 +74,14 @@ export async function readRaft(runtime: ClusterRuntime, now: () => Date): Promis
   try {
     list = await runtime.etcd.memberList(seeds);
   } catch (error) {
-    // No member answers: report every pod as an unreachable voter, so that the assessment says quorum is lost.
+    // No member list: report every pod as an unreachable voter, so that the assessment says quorum is lost, and say
+    // that the membership is unknown, so that no step takes a stand-in's missing peer URL for an absent member.
     const reason = errorText(error);
     return {
       observedAt: now().toISOString(),
       source: `none: ${reason}`,
       missingSignals: [...missingSignals, 'member-list'],
+      membershipUnknown: reason,
       members: pods.map((p) => ({ id: `pod:${p.name}`, name: p.name, peerURLs: [], clientURLs: [], isLearner: false, status: { reachable: false, error: reason, alarms: [] } })),
     };
   }
@@ -113,6 +119,18 @@ export async function readKube(runtime: ClusterRuntime, now: () => Date): Promis
 export async function observeCluster(runtime: ClusterRuntime, now: () => Date): Promise<ClusterObservation> {
   const [raft, kube] = await Promise.all([readRaft(runtime, now), readKube(runtime, now)]);
   return assembleObservation(runtime.name, raft, kube, runtime.addressing);
+}
+
+/**
+ * A fresh observation to base a change on: like observeCluster, but a membership that cannot be read is a retryable
+ * MembershipUnknownError, never a list of stand-ins that would make a voter look absent.
+ */
+export async function observeForChange(runtime: ClusterRuntime, now: () => Date): Promise<ClusterObservation> {
+  const obs = await observeCluster(runtime, now);
+  if (obs.membershipUnknown !== undefined) {
+    throw new MembershipUnknownError(`cluster ${runtime.name}: the membership is unknown, so no change is safe until a member list succeeds: ${obs.membershipUnknown}`);
+  }
+  return obs;
 }
 
 /** What the cluster looks like, in one line, for failure messages. */

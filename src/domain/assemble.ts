@@ -19,6 +19,12 @@ export interface RaftSnapshot {
   /** The endpoint whose member list was used, or why none answered. */
   source: string;
   missingSignals: string[];
+  /**
+   * Why the member list could not be read, when it could not. The members are then stand-ins for the pods (every one
+   * unreachable, so that the assessment reports quorum lost): who is a member is unknown, and nothing may be
+   * concluded from a member's absence.
+   */
+  membershipUnknown?: string;
 }
 
 /** A pod with its addresses, as the Kubernetes side reports it. */
@@ -56,6 +62,7 @@ export function assembleObservation(cluster: string, raft: RaftSnapshot, kube: K
     nodes: kube.nodes,
     pods,
     missingSignals: [...new Set([...raft.missingSignals, ...kube.missingSignals])].sort(),
+    ...(raft.membershipUnknown !== undefined ? { membershipUnknown: raft.membershipUnknown } : {}),
   };
 }
 

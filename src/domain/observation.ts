@@ -115,4 +115,9 @@ export interface ClusterObservation {
   pods: PodObservation[];
   /** Signals that could not be read this time (for example "node-usage" when metrics.k8s.io is absent). */
   missingSignals: string[];
+  /**
+   * Why the member list could not be read, when it could not: the members are stand-ins for the pods, and no
+   * member may be taken as absent. A change to the cluster must wait for a list that succeeds.
+   */
+  membershipUnknown?: string;
 }

@@ -14,6 +14,23 @@ export class EtcdUnavailableError extends Error {
 }
 
 /**
+ * Members answered but no leader is agreed (an election under way, a partition, a member cut off from its peers):
+ * what any one of them says about the membership may be stale. Retrying later may succeed.
+ */
+export class EtcdNoLeaderError extends Error {
+  readonly code = 'ETCD_NO_LEADER';
+  readonly retryable = true;
+  constructor(
+    readonly operation: string,
+    /** What each endpoint said about the leader, or why it did not answer. */
+    readonly answers: { endpoint: string; said: string }[],
+  ) {
+    super(`${operation}: no leader is agreed by a majority of the members that answered (${answers.map((a) => `${a.endpoint}: ${a.said}`).join('; ')})`);
+    this.name = 'EtcdNoLeaderError';
+  }
+}
+
+/**
  * TLS material is missing or unreadable, or every endpoint refused the handshake for a reason no retry can mend (a
  * CA that did not sign the server certificates, a client certificate the members do not accept): a configuration
  * problem, not worth retrying.

@@ -17,6 +17,7 @@ import { errorText, withTimeout } from '../errors';
 import {
   classifyTlsFailure,
   EtcdRequestError,
+  EtcdNoLeaderError,
   EtcdTlsError,
   EtcdUnavailableError,
   isDefinitiveTlsFailure,
@@ -71,6 +72,48 @@ export interface EtcdAlarm {
   alarm: string;
 }
 
+/**
+ * The calls the gateway makes to read membership and status at one endpoint. etcd3's client has them; unit tests
+ * inject fakes with scripted answers (a stale member, a silent one) through the gateway's `clientFor` option.
+ */
+export interface MemberClient {
+  readonly maintenance: Pick<Etcd3['maintenance'], 'status'>;
+  readonly cluster: Pick<Etcd3['cluster'], 'memberList'>;
+}
+
+/** How long a status answer from a member list's leader round may stand in for the next status call. */
+const STATUS_REUSE_MS = 1000;
+
+/** A leader id, or undefined when the member knows none (etcd says 0). */
+function knownLeaderId(id: string | undefined): string | undefined {
+  return id === undefined || id === '' || id === '0' ? undefined : id;
+}
+
+/**
+ * The leader that a majority of the members that answered report, and whose own endpoint says it leads; undefined
+ * when there is no such leader. One vote per member, however many endpoints reach it. A member cut off from its
+ * peers reports no leader or its old one, and its old leader, having lost the others, no longer claims to lead.
+ */
+export function agreedLeader(statuses: readonly EndpointStatus[]): string | undefined {
+  const believes = new Map<string, string | undefined>();
+  for (const s of statuses) if (s.reachable && s.memberId !== undefined) believes.set(s.memberId, knownLeaderId(s.leaderId));
+  const votes = new Map<string, number>();
+  for (const leader of believes.values()) if (leader !== undefined) votes.set(leader, (votes.get(leader) ?? 0) + 1);
+  for (const [leader, count] of votes) {
+    if (count * 2 > believes.size && believes.get(leader) === leader) return leader;
+  }
+  return undefined;
+}
+
+/** What one endpoint said about the leader, for the error that says none is agreed. */
+function leaderView(s: EndpointStatus): string {
+  if (!s.reachable) return `no answer (${s.error ?? 'unknown error'})`;
+  const term = s.raftTerm === undefined ? '' : ` (term ${s.raftTerm})`;
+  const leader = knownLeaderId(s.leaderId);
+  if (leader === undefined) return `member ${s.memberId ?? '?'} knows no leader${term}`;
+  return leader === s.memberId ? `member ${leader} says it leads${term}` : `member ${s.memberId ?? '?'} follows ${leader}${term}`;
+}
+
 /** The refusal behind an etcd3 error, or undefined when the endpoint did not answer at all. */
 function asRequestError(error: unknown, operation: string, endpoint: string): EtcdRequestError | undefined {
   const detail = errorText(error);
@@ -110,9 +153,17 @@ export function loadEtcdTls(files: EtcdTlsFiles): EtcdTls {
  */
 export class EtcdGateway implements EtcdPort {
   private readonly clients = new Map<string, Etcd3>();
+  /** Status answers of the last member list's leader round, each reused once by endpointStatus while fresh. */
+  private readonly recentStatus = new Map<string, { status: EndpointStatus; at: number }>();
 
   constructor(
-    private readonly options: { endpoints: readonly string[]; tls?: EtcdTls; timeoutMs: number },
+    private readonly options: {
+      endpoints: readonly string[];
+      tls?: EtcdTls;
+      timeoutMs: number;
+      /** The client for membership reads and status calls at an endpoint; etcd3's by default. Tests inject fakes. */
+      clientFor?: (endpoint: string) => MemberClient;
+    },
   ) {}
 
   /** The configured seed endpoints. */
@@ -136,6 +187,11 @@ export class EtcdGateway implements EtcdPort {
       this.clients.set(endpoint, client);
     }
     return client;
+  }
+
+  /** The client for membership reads and status calls: the injected one, or etcd3's. */
+  private memberClient(endpoint: string): MemberClient {
+    return this.options.clientFor ? this.options.clientFor(endpoint) : this.client(endpoint);
   }
 
   /** The TLS failure behind an error, when this gateway speaks TLS and the error is one. */
@@ -177,10 +233,21 @@ export class EtcdGateway implements EtcdPort {
     endpoints = this.options.endpoints,
     timeoutMs = this.options.timeoutMs,
   ): Promise<{ value: T; endpoint: string }> {
+    return this.eachInTurn(operation, (endpoint) => this.client(endpoint), fn, endpoints, timeoutMs);
+  }
+
+  /** firstAnswer over any kind of client. */
+  private async eachInTurn<C, T>(
+    operation: string,
+    clientOf: (endpoint: string) => C,
+    fn: (client: C, endpoint: string) => Promise<T>,
+    endpoints: readonly string[],
+    timeoutMs: number,
+  ): Promise<{ value: T; endpoint: string }> {
     const failures: { endpoint: string; error: string; tls?: TlsFailure }[] = [];
     for (const endpoint of endpoints) {
       try {
-        return { value: await withTimeout(fn(this.client(endpoint), endpoint), timeoutMs, `${operation} at ${endpoint}`), endpoint };
+        return { value: await withTimeout(fn(clientOf(endpoint), endpoint), timeoutMs, `${operation} at ${endpoint}`), endpoint };
       } catch (error) {
         const refusal = asRequestError(error, operation, endpoint);
         // etcd answered and said no: asking another member would get the same answer, or repeat a change.
@@ -189,24 +256,70 @@ export class EtcdGateway implements EtcdPort {
         failures.push({ endpoint, error: this.failureText(error, endpoint, tls), ...(tls ? { tls } : {}) });
       }
     }
-    const definitive = failures.flatMap((f) => (f.tls && isDefinitiveTlsFailure(f.tls) ? [{ endpoint: f.endpoint, tls: f.tls }] : []));
-    if (failures.length > 0 && definitive.length === failures.length) {
-      throw new EtcdTlsError(`${operation}: ${this.tlsSummary(definitive)}`, definitive[0]?.tls.kind);
-    }
-    throw new EtcdUnavailableError(operation, failures.map(({ endpoint, error }) => ({ endpoint, error })));
+    throw this.noAnswer(operation, failures);
   }
 
-  /** The cluster's members, from the first endpoint that answers. */
-  async memberList(endpoints?: readonly string[]): Promise<{ members: EtcdMemberInfo[]; endpoint: string }> {
-    const { value, endpoint } = await this.firstAnswer('member list', (c) => c.cluster.memberList({ linearizable: false }), endpoints);
+  /** No endpoint answered: EtcdTlsError when every one refused the handshake for good, else EtcdUnavailableError. */
+  private noAnswer(operation: string, failures: readonly { endpoint: string; error: string; tls?: TlsFailure }[]): Error {
+    const definitive = failures.flatMap((f) => (f.tls && isDefinitiveTlsFailure(f.tls) ? [{ endpoint: f.endpoint, tls: f.tls }] : []));
+    if (failures.length > 0 && definitive.length === failures.length) {
+      return new EtcdTlsError(`${operation}: ${this.tlsSummary(definitive)}`, definitive[0]?.tls.kind);
+    }
+    return new EtcdUnavailableError(operation, failures.map(({ endpoint, error }) => ({ endpoint, error })));
+  }
+
+  /**
+   * The cluster's members as the leader sees them, so that a member cut off from its peers, which still serves its
+   * old list, never supplies it. One round of status calls, in parallel, finds the leader (see agreedLeader); the
+   * list is then read linearizably from the leader's endpoint (etcd 3.5+ honours that; 3.4 ignores the flag, and
+   * the leader's own list is current there too), and only if that fails from the other endpoints of members that
+   * follow the same leader. Throws EtcdNoLeaderError (retryable) when no leader is agreed, and EtcdUnavailableError
+   * or EtcdTlsError when no endpoint answers: a failed list means "membership unknown", never "no members".
+   * The status answers stand in for the next endpointStatus call of each endpoint (once, within a second), so that
+   * an observation costs no extra round.
+   */
+  async memberList(endpoints: readonly string[] = this.options.endpoints): Promise<{ members: EtcdMemberInfo[]; endpoint: string }> {
+    const answers = await Promise.all([...new Set(endpoints)].map((endpoint) => this.statusAnswer(endpoint)));
+    const at = Date.now();
+    for (const { status } of answers) this.recentStatus.set(status.endpoint, { status, at });
+    const statuses = answers.map((a) => a.status);
+    if (!statuses.some((s) => s.reachable)) {
+      throw this.noAnswer('member list', answers.map(({ status, tls }) => ({ endpoint: status.endpoint, error: status.error ?? 'no answer', ...(tls ? { tls } : {}) })));
+    }
+    const leader = agreedLeader(statuses);
+    if (leader === undefined) {
+      throw new EtcdNoLeaderError('member list', statuses.map((s) => ({ endpoint: s.endpoint, said: leaderView(s) })));
+    }
+    const leaderFirst = [
+      ...statuses.filter((s) => s.reachable && s.memberId === leader),
+      ...statuses.filter((s) => s.reachable && s.memberId !== leader && knownLeaderId(s.leaderId) === leader),
+    ].map((s) => s.endpoint);
+    const { value, endpoint } = await this.eachInTurn(
+      'member list',
+      (e) => this.memberClient(e),
+      (c) => c.cluster.memberList({ linearizable: true }),
+      leaderFirst,
+      this.options.timeoutMs,
+    );
     return { members: value.members.map(toMemberInfo), endpoint };
   }
 
-  /** The status of one endpoint. Never throws: an endpoint that does not answer is reported unreachable. */
+  /**
+   * The status of one endpoint. Never throws: an endpoint that does not answer is reported unreachable. The answer
+   * of the member list that just ran is used once, when less than a second old, instead of asking again.
+   */
   async endpointStatus(endpoint: string): Promise<EndpointStatus> {
+    const recent = this.recentStatus.get(endpoint);
+    this.recentStatus.delete(endpoint);
+    if (recent && Date.now() - recent.at <= STATUS_REUSE_MS) return { ...recent.status };
+    return (await this.statusAnswer(endpoint)).status;
+  }
+
+  /** Ask one endpoint for its status, within the gateway's timeout; a failure is an answer too, with its TLS cause. */
+  private async statusAnswer(endpoint: string): Promise<{ status: EndpointStatus; tls?: TlsFailure }> {
     try {
-      const s = await withTimeout(this.client(endpoint).maintenance.status(), this.options.timeoutMs, `status of ${endpoint}`);
-      return {
+      const s = await withTimeout(this.memberClient(endpoint).maintenance.status(), this.options.timeoutMs, `status of ${endpoint}`);
+      const status: EndpointStatus = {
         endpoint,
         reachable: true,
         memberId: toHexId(s.header.member_id),
@@ -217,8 +330,10 @@ export class EtcdGateway implements EtcdPort {
         dbSizeBytes: Number(s.dbSize),
         version: s.version,
       };
+      return { status };
     } catch (error) {
-      return { endpoint, reachable: false, error: this.failureText(error, endpoint) };
+      const tls = this.tlsFailure(error);
+      return { status: { endpoint, reachable: false, error: this.failureText(error, endpoint, tls) }, ...(tls ? { tls } : {}) };
     }
   }
 

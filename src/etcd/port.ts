@@ -7,8 +7,10 @@ import type { EndpointStatus, EtcdAlarm, EtcdMemberInfo } from './gateway';
  */
 export interface EtcdPort {
   /**
-   * The member list as the leader sees it (linearizable where etcd supports it), from the first endpoint that
-   * answers. Throws when none answers: a failed list means "membership unknown", never "no members".
+   * The member list as the leader sees it: from the endpoint of the leader that a majority of the members that
+   * answer agree on, read linearizably (where etcd supports it), else from another endpoint of a member following
+   * that leader; never from a member cut off from its peers. Throws when no endpoint answers or no leader is agreed
+   * (both retryable): a failed list means "membership unknown", never "no members".
    */
   memberList(endpoints?: readonly string[]): Promise<{ members: EtcdMemberInfo[]; endpoint: string }>;
   /** The status of one endpoint. Never throws: an endpoint that does not answer is reported unreachable. */

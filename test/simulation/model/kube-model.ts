@@ -383,7 +383,8 @@ export class KubeModel {
   }
 
   private backoff(rec: PodRecord): number {
-    return Math.min(this.options.maxBackoffMs, this.options.restartBackoffMs * 2 ** Math.min(rec.failedStarts, 16));
+    // 10 s after a process that ran exits, or after the first failed start; doubling with each failure after that.
+    return Math.min(this.options.maxBackoffMs, this.options.restartBackoffMs * 2 ** Math.min(Math.max(0, rec.failedStarts - 1), 16));
   }
 
   private scheduleStart(rec: PodRecord, delayMs: number, isRestart: boolean): void {

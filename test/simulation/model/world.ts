@@ -31,6 +31,8 @@ export interface WorldOptions {
 /** One world event, when it happened. */
 export interface EventRecord {
   atMs: number;
+  /** Port calls made before it, to place it in the schedule. */
+  afterCalls: number;
   event: string;
 }
 
@@ -130,7 +132,7 @@ export class World {
 
   /** Make something happen in the world now. */
   apply(event: WorldEvent): void {
-    this.events.push({ atMs: this.elapsedMs(), event: describeEvent(event) });
+    this.events.push({ atMs: this.elapsedMs(), afterCalls: this.calls.count, event: describeEvent(event) });
     switch (event.kind) {
       case 'kill': {
         const member = this.member(event.member);
@@ -164,8 +166,8 @@ export class World {
   /** World events and port calls, merged in time order: what a failing seed prints. */
   schedule(): string {
     const lines = [
-      ...this.events.map((e, i) => ({ at: e.atMs, order: i, text: `+${e.atMs}ms event: ${e.event}` })),
-      ...this.calls.trace.map((t) => ({ at: t.atMs, order: t.index + 0.5, text: `+${t.atMs}ms #${t.index} ${t.port}.${t.method}(${t.args})${t.fault ? ` [${t.fault}]` : ''} -> ${t.outcome}` })),
+      ...this.events.map((e) => ({ at: e.atMs, order: e.afterCalls - 0.5, text: `+${e.atMs}ms event: ${e.event}` })),
+      ...this.calls.trace.map((t) => ({ at: t.atMs, order: t.index, text: `+${t.atMs}ms #${t.index} ${t.port}.${t.method}(${t.args})${t.fault ? ` [${t.fault}]` : ''} -> ${t.outcome}` })),
     ];
     return lines
       .sort((a, b) => a.at - b.at || a.order - b.order)

@@ -1,45 +1,83 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { log } from '@temporalio/activity';
+import { backupDiskError, BackupDiskError } from '../src/backup/errors';
+import { chooseBackupsToPrune, recordNameOf, type DirectoryEntry, type RetentionPolicy } from '../src/backup/retention';
+import { writeBackupFile } from '../src/backup/write';
+import { DEFAULT_BACKUP_RETAIN } from '../src/config/schema';
+import { errorText } from '../src/errors';
 import { effectsOf, heartbeating } from './effects';
 import { MigrationRefusedError, NotReadyYetError } from './errors';
 import { withFailureTypes } from './failures';
 import { describeCluster, healthyEndpoints, observeCluster } from './observe';
-import { runtimeOf, type ActivityDeps } from './runtime';
+import { runtimeOf, type ActivityDeps, type ClusterRuntime } from './runtime';
 
-/** A snapshot taken before the first destructive step. */
+/** A snapshot taken before the first destructive step, or the reason none was. */
 export interface BackupRecord {
   path: string;
   revision: number;
   bytes: number;
   sha256: string;
   endpoint: string;
+  /**
+   * Set when no snapshot was taken because the disk refused and `backup.required` is false: the reason, in one
+   * sentence. `path` is then where it would have gone, and `bytes`, `revision` and `sha256` are empty.
+   */
+  skipped?: string;
 }
+
+/**
+ * The backup section as the worker hands it over: the config's, with `retain` when the operator wrote one
+ * (`maxAge` in milliseconds). Absent, DEFAULT_BACKUP_RETAIN applies.
+ */
+type BackupSettings = ClusterRuntime['backup'] & { retain?: { count: number; maxAge: number } };
 
 /** The backup activities: an etcd snapshot saved where the cluster's backup config says. */
 export function createBackupActivities(deps: ActivityDeps) {
   return withFailureTypes({
-    /** Save an etcd snapshot of a healthy voter, once per migration. */
+    /**
+     * Save an etcd snapshot of a healthy voter, once per migration, then prune the cluster's older snapshots. A disk
+     * that refuses fails the step for good when `backup.required` is true, and is reported and skipped when false.
+     */
     async backupSnapshot({ cluster, migrationId }: { cluster: string; migrationId: string }): Promise<BackupRecord> {
       const runtime = runtimeOf(deps, cluster);
-      const path = join(runtime.backup.directory, `${cluster}-${migrationId.replace(/[^\w.-]/g, '_')}.db`);
-      const record = `${path}.json`;
-      if (existsSync(record)) return JSON.parse(readFileSync(record, 'utf8')) as BackupRecord;
+      const settings: BackupSettings = runtime.backup;
+      const path = join(settings.directory, `${cluster}-${migrationId.replace(/[^\w.-]/g, '_')}.db`);
+      const record = recordNameOf(path);
+      if (existsSync(record)) {
+        // An attempt that saved the record may have died before pruning: pruning again is harmless.
+        await pruneSnapshots(deps, cluster, settings, path);
+        return JSON.parse(readFileSync(record, 'utf8')) as BackupRecord;
+      }
       const observation = await observeCluster(runtime, deps.now);
       const endpoint = healthyEndpoints(observation)[0];
       if (!endpoint) throw new NotReadyYetError(`no healthy voter to take a snapshot from; ${describeCluster(observation)}`);
       log.info(`backup-snapshot: taking a snapshot of ${cluster} from ${endpoint}`, { step: 'backup-snapshot', cluster, endpoint, path });
+      let result: BackupRecord;
       try {
-        mkdirSync(runtime.backup.directory, { recursive: true });
+        await makeDirectory(settings.directory, path);
+        // The snapshot holds at least everything up to this revision.
+        const revision = await runtime.etcd.revision(endpoint);
+        const taken = await heartbeating(effectsOf(deps), `snapshot of ${cluster} to ${path}`, runtime.etcd.snapshot(endpoint, path, 5 * 60_000));
+        result = { path, revision, bytes: taken.bytes, sha256: taken.sha256, endpoint };
+        // The record says "done" to a retry, so it is written whole or not at all, and as private as the snapshot.
+        await writeBackupFile(record, [Buffer.from(JSON.stringify(result))]);
       } catch (error) {
-        throw new MigrationRefusedError('BACKUP_REQUIRED', `backup directory ${runtime.backup.directory} cannot be created: ${(error as Error).message}`);
+        // A broken stream, a timeout or etcd unavailable may pass: those are retried. A disk that refuses will not.
+        if (!(error instanceof BackupDiskError) || error.retryable) throw error;
+        if (settings.required) {
+          throw new MigrationRefusedError(
+            'BACKUP_REQUIRED',
+            `the backup of cluster ${cluster} failed and backup.required is true, so nothing destructive runs without one: ${error.message}`,
+          );
+        }
+        const skipped = `no backup of cluster ${cluster} before this migration (backup.required is false): ${error.message}`;
+        log.warn(`backup-snapshot: ${skipped}`, { step: 'backup-snapshot', cluster, endpoint, path, errno: error.errno });
+        return { path, revision: 0, bytes: 0, sha256: '', endpoint, skipped };
       }
-      // The snapshot holds at least everything up to this revision.
-      const revision = await runtime.etcd.revision(endpoint);
-      const taken = await heartbeating(effectsOf(deps), `snapshot of ${cluster} to ${path}`, runtime.etcd.snapshot(endpoint, path, 5 * 60_000));
-      const result: BackupRecord = { path, revision, bytes: taken.bytes, sha256: taken.sha256, endpoint };
-      writeFileSync(record, JSON.stringify(result));
-      log.info(`backup-snapshot: ${taken.bytes} bytes at revision ${revision} saved to ${path}`, { step: 'backup-snapshot', cluster, ...result });
+      log.info(`backup-snapshot: ${result.bytes} bytes at revision ${result.revision} saved to ${path}`, { step: 'backup-snapshot', cluster, ...result });
+      await pruneSnapshots(deps, cluster, settings, path);
       return result;
     },
   });
@@ -47,3 +85,47 @@ export function createBackupActivities(deps: ActivityDeps) {
 
 /** The backup activities, for `proxyActivities<BackupActivities>()` in workflow code. */
 export type BackupActivities = ReturnType<typeof createBackupActivities>;
+
+/** Create the backup directory when missing, owner-only; a refusal is told like any other disk error. */
+async function makeDirectory(directory: string, path: string): Promise<void> {
+  try {
+    await mkdir(directory, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw backupDiskError(error, { directory, file: path, bytes: 0 }) ?? error;
+  }
+}
+
+/**
+ * Delete the cluster's snapshots (and their records) that `backup.retain` no longer keeps. Never fails the backup
+ * that has just succeeded: a snapshot that could not be pruned is reported and tried again after the next one.
+ */
+async function pruneSnapshots(deps: ActivityDeps, cluster: string, settings: BackupSettings, current: string): Promise<void> {
+  const retain = settings.retain ?? DEFAULT_BACKUP_RETAIN;
+  const policy: RetentionPolicy = { count: retain.count, maxAgeMs: retain.maxAge };
+  const directory = settings.directory;
+  try {
+    const entries = await listEntries(directory);
+    const pruning = chooseBackupsToPrune(entries, { cluster, clusters: [...deps.clusters.keys()], current: basename(current) }, deps.now().getTime(), policy);
+    for (const removal of pruning.remove) {
+      for (const name of removal.names) await rm(join(directory, name), { force: true });
+      log.info(`backup-snapshot: deleted ${removal.names.join(' and ')}: ${removal.reason}`, { step: 'backup-snapshot', cluster, deleted: removal.names });
+    }
+  } catch (error) {
+    log.warn(`backup-snapshot: old snapshots of ${cluster} in ${directory} were not pruned: ${errorText(error)}`, { step: 'backup-snapshot', cluster });
+  }
+}
+
+/** The snapshot-like files of the directory with their modification times; a file gone meanwhile is left out. */
+async function listEntries(directory: string): Promise<DirectoryEntry[]> {
+  const names = (await readdir(directory)).filter((name) => name.endsWith('.db') || name.endsWith('.db.json'));
+  const entries = await Promise.all(
+    names.map(async (name) => {
+      try {
+        return { name, modifiedMs: (await stat(join(directory, name))).mtimeMs };
+      } catch {
+        return undefined;
+      }
+    }),
+  );
+  return entries.filter((entry): entry is DirectoryEntry => entry !== undefined);
+}

@@ -253,10 +253,26 @@ const topologySchema = z.strictObject({
   domainLabel: labelKey.default('topology.kubernetes.io/zone'),
 });
 
-const backupSchema = z.strictObject({
-  required: flag.default(true),
-  directory: text('a directory path').default('/var/lib/etcd-guardian/backups'),
-});
+/** How many snapshots of a cluster `backup.retain` keeps when it is left out; `maxAge` in milliseconds (7 days). */
+export const DEFAULT_BACKUP_RETAIN = { count: 10, maxAge: 7 * 24 * 3_600_000 } as const;
+
+function backupSchemaWith(durationField: DurationField) {
+  return z.strictObject({
+    required: flag.default(true),
+    directory: text('a directory path').default('/var/lib/etcd-guardian/backups'),
+    // Left out, it stays absent and DEFAULT_BACKUP_RETAIN applies where snapshots are pruned, so that configs
+    // validated before retention existed read back exactly as they did.
+    retain: section(
+      z
+        .strictObject({
+          count: count.default(DEFAULT_BACKUP_RETAIN.count),
+          // At least an hour: a bare number is seconds, and "maxAge: 7" must not delete a week of backups.
+          maxAge: durationField({ min: 3_600_000, default: DEFAULT_BACKUP_RETAIN.maxAge }),
+        })
+        .optional(),
+    ),
+  });
+}
 
 const monitorSchema = z.strictObject({
   // Bounds each run's history: about 25 events a cycle stays well under Temporal's 51,200-event limit.
@@ -290,7 +306,7 @@ function clusterSchemaWith(durationField: DurationField) {
       cooldown: durationField({ default: DEFAULT_POLICY.cooldownMs }),
       strategy: strategySchema.default(DEFAULT_POLICY.strategy),
       dryRun: flag.default(DEFAULT_POLICY.dryRun),
-      backup: section(backupSchema.prefault({})),
+      backup: section(backupSchemaWith(durationField).prefault({})),
       tolerations: section(z.array(tolerationSchema).default([])),
       desiredVoters: voterCount.default(DEFAULT_POLICY.desiredVoters),
       monitor: section(monitorSchema.prefault({})),

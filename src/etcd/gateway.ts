@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { createWriteStream, readFileSync, renameSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { noop } from 'cockatiel';
@@ -13,7 +12,9 @@ import {
   type IOptions,
 } from 'etcd3';
 import type { ConnectionPool } from 'etcd3/lib/connection-pool';
-import { errorText, withTimeout } from '../errors';
+import { BackupDiskError } from '../backup/errors';
+import { writeBackupFile } from '../backup/write';
+import { errorText, TimeoutError, withTimeout } from '../errors';
 import {
   classifyTlsFailure,
   EtcdRequestError,
@@ -417,39 +418,37 @@ export class EtcdGateway implements EtcdPort {
   }
 
   /**
-   * Stream a snapshot from one endpoint into `path` (written to a temporary name, then renamed, so that a partial
-   * file never looks complete). Returns its revision, size and sha256.
+   * Stream a snapshot from one endpoint into `path`, owner-only, through a temporary `.part` name renamed once
+   * complete, so that a partial file never looks complete. Returns its revision, size and sha256. A disk that refuses
+   * (full, read-only, not writable) rejects with BackupDiskError and a stream that breaks with SnapshotStreamError;
+   * neither leaves a partial file, and neither can reach the process as an unhandled 'error' event.
    */
   async snapshot(endpoint: string, path: string, timeoutMs: number): Promise<{ revision: number; bytes: number; sha256: string }> {
     const client = this.client(endpoint);
-    const temporary = `${path}.part`;
-    const run = async (): Promise<{ revision: number; bytes: number; sha256: string }> => {
-      const stream = await client.maintenance.snapshot();
-      const file = createWriteStream(temporary);
-      const hash = createHash('sha256');
-      let bytes = 0;
-      let revision = 0;
-      await new Promise<void>((resolve, reject) => {
-        stream.on('data', (chunk) => {
-          if (!revision && chunk.header?.revision) revision = Number(chunk.header.revision);
-          const blob = Buffer.from(chunk.blob);
-          bytes += blob.length;
-          hash.update(blob);
-          file.write(blob);
-        });
-        stream.on('end', () => file.end(() => resolve()));
-        stream.on('error', (error) => {
-          file.destroy();
-          reject(error);
-        });
-      });
-      renameSync(temporary, path);
-      return { revision, bytes, sha256: hash.digest('hex') };
-    };
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(new TimeoutError(`snapshot from ${endpoint}`, timeoutMs)), timeoutMs);
+    let stream: Awaited<ReturnType<Etcd3['maintenance']['snapshot']>> | undefined;
+    let revision = 0;
     try {
-      return await withTimeout(run(), timeoutMs, `snapshot from ${endpoint}`);
+      stream = await withTimeout(client.maintenance.snapshot(), timeoutMs, `snapshot from ${endpoint}`);
+      // etcd3 types the stream by its events only; it is a gRPC readable, whose iterator reads as fast as the disk writes.
+      if (!(Symbol.asyncIterator in stream)) throw new Error('the etcd client returned a snapshot stream that cannot be read in order');
+      const responses = stream as AsyncIterable<{ header?: { revision?: string }; blob: Uint8Array }>;
+      const blobs = async function* (): AsyncGenerator<Uint8Array> {
+        for await (const response of responses) {
+          // The first header says the revision the snapshot was taken at.
+          if (!revision && response.header?.revision) revision = Number(response.header.revision);
+          yield Buffer.from(response.blob);
+        }
+      };
+      const written = await writeBackupFile(path, blobs(), { source: `etcd ${endpoint}`, signal: deadline.signal });
+      return { revision, ...written };
     } catch (error) {
-      throw this.endpointError(error, endpoint);
+      // A failed write stops the call on the server too, rather than leaving etcd streaming to nobody.
+      (stream as { cancel?: () => void } | undefined)?.cancel?.();
+      throw error instanceof BackupDiskError ? error : this.endpointError(error, endpoint);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

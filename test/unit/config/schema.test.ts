@@ -1,6 +1,6 @@
 import { ConfigError, formatIssue } from '../../../src/config/errors';
 import { parseConfig } from '../../../src/config/load';
-import { isLabelSelector, toPolicy, type ClusterConfig, type GuardianConfig } from '../../../src/config/schema';
+import { isLabelSelector, resolvedClusterConfigSchema, toPolicy, type ClusterConfig, type GuardianConfig } from '../../../src/config/schema';
 import { DEFAULT_POLICY } from '../../../src/domain/policy';
 
 type Raw = Record<string, unknown>;
@@ -105,6 +105,17 @@ describe('guardian config defaults', () => {
       {},
     ],
     ['surrounding spaces are trimmed from names', { name: ' main ', podSelector: ' app=etcd ' }, { name: 'main', podSelector: 'app=etcd' }],
+    [
+      'a retention written empty keeps ten snapshots for a week',
+      { backup: { retain: {} } },
+      { backup: { ...DEFAULT_CLUSTER.backup, retain: { count: 10, maxAge: 604_800_000 } } },
+    ],
+    [
+      'a retention age in hours is read as milliseconds',
+      { backup: { retain: { count: 3, maxAge: '72h' } } },
+      { backup: { ...DEFAULT_CLUSTER.backup, retain: { count: 3, maxAge: 259_200_000 } } },
+    ],
+    ['a retention whose entries are all commented out reads as absent, and the defaults apply where snapshots are pruned', { backup: { retain: null } }, {}],
     ['a cluster that does not say its size should have three voters', {}, { desiredVoters: 3 }],
     ['a desired size of five voters is kept', { desiredVoters: 5 }, { desiredVoters: 5 }],
     ['an even desired size is allowed: etcd runs it, if with no more fault tolerance than one fewer', { desiredVoters: 4 }, { desiredVoters: 4 }],
@@ -148,6 +159,10 @@ describe('guardian config problems', () => {
     ['an unknown strategy', { strategy: 'sideways' }, 'clusters.0.strategy: expected one of auto, replace, surge, got "sideways"'],
     ['dryRun written as yes', { dryRun: 'yes' }, 'clusters.0.dryRun: expected true or false, got "yes"'],
     ['an empty backup directory', { backup: { directory: '' } }, 'clusters.0.backup.directory: expected a directory path, got ""'],
+    ['a retention count of zero', { backup: { retain: { count: 0 } } }, 'clusters.0.backup.retain.count: expected a whole number of at least 1, got 0'],
+    ['a retention age under an hour, as a bare number of seconds reads', { backup: { retain: { maxAge: 7 } } }, 'clusters.0.backup.retain.maxAge: expected a duration of at least 1h, got 7'],
+    ['a retention age in days, a unit durations do not have', { backup: { retain: { maxAge: '7d' } } }, 'clusters.0.backup.retain.maxAge: expected a duration such as "10s", "5m" or "1h", got "7d"'],
+    ['an unknown retention key', { backup: { retain: { keep: 5 } } }, 'clusters.0.backup.retain.keep: unknown key; the keys allowed here are count, maxAge'],
     ['an unknown toleration operator', { tolerations: [{ key: 'a', operator: 'Maybe' }] }, 'clusters.0.tolerations.0.operator: expected one of Equal, Exists, got "Maybe"'],
     ['a value on an Exists toleration', { tolerations: [{ key: 'a', operator: 'Exists', value: 'b' }] }, 'clusters.0.tolerations.0.value: expected no value when operator is Exists, got "b"'],
     ['a toleration without key or Exists', { tolerations: [{ effect: 'NoSchedule' }] }, 'clusters.0.tolerations.0.operator: expected Exists when there is no key (a toleration without a key tolerates every taint), got (missing)'],
@@ -183,6 +198,13 @@ describe('guardian config problems', () => {
     expect(problems(raw)).toEqual([line]);
   });
 
+  it('reports both retention settings when both are wrong', () => {
+    expect(problems(aConfig({ clusters: [aCluster({ backup: { retain: { count: -1, maxAge: 'soon' } } })] }))).toEqual([
+      'clusters.0.backup.retain.count: expected a whole number of at least 1, got -1',
+      'clusters.0.backup.retain.maxAge: expected a duration such as "10s", "5m" or "1h", got "soon"',
+    ]);
+  });
+
   it('reports every problem at once, one line each, under a headline naming the source', () => {
     const raw = aConfig({ clusters: [aCluster({ interval: 'ten', strategy: 'sideways' })] });
     const error = caught(() => parsed(raw));
@@ -202,6 +224,13 @@ describe('guardian config problems', () => {
         '  clusters.0.strategy: expected one of auto, replace, surge, got "sideways"',
       ].join('\n'),
     );
+  });
+});
+
+describe('backup retention as a workflow input', () => {
+  it('reads a validated retention again unchanged, in milliseconds', () => {
+    const cluster = firstCluster(aConfig({ clusters: [aCluster({ backup: { retain: { count: 4, maxAge: '36h' } } })] }));
+    expect(resolvedClusterConfigSchema.parse(cluster).backup).toEqual({ ...DEFAULT_CLUSTER.backup, retain: { count: 4, maxAge: 129_600_000 } });
   });
 });
 

@@ -1,0 +1,11 @@
+import { modelTarget } from '../../simulation/contract/model-target';
+import { runScenario } from '../../simulation/contract/scenario';
+import { SCENARIOS } from '../../simulation/contract/scenarios';
+import { aWorld } from '../../simulation/model/builders';
+
+describe('contract scenarios on the model', () => {
+  it.each(SCENARIOS.map((s) => [s.name, s] as const))('%s', async (_name, scenario) => {
+    const results = await runScenario(modelTarget(aWorld({ members: scenario.members })), scenario);
+    expect(results.map((r) => ({ step: r.step, call: r.call, outcome: r.actual }))).toEqual(results.map((r) => ({ step: r.step, call: r.call, outcome: r.expected })));
+  });
+});

@@ -77,7 +77,7 @@ export function outcomeOf(error: unknown): Outcome {
   }
   if (error instanceof TimeoutError) return { timeout: true };
   // Anything else is a bug in the target or the runner, not an outcome to compare.
-  throw error instanceof Error ? error : new Error(String(error));
+  throw error instanceof Error ? error : new Error(errorText(error));
 }
 
 /** The "etcdserver: ..." part of an error's text, if it has one. */

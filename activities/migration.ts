@@ -1,17 +1,19 @@
 import { log } from '@temporalio/activity';
-import { peerURLFor, urlHost } from '../src/domain/membership';
+import { convergenceProblems, agreedLeaders, hashDisagreement } from '../src/domain/convergence';
+import { leadershipMove } from '../src/domain/leadership';
+import { initialClusterFor, peerURLFor, urlHost } from '../src/domain/membership';
 import { isNodeReady } from '../src/domain/nodes';
-import type { ClusterObservation } from '../src/domain/observation';
+import type { ClusterObservation, MemberObservation } from '../src/domain/observation';
 import { choosePlacement, placeOn } from '../src/domain/placement';
 import { buildMigrationPlan, nextMemberName, placementRequestFor, type MigrationPlan, type PlanRefusal } from '../src/domain/plan';
 import type { StrategyPreference } from '../src/domain/policy';
-import { isMemberHealthy, knownLeader, projectChange, toVoterViews } from '../src/domain/quorum';
+import { isMemberHealthy, knownLeader, learnerCaughtUp, projectChange, toVoterViews } from '../src/domain/quorum';
 import { EtcdRequestError } from '../src/etcd/errors';
 import { successorPod } from '../src/kube/member-pod';
+import { effectsOf, heartbeating, waitFor } from './effects';
+import { MembershipUnknownError, MigrationRefusedError, NotReadyYetError, TargetLostError } from './errors';
 import { withFailureTypes } from './failures';
-import { waitFor } from './effects';
-import { MigrationRefusedError, NotReadyYetError, TargetLostError } from './errors';
-import { describeCluster, healthyEndpoints, observeCluster, readRaft } from './observe';
+import { describeCluster, healthyEndpoints, observeCluster, observeForChange, readRaft } from './observe';
 import { runtimeOf, type ActivityDeps, type ClusterRuntime } from './runtime';
 
 /** What the workflow asks `prepareMigration` for. */
@@ -24,12 +26,48 @@ export interface PrepareInput {
   excludedNodes?: Record<string, string>;
 }
 
-function memberById(obs: ClusterObservation, id: string) {
-  return obs.members.find((m) => m.id === id);
+/** A surge whose member went down before its successor joined: etcd adds no member now, so the plan is stale. */
+export class PlanStaleError extends Error {
+  readonly code = 'PLAN_STALE';
+  readonly retryable = false;
+  constructor(message: string) {
+    super(message);
+    this.name = 'PlanStaleError';
+  }
 }
 
-function nodeAddress(obs: ClusterObservation, nodeName: string): string | undefined {
-  return obs.nodes.find((n) => n.name === nodeName)?.internalIP;
+/** A member's successor as the migration knows it: enough to find and retire it whatever state it reached. */
+export interface SuccessorRef {
+  podName: string;
+  peerURL: string;
+  /** Known once add-learner answered; when its answer was lost, the member is found by its peer URL. */
+  memberId?: string;
+}
+
+/** The node chosen for a successor, its member name and the peer URL it will have there. */
+export interface ChosenNode {
+  node: string;
+  reason: string;
+  address: string;
+  memberName: string;
+  peerURL: string;
+}
+
+/** What a migration started before "plan-is-the-program" sends: the node, not the peer URL. */
+export interface LegacyAddLearnerInput {
+  cluster: string;
+  nodeName: string;
+  podName: string;
+}
+
+/** The peer URL of a successor on a node, as migrations before "plan-is-the-program" computed it. */
+function legacyPeerURL(runtime: ClusterRuntime, observation: ClusterObservation, input: LegacyAddLearnerInput): string {
+  const address = observation.nodes.find((n) => n.name === input.nodeName)?.internalIP;
+  return peerURLFor({ podName: input.podName, ...(address ? { nodeIP: address } : {}) }, runtime.addressing, runtime.peerPort, runtime.scheme);
+}
+
+function memberById(obs: ClusterObservation, id: string): MemberObservation | undefined {
+  return obs.members.find((m) => m.id === id);
 }
 
 /** Fail fast when the new member's pod or its node is gone or down, instead of waiting out the step's timeout. */
@@ -49,11 +87,44 @@ const REFUSAL_TYPES: Partial<Record<PlanRefusal['code'], MigrationRefusedError['
 };
 
 /**
- * The migration's steps. Each is idempotent (a repeat finds its result in place and returns it) and each
- * destructive one observes the cluster afresh and checks the quorum projection right before acting.
+ * The migration's steps. Each is idempotent (a repeat finds its result in place and returns it), each destructive
+ * one reads the membership through the leader and checks the quorum projection right before acting, and none
+ * takes "the member list failed" for "the member is absent".
  */
 export function createMigrationActivities(deps: ActivityDeps) {
-  const observe = (runtime: ClusterRuntime) => observeCluster(runtime, deps.now);
+  const observe = (runtime: ClusterRuntime): Promise<ClusterObservation> => observeForChange(runtime, deps.now);
+  const effects = effectsOf(deps);
+
+  /** Remove a member through etcd; etcd's own NotFound means it is gone already. */
+  async function removeThroughEtcd(runtime: ClusterRuntime, observation: ClusterObservation, memberId: string, fields: Record<string, unknown>): Promise<boolean> {
+    try {
+      await runtime.etcd.removeMember(memberId, healthyEndpoints(observation));
+      return true;
+    } catch (error) {
+      if (error instanceof EtcdRequestError && error.code === 'ETCD_NOT_FOUND') {
+        log.info(`etcd no longer knows ${memberId}: it is gone`, fields);
+        return false;
+      }
+      throw error;
+    }
+  }
+
+  /** Before a member leaves for good, the successor that must follow it has to be possible. */
+  async function assertSuccessorPossible(runtime: ClusterRuntime, observation: ClusterObservation, leaving: MemberObservation): Promise<void> {
+    const learners = observation.members.filter((m) => m.isLearner);
+    if (learners.length > 0) {
+      throw new MigrationRefusedError(
+        'LEARNER_PRESENT',
+        `will not remove ${leaving.name || leaving.id}: learner ${learners.map((m) => `${m.name || '(not started)'} (${m.id})`).join(', ')} is in the cluster and etcd allows one learner, so no successor could join; remove it first (etcdctl member remove <id>)`,
+      );
+    }
+    const pods = await runtime.kube.listPodObjects(runtime.namespace, runtime.podSelector);
+    if (!pods.some((p) => !p.metadata?.deletionTimestamp)) {
+      throw new MigrationRefusedError('NO_TEMPLATE', `will not remove ${leaving.name || leaving.id}: no pod of cluster ${runtime.name} is left to copy the successor's spec from`);
+    }
+    const placement = choosePlacement(placementRequestFor(observation, { memberId: leaving.id, name: leaving.name, ...(leaving.nodeName ? { nodeName: leaving.nodeName } : {}) }, runtime.policy));
+    if (!placement.chosen) throw new MigrationRefusedError('NO_FEASIBLE_NODE', `will not remove ${leaving.name || leaving.id}: its successor would have nowhere to go: ${placement.summary}`);
+  }
 
   return withFailureTypes({
     /** Validate the request against a fresh observation and build the plan; refuses with the field at fault. */
@@ -95,16 +166,14 @@ export function createMigrationActivities(deps: ActivityDeps) {
     async moveLeader({ cluster, awayFrom }: { cluster: string; awayFrom: string }): Promise<{ moved: boolean; leader: string }> {
       const runtime = runtimeOf(deps, cluster);
       const raft = await readRaft(runtime, deps.now);
-      const leader = knownLeader(raft.members);
-      if (!leader) throw new NotReadyYetError('no leader to move leadership from');
-      if (leader.id !== awayFrom) return { moved: false, leader: leader.name || leader.id };
-      const target = raft.members
-        .filter((m) => m.id !== awayFrom && !m.isLearner && m.status.reachable && m.status.hasLeader !== false)
-        .sort((a, b) => (b.status.raftIndex ?? 0) - (a.status.raftIndex ?? 0) || (a.name < b.name ? -1 : 1))[0];
-      const endpoint = leader.clientURLs[0];
-      if (!target || !endpoint) throw new NotReadyYetError(`no healthy voter to take leadership from ${leader.name}`);
-      log.info(`move-leader: moving leadership of ${cluster} from ${leader.name} to ${target.name}`, { step: 'move-leader', cluster, from: leader.name, to: target.name });
-      await runtime.etcd.moveLeader(endpoint, target.id);
+      if (raft.membershipUnknown !== undefined) throw new MembershipUnknownError(`cannot tell who leads ${cluster}: ${raft.membershipUnknown}`);
+      const move = leadershipMove(raft.members, awayFrom);
+      if (move.kind === 'no-leader') throw new NotReadyYetError('no leader to move leadership from');
+      if (move.kind === 'not-leader') return { moved: false, leader: move.leader.name || move.leader.id };
+      const endpoint = move.from.clientURLs[0];
+      if (move.kind === 'no-target' || !endpoint) throw new NotReadyYetError(`no healthy voter to take leadership from ${move.from.name}`);
+      log.info(`move-leader: moving leadership of ${cluster} from ${move.from.name} to ${move.to.name}`, { step: 'move-leader', cluster, from: move.from.name, to: move.to.name });
+      await runtime.etcd.moveLeader(endpoint, move.to.id);
       const after = await waitFor(deps, 'leadership to move', 15_000, async () => {
         const now = knownLeader((await readRaft(runtime, deps.now)).members);
         return now && now.id !== awayFrom ? now : undefined;
@@ -114,10 +183,11 @@ export function createMigrationActivities(deps: ActivityDeps) {
     },
 
     /**
-     * Remove a member, after checking afresh that the cluster keeps quorum without it. Absent already: done.
-     * `onlyIfDown` (another voter a replace takes along) leaves a member that answers again where it is.
+     * Remove a member, after reading the membership through the leader and checking that the cluster keeps quorum
+     * without it. Absent from a member list that succeeded (or etcd's NotFound): done. `onlyIfDown` leaves a member
+     * that answers again where it is; `successorFollows` first checks that its successor can be added.
      */
-    async removeMember({ cluster, memberId, onlyIfDown }: { cluster: string; memberId: string; onlyIfDown?: boolean }): Promise<{ removed: boolean; answers?: boolean }> {
+    async removeMember({ cluster, memberId, onlyIfDown, successorFollows }: { cluster: string; memberId: string; onlyIfDown?: boolean; successorFollows?: boolean }): Promise<{ removed: boolean; answers?: boolean }> {
       const runtime = runtimeOf(deps, cluster);
       const observation = await observe(runtime);
       const member = memberById(observation, memberId);
@@ -135,31 +205,28 @@ export function createMigrationActivities(deps: ActivityDeps) {
         log.warn(`remove-member: quorum guard refused to remove ${member.name || memberId}: ${verdict.reason}`, fields);
         throw new MigrationRefusedError('QUORUM_GUARD', `quorum guard refused to remove ${memberId}: ${verdict.reason}; ${describeCluster(observation)}`);
       }
+      if (successorFollows === true) await assertSuccessorPossible(runtime, observation, member);
       log.info(`remove-member: removing ${member.name || memberId} (${memberId}) from ${cluster}`, fields);
-      try {
-        await runtime.etcd.removeMember(memberId, healthyEndpoints(observation));
-      } catch (error) {
-        if (error instanceof EtcdRequestError && error.code === 'ETCD_NOT_FOUND') {
-          log.info(`remove-member: ${member.name || memberId} is gone from ${cluster} (etcd no longer knows ${memberId})`, fields);
-          return { removed: false };
-        }
-        throw error;
-      }
-      log.info(`remove-member: removed ${member.name || memberId} from ${cluster}`, fields);
-      return { removed: true };
+      const removed = await removeThroughEtcd(runtime, observation, memberId, fields);
+      log.info(`remove-member: ${removed ? 'removed' : 'already gone:'} ${member.name || memberId} from ${cluster}`, fields);
+      return { removed };
     },
 
     /**
-     * Delete a pod and wait until it is gone. On a node that is not Ready no kubelet can finish a graceful delete,
-     * so the pod is removed at once (grace 0), as an operator would with --force. The same goes for the pod of a
-     * member that was down and has already been removed (`memberDown`): its process cannot stop gracefully, etcd's
-     * peers already refuse it, and waiting only keeps its node's heartbeats from being noticed as gone (up to the
-     * node grace period).
+     * Delete the pod of a member that is no longer a voter, and wait until it is gone. The pod of a current voter is
+     * never deleted. On a node that is not Ready no kubelet can finish a graceful delete, so the pod goes at once
+     * (grace 0), as an operator would with --force; so does the pod of a member that was down and has been removed
+     * (`memberDown`): waiting only keeps its node's missing heartbeats from being noticed.
      */
-    async deletePod({ cluster, podName, memberDown }: { cluster: string; podName: string; memberDown?: boolean }): Promise<{ deleted: boolean; forced: boolean; why?: string }> {
+    async deletePod({ cluster, podName, memberId, memberDown }: { cluster: string; podName: string; memberId?: string; memberDown?: boolean }): Promise<{ deleted: boolean; forced: boolean; why?: string }> {
       const runtime = runtimeOf(deps, cluster);
       const pod = await runtime.kube.getPod(runtime.namespace, podName);
       if (!pod) return { deleted: false, forced: false };
+      const observation = await observe(runtime);
+      const voter = observation.members.find((m) => !m.isLearner && (m.id === memberId || m.podName === podName));
+      if (voter) {
+        throw new MigrationRefusedError('VOTER_POD', `will not delete pod ${podName}: it runs ${voter.name || voter.id} (${voter.id}), still a voter of ${cluster}; ${describeCluster(observation)}`);
+      }
       const nodeDown = async (): Promise<boolean> => {
         const node = (await runtime.kube.listNodes(runtime.topology)).find((n) => n.name === pod.spec?.nodeName);
         return !node || !isNodeReady(node);
@@ -189,7 +256,7 @@ export function createMigrationActivities(deps: ActivityDeps) {
     },
 
     /** The best feasible node now, excluding the given nodes; refuses with every node's reasons when none is. */
-    async chooseNode(input: { cluster: string; leaving: { memberId: string; name: string; nodeName?: string }; excludedNodes: Record<string, string>; usedNames: string[]; preferredName?: string; targetNode?: string }) {
+    async chooseNode(input: { cluster: string; leaving: { memberId: string; name: string; nodeName?: string }; excludedNodes: Record<string, string>; usedNames: string[]; preferredName?: string; targetNode?: string }): Promise<ChosenNode> {
       const runtime = runtimeOf(deps, input.cluster);
       const observation = await observe(runtime);
       const ranked = choosePlacement(placementRequestFor(observation, input.leaving, runtime.policy, input.excludedNodes));
@@ -197,42 +264,42 @@ export function createMigrationActivities(deps: ActivityDeps) {
       if (!placement.chosen) throw new MigrationRefusedError('NO_FEASIBLE_NODE', `${placement.summary}; ${describeCluster(observation)}`);
       // A name never used by this migration before: a failed attempt's data directory must never be picked up again.
       const taken = [...observation.members.map((m) => m.name), ...observation.pods.map((p) => p.name), ...input.usedNames];
-      const chosen = {
-        node: placement.chosen.node,
-        reason: placement.chosen.reason,
-        address: nodeAddress(observation, placement.chosen.node) ?? '',
-        memberName:
-          input.usedNames.length === 0 && input.preferredName && !taken.includes(input.preferredName)
-            ? input.preferredName
-            : nextMemberName(runtime.policy.memberNamePrefix, taken),
-      };
-      log.info(`choose-node: ${chosen.memberName} goes to ${chosen.node} (${chosen.reason})`, {
-        step: 'choose-node',
-        cluster: input.cluster,
-        member: input.leaving.name,
-        newMember: chosen.memberName,
-        node: chosen.node,
-        reason: chosen.reason,
-      });
+      const memberName =
+        input.usedNames.length === 0 && input.preferredName && !taken.includes(input.preferredName) ? input.preferredName : nextMemberName(runtime.policy.memberNamePrefix, taken);
+      const address = observation.nodes.find((n) => n.name === placement.chosen?.node)?.internalIP ?? '';
+      // Fixed now, while the node exists: the learner's cleanup finds it by this URL even if the node is deleted later.
+      const peerURL = peerURLFor({ podName: memberName, ...(address ? { nodeIP: address } : {}) }, runtime.addressing, runtime.peerPort, runtime.scheme);
+      const chosen: ChosenNode = { node: placement.chosen.node, reason: placement.chosen.reason, address, memberName, peerURL };
+      log.info(`choose-node: ${chosen.memberName} goes to ${chosen.node} (${chosen.reason})`, { step: 'choose-node', cluster: input.cluster, member: input.leaving.name, newMember: memberName, node: chosen.node, reason: chosen.reason });
       return chosen;
     },
 
-    /** Add the new member as a learner at the node's peer URL; if a member already has that URL, it is the one. */
-    async addLearner({ cluster, nodeName, podName }: { cluster: string; nodeName: string; podName: string }): Promise<{ id: string; peerURL: string; added: boolean }> {
+    /**
+     * Add the new member as a learner at its peer URL; if a member already has that URL, it is the one. In a surge
+     * (`surge`), a voter that went down since planning makes the plan stale: etcd adds no member while one is down.
+     */
+    async addLearner(input: { cluster: string; podName: string; peerURL: string; surge?: boolean } | LegacyAddLearnerInput): Promise<{ id: string; peerURL: string; added: boolean }> {
+      const { cluster, podName } = input;
+      const surge = 'surge' in input ? input.surge : undefined;
       const runtime = runtimeOf(deps, cluster);
-      const observation = await observe(runtime);
-      const address = nodeAddress(observation, nodeName);
-      const peerURL = peerURLFor({ podName, ...(address ? { nodeIP: address } : {}) }, runtime.addressing, runtime.peerPort, runtime.scheme);
-      const existing = observation.members.find((m) => m.peerURLs.includes(peerURL));
-      const fields = { step: 'schedule-pod', cluster, member: podName, node: nodeName, peerURL };
-      if (existing) {
-        log.info(`schedule-pod: ${podName} is already a member (${existing.id}) at ${peerURL}`, { ...fields, memberId: existing.id });
-        return { id: existing.id, peerURL, added: false };
-      }
-      log.info(`schedule-pod: adding ${podName} as a learner at ${peerURL}`, fields);
-      const { id } = await runtime.etcd.addLearner(peerURL, healthyEndpoints(observation));
-      log.info(`schedule-pod: learner ${podName} added (${id})`, { ...fields, memberId: id });
-      return { id, peerURL, added: true };
+      return heartbeating(effects, `add learner ${podName}`, (async () => {
+        const observation = await observe(runtime);
+        const peerURL = 'peerURL' in input ? input.peerURL : legacyPeerURL(runtime, observation, input);
+        const existing = observation.members.find((m) => m.peerURLs.includes(peerURL));
+        const fields = { step: 'schedule-pod', cluster, member: podName, peerURL };
+        if (existing) {
+          log.info(`schedule-pod: ${podName} is already a member (${existing.id}) at ${peerURL}`, { ...fields, memberId: existing.id });
+          return { id: existing.id, peerURL, added: false };
+        }
+        const down = observation.members.filter((m) => !m.isLearner && !isMemberHealthy(m));
+        if (surge === true && down.length > 0) {
+          throw new PlanStaleError(`voter ${down.map((m) => m.name || m.id).join(', ')} went down before ${podName} joined: etcd adds no member while a voter is down, so the surge is planned again (a down member is replaced)`);
+        }
+        log.info(`schedule-pod: adding ${podName} as a learner at ${peerURL}`, fields);
+        const { id } = await runtime.etcd.addLearner(peerURL, healthyEndpoints(observation));
+        log.info(`schedule-pod: learner ${podName} added (${id})`, { ...fields, memberId: id });
+        return { id, peerURL, added: true };
+      })());
     },
 
     /** Create the new member's pod from a member's pod, bound to the node, joining the existing cluster. */
@@ -244,14 +311,11 @@ export function createMigrationActivities(deps: ActivityDeps) {
         throw new MigrationRefusedError('POD_CONFLICT', `pod ${input.podName} already exists on node ${existing.spec?.nodeName ?? '?'}${existing.metadata?.deletionTimestamp ? ' and is terminating' : ''}, not on ${input.nodeName}`);
       }
       const pods = await runtime.kube.listPodObjects(runtime.namespace, runtime.podSelector);
-      const template = pods.find((p) => p.metadata?.name === input.templateMember) ?? pods.find((p) => !p.metadata?.deletionTimestamp);
+      const template = pods.find((p) => p.metadata?.name === input.templateMember && !p.metadata.deletionTimestamp) ?? pods.find((p) => !p.metadata?.deletionTimestamp) ?? pods.find((p) => p.metadata?.name === input.templateMember);
       if (!template) throw new NotReadyYetError(`no pod of cluster ${input.cluster} to copy the spec from`);
-      const raft = await readRaft(runtime, deps.now);
-      const initialCluster = raft.members
-        .map((m) => (m.peerURLs.includes(input.learnerPeerURL) ? `${input.podName}=${input.learnerPeerURL}` : m.name ? `${m.name}=${m.peerURLs[0] ?? ''}` : ''))
-        .filter((entry) => entry !== '')
-        .join(',');
-      if (!initialCluster.includes(`${input.podName}=`)) throw new NotReadyYetError(`learner ${input.learnerPeerURL} is not in the member list yet`);
+      const observation = await observe(runtime);
+      const initialCluster = initialClusterFor(observation.members, { name: input.podName, peerURL: input.learnerPeerURL });
+      if (!initialCluster) throw new NotReadyYetError(`learner ${input.learnerPeerURL} is not in the member list yet`);
       const templateName = template.metadata?.name ?? input.templateMember;
       const templateAddress = template.spec?.hostNetwork ? template.status?.hostIP : undefined;
       const pod = successorPod(template, {
@@ -268,106 +332,126 @@ export function createMigrationActivities(deps: ActivityDeps) {
       return { created: true };
     },
 
-    /** Promote the learner once it has caught up; etcd's "not in sync yet" is retried. Already a voter: done. */
+    /**
+     * Promote the learner once it has caught up; etcd's "not in sync yet" is retried. Already a voter: done. The
+     * quorum guard counts the learner as it is observed: one that answers and has caught up votes at once, which is
+     * what lets a surge finish when the member it replaces dies meanwhile.
+     */
     async promoteLearner({ cluster, memberId, podName }: { cluster: string; memberId: string; podName: string }): Promise<{ promoted: boolean }> {
       const runtime = runtimeOf(deps, cluster);
-      const observation = await observe(runtime);
-      const member = memberById(observation, memberId);
-      if (!member) throw new MigrationRefusedError('QUORUM_GUARD', `learner ${memberId} is no longer in the cluster; ${describeCluster(observation)}`);
-      if (!member.isLearner) return { promoted: false };
-      assertTargetAlive(observation, podName);
-      if (!member.status.reachable) throw new NotReadyYetError(`learner ${member.name || memberId} does not answer yet: ${member.status.error ?? ''}`);
-      const verdict = projectChange(toVoterViews(observation.members), { kind: 'promote-learner', memberId });
-      if (!verdict.allowed) throw new MigrationRefusedError('QUORUM_GUARD', `quorum guard refused to promote ${member.name || memberId}: ${verdict.reason}`);
-      const fields = { step: 'rejoin', cluster, member: member.name || podName, memberId, ...(member.nodeName ? { node: member.nodeName } : {}) };
-      try {
-        await runtime.etcd.promoteMember(memberId, healthyEndpoints(observation));
-      } catch (error) {
-        if (error instanceof EtcdRequestError && error.code === 'ETCD_FAILED_PRECONDITION') {
-          log.debug(`rejoin: learner ${member.name || memberId} has not caught up yet`, fields);
-          throw new NotReadyYetError(`learner ${member.name || memberId} has not caught up yet (${error.message})`);
+      return heartbeating(effects, `promote ${podName}`, (async () => {
+        const observation = await observe(runtime);
+        const member = memberById(observation, memberId);
+        if (!member) throw new MigrationRefusedError('QUORUM_GUARD', `learner ${memberId} is no longer in the cluster; ${describeCluster(observation)}`);
+        if (!member.isLearner) return { promoted: false };
+        assertTargetAlive(observation, podName);
+        if (!member.status.reachable) throw new NotReadyYetError(`learner ${member.name || memberId} does not answer yet: ${member.status.error ?? ''}`);
+        const observedHealthy = learnerCaughtUp(member, knownLeader(observation.members));
+        const verdict = projectChange(toVoterViews(observation.members), { kind: 'promote-learner', memberId, observedHealthy });
+        if (!verdict.allowed) {
+          if (!observedHealthy) throw new NotReadyYetError(`learner ${member.name || memberId} has not caught up yet, and promoting it now would leave ${verdict.reason}`);
+          throw new MigrationRefusedError('QUORUM_GUARD', `quorum guard refused to promote ${member.name || memberId}: ${verdict.reason}`);
         }
-        throw error;
-      }
-      log.info(`rejoin: ${member.name || memberId} promoted to voter`, fields);
-      return { promoted: true };
+        const fields = { step: 'rejoin', cluster, member: member.name || podName, memberId, ...(member.nodeName ? { node: member.nodeName } : {}) };
+        try {
+          await runtime.etcd.promoteMember(memberId, healthyEndpoints(observation));
+        } catch (error) {
+          if (error instanceof EtcdRequestError && error.code === 'ETCD_FAILED_PRECONDITION') {
+            log.debug(`rejoin: learner ${member.name || memberId} has not caught up yet`, fields);
+            throw new NotReadyYetError(`learner ${member.name || memberId} has not caught up yet (${error.message})`);
+          }
+          throw error;
+        }
+        log.info(`rejoin: ${member.name || memberId} promoted to voter`, fields);
+        return { promoted: true };
+      })());
     },
 
     /** The member is a voter that answers and knows the leader. */
     async verifyMember({ cluster, memberId, podName }: { cluster: string; memberId: string; podName: string }): Promise<{ name: string }> {
       const runtime = runtimeOf(deps, cluster);
-      const observation = await observe(runtime);
-      assertTargetAlive(observation, podName);
-      const member = observation.members.find((m) => m.id === memberId);
-      if (!member || member.isLearner || !member.status.reachable || member.status.hasLeader === false) {
-        throw new NotReadyYetError(`member ${member?.name || memberId} is not a healthy voter yet (${member ? (member.isLearner ? 'learner' : member.status.error ?? 'no leader') : 'absent'})`);
-      }
-      log.info(`verify-member: ${member.name} is a healthy voter`, { step: 'verify-member', cluster, member: member.name, memberId, ...(member.nodeName ? { node: member.nodeName } : {}) });
-      return { name: member.name };
+      return heartbeating(effects, `verify ${podName}`, (async () => {
+        const observation = await observe(runtime);
+        assertTargetAlive(observation, podName);
+        const member = memberById(observation, memberId);
+        if (!member || member.isLearner || !member.status.reachable || member.status.hasLeader === false) {
+          throw new NotReadyYetError(`member ${member?.name || memberId} is not a healthy voter yet (${member ? (member.isLearner ? 'learner' : member.status.error ?? 'no leader') : 'absent'})`);
+        }
+        log.info(`verify-member: ${member.name} is a healthy voter`, { step: 'verify-member', cluster, member: member.name, memberId, ...(member.nodeName ? { node: member.nodeName } : {}) });
+        return { name: member.name };
+      })());
     },
 
     /** Every voter healthy, no learner left, one leader, and the same HashKV at a common revision on every member. */
-    async verifyQuorum({ cluster, expectedVoters }: { cluster: string; expectedVoters: number }) {
+    async verifyQuorum({ cluster, expectedVoters, hashTimeoutMs }: { cluster: string; expectedVoters: number; hashTimeoutMs?: number }) {
       const runtime = runtimeOf(deps, cluster);
-      const raft = await readRaft(runtime, deps.now);
-      const voters = raft.members.filter((m) => !m.isLearner);
-      const problems: string[] = [];
-      if (voters.length !== expectedVoters) problems.push(`${voters.length} voters, expected ${expectedVoters}`);
-      const learners = raft.members.filter((m) => m.isLearner);
-      if (learners.length > 0) problems.push(`learner(s) left: ${learners.map((m) => m.name || m.id).join(', ')}`);
-      const down = voters.filter((m) => !m.status.reachable || m.status.hasLeader === false);
-      if (down.length > 0) problems.push(`unhealthy: ${down.map((m) => m.name || m.id).join(', ')}`);
-      const leaders = new Set(voters.map((m) => m.status.leaderId).filter((l) => l && l !== '0'));
-      if (leaders.size !== 1) problems.push(`members disagree on the leader (${[...leaders].join(', ') || 'none'})`);
-      if (problems.length > 0) throw new NotReadyYetError(`quorum not verified: ${problems.join('; ')}`);
-      const endpoints = voters.map((m) => m.clientURLs[0] ?? '');
-      const revisions = await Promise.all(endpoints.map((e) => runtime.etcd.revision(e)));
-      const revision = Math.min(...revisions);
-      const hashes = await Promise.all(endpoints.map((e) => runtime.etcd.hashKv(e, revision)));
-      const distinct = new Set(hashes.map((h) => h.hash));
-      if (distinct.size !== 1) {
-        throw new NotReadyYetError(`HashKV differs at revision ${revision}: ${voters.map((m, i) => `${m.name}=${hashes[i]?.hash ?? '?'}`).join(', ')}`);
-      }
-      const leader = voters.find((m) => m.id === [...leaders][0]);
-      const verified = { voters: voters.map((m) => m.name), leader: leader?.name ?? '', revision, hash: hashes[0]?.hash ?? '' };
-      log.info(`verify-quorum: ${cluster} has ${verified.voters.length} healthy voters, leader ${verified.leader}, one HashKV at revision ${revision}`, { step: 'verify-quorum', cluster, ...verified });
-      return verified;
+      return heartbeating(effects, `verify ${cluster}`, (async () => {
+        const observation = await observe(runtime);
+        const problems = convergenceProblems(observation.members, expectedVoters);
+        if (problems.length > 0) throw new NotReadyYetError(`quorum not verified: ${problems.join('; ')}`);
+        const voters = observation.members.filter((m) => !m.isLearner);
+        const endpoints = voters.map((m) => m.clientURLs[0] ?? '');
+        const revisions = await Promise.all(endpoints.map((e) => runtime.etcd.revision(e)));
+        const revision = Math.min(...revisions);
+        const hashes = await Promise.all(endpoints.map((e) => runtime.etcd.hashKv(e, revision, hashTimeoutMs)));
+        const disagreement = hashDisagreement(voters.map((m, i) => ({ name: m.name, hash: hashes[i]?.hash ?? '?' })));
+        if (disagreement) throw new NotReadyYetError(`HashKV differs at revision ${revision}: ${disagreement}`);
+        const leaderId = agreedLeaders(voters)[0];
+        const leader = voters.find((m) => m.id === leaderId);
+        const verified = { voters: voters.map((m) => m.name), leader: leader?.name ?? '', revision, hash: hashes[0]?.hash ?? '' };
+        log.info(`verify-quorum: ${cluster} has ${verified.voters.length} healthy voters, leader ${verified.leader}, one HashKV at revision ${revision}`, { step: 'verify-quorum', cluster, ...verified });
+        return verified;
+      })());
     },
 
     /**
-     * Compensation: take out the member this migration added for that node (found by its peer URL, so that it
-     * works even when the add timed out before its id was known), unless it is a voter the cluster now needs.
+     * Compensation: take back the successor this migration added, whatever state it reached. Found by the id that
+     * add-learner returned, or by the peer URL fixed at choose-node when that answer was lost (never recomputed from
+     * a node that may be gone). One guarded action: remove the member (a voter only if quorum allows), then, only if
+     * it is no longer a member, delete its pod. The pod of a voter is never deleted.
      */
-    async removeAddedMember({ cluster, nodeName, podName }: { cluster: string; nodeName: string; podName: string }): Promise<{ removed: boolean }> {
+    async retireSuccessor({ cluster, successor }: { cluster: string; successor: SuccessorRef }): Promise<{ removed: boolean; podDeleted: boolean }> {
       const runtime = runtimeOf(deps, cluster);
       const observation = await observe(runtime);
-      const address = nodeAddress(observation, nodeName);
-      const peerURL = peerURLFor({ podName, ...(address ? { nodeIP: address } : {}) }, runtime.addressing, runtime.peerPort, runtime.scheme);
+      const member = (successor.memberId ? memberById(observation, successor.memberId) : undefined) ?? observation.members.find((m) => m.peerURLs.includes(successor.peerURL));
+      const fields = { step: 'compensation', cluster, member: successor.podName, ...(member ? { memberId: member.id } : {}) };
+      let removed = false;
+      if (member) {
+        const verdict = projectChange(toVoterViews(observation.members), { kind: 'remove-member', memberId: member.id });
+        if (!member.isLearner && !verdict.allowed) {
+          log.warn(`compensation: cannot take back ${member.name || member.id}: ${verdict.reason}`, fields);
+          throw new MigrationRefusedError('QUORUM_GUARD', `cannot take back ${member.name || member.id}: ${verdict.reason}; its pod ${successor.podName} stays; ${describeCluster(observation)}`);
+        }
+        log.info(`compensation: taking back ${member.name || member.id}${member.isLearner ? ' (learner)' : ' (voter)'}`, fields);
+        removed = await removeThroughEtcd(runtime, observation, member.id, fields);
+      }
+      // Only a pod whose member is gone from a list that succeeded: never the pod of a voter.
+      const after = await observe(runtime);
+      const still = after.members.find((m) => m.peerURLs.includes(successor.peerURL) || m.id === successor.memberId || m.name === successor.podName);
+      if (still) throw new NotReadyYetError(`${successor.podName} (${still.id}) is still a member after its removal; its pod stays until it is gone`);
+      const podDeleted = await runtime.kube.deletePod(runtime.namespace, successor.podName, 0);
+      log.info(`compensation: ${successor.podName}: ${removed ? 'removed' : 'not a member'}, pod ${podDeleted ? 'deleted' : 'already gone'}`, fields);
+      return { removed, podDeleted };
+    },
+
+    /**
+     * Compensation of migrations started before "plan-is-the-program" (workflows/legacy): the learner found by the
+     * peer URL recomputed from its node, then retired like any successor.
+     */
+    async removeAddedMember(input: LegacyAddLearnerInput): Promise<{ removed: boolean }> {
+      const runtime = runtimeOf(deps, input.cluster);
+      const observation = await observe(runtime);
+      const peerURL = legacyPeerURL(runtime, observation, input);
       const member = observation.members.find((m) => m.peerURLs.includes(peerURL));
       if (!member) return { removed: false };
-      const fields = { step: 'compensation', cluster, member: member.name || podName, memberId: member.id, node: nodeName };
       const verdict = projectChange(toVoterViews(observation.members), { kind: 'remove-member', memberId: member.id });
-      if (!member.isLearner && !verdict.allowed) {
-        log.warn(`compensation: cannot take back ${member.name || member.id}: ${verdict.reason}`, fields);
-        throw new MigrationRefusedError('QUORUM_GUARD', `cannot take back ${member.name || member.id}: ${verdict.reason}; ${describeCluster(observation)}`);
-      }
-      log.info(`compensation: taking back ${member.name || member.id} added on ${nodeName}`, fields);
-      try {
-        await runtime.etcd.removeMember(member.id, healthyEndpoints(observation));
-      } catch (error) {
-        if (error instanceof EtcdRequestError && error.code === 'ETCD_NOT_FOUND') {
-          log.info(`compensation: ${member.name || member.id} is gone (etcd no longer knows ${member.id})`, fields);
-          return { removed: false };
-        }
-        throw error;
-      }
-      log.info(`compensation: ${member.name || member.id} removed`, fields);
-      return { removed: true };
+      if (!member.isLearner && !verdict.allowed) throw new MigrationRefusedError('QUORUM_GUARD', `cannot take back ${member.name || member.id}: ${verdict.reason}; ${describeCluster(observation)}`);
+      return { removed: await removeThroughEtcd(runtime, observation, member.id, { step: 'compensation', cluster: input.cluster, member: input.podName }) };
     },
 
     /** A one-line description of the cluster now, for the final report or a failure message. */
     async describeClusterNow({ cluster }: { cluster: string }): Promise<string> {
-      return describeCluster(await observe(runtimeOf(deps, cluster)));
+      return describeCluster(await observeCluster(runtimeOf(deps, cluster), deps.now));
     },
   });
 }

@@ -4,120 +4,74 @@ import {
   CancellationScope,
   defineQuery,
   isCancellation,
-  log,
   metricMeter,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { BackupActivities, BackupRecord } from '../activities/backup';
-import type { MigrationActivities } from '../activities/migration';
 import { SA } from '../src/config/search-attributes';
 import { parseMigrateMemberInput, type MigrateMemberInput } from '../src/config/workflow-inputs';
-import type { MigrationPlan, PlannedMember } from '../src/domain/plan';
 import { migrationSamples, type MigrationOutcome } from '../src/observability/migration-metrics';
 import { recordSamples } from '../src/observability/record';
 import { failureType, invalidInputFailure, rootMessage } from './failures';
+import { migrateMemberV1 } from './legacy/migrate-v1';
+import { runPlan, type Invoke, type StepActivities } from './run-plan';
+import { Saga, type StepRecord, type StepStatus } from './saga';
+import { MIGRATION_TIMING, type ActivityClass } from './timing';
 
-/** Where one step stands. */
-export type StepStatus = 'pending' | 'running' | 'done' | 'failed' | 'compensated' | 'skipped';
+export type { StepRecord, StepStatus };
+import type { MigrationProgress, MigrationResult } from './migration-types';
 
-/** One step of the migration as it happened: for the `progress` query, the report and the result. */
-export interface StepRecord {
-  step: string;
-  status: StepStatus;
-  startedAt?: string;
-  endedAt?: string;
-  durationMs?: number;
-  detail?: string;
-}
+export type { MigrationProgress, MigrationResult };
 
-/** What the `progress` query answers. */
-export interface MigrationProgress {
-  cluster: string;
-  member: string;
-  phase: 'validating' | 'planning' | 'migrating' | 'compensating' | 'succeeded' | 'failed';
-  strategy?: string;
-  from?: string;
-  to?: string;
-  currentStep?: string;
-  steps: StepRecord[];
-}
-
-/** The outcome of a migration that did not fail. */
-export interface MigrationResult {
-  cluster: string;
-  member: string;
-  dryRun: boolean;
-  plan: MigrationPlan;
-  strategy: string;
-  from?: string;
-  to?: string;
-  newMember?: string;
-  /** Other voters that were down too and were replaced in the same run (see MigrationPlan.alsoReplaced). */
-  alsoReplaced?: { member: string; from?: string; newMember: string; to: string }[];
-  backup?: BackupRecord;
-  verified?: { voters: string[]; leader: string; revision: number; hash: string };
-  steps: StepRecord[];
-}
+/** The patch that made the domain's step list the program. */
+export const PLAN_IS_THE_PROGRAM = 'plan-is-the-program';
 
 /** The current step and each step's timing and result. */
 export const progressQuery = defineQuery<MigrationProgress>('progress');
 
 // Saga steps wait for a cancelled activity to stop before compensating, so that two steps never overlap.
-const base = { cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED } as const;
+function proxyFor(cls: ActivityClass) {
+  return proxyActivities<StepActivities>({
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    startToCloseTimeout: cls.startToCloseMs,
+    ...(cls.heartbeatMs !== undefined ? { heartbeatTimeout: cls.heartbeatMs } : {}),
+    ...(cls.scheduleToCloseMs !== undefined ? { scheduleToCloseTimeout: cls.scheduleToCloseMs } : {}),
+    retry: {
+      initialInterval: cls.retry.initialIntervalMs,
+      backoffCoefficient: cls.retry.backoffCoefficient,
+      maximumInterval: cls.retry.maximumIntervalMs,
+      ...(cls.retry.maximumAttempts !== undefined ? { maximumAttempts: cls.retry.maximumAttempts } : {}),
+    },
+  });
+}
 
-// A few API calls each (well under a second when the cluster is healthy). The timeout is also how long a worker
-// that dies mid-call (SIGKILL, node lost) stalls the migration before another worker retries: the game day measured
-// 45 s of that per crash with a 45 s timeout.
-const quick = proxyActivities<MigrationActivities>({
-  ...base,
-  startToCloseTimeout: '15s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 8 },
-});
+/** Activities called through a proxy built from their class: the plan's budgets reach Temporal's timeouts. */
+const invoke = ((name: string, cls: ActivityClass, input: unknown) => {
+  const activities = proxyFor(cls) as unknown as Record<string, (input: unknown) => Promise<unknown>>;
+  const fn = activities[name];
+  if (!fn) throw ApplicationFailure.nonRetryable(`no activity ${name}`, 'BUG');
+  return fn(input);
+}) as Invoke;
 
-// Steps that wait for the cluster (a pod to go, leadership to move) heartbeat every second, so a dead worker is
-// noticed after the heartbeat timeout however long the wait may rightly be.
-const waiting = proxyActivities<MigrationActivities>({
-  ...base,
-  startToCloseTimeout: '2m',
-  heartbeatTimeout: '10s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', maximumAttempts: 8 },
-});
-
-// etcd refuses membership changes until every member has been connected for 5 s, and a learner must catch up:
-// both are "not yet", retried for a while.
-const patient = proxyActivities<MigrationActivities>({
-  ...base,
-  startToCloseTimeout: '60s',
-  // Each attempt is a few calls: this is how long a dead worker holds the step before another retries it.
-  heartbeatTimeout: '10s',
-  scheduleToCloseTimeout: '2m',
-  retry: { initialInterval: '1s', backoffCoefficient: 1.5, maximumInterval: '5s' },
-});
-
-// The snapshot heartbeats every second while etcd streams it, however large the database.
-const slow = proxyActivities<BackupActivities>({
-  ...base,
-  startToCloseTimeout: '6m',
-  heartbeatTimeout: '10s',
-  retry: { initialInterval: '5s', maximumAttempts: 3 },
-});
-
-/** Attempts at placing the successor: a node that fails is compensated and excluded, and the next is tried. */
-const PLACEMENT_ATTEMPTS = 3;
+const quick = proxyFor(MIGRATION_TIMING.quick);
 
 /**
  * Move one etcd member to a better node without losing quorum: a saga whose every step is an idempotent
  * activity with its compensation. `replace` (dead member) removes first; `surge` (live member) adds first.
  */
 export async function migrateMember(raw: unknown): Promise<MigrationResult> {
+  // Runs started before the plan became the program replay their own code (see workflows/legacy and the README's
+  // rule for changing workflow code).
+  if (!patched(PLAN_IS_THE_PROGRAM)) return migrateMemberV1(raw, progressQuery);
   // The query answers from the first moment, even for an input that turns out invalid.
   const asked = (typeof raw === 'object' && raw !== null ? raw : {}) as { cluster?: unknown; member?: unknown };
   const text = (value: unknown): string => (typeof value === 'string' ? value : '?');
   const progress: MigrationProgress = { cluster: text(asked.cluster), member: text(asked.member), phase: 'validating', steps: [] };
-  setHandler(progressQuery, () => progress);
+  const saga = new Saga({ now: () => new Date(), nonCancellable: (fn) => CancellationScope.nonCancellable(fn), messageOf: rootMessage }, progress.steps);
+  setHandler(progressQuery, () => (saga.current !== undefined ? { ...progress, currentStep: saga.current } : progress));
   let input: MigrateMemberInput;
   try {
     input = parseMigrateMemberInput(raw);
@@ -137,43 +91,19 @@ export async function migrateMember(raw: unknown): Promise<MigrationResult> {
       migrationSamples({ cluster: input.cluster, strategy, outcome, durationMs: Date.now() - workflowInfo().runStartTime.getTime(), steps: progress.steps }),
     );
 
-  const record = (step: string, status: StepStatus, detail?: string): StepRecord => {
-    const entry: StepRecord = { step, status, startedAt: new Date().toISOString(), ...(detail ? { detail } : {}) };
-    progress.steps.push(entry);
-    return entry;
+  const request = {
+    cluster: input.cluster,
+    member: input.member,
+    strategy: input.strategy,
+    reason: input.reason,
+    ...(input.targetNode !== undefined ? { targetNode: input.targetNode } : {}),
+    ...(input.excludedNodes ? { excludedNodes: input.excludedNodes } : {}),
   };
-  const finish = (entry: StepRecord, status: StepStatus, detail?: string): void => {
-    entry.status = status;
-    entry.endedAt = new Date().toISOString();
-    entry.durationMs = Date.parse(entry.endedAt) - Date.parse(entry.startedAt ?? entry.endedAt);
-    if (detail) entry.detail = detail;
-    if (progress.currentStep === entry.step) delete progress.currentStep;
-  };
-  async function step<T>(name: string, run: () => Promise<T>, describe: (value: T) => string): Promise<T> {
-    const entry = record(name, 'running');
-    progress.currentStep = name;
-    try {
-      const value = await run();
-      finish(entry, 'done', describe(value));
-      return value;
-    } catch (error) {
-      finish(entry, 'failed', rootMessage(error));
-      throw error;
-    }
-  }
 
   progress.phase = 'planning';
-  const plan = await step(
+  const plan = await saga.step(
     'plan',
-    () =>
-      quick.prepareMigration({
-        cluster: input.cluster,
-        member: input.member,
-        strategy: input.strategy,
-        reason: input.reason,
-        ...(input.targetNode !== undefined ? { targetNode: input.targetNode } : {}),
-        ...(input.excludedNodes ? { excludedNodes: input.excludedNodes } : {}),
-      }),
+    () => quick.prepareMigration(request),
     (p) => `${p.strategy} ${p.member.name} from ${p.member.nodeName ?? '?'} to ${p.target.node}: ${p.reasons.join('; ')}`,
   ).catch((error: unknown) => {
     if (!input.dryRun) recordEnd(isCancellation(error) ? 'cancelled' : 'refused', input.strategy);
@@ -198,145 +128,42 @@ export async function migrateMember(raw: unknown): Promise<MigrationResult> {
   }
 
   progress.phase = 'migrating';
-  const compensations: { name: string; run: () => Promise<string> }[] = [];
-  const excluded: Record<string, string> = { ...(input.excludedNodes ?? {}) };
-  const usedNames: string[] = [];
-  const cluster = input.cluster;
-
-  /**
-   * Add the successor of `leaving` as a learner on the best node, start its pod, promote it; try the next node on
-   * failure. The member being migrated (`leaving` is `old`) takes the operator's target node and the planned name.
-   */
-  async function placeSuccessor(leaving: PlannedMember = old): Promise<{ node: string; memberId: string; name: string }> {
-    const main = leaving === old;
-    for (let attempt = 1; ; attempt++) {
-      const target = await step(
-        'choose-node',
-        () =>
-          quick.chooseNode({
-            cluster,
-            leaving: { memberId: leaving.id, name: leaving.name, ...(leaving.nodeName ? { nodeName: leaving.nodeName } : {}) },
-            excludedNodes: excluded,
-            usedNames,
-            ...(main ? { preferredName: plan.newMemberName } : {}),
-            // The node the operator named is honoured on the first attempt; if placing there fails, the next
-            // attempts go to the best other node rather than leave the member where it is at risk.
-            ...(main && attempt === 1 && input.targetNode !== undefined ? { targetNode: input.targetNode } : {}),
-          }),
-        (t) => `${main ? '' : `successor of ${leaving.name}, `}attempt ${attempt}: ${t.memberName} on ${t.node} (${t.reason})`,
-      );
-      const name = target.memberName;
-      usedNames.push(name);
-      if (main) {
-        progress.to = target.node;
-        result.to = target.node;
-        upsertSearchAttributes([{ key: SA.targetNode, value: target.node }]);
-      }
-      const attemptCompensations: { name: string; run: () => Promise<string> }[] = [];
-      try {
-        // Each compensation is registered before its step runs: a step that timed out may still have happened.
-        attemptCompensations.push({
-          name: `remove learner ${name} on ${target.node}`,
-          run: async () => ((await quick.removeAddedMember({ cluster, nodeName: target.node, podName: name })).removed ? 'removed' : 'not a member'),
-        });
-        const learner = await step('schedule-pod', async () => {
-          const added = await patient.addLearner({ cluster, nodeName: target.node, podName: name });
-          attemptCompensations.push({
-            name: `delete pod ${name}`,
-            run: async () => ((await waiting.deletePod({ cluster, podName: name })).deleted ? 'deleted' : 'already gone'),
-          });
-          await quick.createMemberPod({ cluster, podName: name, nodeName: target.node, learnerPeerURL: added.peerURL, templateMember: old.podName ?? old.name });
-          return added;
-        }, (a) => `learner ${name} (${a.id}) at ${a.peerURL}, pod on ${target.node}`);
-        await step('rejoin', () => patient.promoteLearner({ cluster, memberId: learner.id, podName: name }), (r) => (r.promoted ? 'promoted to voter' : 'already a voter'));
-        await step('verify-member', () => patient.verifyMember({ cluster, memberId: learner.id, podName: name }), (m) => `${m.name} is a healthy voter`);
-        if (main) result.newMember = name;
-        return { node: target.node, memberId: learner.id, name };
-      } catch (error) {
-        if (isCancellation(error) || failureType(error) === 'QUORUM_GUARD' || attempt >= PLACEMENT_ATTEMPTS) {
-          compensations.push(...attemptCompensations);
-          throw error;
-        }
-        log.warn(`placing ${name} on ${target.node} failed (attempt ${attempt}): ${rootMessage(error)}; compensating and trying the next node`);
-        await runCompensations(attemptCompensations);
-        excluded[target.node] = `attempt ${attempt} failed: ${rootMessage(error)}`;
-      }
-    }
-  }
-
-  async function runCompensations(list: { name: string; run: () => Promise<string> }[]): Promise<void> {
-    // Compensations run even when the workflow is cancelled, and in reverse order of the steps they undo.
-    await CancellationScope.nonCancellable(async () => {
-      for (const compensation of [...list].reverse()) {
-        const entry = record(`compensate: ${compensation.name}`, 'running');
-        try {
-          finish(entry, 'compensated', await compensation.run());
-        } catch (error) {
-          finish(entry, 'failed', rootMessage(error));
-        }
-      }
-    });
-    list.length = 0;
-  }
-
   try {
-    // One file per run: the workflow id is the same for every migration of the cluster.
-    const backup = await step('backup-snapshot', () => slow.backupSnapshot({ cluster, migrationId: `${workflowInfo().workflowId}-${workflowInfo().runId}` }), (b) => `${b.bytes} bytes at revision ${b.revision}, sha256 ${b.sha256.slice(0, 12)}, ${b.path}`);
-    result.backup = backup;
-    const moveLeader = (): Promise<unknown> =>
-      step('move-leader', () => waiting.moveLeader({ cluster, awayFrom: old.id }), (m) => (m.moved ? `leadership moved to ${m.leader}` : `not the leader (${m.leader} leads)`));
-    const removeMember = (member: PlannedMember, onlyIfDown: boolean): Promise<{ removed: boolean; answers?: boolean }> =>
-      step(
-        'remove-member',
-        () => quick.removeMember({ cluster, memberId: member.id, ...(onlyIfDown ? { onlyIfDown } : {}) }),
-        (r) => (r.removed ? `removed ${member.name} (${member.id})` : r.answers ? `${member.name} answers again: left in place` : `${member.name} already removed`),
-      );
-    const deletePodOf = async (member: PlannedMember): Promise<void> => {
-      if (!member.podName) return;
-      const podName = member.podName;
-      // A member that was down when planned has been removed by now: its pod goes at once.
-      const memberDown = !member.healthy;
-      await step(
-        'delete-pod',
-        () => waiting.deletePod({ cluster, podName, ...(memberDown ? { memberDown } : {}) }),
-        (d) => (d.deleted ? `deleted ${podName}${d.forced ? ` (forced: ${d.why ?? 'node not ready'})` : ''}` : `${podName} already gone`),
-      );
-    };
-    const removeOld = async (): Promise<void> => {
-      await removeMember(old, false);
-      await deletePodOf(old);
-    };
-    const voters = plan.steps[0]?.projected.voters ?? 0;
-    if (plan.strategy === 'replace') {
-      if (old.isLeader) await moveLeader();
-      await removeMember(old, false);
-      // etcd adds no member while a voter is disconnected: the other down voters leave now and are replaced after.
-      const alsoRemoved: PlannedMember[] = [];
-      for (const other of plan.alsoReplaced ?? []) {
-        if ((await removeMember(other, true)).answers !== true) alsoRemoved.push(other);
-      }
-      for (const member of [old, ...alsoRemoved]) await deletePodOf(member);
-      await placeSuccessor();
-      for (const other of alsoRemoved) {
-        const placed = await placeSuccessor(other);
-        (result.alsoReplaced ??= []).push({ member: other.name, ...(other.nodeName ? { from: other.nodeName } : {}), newMember: placed.name, to: placed.node });
-      }
-    } else {
-      await placeSuccessor();
-      await moveLeader();
-      await removeOld();
-    }
-    result.verified = await step('verify-quorum', () => patient.verifyQuorum({ cluster, expectedVoters: voters }), (v) => `${v.voters.length} voters (${v.voters.join(', ')}), leader ${v.leader}, HashKV ${v.hash} at revision ${v.revision} on every member`);
+    const run = await runPlan(plan, {
+      cluster: input.cluster,
+      request,
+      // One backup per run: the workflow id is the same for every migration of the cluster.
+      migrationId: `${workflowInfo().workflowId}-${workflowInfo().runId}`,
+      invoke,
+      saga,
+      timing: MIGRATION_TIMING,
+      isCancellation,
+      onTarget: (node) => {
+        progress.to = node;
+        result.to = node;
+        upsertSearchAttributes([{ key: SA.targetNode, value: node }]);
+      },
+      onPlan: (next) => {
+        result.plan = next;
+        result.strategy = next.strategy;
+        progress.strategy = next.strategy;
+        upsertSearchAttributes([{ key: SA.strategy, value: next.strategy }]);
+      },
+    });
+    if (run.backup) result.backup = run.backup;
+    if (run.newMember) result.newMember = run.newMember;
+    if (run.alsoReplaced.length > 0) result.alsoReplaced = run.alsoReplaced;
+    if (run.verified) result.verified = run.verified;
     progress.phase = 'succeeded';
-    recordEnd('succeeded', plan.strategy);
+    recordEnd('succeeded', result.strategy);
     return result;
   } catch (error) {
     progress.phase = 'compensating';
-    await runCompensations(compensations);
+    await saga.compensate();
     progress.phase = 'failed';
-    recordEnd(isCancellation(error) ? 'cancelled' : 'failed', plan.strategy);
+    recordEnd(isCancellation(error) ? 'cancelled' : 'failed', result.strategy);
     if (isCancellation(error)) throw error;
-    const now = await CancellationScope.nonCancellable(() => quick.describeClusterNow({ cluster })).catch(() => 'cluster state unknown');
+    const now = await CancellationScope.nonCancellable(() => quick.describeClusterNow({ cluster: input.cluster })).catch(() => 'cluster state unknown');
     throw ApplicationFailure.create({
       message: `migration of ${old.name} failed at ${progress.steps.filter((s) => s.status === 'failed')[0]?.step ?? 'an unknown step'}: ${rootMessage(error)}; ${now}`,
       type: failureType(error) ?? 'MIGRATION_FAILED',

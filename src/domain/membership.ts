@@ -66,3 +66,15 @@ export function peerURLFor(target: { nodeIP?: string; podName: string }, address
 export function clientURLFor(target: { nodeIP?: string; podName: string }, addressing: Addressing, clientPort: number, scheme: 'http' | 'https'): string {
   return peerURLFor(target, addressing, clientPort, scheme);
 }
+
+/**
+ * The `--initial-cluster` of a member joining: every member that has a name, the joining one (found by its peer
+ * URL, since etcd lists it without a name until it starts) under its new name. Undefined when the joining member is
+ * not in the list yet.
+ */
+export function initialClusterFor(members: readonly { name: string; peerURLs: readonly string[] }[], joining: { name: string; peerURL: string }): string | undefined {
+  const entries = members
+    .map((m) => (m.peerURLs.includes(joining.peerURL) ? `${joining.name}=${joining.peerURL}` : m.name ? `${m.name}=${m.peerURLs[0] ?? ''}` : ''))
+    .filter((entry) => entry !== '');
+  return entries.some((e) => e.startsWith(`${joining.name}=`)) ? entries.join(',') : undefined;
+}

@@ -1,29 +1,11 @@
 import type { ClusterObservation, MemberObservation } from './observation';
 import { choosePlacement, refusalReasons, type Candidate, type PlacementRequest, type PlacementResult } from './placement';
 import type { Policy, Strategy, StrategyPreference } from './policy';
-import { isMemberHealthy, knownLeader, projectChange, quorumState, toVoterViews, type MembershipChange, type QuorumState, type VoterView } from './quorum';
+import { isMemberHealthy, knownLeader, toVoterViews } from './quorum';
 import type { Assessment, Finding, FindingKind } from './risk';
+import { buildSteps, type PlannedStep, type PlannedSuccessor } from './steps';
 
-/** The steps of a migration, in the words the workflow history and the report use. */
-export type StepName =
-  | 'backup-snapshot'
-  | 'move-leader'
-  | 'remove-member'
-  | 'delete-pod'
-  | 'choose-node'
-  | 'schedule-pod'
-  | 'rejoin'
-  | 'verify-member'
-  | 'verify-quorum';
-
-/** One planned step and the cluster it leaves behind, projected assuming the worst. */
-export interface PlannedStep {
-  step: StepName;
-  description: string;
-  /** Lowers the number of healthy voters or removes data; guarded by a fresh observation before it runs. */
-  destructive: boolean;
-  projected: QuorumState;
-}
+export type { PlannedStep, StepName } from './steps';
 
 /** The member a plan moves, as it was when planned. */
 export interface PlannedMember {
@@ -152,87 +134,6 @@ function findMember(observation: ClusterObservation, key: string): MemberObserva
   return observation.members.find((m) => m.name === key || m.id === key || m.id === key.toLowerCase().replace(/^0x/, ''));
 }
 
-interface StepSpec {
-  step: StepName;
-  description: string;
-  destructive: boolean;
-  change?: MembershipChange;
-}
-
-function stepSpecs(strategy: Strategy, old: PlannedMember, newId: string, newName: string, target: string, also: readonly PlannedMember[] = []): StepSpec[] {
-  const moveLeader: StepSpec[] = old.isLeader
-    ? [{ step: 'move-leader', description: `move leadership off ${old.name} to a healthy voter`, destructive: false }]
-    : [];
-  const backup: StepSpec = { step: 'backup-snapshot', description: 'save an etcd snapshot and record its revision and hash', destructive: false };
-  const remove: StepSpec = {
-    step: 'remove-member',
-    description: `remove member ${old.name} (${old.id}) from the cluster`,
-    destructive: true,
-    change: { kind: 'remove-member', memberId: old.id },
-  };
-  const deletePod: StepSpec = {
-    step: 'delete-pod',
-    description: old.podName ? `delete pod ${old.podName}${old.nodeName ? ` on ${old.nodeName}` : ''}` : 'no pod to delete',
-    destructive: true,
-  };
-  const choose: StepSpec = { step: 'choose-node', description: `confirm ${target} is still the best feasible node`, destructive: false };
-  const schedule: StepSpec = {
-    step: 'schedule-pod',
-    description: `add ${newName} as a learner and create its pod on ${target}`,
-    destructive: false,
-    change: { kind: 'add-learner', memberId: newId, name: newName },
-  };
-  const rejoin: StepSpec = {
-    step: 'rejoin',
-    description: `wait until ${newName} has caught up, then promote it to voter`,
-    destructive: false,
-    change: { kind: 'promote-learner', memberId: newId },
-  };
-  const verifyNew: StepSpec = {
-    step: strategy === 'surge' ? 'verify-member' : 'verify-quorum',
-    description:
-      strategy === 'surge'
-        ? `verify ${newName} is a healthy voter before touching ${old.name}`
-        : 'verify every voter is healthy, one leader, and the same HashKV on every member',
-    destructive: false,
-    change: { kind: 'mark-healthy', memberId: newId },
-  };
-  if (strategy === 'replace') {
-    // The other down voters leave right after the member, and get their successors after its successor: their
-    // nodes are chosen then, so only their removal is projected here.
-    const removeAlso = also.map((m): StepSpec => ({
-      step: 'remove-member',
-      description: `remove member ${m.name} (${m.id}), also down: etcd adds no member while a voter is disconnected; it is replaced after ${newName}`,
-      destructive: true,
-      change: { kind: 'remove-member', memberId: m.id },
-    }));
-    return [backup, ...moveLeader, remove, ...removeAlso, deletePod, choose, schedule, rejoin, verifyNew];
-  }
-  const verifyAll: StepSpec = {
-    step: 'verify-quorum',
-    description: 'verify every voter is healthy, one leader, and the same HashKV on every member',
-    destructive: false,
-  };
-  return [backup, choose, schedule, rejoin, verifyNew, ...moveLeader, remove, deletePod, verifyAll];
-}
-
-function projectSteps(
-  views: VoterView[],
-  specs: readonly StepSpec[],
-): { steps: PlannedStep[] } | { refusal: string } {
-  let current = views;
-  const steps: PlannedStep[] = [];
-  for (const spec of specs) {
-    if (spec.change) {
-      const verdict = projectChange(current, spec.change);
-      if (!verdict.allowed) return { refusal: `step ${spec.step} refused by the quorum guard: ${verdict.reason}` };
-      current = verdict.members;
-    }
-    steps.push({ step: spec.step, description: spec.description, destructive: spec.destructive, projected: quorumState(current) });
-  }
-  return { steps };
-}
-
 /** The member leaving, for placement: its node is excluded and it no longer counts as occupying a rack. */
 export interface LeavingMember {
   memberId?: string;
@@ -268,6 +169,11 @@ export function placementRequestFor(
     tolerations: policy.tolerations,
     thresholds: policy.thresholds,
   };
+}
+
+/** What a step needs of a planned member. */
+function stepMember(m: PlannedMember): { id: string; name: string; podName?: string; nodeName?: string } {
+  return { id: m.id, name: m.name, ...(m.podName ? { podName: m.podName } : {}), ...(m.nodeName ? { nodeName: m.nodeName } : {}) };
 }
 
 /** A member as a plan records it: where it runs and whether it is healthy and leads. */
@@ -333,7 +239,23 @@ export function buildMigrationPlan(request: PlanRequest): { plan: MigrationPlan 
   const also = strategy === 'replace' ? othersDown : [];
   const taken = [...observation.members.map((m) => m.name), ...observation.pods.map((p) => p.name)];
   const newMemberName = nextMemberName(policy.memberNamePrefix, taken);
-  const projected = projectSteps(toVoterViews(observation.members), stepSpecs(strategy, planned, `new:${newMemberName}`, newMemberName, target.node, also));
+  const successors: PlannedSuccessor[] = [
+    { slot: 'main', leaving: stepMember(planned), newName: newMemberName, plannedNode: target.node, ...(request.targetNode !== undefined ? { targetNode: request.targetNode } : {}) },
+  ];
+  for (const other of also) {
+    const name = nextMemberName(policy.memberNamePrefix, [...taken, ...successors.map((s) => s.newName)]);
+    successors.push({ slot: `also-${other.name}`, leaving: stepMember(other), newName: name, plannedNode: '(chosen when it runs)' });
+  }
+  const voters = observation.members.filter((m) => !m.isLearner).length;
+  const dbSizeBytes = Math.max(0, ...observation.members.map((m) => m.status.dbSizeBytes ?? 0));
+  const projected = buildSteps(toVoterViews(observation.members), {
+    strategy,
+    member: planned,
+    alsoReplaced: also,
+    successors,
+    expectedVoters: voters,
+    budgets: { dbSizeBytes },
+  });
   if ('refusal' in projected) {
     return { refusal: { code: 'quorum-guard', message: `cannot move ${planned.name} with ${strategy}: ${projected.refusal}`, placement } };
   }

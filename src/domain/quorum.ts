@@ -26,7 +26,8 @@ export type MembershipChange =
   | { kind: 'remove-member'; memberId: string }
   | { kind: 'stop-member'; memberId: string }
   | { kind: 'add-learner'; memberId: string; name: string }
-  | { kind: 'promote-learner'; memberId: string }
+  /** `observedHealthy`: the learner answers and has caught up, so it votes as soon as it is promoted. */
+  | { kind: 'promote-learner'; memberId: string; observedHealthy?: boolean }
   | { kind: 'mark-healthy'; memberId: string };
 
 /** Whether a change keeps quorum, with the states before and after and a sentence saying why. */
@@ -93,7 +94,7 @@ export function projectChange(members: readonly VoterView[], change: MembershipC
       after = target ? [...members] : [...members, { id: change.memberId, name: change.name, isLearner: true, healthy: false }];
       break;
     case 'promote-learner':
-      after = members.map((m) => (m.id === change.memberId ? { ...m, isLearner: false, healthy: false } : m));
+      after = members.map((m) => (m.id === change.memberId ? { ...m, isLearner: false, healthy: change.observedHealthy === true } : m));
       break;
     case 'mark-healthy':
       after = members.map((m) => (m.id === change.memberId ? { ...m, healthy: true } : m));
@@ -158,4 +159,16 @@ export function knownLeader<M extends MemberObservation>(members: readonly M[]):
   }
   const best = [...votes.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0];
   return best ? members.find((m) => m.id === best[0]) : undefined;
+}
+
+/**
+ * A learner etcd would promote: it answers and its applied index is at least 90 % of the leader's (etcd's own
+ * "in sync" rule), so it votes as soon as it is a voter.
+ */
+export function learnerCaughtUp(learner: MemberObservation, leader: MemberObservation | undefined): boolean {
+  if (!learner.status.reachable || !leader) return false;
+  const own = learner.status.raftAppliedIndex ?? learner.status.raftIndex;
+  const lead = leader.status.raftIndex ?? leader.status.raftAppliedIndex;
+  if (own === undefined || lead === undefined) return false;
+  return own >= lead * 0.9;
 }

@@ -1,0 +1,287 @@
+import type { Strategy } from './policy';
+import { projectChange, quorumState, type MembershipChange, type QuorumState, type VoterView } from './quorum';
+
+/**
+ * The migration's program: the typed list of steps the domain builds and the workflow executes in one loop. The
+ * dry run, the `progress` query, the CLI and the report all print this same list.
+ */
+
+/** The steps of a migration, in the words the workflow history and the report use. */
+export type StepName =
+  | 'backup-snapshot'
+  | 'move-leader'
+  | 'remove-member'
+  | 'delete-pod'
+  | 'choose-node'
+  | 'schedule-pod'
+  | 'rejoin'
+  | 'verify-member'
+  | 'verify-quorum';
+
+/** A member a step acts on, as it was when planned. */
+export interface StepMember {
+  id: string;
+  name: string;
+  podName?: string;
+  nodeName?: string;
+}
+
+/**
+ * A successor being placed. `main` is the successor of the member the migration moves; `also-<name>` the successor
+ * of another voter that was down too (a replace takes every down voter along).
+ */
+export type Slot = string;
+
+/** What each step needs to run: everything is in the plan, nothing is decided by the workflow. */
+export interface StepArgs {
+  'backup-snapshot': Record<string, never>;
+  /** Hand leadership away from `member` when it leads; a no-op otherwise. */
+  'move-leader': { member: StepMember };
+  /**
+   * Remove `member` after a guarded fresh look. `onlyIfDown`: another down voter a replace takes along, left in
+   * place if it answers again. `successorFollows`: the member's successor joins after it, so the step first
+   * checks that the add can happen (no learner present, a pod to copy, a feasible node).
+   */
+  'remove-member': { member: StepMember; onlyIfDown: boolean; successorFollows: boolean };
+  /** Delete the pod of a member that is no longer a voter. `memberDown`: it was down when planned, so at once. */
+  'delete-pod': { member: StepMember; podName: string; memberDown: boolean };
+  /** Pick the node for a successor (the operator's target first, for the main slot), and its member name. */
+  'choose-node': { slot: Slot; leaving: StepMember; preferredName?: string; targetNode?: string };
+  /** Add the slot's successor as a learner and create its pod from the template member's pod. */
+  'schedule-pod': { slot: Slot; templateMember: string };
+  /** Promote the slot's learner once it has caught up; the budget grows with the database. */
+  rejoin: { slot: Slot; catchUpBudgetMs: number };
+  /** The slot's member is a voter that answers and knows the leader. */
+  'verify-member': { slot: Slot };
+  /** Every voter healthy, no learner, one leader, the same HashKV everywhere. */
+  'verify-quorum': { expectedVoters: number; hashTimeoutMs: number };
+}
+
+/** How a step is undone if a later one fails. `retire-successor`: remove the slot's member, then its pod. */
+export type CompensationKind = 'retire-successor';
+
+interface StepBase {
+  description: string;
+  /** Lowers the number of healthy voters or removes data; guarded by a fresh observation before it runs. */
+  destructive: boolean;
+  /** The cluster after the step, projected assuming the worst. */
+  projected: QuorumState;
+  /** What the step checks afresh before it acts, in words. */
+  guard: string;
+  /** Registered before the step runs (a step that timed out may still have happened). */
+  compensation?: CompensationKind;
+  /**
+   * Steps that place one successor: if one fails for a reason another node may not have, the group's
+   * compensations run and the group starts again on the next best node, up to `attempts` times.
+   */
+  group?: { id: Slot; attempts: number };
+}
+
+/** One planned step: its kind, arguments, projection, guard and compensation. */
+export type PlannedStep = { [K in StepName]: StepBase & { step: K; args: StepArgs[K] } }[StepName];
+
+/** A planned step of one kind. */
+export type PlannedStepOf<K extends StepName> = Extract<PlannedStep, { step: K }>;
+
+/** Attempts at placing a successor: a node that fails is compensated and excluded, and the next is tried. */
+export const PLACEMENT_ATTEMPTS = 3;
+
+/** Sizes that scale the patient steps' budgets. */
+export interface StepBudgets {
+  /** The largest database among the members, in bytes. */
+  dbSizeBytes: number;
+}
+
+/**
+ * How long a learner may take to catch up before the step gives up: two minutes, plus the time to stream the
+ * database at a pessimistic 5 MB/s (the sandbox measured about 6 ms per MB on loopback; real networks are slower).
+ */
+export function catchUpBudgetMs(dbSizeBytes: number): number {
+  return 120_000 + Math.ceil(dbSizeBytes / (5 * 1024 * 1024)) * 1000;
+}
+
+/** HashKV reads the whole keyspace: 2 s plus a second per 50 MB. */
+export function hashTimeoutMs(dbSizeBytes: number): number {
+  return 2_000 + Math.ceil(dbSizeBytes / (50 * 1024 * 1024)) * 1000;
+}
+
+/** A successor to place: the member it replaces and the name it is planned to get. */
+export interface PlannedSuccessor {
+  slot: Slot;
+  leaving: StepMember;
+  newName: string;
+  /** The operator's target node, honoured on the first attempt of the main slot. */
+  targetNode?: string;
+  /** The node the planner chose; choose-node confirms or replaces it when the step runs. */
+  plannedNode: string;
+}
+
+/** What a step list is built from. */
+export interface StepListRequest {
+  strategy: Strategy;
+  member: StepMember & { healthy: boolean; isLeader: boolean };
+  /** Other down voters a replace takes along; each gets a successor after the main one. */
+  alsoReplaced: readonly (StepMember & { healthy: boolean })[];
+  successors: readonly PlannedSuccessor[];
+  /** Voters wanted at the end. */
+  expectedVoters: number;
+  budgets: StepBudgets;
+}
+
+type Spec = { [K in StepName]: Omit<StepBase, 'projected'> & { step: K; args: StepArgs[K]; change?: MembershipChange } }[StepName];
+
+const BACKUP: Spec = {
+  step: 'backup-snapshot',
+  args: {},
+  description: 'save an etcd snapshot and record its revision and hash',
+  destructive: false,
+  guard: 'a healthy voter to stream it from',
+};
+
+function placementSpecs(successor: PlannedSuccessor, template: string, budgets: StepBudgets, withVerify: boolean): Spec[] {
+  const { slot, newName } = successor;
+  const group = { id: slot, attempts: PLACEMENT_ATTEMPTS };
+  const newId = `new:${newName}`;
+  const specs: Spec[] = [
+    {
+      step: 'choose-node',
+      args: { slot, leaving: successor.leaving, ...(slot === 'main' ? { preferredName: newName } : {}), ...(successor.targetNode !== undefined ? { targetNode: successor.targetNode } : {}) },
+      description: `confirm ${successor.plannedNode} is still the best feasible node for the successor of ${successor.leaving.name}`,
+      destructive: false,
+      guard: 'the node is Ready, pressure-free, schedulable and untainted, and holds no member',
+      group,
+    },
+    {
+      step: 'schedule-pod',
+      args: { slot, templateMember: template },
+      description: `add ${newName} as a learner and create its pod`,
+      destructive: false,
+      guard: 'no other learner; the learner is in the member list before its pod starts',
+      compensation: 'retire-successor',
+      group,
+      change: { kind: 'add-learner', memberId: newId, name: newName },
+    },
+    {
+      step: 'rejoin',
+      args: { slot, catchUpBudgetMs: catchUpBudgetMs(budgets.dbSizeBytes) },
+      description: `wait until ${newName} has caught up, then promote it to voter`,
+      destructive: false,
+      guard: 'promoting keeps quorum counting the learner as it is observed',
+      group,
+      change: { kind: 'promote-learner', memberId: newId },
+    },
+  ];
+  if (withVerify) {
+    specs.push({
+      step: 'verify-member',
+      args: { slot },
+      description: `verify ${newName} is a healthy voter`,
+      destructive: false,
+      guard: 'its pod runs on a Ready node',
+      group,
+      change: { kind: 'mark-healthy', memberId: newId },
+    });
+  }
+  return specs;
+}
+
+function verifyQuorum(request: StepListRequest): Spec {
+  return {
+    step: 'verify-quorum',
+    args: { expectedVoters: request.expectedVoters, hashTimeoutMs: hashTimeoutMs(request.budgets.dbSizeBytes) },
+    description: `verify ${request.expectedVoters} healthy voters, no learner, one leader, and the same HashKV on every member`,
+    destructive: false,
+    guard: 'read only',
+  };
+}
+
+function removeSpec(member: StepMember, onlyIfDown: boolean, successorFollows: boolean, why: string): Spec {
+  return {
+    step: 'remove-member',
+    args: { member, onlyIfDown, successorFollows },
+    description: `remove member ${member.name} (${member.id})${why}`,
+    destructive: true,
+    guard: `membership read through the leader; the cluster keeps quorum without it${successorFollows ? '; its successor can be added (no learner, a pod to copy, a feasible node)' : ''}`,
+    change: { kind: 'remove-member', memberId: member.id },
+  };
+}
+
+function deletePodSpec(member: StepMember & { healthy: boolean }): Spec[] {
+  if (!member.podName) return [];
+  return [
+    {
+      step: 'delete-pod',
+      args: { member, podName: member.podName, memberDown: !member.healthy },
+      description: `delete pod ${member.podName}${member.nodeName ? ` on ${member.nodeName}` : ''}`,
+      destructive: true,
+      guard: `${member.name} is no longer a voter (the pod of a voter is never deleted)`,
+    },
+  ];
+}
+
+/** The specs of a strategy, in the order they run. */
+function specsOf(request: StepListRequest): Spec[] {
+  const { member, strategy } = request;
+  const template = member.podName ?? member.name;
+  const [main, ...others] = request.successors;
+  if (!main) return [];
+  if (strategy === 'replace') {
+    const moveLeader: Spec[] = member.isLeader
+      ? [{ step: 'move-leader', args: { member }, description: `move leadership off ${member.name} to the most caught-up healthy voter`, destructive: false, guard: 'a healthy voter to take it' }]
+      : [];
+    return [
+      BACKUP,
+      ...moveLeader,
+      removeSpec(member, false, true, ''),
+      // etcd adds no member while a voter is disconnected: the other down voters leave now, and are replaced after.
+      ...request.alsoReplaced.map((m) => removeSpec(m, true, true, `, also down: etcd adds no member while a voter is disconnected`)),
+      ...deletePodSpec(member),
+      ...request.alsoReplaced.flatMap(deletePodSpec),
+      ...placementSpecs(main, template, request.budgets, true),
+      ...others.flatMap((s) => placementSpecs(s, template, request.budgets, true)),
+      verifyQuorum(request),
+    ];
+  }
+  return [
+    BACKUP,
+    ...placementSpecs(main, template, request.budgets, true),
+    // Leadership may have moved since planning: the step always asks, and moves it only if the member leads.
+    { step: 'move-leader', args: { member }, description: `move leadership off ${member.name} if it leads`, destructive: false, guard: 'a healthy voter to take it' },
+    removeSpec(member, false, false, `, now that its successor is a healthy voter`),
+    ...deletePodSpec(member),
+    verifyQuorum(request),
+  ];
+}
+
+/**
+ * The steps of a migration with the cluster projected after each, assuming the worst; or the first step the
+ * quorum guard refuses.
+ */
+export function buildSteps(views: readonly VoterView[], request: StepListRequest): { steps: PlannedStep[] } | { refusal: string } {
+  let current: readonly VoterView[] = views;
+  const steps: PlannedStep[] = [];
+  for (const spec of specsOf(request)) {
+    const { change, ...rest } = spec;
+    if (change) {
+      const verdict = projectChange(current, change);
+      if (!verdict.allowed) return { refusal: `step ${spec.step} refused by the quorum guard: ${verdict.reason}` };
+      current = verdict.members;
+    }
+    steps.push({ ...rest, projected: quorumState(current) });
+  }
+  return { steps };
+}
+
+/** The steps of a placement group, from its first step: where a failed attempt starts again. */
+export function groupStart(steps: readonly PlannedStep[], index: number): number {
+  const id = steps[index]?.group?.id;
+  if (id === undefined) return index;
+  let start = index;
+  while (start > 0 && steps[start - 1]?.group?.id === id) start--;
+  return start;
+}
+
+/** One line per step, as the dry run, the CLI and the report print the plan. */
+export function describeSteps(steps: readonly PlannedStep[]): string[] {
+  return steps.map((s, i) => `${i + 1}. ${s.step}: ${s.description} (after: ${s.projected.healthyVoters}/${s.projected.voters} healthy voters, fault tolerance ${s.projected.faultTolerance})`);
+}

@@ -1,0 +1,33 @@
+/** What a migration reports while it runs and when it ends. */
+import type { BackupRecord } from '../activities/backup';
+import type { MigrationPlan } from '../src/domain/plan';
+import type { StepRecord } from './saga';
+
+/** What the `progress` query answers. */
+export interface MigrationProgress {
+  cluster: string;
+  member: string;
+  phase: 'validating' | 'planning' | 'migrating' | 'compensating' | 'succeeded' | 'failed';
+  strategy?: string;
+  from?: string;
+  to?: string;
+  currentStep?: string;
+  steps: StepRecord[];
+}
+
+/** The outcome of a migration that did not fail. */
+export interface MigrationResult {
+  cluster: string;
+  member: string;
+  dryRun: boolean;
+  plan: MigrationPlan;
+  strategy: string;
+  from?: string;
+  to?: string;
+  newMember?: string;
+  /** Other voters that were down too and were replaced in the same run (see MigrationPlan.alsoReplaced). */
+  alsoReplaced?: { member: string; from?: string; newMember: string; to: string }[];
+  backup?: BackupRecord;
+  verified?: { voters: string[]; leader: string; revision: number; hash: string };
+  steps: StepRecord[];
+}

@@ -1,0 +1,64 @@
+/**
+ * The migration's activity timeouts and retry policies, as data: the workflow builds its activity proxies from
+ * them, and the simulation applies the same retry rules on its virtual clock.
+ */
+
+/** A Temporal retry policy, in milliseconds. */
+export interface RetryClass {
+  initialIntervalMs: number;
+  backoffCoefficient: number;
+  maximumIntervalMs: number;
+  /** Absent: unlimited (bounded by scheduleToCloseMs). */
+  maximumAttempts?: number;
+}
+
+/** Timeouts and retries of one class of steps. */
+export interface ActivityClass {
+  startToCloseMs: number;
+  heartbeatMs?: number;
+  /** Absent: bounded by the attempts only. */
+  scheduleToCloseMs?: number;
+  retry: RetryClass;
+}
+
+/** The classes of migration steps. */
+export interface MigrationTiming {
+  /** A few API calls each; the timeout is also how long a worker that dies mid-call stalls the step. */
+  quick: ActivityClass;
+  /** Steps that wait for the cluster (a pod to go, leadership to move), heartbeating every second. */
+  waiting: ActivityClass;
+  /** etcd's "not yet" (members connected for 5 s, a learner catching up), retried for a while. */
+  patient: ActivityClass;
+  /** The snapshot, heartbeating while etcd streams it. */
+  slow: ActivityClass;
+}
+
+/** Production timing, measured on the game day (a dead worker holds a step for 10–15 s, not 45 s). */
+export const MIGRATION_TIMING: MigrationTiming = {
+  quick: { startToCloseMs: 15_000, retry: { initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 10_000, maximumAttempts: 8 } },
+  waiting: { startToCloseMs: 120_000, heartbeatMs: 10_000, retry: { initialIntervalMs: 1_000, backoffCoefficient: 2, maximumIntervalMs: 10_000, maximumAttempts: 8 } },
+  patient: { startToCloseMs: 60_000, heartbeatMs: 10_000, scheduleToCloseMs: 120_000, retry: { initialIntervalMs: 1_000, backoffCoefficient: 1.5, maximumIntervalMs: 5_000 } },
+  slow: { startToCloseMs: 360_000, heartbeatMs: 10_000, retry: { initialIntervalMs: 5_000, backoffCoefficient: 2, maximumIntervalMs: 20_000, maximumAttempts: 3 } },
+};
+
+/** The same class with a longer overall budget (a learner catching up on a large database). */
+export function withBudget(cls: ActivityClass, scheduleToCloseMs: number): ActivityClass {
+  return { ...cls, scheduleToCloseMs: Math.max(scheduleToCloseMs, cls.scheduleToCloseMs ?? 0) };
+}
+
+/** The class each migration activity runs under. */
+export const ACTIVITY_CLASS = {
+  prepareMigration: 'quick',
+  backupSnapshot: 'slow',
+  moveLeader: 'waiting',
+  removeMember: 'quick',
+  deletePod: 'waiting',
+  chooseNode: 'quick',
+  addLearner: 'patient',
+  createMemberPod: 'quick',
+  promoteLearner: 'patient',
+  verifyMember: 'patient',
+  verifyQuorum: 'patient',
+  retireSuccessor: 'quick',
+  describeClusterNow: 'quick',
+} as const satisfies Record<string, keyof MigrationTiming>;

@@ -148,7 +148,10 @@ export async function monitorCluster(raw: MonitorClusterInput): Promise<void> {
     try {
       await startChild(migrateMember, {
         workflowId,
-        args: [{ cluster: input.cluster, member: plan.member.name, reason: plan.triggers.map((f) => f.message).join('; ') || decision.summary, strategy: plan.strategy, requestedBy: workflowInfo().workflowId }],
+        // The policy's preference, not this plan's strategy: the child observes afresh, and a member that answers
+        // again by then is surged rather than replaced while healthy. A decision recorded by an older worker has no
+        // preference: 'auto' lets the child decide all the same.
+        args: [{ cluster: input.cluster, member: plan.member.name, reason: plan.triggers.map((f) => f.message).join('; ') || decision.summary, strategy: decision.strategyPreference ?? 'auto', requestedBy: workflowInfo().workflowId }],
         parentClosePolicy: ParentClosePolicy.ABANDON,
       });
       status.migration = { ...status.migration, inFlight: { workflowId, member: plan.member.name } };

@@ -50,7 +50,12 @@ export type AlertReason = 'quorum-lost' | 'no-leader' | 'needs-operator' | 'no-f
 export type Decision =
   | { kind: 'none'; reason: NoActionReason; summary: string }
   | { kind: 'alert'; reason: AlertReason; summary: string; findings: Finding[] }
-  | { kind: 'migrate'; plan: MigrationPlan; dryRun: boolean; summary: string };
+  /**
+   * `strategyPreference` is the policy's, for the migration workflow: it plans again from its own fresh
+   * observation, and a member that answers again by then is surged, not replaced while healthy. Absent from
+   * decisions recorded before it existed (activity results in history, the monitor's carried status).
+   */
+  | { kind: 'migrate'; plan: MigrationPlan; strategyPreference?: StrategyPreference; dryRun: boolean; summary: string };
 
 /** What the monitor knows of migrations, carried across cycles. */
 export interface MigrationState {
@@ -306,7 +311,7 @@ function atRiskMembers(observation: ClusterObservation, assessment: Assessment):
 
 /**
  * Decide what to do after an assessment: nothing, alert a person, or migrate one member. Never a destructive
- * step without quorum or a leader; at most one migration per cluster, and none during the cooldown.
+ * step without quorum or a leader; at most one migration per cluster, and none during the cooldown but of a dead voter.
  */
 export function planMigration(
   observation: ClusterObservation,
@@ -337,9 +342,20 @@ export function planMigration(
   const atRisk = atRiskMembers(observation, assessment);
   const first = atRisk[0];
   if (!first) {
-    const critical = confirmed.filter((f) => f.severity === 'critical');
+    // A replace is one voter short until its successor is promoted, a surge one long until the member leaves: the
+    // migration in flight is the repair, so a voter count off by its own doing pages no one.
+    const inFlight = state.inFlight;
+    const expected = inFlight ? confirmed.filter((f) => f.kind === 'membership-short' || f.kind === 'membership-long') : [];
+    const critical = confirmed.filter((f) => f.severity === 'critical' && !expected.includes(f));
     if (critical.length > 0) {
       return { kind: 'alert', reason: 'needs-operator', summary: `needs an operator: ${critical.map((f) => f.message).join('; ')}`, findings: critical };
+    }
+    if (inFlight && expected.length > 0) {
+      return {
+        kind: 'none',
+        reason: 'migration-in-flight',
+        summary: `migration ${inFlight.workflowId} of ${inFlight.member} is still running and changes the voter count on its way: ${expected.map((f) => f.message).join('; ')}`,
+      };
     }
     if (confirmed.length > 0) {
       const counts = new Map<string, number>();
@@ -353,12 +369,13 @@ export function planMigration(
   if (state.inFlight) {
     return { kind: 'none', reason: 'migration-in-flight', summary: `${who} is at risk, but migration ${state.inFlight.workflowId} of ${state.inFlight.member} is still running` };
   }
-  if (state.lastEndedAt !== undefined) {
-    const readyAt = Date.parse(state.lastEndedAt) + policy.cooldownMs;
-    if (now.getTime() < readyAt) {
-      const seconds = Math.ceil((readyAt - now.getTime()) / 1000);
-      return { kind: 'none', reason: 'cooldown', summary: `${who} is at risk, but the cooldown after the last migration has ${seconds}s left` };
-    }
+  const cooldownLeftMs = state.lastEndedAt === undefined ? 0 : Date.parse(state.lastEndedAt) + policy.cooldownMs - now.getTime();
+  const cooldownSeconds = Math.ceil(cooldownLeftMs / 1000);
+  // The cooldown spaces out moves of live members. A dead voter already costs fault tolerance: waiting would leave
+  // a second failure fatal for the whole cooldown, so it is replaced at once whenever the quorum guard allows it.
+  const dead = !isMemberHealthy(first.member);
+  if (cooldownLeftMs > 0 && !dead) {
+    return { kind: 'none', reason: 'cooldown', summary: `${who} is at risk, but the cooldown after the last migration has ${cooldownSeconds}s left` };
   }
   const built = buildMigrationPlan({
     observation,
@@ -378,10 +395,12 @@ export function planMigration(
     return { kind: 'alert', reason, summary: `${who} is at risk but cannot be moved: ${built.refusal.message}`, findings: first.triggers };
   }
   const { plan } = built;
+  const cooldownNote = cooldownLeftMs > 0 ? ` (a dead voter is not held back by the cooldown, ${cooldownSeconds}s left)` : '';
   return {
     kind: 'migrate',
     plan,
+    strategyPreference: policy.strategy,
     dryRun: policy.dryRun,
-    summary: `${policy.dryRun ? '[dry run] ' : ''}migrate ${plan.member.name} from ${plan.member.nodeName ?? '?'} to ${plan.target.node} with ${plan.strategy}: ${first.triggers.map((f) => f.kind).join(', ')}`,
+    summary: `${policy.dryRun ? '[dry run] ' : ''}migrate ${plan.member.name} from ${plan.member.nodeName ?? '?'} to ${plan.target.node} with ${plan.strategy}: ${first.triggers.map((f) => f.kind).join(', ')}${cooldownNote}`,
   };
 }

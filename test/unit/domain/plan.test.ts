@@ -16,6 +16,7 @@ import {
   aDownNode,
   aMember,
   aPolicy,
+  aPod,
   aPressuredNode,
   aStatus,
   withMember,
@@ -45,6 +46,18 @@ function migratePlan(decision: Decision) {
 /** etcd-2 on node-2 (r2, z1) loses its node: the node is NotReady and the member does not answer. */
 const nodeDown = (): ClusterObservation => withMember(withNode(aCluster(3), aDownNode(2)), 2, { status: aDeadStatus() });
 
+/** etcd-1 answers, but its node runs at 95 % CPU. */
+const livePressure = (): ClusterObservation => withNode(aCluster(3), aPressuredNode(1, 0.95, 0.5));
+
+/** A learner `etcd-<ordinal>` on its own node, far behind the leader, as right after a replace added it. */
+function withLearner(obs: ClusterObservation, ordinal: number): ClusterObservation {
+  return {
+    ...obs,
+    members: [...obs.members, aMember(ordinal, { isLearner: true, status: aStatus({ raftIndex: 500, raftAppliedIndex: 500 }) })],
+    pods: [...obs.pods, aPod(ordinal)],
+  };
+}
+
 describe('planning after a node failure', () => {
   it('replaces the member of a NotReady node on a node whose rack and domain host no other member', () => {
     const plan = migratePlan(decide(nodeDown()));
@@ -57,16 +70,36 @@ describe('planning after a node failure', () => {
     expect(plan.triggers.map((f) => f.kind).sort()).toEqual(['member-unreachable', 'node-not-ready']);
   });
 
-  it('lays out replace steps with the projected voters and fault tolerance after each', () => {
+  it('lays out replace steps with the projected voters, learners and fault tolerance after each', () => {
     const plan = migratePlan(decide(nodeDown()));
-    expect(plan.steps.map((s) => [s.step, s.projected.voters, s.projected.healthyVoters, s.projected.faultTolerance])).toEqual([
-      ['backup-snapshot', 3, 2, 0],
-      ['remove-member', 2, 2, 0],
-      ['delete-pod', 2, 2, 0],
-      ['choose-node', 2, 2, 0],
-      ['schedule-pod', 2, 2, 0],
-      ['rejoin', 3, 2, 0],
-      ['verify-quorum', 3, 3, 1],
+    // etcd-2 is down and does not lead: no move-leader. Removing a dead voter costs nothing (2/2, quorum 2); the
+    // learner does not vote; the promoted learner counts as unhealthy until verify-member has seen it answer.
+    expect(plan.steps.map((s) => [s.step, s.projected.voters, s.projected.healthyVoters, s.projected.learners, s.projected.faultTolerance])).toEqual([
+      ['backup-snapshot', 3, 2, 0, 0],
+      ['remove-member', 2, 2, 0, 0],
+      ['delete-pod', 2, 2, 0, 0],
+      ['choose-node', 2, 2, 0, 0],
+      ['schedule-pod', 2, 2, 1, 0],
+      ['rejoin', 3, 2, 0, 0],
+      ['verify-member', 3, 3, 0, 1],
+      ['verify-quorum', 3, 3, 0, 1],
+    ]);
+  });
+
+  it('moves leadership off a dead member that the others still name as leader before removing it', () => {
+    const obs = withMember(withNode(aCluster(3), aDownNode(0)), 0, { status: aDeadStatus() });
+    const plan = migratePlan(decide(obs));
+    expect(plan.member).toMatchObject({ name: 'etcd-0', healthy: false, isLeader: true });
+    expect(plan.steps.map((s) => s.step)).toEqual([
+      'backup-snapshot',
+      'move-leader',
+      'remove-member',
+      'delete-pod',
+      'choose-node',
+      'schedule-pod',
+      'rejoin',
+      'verify-member',
+      'verify-quorum',
     ]);
   });
 
@@ -93,15 +126,18 @@ describe('planning for a live member at risk', () => {
   it('surges a member whose node is under CPU and memory pressure', () => {
     const plan = migratePlan(decide(withNode(aCluster(3), aPressuredNode(1, 0.95, 0.92))));
     expect(plan).toMatchObject({ strategy: 'surge', member: { name: 'etcd-1', healthy: true }, target: { node: 'node-4' } });
-    expect(plan.steps.map((s) => [s.step, s.projected.voters, s.projected.healthyVoters, s.projected.faultTolerance])).toEqual([
-      ['backup-snapshot', 3, 3, 1],
-      ['choose-node', 3, 3, 1],
-      ['schedule-pod', 3, 3, 1],
-      ['rejoin', 4, 3, 0],
-      ['verify-member', 4, 4, 1],
-      ['remove-member', 3, 3, 1],
-      ['delete-pod', 3, 3, 1],
-      ['verify-quorum', 3, 3, 1],
+    // The promoted learner makes 4 voters, quorum 3, and counts as unhealthy until verify-member: fault tolerance
+    // 0 for that one step. move-leader is always planned in a surge (a no-op unless the member leads by then).
+    expect(plan.steps.map((s) => [s.step, s.projected.voters, s.projected.healthyVoters, s.projected.learners, s.projected.faultTolerance])).toEqual([
+      ['backup-snapshot', 3, 3, 0, 1],
+      ['choose-node', 3, 3, 0, 1],
+      ['schedule-pod', 3, 3, 1, 1],
+      ['rejoin', 4, 3, 0, 0],
+      ['verify-member', 4, 4, 0, 1],
+      ['move-leader', 4, 4, 0, 1],
+      ['remove-member', 3, 3, 0, 1],
+      ['delete-pod', 3, 3, 0, 1],
+      ['verify-quorum', 3, 3, 0, 1],
     ]);
   });
 
@@ -127,6 +163,16 @@ describe('planning for a live member at risk', () => {
     const order = plan.steps.map((s) => s.step);
     expect(order.indexOf('move-leader')).toBeGreaterThan(order.indexOf('verify-member'));
     expect(order.indexOf('move-leader')).toBeLessThan(order.indexOf('remove-member'));
+  });
+
+  it.each([
+    ['a dead member is replaced, and the migration still gets the policy\'s auto', nodeDown, aPolicy(), 'replace', 'auto'],
+    ['a live member is surged, and the migration gets the policy\'s auto', livePressure, aPolicy(), 'surge', 'auto'],
+    ['a dead member under a surge policy is replaced, and the migration gets surge', nodeDown, aPolicy({ strategy: 'surge' }), 'replace', 'surge'],
+    ['a live member under a replace policy is replaced, and the migration gets replace', livePressure, aPolicy({ strategy: 'replace' }), 'replace', 'replace'],
+  ] as const)('hands the migration the policy\'s preference, not its own choice, to decide from a fresh look: %s', (_name, observation, policy, strategy, preference) => {
+    const decision = decide(observation(), { policy });
+    expect(decision).toMatchObject({ kind: 'migrate', strategyPreference: preference, plan: { strategy } });
   });
 
   it('follows a configured preference for replace on a live member', () => {
@@ -212,14 +258,55 @@ describe('when the guardian must not move anything', () => {
     ['just inside the ten-minute cooldown', '2026-11-24T11:50:00.001Z', 'none'],
     ['exactly when the cooldown ends', '2026-11-24T11:50:00.000Z', 'migrate'],
     ['long after the cooldown', '2026-11-24T10:00:00.000Z', 'migrate'],
-  ])('honours the cooldown: %s gives %s', (_name, lastEndedAt, kind) => {
-    expect(decide(nodeDown(), { state: { lastEndedAt } }).kind).toBe(kind);
+  ])('a live member at risk honours the cooldown: %s, the decision is %s', (_name, lastEndedAt, kind) => {
+    expect(decide(livePressure(), { state: { lastEndedAt } }).kind).toBe(kind);
   });
 
-  it('says how much of the cooldown is left', () => {
-    expect(decide(nodeDown(), { state: { lastEndedAt: '2026-11-24T11:59:00.000Z' } }).summary).toBe(
-      'etcd-2 is at risk, but the cooldown after the last migration has 540s left',
+  it.each([
+    [
+      'a member that dies within the cooldown after a migration is replaced at once',
+      nodeDown,
+      {
+        kind: 'migrate',
+        summary: 'migrate etcd-2 from node-2 to node-5 with replace: member-unreachable, node-not-ready (a dead voter is not held back by the cooldown, 540s left)',
+      },
+    ],
+    ['a live member at risk still waits for the cooldown', livePressure, { kind: 'none', reason: 'cooldown', summary: 'etcd-1 is at risk, but the cooldown after the last migration has 540s left' }],
+  ] as const)('%s', (_name, observation, expected) => {
+    expect(decide(observation(), { state: { lastEndedAt: '2026-11-24T11:59:00.000Z' } })).toMatchObject(expected);
+  });
+
+  it('a dead member after the cooldown is replaced with no word of it', () => {
+    expect(decide(nodeDown(), { state: { lastEndedAt: '2026-11-24T10:00:00.000Z' } }).summary).toBe(
+      'migrate etcd-2 from node-2 to node-5 with replace: member-unreachable, node-not-ready',
     );
+  });
+
+  it.each([
+    ['a replace one voter short, its learner not yet promoted', () => withLearner(aCluster(2), 3), 'membership short: 2 of 3 desired voters, 1 missing; the cluster tolerates 0 failures instead of 1; learner etcd-3 does not vote until it is promoted'],
+    ['a replace one voter short, before its learner is added', () => aCluster(2), 'membership short: 2 of 3 desired voters, 1 missing; the cluster tolerates 0 failures instead of 1'],
+    ['a surge one voter long, before the member leaves', () => aCluster(4, 6), 'membership long: 4 voters where 3 are desired, 1 surplus; every write waits for 3 of them instead of 2'],
+  ])('pages no one for the voter count of a migration in flight: %s', (_name, observation, message) => {
+    expect(decide(observation(), { state: { inFlight: { workflowId: 'migrate-main', member: 'etcd-2' } } })).toEqual({
+      kind: 'none',
+      reason: 'migration-in-flight',
+      summary: `migration migrate-main of etcd-2 is still running and changes the voter count on its way: ${message}`,
+    });
+  });
+
+  it('alerts for a short membership when no migration is in flight', () => {
+    expect(decide(aCluster(2))).toMatchObject({
+      kind: 'alert',
+      reason: 'needs-operator',
+      summary: 'needs an operator: membership short: 2 of 3 desired voters, 1 missing; the cluster tolerates 0 failures instead of 1',
+    });
+  });
+
+  it('still alerts for another critical finding during a migration, naming only that finding', () => {
+    const obs = withMember(aCluster(2), 0, { status: aStatus({ alarms: ['NOSPACE'] }) });
+    const decision = decide(obs, { state: { inFlight: { workflowId: 'migrate-main', member: 'etcd-2' } } });
+    expect(decision).toMatchObject({ kind: 'alert', reason: 'needs-operator', summary: 'needs an operator: member etcd-0 raised NOSPACE' });
+    expect(decision.kind === 'alert' && decision.findings.map((f) => f.kind)).toEqual(['db-alarm']);
   });
 
   it('reports a healthy cluster as healthy', () => {
@@ -239,17 +326,28 @@ describe('choosing which member to move first', () => {
     expect(plan.member.name).toBe('etcd-3');
     expect(plan.strategy).toBe('replace');
     expect(plan.alsoReplaced.map((m) => m.name)).toEqual(['etcd-4']);
+    // Both dead voters leave first (5 → 3 voters, 3 healthy throughout), both pods go, then each successor joins in
+    // turn: a promoted learner is unhealthy until verified, so the quorum of 3 rests on the 3 survivors each time.
     expect(plan.steps.map((s) => [s.step, s.projected.voters, s.projected.healthyVoters, s.projected.quorum])).toEqual([
       ['backup-snapshot', 5, 3, 3],
       ['remove-member', 4, 3, 3],
       ['remove-member', 3, 3, 2],
       ['delete-pod', 3, 3, 2],
+      ['delete-pod', 3, 3, 2],
       ['choose-node', 3, 3, 2],
       ['schedule-pod', 3, 3, 2],
       ['rejoin', 4, 3, 3],
-      ['verify-quorum', 4, 4, 3],
+      ['verify-member', 4, 4, 3],
+      ['choose-node', 4, 4, 3],
+      ['schedule-pod', 4, 4, 3],
+      ['rejoin', 5, 4, 3],
+      ['verify-member', 5, 5, 3],
+      ['verify-quorum', 5, 5, 3],
     ]);
-    expect(plan.steps[2]?.description).toContain('remove member etcd-4 (5), also down');
+    expect(plan.steps[2]?.description).toBe('remove member etcd-4 (5), also down: etcd adds no member while a voter is disconnected');
+    expect(plan.steps.filter((s) => s.step === 'delete-pod').map((s) => s.description)).toEqual(['delete pod etcd-3 on node-3', 'delete pod etcd-4 on node-4']);
+    expect(plan.steps.filter((s) => s.step === 'schedule-pod').map((s) => s.description)).toEqual(['add etcd-5 as a learner and create its pod', 'add etcd-6 as a learner and create its pod']);
+    expect(plan.steps.at(-1)?.args).toEqual({ expectedVoters: 5, hashTimeoutMs: 3_000 });
     expect(plan.reasons).toContain('also replaced, being down too: etcd-4 (etcd adds no member while a voter is disconnected)');
   });
 

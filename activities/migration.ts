@@ -187,7 +187,7 @@ export function createMigrationActivities(deps: ActivityDeps) {
      * without it. Absent from a member list that succeeded (or etcd's NotFound): done. `onlyIfDown` leaves a member
      * that answers again where it is; `successorFollows` first checks that its successor can be added.
      */
-    async removeMember({ cluster, memberId, onlyIfDown, successorFollows }: { cluster: string; memberId: string; onlyIfDown?: boolean; successorFollows?: boolean }): Promise<{ removed: boolean; answers?: boolean }> {
+    async removeMember({ cluster, memberId, onlyIfDown, successorFollows, successorId }: { cluster: string; memberId: string; onlyIfDown?: boolean; successorFollows?: boolean; successorId?: string }): Promise<{ removed: boolean; answers?: boolean }> {
       const runtime = runtimeOf(deps, cluster);
       const observation = await observe(runtime);
       const member = memberById(observation, memberId);
@@ -206,6 +206,13 @@ export function createMigrationActivities(deps: ActivityDeps) {
         throw new MigrationRefusedError('QUORUM_GUARD', `quorum guard refused to remove ${memberId}: ${verdict.reason}; ${describeCluster(observation)}`);
       }
       if (successorFollows === true) await assertSuccessorPossible(runtime, observation, member);
+      if (successorId !== undefined) {
+        // A surge removes the member only while its successor is a healthy voter: otherwise it costs fault tolerance.
+        const successor = memberById(observation, successorId);
+        if (!successor || successor.isLearner || !isMemberHealthy(successor)) {
+          throw new NotReadyYetError(`will not remove ${member.name || memberId} yet: its successor ${successor?.name || successorId} is ${successor ? (successor.isLearner ? 'still a learner' : `not healthy (${successor.status.error ?? 'no leader'})`) : 'not a member'}`);
+        }
+      }
       log.info(`remove-member: removing ${member.name || memberId} (${memberId}) from ${cluster}`, fields);
       const removed = await removeThroughEtcd(runtime, observation, memberId, fields);
       log.info(`remove-member: ${removed ? 'removed' : 'already gone:'} ${member.name || memberId} from ${cluster}`, fields);

@@ -40,6 +40,8 @@ export interface RunContext {
   /** Told when the main successor's node is chosen, and when a new plan replaces the first. */
   onTarget?(node: string): void;
   onPlan?(plan: MigrationPlan): void;
+  /** Told after each step completes (the simulation checks its invariants there). */
+  onStepDone?(step: PlannedStep): void;
 }
 
 /** A successor placed by the run. */
@@ -110,8 +112,9 @@ export async function runPlan(first: MigrationPlan, ctx: RunContext): Promise<Ru
         return;
       }
       case 'remove-member': {
-        const { member, onlyIfDown, successorFollows } = step.args;
-        const r = await saga.step(step.step, () => call('removeMember', { cluster, memberId: member.id, onlyIfDown, successorFollows }), (r) =>
+        const { member, onlyIfDown, successorFollows, afterSuccessor } = step.args;
+        const successorId = afterSuccessor !== undefined ? slots.get(afterSuccessor)?.memberId : undefined;
+        const r = await saga.step(step.step, () => call('removeMember', { cluster, memberId: member.id, onlyIfDown, successorFollows, ...(successorId ? { successorId } : {}) }), (r) =>
           r.removed ? `removed ${member.name} (${member.id})` : r.answers ? `${member.name} answers again: left in place` : `${member.name} already removed`,
         );
         if (r.answers === true) stayed.add(member.id);
@@ -225,6 +228,7 @@ export async function runPlan(first: MigrationPlan, ctx: RunContext): Promise<Ru
     }
     try {
       await execute(step);
+      ctx.onStepDone?.(step);
       i++;
     } catch (error) {
       if (ctx.isCancellation(error)) throw error;

@@ -42,7 +42,7 @@ export interface StepArgs {
    * place if it answers again. `successorFollows`: the member's successor joins after it, so the step first
    * checks that the add can happen (no learner present, a pod to copy, a feasible node).
    */
-  'remove-member': { member: StepMember; onlyIfDown: boolean; successorFollows: boolean };
+  'remove-member': { member: StepMember; onlyIfDown: boolean; successorFollows: boolean; afterSuccessor?: Slot };
   /** Delete the pod of a member that is no longer a voter. `memberDown`: it was down when planned, so at once. */
   'delete-pod': { member: StepMember; podName: string; memberDown: boolean };
   /** Pick the node for a successor (the operator's target first, for the main slot), and its member name. */
@@ -195,13 +195,13 @@ function verifyQuorum(request: StepListRequest): Spec {
   };
 }
 
-function removeSpec(member: StepMember, onlyIfDown: boolean, successorFollows: boolean, why: string): Spec {
+function removeSpec(member: StepMember, onlyIfDown: boolean, successorFollows: boolean, why: string, afterSuccessor?: Slot): Spec {
   return {
     step: 'remove-member',
-    args: { member, onlyIfDown, successorFollows },
+    args: { member, onlyIfDown, successorFollows, ...(afterSuccessor !== undefined ? { afterSuccessor } : {}) },
     description: `remove member ${member.name} (${member.id})${why}`,
     destructive: true,
-    guard: `membership read through the leader; the cluster keeps quorum without it${successorFollows ? '; its successor can be added (no learner, a pod to copy, a feasible node)' : ''}`,
+    guard: `membership read through the leader; the cluster keeps quorum without it${successorFollows ? '; its successor can be added (no learner, a pod to copy, a feasible node)' : ''}${afterSuccessor !== undefined ? '; its successor is a healthy voter right now' : ''}`,
     change: { kind: 'remove-member', memberId: member.id },
   };
 }
@@ -247,7 +247,7 @@ function specsOf(request: StepListRequest): Spec[] {
     ...placementSpecs(main, template, request.budgets, true),
     // Leadership may have moved since planning: the step always asks, and moves it only if the member leads.
     { step: 'move-leader', args: { member }, description: `move leadership off ${member.name} if it leads`, destructive: false, guard: 'a healthy voter to take it' },
-    removeSpec(member, false, false, `, now that its successor is a healthy voter`),
+    removeSpec(member, false, false, `, now that its successor is a healthy voter`, main.slot),
     ...deletePodSpec(member),
     verifyQuorum(request),
   ];

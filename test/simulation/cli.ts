@@ -1,0 +1,50 @@
+import { scenarioFor, simulateSeed, type SeedResult } from './simulate';
+
+/**
+ * `npm run simulate -- --runs N --seed S`: run N seeds from S and report violations. A failing seed prints its
+ * scenario, its steps and its whole schedule; `--runs 1 --seed <it>` replays it exactly.
+ */
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const value = (flag: string, fallback: number): number => {
+    const i = args.indexOf(flag);
+    if (i === -1) return fallback;
+    const parsed = Number(args[i + 1]);
+    if (!Number.isInteger(parsed) || parsed < 0) {
+      console.error(`${flag}: expected a whole number, got "${args[i + 1] ?? ''}"`);
+      process.exit(2);
+    }
+    return parsed;
+  };
+  const runs = value('--runs', 1000);
+  const seed = value('--seed', 1);
+  const verbose = args.includes('--verbose');
+  const started = Date.now();
+  const outcomes = new Map<string, number>();
+  const failing: SeedResult[] = [];
+  for (let s = seed; s < seed + runs; s++) {
+    const result = await simulateSeed(scenarioFor(s));
+    const key = result.outcome === 'succeeded' ? 'succeeded' : `failed (${result.failureType ?? 'untyped'})`;
+    outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+    if (result.violations.length > 0) failing.push(result);
+    if (verbose) console.log(`seed ${s}: ${key}${result.failure ? `: ${result.failure}` : ''}`);
+  }
+  const seconds = (Date.now() - started) / 1000;
+  console.log(`simulate: ${runs} seeds from ${seed} in ${seconds.toFixed(1)} s (${(runs / seconds).toFixed(0)} seeds/s)`);
+  for (const [key, n] of [...outcomes].sort()) console.log(`  ${key}: ${n}`);
+  console.log(`  violations: ${failing.length} seed(s)`);
+  for (const result of failing.slice(0, 3)) {
+    console.log(`\nseed ${result.scenario.seed}: ${JSON.stringify(result.scenario)}`);
+    for (const v of result.violations) console.log(`  VIOLATION ${v.invariant}: ${v.detail} (at ${v.atMs} ms, step ${v.step ?? '-'})`);
+    console.log(`  outcome: ${result.outcome}${result.failure ? `: ${result.failure}` : ''}`);
+    for (const r of result.steps) console.log(`  ${r.status.padEnd(11)} ${r.step}: ${r.detail ?? ''}`);
+    console.log('  schedule:');
+    console.log(result.schedule.split('\n').map((l) => `    ${l}`).join('\n'));
+  }
+  process.exit(failing.length > 0 ? 1 : 0);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

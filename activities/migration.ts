@@ -285,7 +285,7 @@ export function createMigrationActivities(deps: ActivityDeps) {
      * Add the new member as a learner at its peer URL; if a member already has that URL, it is the one. In a surge
      * (`surge`), a voter that went down since planning makes the plan stale: etcd adds no member while one is down.
      */
-    async addLearner(input: { cluster: string; podName: string; peerURL: string; surge?: boolean } | LegacyAddLearnerInput): Promise<{ id: string; peerURL: string; added: boolean }> {
+    async addLearner(input: { cluster: string; podName: string; peerURL: string; nodeName?: string; surge?: boolean } | LegacyAddLearnerInput): Promise<{ id: string; peerURL: string; added: boolean }> {
       const { cluster, podName } = input;
       const surge = 'surge' in input ? input.surge : undefined;
       const runtime = runtimeOf(deps, cluster);
@@ -293,7 +293,7 @@ export function createMigrationActivities(deps: ActivityDeps) {
         const observation = await observe(runtime);
         const peerURL = 'peerURL' in input ? input.peerURL : legacyPeerURL(runtime, observation, input);
         const existing = observation.members.find((m) => m.peerURLs.includes(peerURL));
-        const fields = { step: 'schedule-pod', cluster, member: podName, peerURL };
+        const fields = { step: 'schedule-pod', cluster, member: podName, peerURL, ...(input.nodeName ? { node: input.nodeName } : {}) };
         if (existing) {
           log.info(`schedule-pod: ${podName} is already a member (${existing.id}) at ${peerURL}`, { ...fields, memberId: existing.id });
           return { id: existing.id, peerURL, added: false };

@@ -171,7 +171,7 @@ export async function runPlan(first: MigrationPlan, ctx: RunContext): Promise<Ru
         await saga.step(
           step.step,
           async () => {
-            const added = await call('addLearner', { cluster, podName: memberName, peerURL, ...(plan.strategy === 'surge' && slot === 'main' ? { surge: true } : {}) });
+            const added = await call('addLearner', { cluster, podName: memberName, peerURL, nodeName: node, ...(plan.strategy === 'surge' && slot === 'main' ? { surge: true } : {}) });
             state.memberId = added.id;
             await call('createMemberPod', { cluster, podName: memberName, nodeName: node, learnerPeerURL: added.peerURL, templateMember });
             return added;

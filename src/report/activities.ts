@@ -35,17 +35,21 @@ export function describeResult(type: string, input: unknown, result: unknown): s
       return `${str(r.strategy)} ${str(member.name)} from ${str(member.nodeName)} to ${str(target.node)} as ${str(r.newMemberName)}`;
     }
     case 'backupSnapshot':
+      // A disk that refused the snapshot, with backup.required false: no file, and the reason instead of "0 bytes".
+      if (typeof r.skipped === 'string' && r.skipped !== '') return `no backup: ${r.skipped}`;
       return `${str(r.bytes)} bytes at revision ${str(r.revision)}, sha256 ${str(r.sha256).slice(0, 12)}, ${str(r.path)}`;
     case 'moveLeader':
       return r.moved === true ? `leadership moved to ${str(r.leader)}` : `not the leader (${str(r.leader)} leads)`;
     case 'removeMember':
-      return r.removed === true ? `removed member ${str(i.memberId)}` : `member ${str(i.memberId)} was already gone`;
+      if (r.removed === true) return `removed member ${str(i.memberId)}`;
+      return r.answers === true ? `member ${str(i.memberId)} answers again: left in place` : `member ${str(i.memberId)} was already gone`;
     case 'deletePod':
-      return r.deleted === true ? `deleted pod ${str(i.podName)}${r.forced === true ? ' (forced: node not ready)' : ''}` : `pod ${str(i.podName)} was already gone`;
+      return r.deleted === true ? `deleted pod ${str(i.podName)}${r.forced === true ? ` (forced: ${str(r.why, 'node not ready')})` : ''}` : `pod ${str(i.podName)} was already gone`;
     case 'chooseNode':
       return `${r.memberName !== undefined ? `${str(r.memberName)} on ` : ''}${str(r.node)} (${str(r.reason)})`;
     case 'addLearner':
-      return `${r.added === false ? 'already a member' : 'learner added'}: ${str(i.podName)} (${str(r.id)}) at ${str(r.peerURL)}`;
+      // Its input names the peer URL since plan-is-the-program and the node before it; both answer with the URL.
+      return `${r.added === false ? 'already a member' : 'learner added'}: ${str(i.podName)} (${str(r.id)}) at ${str(r.peerURL, str(i.peerURL))}`;
     case 'createMemberPod':
       return r.created === false ? `pod ${str(i.podName)} already on ${str(i.nodeName)}` : `pod ${str(i.podName)} created on ${str(i.nodeName)}`;
     case 'promoteLearner':
@@ -55,6 +59,12 @@ export function describeResult(type: string, input: unknown, result: unknown): s
     case 'verifyQuorum': {
       const voters = Array.isArray(r.voters) ? r.voters.map((v) => str(v)) : [];
       return `${voters.length} voters (${voters.join(', ')}), leader ${str(r.leader)}, HashKV ${str(r.hash)} at revision ${str(r.revision)} on every member`;
+    }
+    case 'retireSuccessor': {
+      const successor = obj(i.successor);
+      const who = `${str(successor.podName)}${typeof successor.memberId === 'string' ? ` (${successor.memberId})` : ''}`;
+      if (r.removed === true) return `removed member ${who}, ${r.podDeleted === true ? 'then deleted its pod' : 'its pod was already gone'}`;
+      return `${who} was not a member, ${r.podDeleted === true ? 'deleted its pod' : 'its pod was already gone'}`;
     }
     case 'removeAddedMember':
       return r.removed === true ? `removed ${str(i.podName)} on ${str(i.nodeName)}` : `${str(i.podName)} on ${str(i.nodeName)} was not a member`;

@@ -187,7 +187,8 @@ function afterTimelineMigration(report: WorkflowReport, m: MigrationReport): str
   } else {
     out.push(m.dryRun ? 'Unchanged: a dry run changes nothing.' : 'Not verified: the migration did not reach verify-quorum.', '');
   }
-  if (m.backup) out.push(`Backup: ${m.backup.bytes} bytes at revision ${m.backup.revision}, sha256 ${m.backup.sha256}, \`${m.backup.path}\`.`, '');
+  if (m.backup?.skipped !== undefined) out.push(`No backup: ${m.backup.skipped}`, '');
+  else if (m.backup) out.push(`Backup: ${m.backup.bytes} bytes at revision ${m.backup.revision}, sha256 ${m.backup.sha256}, \`${m.backup.path}\`.`, '');
   return out;
 }
 

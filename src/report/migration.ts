@@ -53,6 +53,8 @@ export function migrationStepLabeller(spans: readonly ActivitySpan[]): (span: Ac
   const created = new Set(spans.filter((s) => s.type === 'addLearner').map((s) => optStr(obj(s.input).podName)).filter((n): n is string => n !== undefined));
   return (span) => {
     const input = obj(span.input);
+    if (span.type === 'retireSuccessor') return { step: `compensate: retire ${optStr(obj(input.successor).podName) ?? '?'}`, compensation: true };
+    // The compensation of migrations started before plan-is-the-program: their histories still read.
     if (span.type === 'removeAddedMember') return { step: `compensate: remove learner ${optStr(input.podName) ?? '?'} on ${optStr(input.nodeName) ?? '?'}`, compensation: true };
     if (span.type === 'deletePod') {
       const pod = optStr(input.podName);
@@ -196,7 +198,7 @@ export function buildMigrationReport(run: RunHistory, activities: readonly Activ
   if (newMember !== undefined) report.newMember = newMember;
   const backup = obj(activities.find((a) => a.type === 'backupSnapshot' && a.status === 'completed')?.output ?? result.backup);
   if (typeof backup.path === 'string') {
-    report.backup = { path: backup.path, revision: Number(backup.revision), bytes: Number(backup.bytes), sha256: String(backup.sha256) };
+    report.backup = { path: backup.path, revision: Number(backup.revision), bytes: Number(backup.bytes), sha256: String(backup.sha256), ...(optStr(backup.skipped) !== undefined ? { skipped: String(backup.skipped) } : {}) };
   }
   const verifiedActivity = [...activities].reverse().find((a) => a.type === 'verifyQuorum' && a.status === 'completed');
   const verified = obj(result.verified ?? verifiedActivity?.output);

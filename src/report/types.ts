@@ -193,7 +193,8 @@ export interface MigrationReport {
   /** The activities that were retried, with their attempts and the last failure before the end. */
   retried: ActivityReport[];
   newMember?: string;
-  backup?: { path: string; revision: number; bytes: number; sha256: string };
+  /** `skipped`: no snapshot was taken (the disk refused, backup.required false), and why; the figures are then empty. */
+  backup?: { path: string; revision: number; bytes: number; sha256: string; skipped?: string };
   finalMembership?: {
     voters: FinalMember[];
     leader?: string;

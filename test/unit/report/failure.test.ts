@@ -1,5 +1,5 @@
 import { buildReport, renderMarkdown } from '../../../src/report/report';
-import { anApplicationFailure, anEvent, attributesOf, eventById, HistoryWriter, later, recordedJson, timeOf, toHistory, type JsonHistory } from './histories';
+import { anApplicationFailure, anEvent, attributesOf, eventById, HistoryWriter, later, payload, recordedJson, timeOf, toHistory, type JsonEvent, type JsonHistory } from './histories';
 
 /**
  * Reports of migrations that did not go well. No recorded history has a failure, so these histories are
@@ -96,6 +96,84 @@ describe('a migration that failed in rejoin after retries (CONSTRUCTED history)'
     expect(markdown).toContain(`## Failure\n\nQUORUM_GUARD: migration of etcd-1 failed at rejoin: learner ${LEARNER_ID} is no longer in the cluster`);
     expect(markdown).toContain('Not verified: the migration did not reach verify-quorum.');
     expect(markdown).toContain(`| rejoin | promoteLearner | 22:59:10.517 | +0.762 s | 6.400 s | 4 (3 retries) | ✖ QUORUM_GUARD: learner ${LEARNER_ID} is no longer in the cluster;`);
+  });
+});
+
+const SKIPPED = "no backup of cluster main before this migration (backup.required is false): ENOSPC: no space left on device, write '/backups/main-migrate-main.db'";
+
+/** The scheduled event of the recording's first `type` activity. */
+function scheduledOf(json: JsonHistory, type: string): JsonEvent {
+  const event = json.events.find((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED' && (attributesOf(e).activityType as { name?: string } | undefined)?.name === type);
+  if (!event) throw new Error(`no ${type} activity in the recording`);
+  return event;
+}
+
+/**
+ * CONSTRUCTED as written by the code of plan-is-the-program: the recording's first 39 events, with the backup
+ * skipped (a full disk, backup.required false) and add-learner given the peer URL instead of the node; rejoin fails
+ * (QUORUM_GUARD), and the one compensation, retire-successor, removes the learner and then deletes its pod.
+ */
+function failedInRejoinWithRetire(): JsonHistory {
+  const json = recordedJson('migrate-member');
+  json.events = json.events.slice(0, 39);
+  const backup = scheduledOf(json, 'backupSnapshot');
+  const backupDone = json.events.find((e) => e.eventType === 'EVENT_TYPE_ACTIVITY_TASK_COMPLETED' && attributesOf(e).scheduledEventId === backup.eventId);
+  if (!backupDone) throw new Error('the recorded backup has no completion');
+  attributesOf(backupDone).result = payload({ path: '/backups/main-migrate-main.db', revision: 0, bytes: 0, sha256: '', endpoint: 'http://127.22.0.1:2379', skipped: SKIPPED });
+  attributesOf(scheduledOf(json, 'addLearner')).input = payload({ cluster: 'main', podName: 'etcd-3', peerURL: 'http://127.22.0.5:2380', surge: true });
+  const scheduled = eventById(json, 38);
+  expect(attributesOf(scheduled)).toMatchObject({ activityType: { name: 'promoteLearner' } });
+  const w = new HistoryWriter(json);
+  w.append(
+    anEvent(
+      'activityTaskFailedEventAttributes',
+      { scheduledEventId: '38', startedEventId: '39', failure: anApplicationFailure(`learner ${LEARNER_ID} is no longer in the cluster; ${MEMBERS_NOW}`, 'QUORUM_GUARD', true) },
+      later(scheduled, 400),
+    ),
+  );
+  w.activity('retireSuccessor', '10', { cluster: 'main', successor: { podName: 'etcd-3', peerURL: 'http://127.22.0.5:2380', memberId: LEARNER_ID } }, { result: { removed: true, podDeleted: true } }, { ms: 900 });
+  w.activity('describeClusterNow', '11', { cluster: 'main' }, { result: MEMBERS_NOW });
+  w.close('workflowExecutionFailedEventAttributes', {
+    failure: { ...anApplicationFailure(`migration of etcd-1 failed at rejoin: learner ${LEARNER_ID} is no longer in the cluster; ${MEMBERS_NOW}`, 'QUORUM_GUARD', true) },
+  });
+  return json;
+}
+
+describe('a migration of the current code that failed in rejoin, with no backup (CONSTRUCTED history)', () => {
+  const report = buildReport(toHistory(failedInRejoinWithRetire()));
+  const markdown = renderMarkdown(report);
+
+  it('names the one compensation retire etcd-3, after the failed step', () => {
+    expect(report.activities.map((a) => [a.step, a.status])).toEqual([
+      ['plan', 'completed'],
+      ['backup-snapshot', 'completed'],
+      ['choose-node', 'completed'],
+      ['schedule-pod', 'completed'],
+      ['schedule-pod', 'completed'],
+      ['rejoin', 'failed'],
+      ['compensate: retire etcd-3', 'completed'],
+      ['describe the cluster after the failure', 'completed'],
+    ]);
+  });
+
+  it('says what the compensation did, and counts it', () => {
+    expect(report.migration?.compensations.map((a) => [a.step, a.result])).toEqual([['compensate: retire etcd-3', `removed member etcd-3 (${LEARNER_ID}), then deleted its pod`]]);
+    expect(report.migration?.summary).toBe(`failed at rejoin (promoteLearner): learner ${LEARNER_ID} is no longer in the cluster; ${MEMBERS_NOW}; 1 compensation(s) ran`);
+    const section = markdown.slice(markdown.indexOf('## Compensations'), markdown.indexOf('## Failure'));
+    expect(section).toMatch(/\| compensate: retire etcd-3 \| [\d:.]+ \| 0\.900 s \| 1 \| ✔ removed member etcd-3 \(6f493d5e946f9085\), then deleted its pod \|/);
+  });
+
+  it('reads the learner added from a peer URL: its step, its line and the placement attempt it belongs to', () => {
+    const learner = report.activities.find((a) => a.type === 'addLearner');
+    expect([learner?.step, learner?.result]).toEqual(['schedule-pod', `learner added: etcd-3 (${LEARNER_ID}) at http://127.22.0.5:2380`]);
+    expect(report.migration?.placements).toEqual([expect.objectContaining({ attempt: 1, node: 'node-4', memberName: 'etcd-3', outcome: 'failed' })]);
+  });
+
+  it('says there is no backup and why, never "0 bytes"', () => {
+    expect(report.activities.find((a) => a.step === 'backup-snapshot')?.result).toBe(`no backup: ${SKIPPED}`);
+    expect(report.migration?.backup).toMatchObject({ bytes: 0, skipped: SKIPPED });
+    expect(markdown).toContain(`No backup: ${SKIPPED}\n`);
+    expect(markdown).not.toContain('0 bytes');
   });
 });
 

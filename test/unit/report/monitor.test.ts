@@ -88,7 +88,8 @@ function monitorThatMigrates(): { json: JsonHistory; triggers: Finding[] } {
   const triggers = result.assessment.findings.map((f) => ({ ...f, samples: 3, confirmed: true }));
   result.assessment.findings = triggers;
   const summary = 'migrate etcd-1 from node-1 to node-4 with surge: node-cpu-high, node-memory-high, node-pressure';
-  result.decision = { kind: 'migrate', dryRun: false, summary, plan: { ...recordedPlan(), triggers } };
+  // The child gets the policy's preference (auto), not the plan's surge: it decides again from its own observation.
+  result.decision = { kind: 'migrate', dryRun: false, summary, strategyPreference: 'auto', plan: { ...recordedPlan(), triggers } };
   attributesOf(evaluated).result = payload(result);
   const completed = eventById(m, 146);
   insertAfter(m, 146, [
@@ -97,7 +98,7 @@ function monitorThatMigrates(): { json: JsonHistory; triggers: Finding[] } {
       {
         workflowId: 'migrate-main',
         workflowType: { name: 'migrateMember' },
-        input: payload({ cluster: 'main', member: 'etcd-1', reason: triggers.map((f) => f.message).join('; '), strategy: 'surge', requestedBy: 'monitor-main-test' }),
+        input: payload({ cluster: 'main', member: 'etcd-1', reason: triggers.map((f) => f.message).join('; '), strategy: 'auto', requestedBy: 'monitor-main-test' }),
         workflowTaskCompletedEventId: '146',
       },
       later(completed, 1),
@@ -118,7 +119,7 @@ function migrationStartedByMonitor(reason: string): JsonHistory {
   started.parentWorkflowExecution = { workflowId: 'monitor-main-test', runId: MONITOR_RUN };
   started.parentWorkflowNamespace = 'default';
   started.parentInitiatedEventId = '147';
-  started.input = payload({ cluster: 'main', member: 'etcd-1', reason, strategy: 'surge', requestedBy: 'monitor-main-test' });
+  started.input = payload({ cluster: 'main', member: 'etcd-1', reason, strategy: 'auto', requestedBy: 'monitor-main-test' });
   return mig;
 }
 
@@ -151,6 +152,8 @@ describe('a monitor run that starts a migration (CONSTRUCTED history)', () => {
     const md = renderMarkdown(migration);
     expect(migration.parent).toEqual({ workflowId: 'monitor-main-test', runId: MONITOR_RUN });
     expect(migration.migration?.evidence).toMatchObject({ startedBy: 'monitor', requestedBy: 'monitor-main-test', decision: { cycle: 6 } });
+    // The monitor asked for the policy's preference; the migration chose surge from its own look at the cluster.
+    expect([migration.migration?.requestedStrategy, migration.migration?.plan?.strategy]).toEqual(['auto', 'surge']);
     expect(md).toContain('Started by the monitor `monitor-main-test` in cycle 6 (observed 2026-11-24T23:00:18.306Z): migrate etcd-1 from node-1 to node-4 with surge');
     expect(md).toContain('| warning | node-cpu-high | etcd-1 | node node-1 of member etcd-1 CPU at 95% of allocatable (threshold 90%) | cpuUsage=0.95, threshold=0.9, usedMillis=3800, allocatableMillis=4000 | 3 (confirmed) |');
     // The members that stayed get their racks from what the monitor saw when it decided.

@@ -1,12 +1,13 @@
 import { errorText, TimeoutError } from '../../../src/errors';
-import { EtcdRequestError, EtcdUnavailableError } from '../../../src/etcd/errors';
+import { EtcdNoLeaderError, EtcdRequestError, EtcdUnavailableError } from '../../../src/etcd/errors';
 import type { EtcdPort } from '../../../src/etcd/port';
 import type { WorldEvent } from '../model/events';
 
 /**
- * A tiny scenario format that runs against any target with the etcd port: the model now, real etcd in the sandbox
- * later. A scenario is a list of port calls and world events, each call with the outcome it must have. Outcomes
- * are compared by class and etcd's own words only, never by timings or endpoint texts, so both targets can agree.
+ * A tiny scenario format that runs against any target with the etcd port: the model (model-target.ts) and real etcd
+ * processes through the real gateway (etcd-target.ts, run by test/integration/model-contract.test.ts). A scenario
+ * is a list of port calls and world events, each call with the outcome it must have. Outcomes are compared by class
+ * and etcd's own words only, never by timings or endpoint texts, so both targets can agree.
  */
 
 /** A member of the scenario: an initial member's name, or `$learner` for the last learner added. */
@@ -19,6 +20,8 @@ export type Outcome =
   | { refused: string }
   /** No endpoint answered (EtcdUnavailableError); `reason` is etcd's message when every endpoint gave one. */
   | { unavailable: true; reason?: string }
+  /** Members answered but no leader was agreed by a majority of them (EtcdNoLeaderError): membership unknown. */
+  | { noLeader: true }
   | { timeout: true };
 
 /** One port call with its expected outcome; `at` names the members whose endpoints are used, in order. */
@@ -75,6 +78,7 @@ export function outcomeOf(error: unknown): Outcome {
     const [reason] = [...reasons];
     return reasons.size === 1 && reason !== undefined ? { unavailable: true, reason } : { unavailable: true };
   }
+  if (error instanceof EtcdNoLeaderError) return { noLeader: true };
   if (error instanceof TimeoutError) return { timeout: true };
   // Anything else is a bug in the target or the runner, not an outcome to compare.
   throw error instanceof Error ? error : new Error(errorText(error));

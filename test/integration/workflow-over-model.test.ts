@@ -1,0 +1,474 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createBackupActivities } from '../../activities/backup';
+import { createMigrationActivities } from '../../activities/migration';
+import { createTrackingActivities } from '../../activities/tracking';
+import type { MigrationProgress, MigrationResult, StepRecord } from '../../workflows/migrate';
+import { SIM_CLUSTER, simDeps } from '../simulation/deps';
+import { aWorld, SIM_NAMESPACE } from '../simulation/model/builders';
+import type { Fault, FaultHook, PortCall } from '../simulation/model/faults';
+import { healthyVoters, learners, lostAcknowledgedWrites, quorumState, voters } from '../simulation/model/invariants';
+import type { World } from '../simulation/model/world';
+import { startDevServer, type DevServer } from './harness/temporal-dev-server';
+
+/**
+ * The real migrateMember workflow on a real Temporal dev server, its real activities over the in-memory model of
+ * etcd and Kubernetes (test/simulation), one scenario per step kind and failure path, including a worker that is shut
+ * down mid-run and a new one that replays the history and finishes. Each scenario is judged by what a user notices:
+ * the voters at the end, no learner left, no acknowledged write lost, the workflow's result or failure type, and the
+ * step records. With RECORD_HISTORIES=1 each scenario's history is written to test/fixtures/histories, where
+ * test/unit/replay.test.ts replays it against the current workflow code.
+ *
+ * Time: Temporal's retry intervals are real seconds while the model runs on a virtual clock, so a pacer moves the
+ * virtual clock along with real time (SPEED times faster) — a learner catches up between two attempts of
+ * promoteLearner as it would in a real cluster — and a client writes a key on every tick.
+ */
+
+const SPEED = 10;
+const TICK_MS = 50;
+const HISTORIES = join(__dirname, '../fixtures/histories');
+const RECORD = process.env.RECORD_HISTORIES === '1';
+
+let server: DevServer;
+let connection: NativeConnection;
+let client: Client;
+let bundle: WorkflowBundleWithSourceMap;
+let backupRoot: string;
+
+beforeAll(async () => {
+  try {
+    // Activity and workflow logs (every retried attempt is a warning) would bury the test's output; before any connection.
+    Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
+  } catch {
+    // Installed already by another suite in this process: keep it.
+  }
+  const [started, code] = await Promise.all([
+    startDevServer(),
+    bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') }),
+  ]);
+  server = started;
+  bundle = code;
+  connection = await NativeConnection.connect({ address: server.address });
+  client = new Client({ connection: await Connection.connect({ address: server.address }), namespace: server.namespace });
+  backupRoot = mkdtempSync(join(tmpdir(), 'guardian-wom-backups-'));
+}, 150_000);
+
+afterAll(async () => {
+  await client?.connection.close();
+  await connection?.close();
+  await server?.stop();
+  if (backupRoot) rmSync(backupRoot, { recursive: true, force: true });
+});
+
+/**
+ * Moves the world's virtual clock along with real time, writes a key on every tick as a client would, and samples
+ * quorum: a tick at which fewer voters are up and connected than a quorum is an outage a user would have seen.
+ */
+class Pacer {
+  /** Ticks below quorum, as "connected/voters at +virtual ms". */
+  readonly belowQuorum: string[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private last = 0;
+  private writes = 0;
+
+  constructor(private readonly world: World) {}
+
+  start(): void {
+    this.last = Date.now();
+    this.timer = setInterval(() => {
+      const now = Date.now();
+      this.world.advance((now - this.last) * SPEED);
+      this.last = now;
+      this.writes += 1;
+      this.world.put(`client-${this.writes}`, `v${this.writes}`);
+      const all = voters(this.world);
+      const connected = all.filter((m) => this.world.etcdModel.connected(m)).length;
+      if (connected < Math.floor(all.length / 2) + 1) this.belowQuorum.push(`${connected}/${all.length} at +${this.world.elapsedMs()} ms`);
+    }, TICK_MS);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
+
+/** What a scenario saw of the mutating calls: members removed and pods deleted, in order, and the rules broken then. */
+interface Watch {
+  mutations: string[];
+  violations: string[];
+}
+
+/**
+ * Watches every port call for the safety rules a user would notice being broken (the pod of a voter deleted),
+ * logs removals and pod deletions by name, and then lets the scenario's own fault hook decide.
+ */
+function watching(world: World, watch: Watch, faults?: FaultHook): FaultHook {
+  return (call: PortCall): Fault | undefined => {
+    if (call.port === 'etcd' && call.method === 'removeMember') {
+      const member = world.etcdModel.find(String(call.args[0]));
+      watch.mutations.push(`remove ${member?.name || String(call.args[0])}${member ? (member.isLearner ? ' (learner)' : ' (voter)') : ''}`);
+    }
+    if (call.port === 'kube' && call.method === 'deletePod') {
+      const pod = String(call.args[1]);
+      watch.mutations.push(`delete pod ${pod}`);
+      const member = world.etcdModel.list().find((m) => m.name === pod);
+      if (member && !member.isLearner) watch.violations.push(`deletePod ${pod} while ${member.name} is a voter`);
+    }
+    return faults?.(call);
+  };
+}
+
+/** A scenario's world and its worker, and the migration it runs. */
+interface Scenario {
+  name: string;
+  world: World;
+  watch: Watch;
+  pacer: Pacer;
+  taskQueue: string;
+}
+
+/** What the workflow ended with: its result, or its failure's type, message and step records. */
+type Outcome = { result: MigrationResult } | { failure: { type: string | undefined; message: string; steps: StepRecord[] } };
+
+function aScenario(name: string, seed: number, faults?: (world: World) => FaultHook | undefined): Scenario {
+  const world = aWorld({ seed, members: 3, nodes: 6, racks: 3, keys: 5 });
+  const watch: Watch = { mutations: [], violations: [] };
+  world.faults = watching(world, watch, faults?.(world));
+  return { name, world, watch, pacer: new Pacer(world), taskQueue: `workflow-over-model-${name}-${Date.now()}` };
+}
+
+/** A worker with exactly the activities worker/worker.ts registers for migrations, over the scenario's world. */
+async function workerFor(s: Scenario, identity: string): Promise<{ worker: Worker; running: Promise<void> }> {
+  const directory = join(backupRoot, s.name);
+  mkdirSync(directory, { recursive: true });
+  const deps = simDeps(s.world, { backup: { required: false, directory } });
+  const worker = await Worker.create({
+    connection,
+    namespace: server.namespace,
+    taskQueue: s.taskQueue,
+    identity,
+    workflowBundle: bundle,
+    activities: { ...createMigrationActivities(deps), ...createBackupActivities(deps), ...createTrackingActivities({}) },
+    // A worker that is shut down mid-run hands its workflows back at once rather than after the default 10 s.
+    stickyQueueScheduleToStartTimeout: '1s',
+  });
+  return { worker, running: worker.run() };
+}
+
+async function startMigration(s: Scenario, member: string, strategy: 'auto' | 'replace' | 'surge'): Promise<WorkflowHandle> {
+  return client.workflow.start('migrateMember', {
+    taskQueue: s.taskQueue,
+    workflowId: `migrate-${s.name}-${Date.now()}`,
+    args: [{ cluster: SIM_CLUSTER, member, strategy, reason: `workflow-over-model: ${s.name}` }],
+  });
+}
+
+/** The workflow's end; a run that does not end in time fails with its progress and the model's schedule. */
+async function outcomeOf(s: Scenario, handle: WorkflowHandle, timeoutMs = 90_000): Promise<Outcome> {
+  const ended = (async (): Promise<Outcome> => {
+    try {
+      return { result: (await handle.result()) as MigrationResult };
+    } catch (error) {
+      if (error instanceof WorkflowFailedError && error.cause instanceof ApplicationFailure) {
+        const steps = (error.cause.details?.[0] ?? []) as StepRecord[];
+        return { failure: { type: error.cause.type ?? undefined, message: error.cause.message, steps } };
+      }
+      throw error;
+    }
+  })();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      void handle
+        .query<MigrationProgress>('progress')
+        .catch((error: unknown) => String(error))
+        .then((progress) => reject(new Error(`${s.name}: no end after ${timeoutMs} ms; progress ${JSON.stringify(progress, null, 1)}\nschedule (tail):\n${s.world.schedule().split('\n').slice(-60).join('\n')}`)));
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([ended, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Replay the history against today's workflow code, and record it when asked. */
+async function checkHistory(s: Scenario, handle: WorkflowHandle): Promise<void> {
+  const history = await handle.fetchHistory();
+  await Worker.runReplayHistory({ workflowBundle: bundle }, history);
+  if (RECORD) {
+    mkdirSync(HISTORIES, { recursive: true });
+    writeFileSync(join(HISTORIES, `migrate-${s.name}.json`), historyToJSON(history));
+  }
+}
+
+/** Run one migration on a fresh worker to its end. */
+async function run(s: Scenario, member: string, strategy: 'auto' | 'replace' | 'surge'): Promise<{ outcome: Outcome; handle: WorkflowHandle }> {
+  const { worker, running } = await workerFor(s, `worker-${s.name}`);
+  const { pacer } = s;
+  pacer.start();
+  try {
+    const handle = await startMigration(s, member, strategy);
+    const outcome = await outcomeOf(s, handle);
+    await checkHistory(s, handle);
+    return { outcome, handle };
+  } finally {
+    pacer.stop();
+    worker.shutdown();
+    await running;
+  }
+}
+
+function resultOf(s: Scenario, outcome: Outcome): MigrationResult {
+  if ('failure' in outcome) throw new Error(`${s.name}: the migration failed (${outcome.failure.type ?? '?'}): ${outcome.failure.message}\n${describeSteps(outcome.failure.steps)}\n${s.world.schedule().split('\n').slice(-40).join('\n')}`);
+  return outcome.result;
+}
+
+function describeSteps(steps: readonly StepRecord[]): string {
+  return steps.map((r) => `${r.status} ${r.step}: ${r.detail ?? ''}`).join('\n');
+}
+
+const names = (members: readonly { name: string; id: string }[]): string[] => members.map((m) => m.name || m.id).sort();
+
+/**
+ * What a user checks after any migration: no learner left, every voter healthy, no acknowledged write lost, no
+ * voter's pod deleted, and quorum held all along.
+ */
+function expectSafeEnd(s: Scenario): void {
+  expect(s.watch.violations).toEqual([]);
+  expect(s.pacer.belowQuorum).toEqual([]);
+  expect(names(learners(s.world))).toEqual([]);
+  expect(names(healthyVoters(s.world))).toEqual(names(voters(s.world)));
+  expect(lostAcknowledgedWrites(s.world)).toEqual([]);
+}
+
+/** A migration that succeeded: the member is gone, its successor votes, the cluster has its three voters. */
+function expectMoved(s: Scenario, result: MigrationResult, moved: string, before: readonly string[]): void {
+  expectSafeEnd(s);
+  expect(result.newMember).toBeDefined();
+  expect(names(voters(s.world))).toEqual([...before.filter((n) => n !== moved), result.newMember ?? '?'].sort());
+  expect(result.verified?.voters.slice().sort()).toEqual(names(voters(s.world)));
+  expect(s.world.kubeModel.getPod(SIM_NAMESPACE, moved)).toBeUndefined();
+}
+
+/** Nothing failed on the way. */
+function expectNoFailedStep(result: MigrationResult): void {
+  expect(result.steps.filter((r) => r.status === 'failed')).toEqual([]);
+}
+
+/** The step names the workflow ran, without the plan itself. */
+const stepNames = (steps: readonly StepRecord[]): string[] => steps.filter((r) => r.step !== 'plan').map((r) => r.step);
+
+/** The node under a member's pod. */
+function nodeOfPod(world: World, pod: string): string | undefined {
+  return world.kubeModel.getPod(SIM_NAMESPACE, pod)?.spec?.nodeName;
+}
+
+function follower(world: World): string {
+  const leader = quorumState(world).leader;
+  const name = names(voters(world)).find((n) => n !== leader);
+  if (!name) throw new Error('no follower in the model');
+  return name;
+}
+
+it('replaces a member whose node went down', async () => {
+  const s = aScenario('replace', 11);
+  const moved = follower(s.world);
+  const node = nodeOfPod(s.world, moved) ?? '?';
+  s.world.apply({ kind: 'node-down', node });
+  s.world.advance(45_000);
+  const before = names(voters(s.world));
+
+  const { outcome } = await run(s, moved, 'auto');
+
+  const result = resultOf(s, outcome);
+  expect(result.strategy).toBe('replace');
+  // The plan is the program: the workflow ran exactly the plan's steps, dead member out first.
+  expect(stepNames(result.steps)).toEqual(result.plan.steps.map((p) => p.step));
+  expect(stepNames(result.steps).indexOf('remove-member')).toBeLessThan(stepNames(result.steps).indexOf('schedule-pod'));
+  expect(result.steps.find((r) => r.step === 'delete-pod')?.detail).toContain('forced');
+  expect(result.to).not.toBe(node);
+  expectNoFailedStep(result);
+  expectMoved(s, result, moved, before);
+});
+
+it('surges a live member that leads: successor first, leadership moved, then the member leaves', async () => {
+  const s = aScenario('surge', 12);
+  const moved = quorumState(s.world).leader ?? '?';
+  const before = names(voters(s.world));
+
+  const { outcome } = await run(s, moved, 'auto');
+
+  const result = resultOf(s, outcome);
+  expect(result.strategy).toBe('surge');
+  expect(stepNames(result.steps)).toEqual(result.plan.steps.map((p) => p.step));
+  expect(result.steps.find((r) => r.step === 'move-leader')?.detail).toMatch(/^leadership moved to /);
+  expect(quorumState(s.world).leader).not.toBe(moved);
+  // Never fewer voters than it started with: the member left only after its successor was promoted.
+  expect(s.watch.mutations).toEqual([`remove ${moved} (voter)`, `delete pod ${moved}`]);
+  expectNoFailedStep(result);
+  expectMoved(s, result, moved, before);
+});
+
+it('undoes a placement whose node goes down, and places the successor on the next node', async () => {
+  let firstNode: string | undefined;
+  const s = aScenario('placement-retry', 13, (world) => (call) => {
+    // The first successor's node goes down as its pod is created, and stays down past the node monitor's grace.
+    if (firstNode !== undefined || call.port !== 'kube' || call.method !== 'createPod') return undefined;
+    firstNode = (call.args[1] as { spec?: { nodeName?: string } }).spec?.nodeName ?? '?';
+    world.apply({ kind: 'node-down', node: firstNode });
+    return { kind: 'delay', ms: 41_000 };
+  });
+  const moved = follower(s.world);
+  const before = names(voters(s.world));
+
+  const { outcome } = await run(s, moved, 'surge');
+
+  const result = resultOf(s, outcome);
+  expect(firstNode).toBeDefined();
+  const chooses = result.steps.filter((r) => r.step === 'choose-node');
+  expect(chooses.map((r) => r.detail?.match(/attempt (\d+)/)?.[1])).toEqual(['1', '2']);
+  // The first attempt failed where its node was found gone, and was undone; the second went through.
+  expect(result.steps.filter((r) => r.step === 'rejoin').map((r) => r.status)).toEqual(['failed', 'done']);
+  expect(result.steps.find((r) => r.step === 'rejoin')?.detail).toContain('not ready');
+  const retire = result.steps.find((r) => r.step.startsWith('compensate: retire '));
+  expect(retire?.step).toMatch(new RegExp(` on ${firstNode ?? '?'}$`));
+  expect([retire?.status, retire?.detail]).toEqual(['compensated', 'member removed, pod deleted']);
+  expect(result.to).not.toBe(firstNode);
+  expect(nodeOfPod(s.world, result.newMember ?? '?')).toBe(result.to);
+  expectMoved(s, result, moved, before);
+});
+
+it('plans a surge again as a replace when its member dies before the learner is added', async () => {
+  let killed = false;
+  const moved = 'etcd-2';
+  const s = aScenario('plan-stale', 14, () => (call) => {
+    // The member dies (for good) while the backup streams, after the surge was planned and before add-learner.
+    if (killed || call.method !== 'snapshot') return undefined;
+    killed = true;
+    return { kind: 'event', event: { kind: 'kill', member: moved, restart: false } };
+  });
+  const before = names(voters(s.world));
+
+  const { outcome } = await run(s, moved, 'auto');
+
+  const result = resultOf(s, outcome);
+  expect(killed).toBe(true);
+  expect(result.plan.strategy).toBe('replace');
+  expect(result.strategy).toBe('replace');
+  const plans = result.steps.filter((r) => r.step === 'plan');
+  expect(plans).toHaveLength(2);
+  expect(plans[0]?.detail).toMatch(/^surge /);
+  expect(plans[1]?.detail).toMatch(/^planned again: replace /);
+  expect(result.steps.find((r) => r.step === 'schedule-pod' && r.status !== 'done')?.detail).toMatch(/went down/);
+  expectMoved(s, result, moved, before);
+});
+
+it('takes back a promoted successor whose node goes down: member removed first, then its pod; the migration fails', async () => {
+  const promoted: string[] = [];
+  let pending: string | undefined;
+  const s = aScenario('compensate-promoted', 15, (world) => (call) => {
+    if (call.port === 'etcd' && call.method === 'promoteMember') {
+      pending = String(call.args[0]);
+      return undefined;
+    }
+    if (pending === undefined) return undefined;
+    // Right after the promotion (one etcd accepted): the new voter's node goes down, NotReady at once.
+    const member = world.etcdModel.find(pending);
+    pending = undefined;
+    const node = member && !member.isLearner ? nodeOfPod(world, member.name) : undefined;
+    if (!member || !node) return undefined;
+    promoted.push(member.name);
+    world.apply({ kind: 'node-down', node });
+    return { kind: 'delay', ms: 41_000 };
+  });
+  const moved = follower(s.world);
+  const before = names(voters(s.world));
+
+  const { outcome } = await run(s, moved, 'surge');
+
+  if (!('failure' in outcome)) throw new Error(`the migration succeeded: ${describeSteps(outcome.result.steps)}`);
+  const { failure } = outcome;
+  expect(failure.type).toBe('TARGET_LOST');
+  expect(failure.message).toContain(`migration of ${moved} failed at verify-member`);
+  // Every attempt promoted its successor; each was taken back.
+  expect(promoted.length).toBeGreaterThan(0);
+  const retires = failure.steps.filter((r) => r.step.startsWith('compensate: retire '));
+  expect(retires.map((r) => [r.status, r.detail])).toEqual(promoted.map(() => ['compensated', 'member removed, pod deleted']));
+  for (const name of promoted) {
+    expect(retires.some((r) => r.step.startsWith(`compensate: retire ${name} on `))).toBe(true);
+    // One guarded action: the voter leaves etcd, and only then does its pod go.
+    const removed = s.watch.mutations.indexOf(`remove ${name} (voter)`);
+    expect(removed).toBeGreaterThanOrEqual(0);
+    expect(s.watch.mutations.indexOf(`delete pod ${name}`)).toBeGreaterThan(removed);
+    expect(s.world.etcdModel.list().find((m) => m.name === name)).toBeUndefined();
+    expect(s.world.kubeModel.getPod(SIM_NAMESPACE, name)).toBeUndefined();
+  }
+  // No weaker than it started: the same three voters, all healthy, the member that was to move still in place.
+  expect(names(voters(s.world))).toEqual(before);
+  expectSafeEnd(s);
+  expect(s.watch.mutations.filter((m) => m.includes(moved))).toEqual([]);
+});
+
+it('finishes the migration on a new worker after the first is shut down mid-run (replay)', async () => {
+  let gate = true;
+  let promoteAttempts = 0;
+  const s = aScenario('crash-replay', 16, () => (call) => {
+    if (call.port !== 'etcd' || call.method !== 'promoteMember' || !gate) return undefined;
+    // Until the first worker is gone, etcd does not answer the promotion: the workflow waits in rejoin.
+    promoteAttempts += 1;
+    return { kind: 'error' };
+  });
+  const moved = follower(s.world);
+  const before = names(voters(s.world));
+  const { pacer } = s;
+  const first = await workerFor(s, 'worker-before-crash');
+  pacer.start();
+  let second: Awaited<ReturnType<typeof workerFor>> | undefined;
+  try {
+    const handle = await startMigration(s, moved, 'surge');
+    // Mid-run: the learner and its pod exist, the promotion is being retried.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const progress = await handle.query<MigrationProgress>('progress');
+      if (progress.steps.some((r) => r.step === 'schedule-pod' && r.status === 'done') && progress.currentStep === 'rejoin' && promoteAttempts > 0) break;
+      if (Date.now() > deadline) throw new Error(`no promotion attempt in time: ${JSON.stringify(progress)}`);
+      await sleep(100);
+    }
+    first.worker.shutdown();
+    await first.running;
+    gate = false;
+    second = await workerFor(s, 'worker-after-crash');
+    // A query is answered by the new worker, from the history it replays.
+    const replayed = await handle.query<MigrationProgress>('progress');
+    expect(replayed.steps.find((r) => r.step === 'schedule-pod')?.status).toBe('done');
+
+    const outcome = await outcomeOf(s, handle);
+    await checkHistory(s, handle);
+
+    const result = resultOf(s, outcome);
+    expect(result.strategy).toBe('surge');
+    expect(stepNames(result.steps)).toEqual(result.plan.steps.map((p) => p.step));
+    expectNoFailedStep(result);
+    expectMoved(s, result, moved, before);
+    // Both workers completed workflow tasks of this run.
+    const history = await handle.fetchHistory();
+    const identities = new Set((history.events ?? []).map((e) => e.workflowTaskCompletedEventAttributes?.identity).filter((i): i is string => typeof i === 'string'));
+    expect([...identities].sort()).toEqual(['worker-after-crash', 'worker-before-crash']);
+  } finally {
+    pacer.stop();
+    if (first.worker.getState() === 'RUNNING') first.worker.shutdown();
+    await first.running;
+    if (second) {
+      second.worker.shutdown();
+      await second.running;
+    }
+  }
+});

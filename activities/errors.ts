@@ -4,7 +4,17 @@
 export class MigrationRefusedError extends Error {
   readonly retryable = false;
   constructor(
-    readonly code: 'INVALID_INPUT' | 'QUORUM_GUARD' | 'NO_FEASIBLE_NODE' | 'POD_CONFLICT' | 'BACKUP_REQUIRED' | 'PEER_DOWN' | 'NO_TEMPLATE' | 'LEARNER_PRESENT' | 'VOTER_POD',
+    readonly code:       | 'INVALID_INPUT'
+      | 'QUORUM_GUARD'
+      | 'NO_FEASIBLE_NODE'
+      | 'POD_CONFLICT'
+      | 'BACKUP_REQUIRED'
+      | 'PEER_DOWN'
+      | 'NO_TEMPLATE'
+      | 'LEARNER_PRESENT'
+      | 'VOTER_POD'
+      | 'NOTHING_TO_REPAIR'
+      | 'REPAIR_REFUSED',
     message: string,
   ) {
     super(message);
@@ -42,5 +52,18 @@ export class TargetLostError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'TargetLostError';
+  }
+}
+
+/**
+ * The quorum guard said no from this observation. Retried for the step's attempts: a voter that looked down once
+ * may answer the next look. The workflow still sees the type QUORUM_GUARD when the attempts run out.
+ */
+export class QuorumGuardError extends Error {
+  readonly code = 'QUORUM_GUARD';
+  readonly retryable = true;
+  constructor(message: string) {
+    super(message);
+    this.name = 'QuorumGuardError';
   }
 }

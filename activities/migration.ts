@@ -7,11 +7,12 @@ import type { ClusterObservation, MemberObservation } from '../src/domain/observ
 import { choosePlacement, placeOn } from '../src/domain/placement';
 import { buildMigrationPlan, nextMemberName, placementRequestFor, type MigrationPlan, type PlanRefusal } from '../src/domain/plan';
 import type { StrategyPreference } from '../src/domain/policy';
+import { buildRepairPlan, type RepairPlan } from '../src/domain/repair';
 import { isMemberHealthy, knownLeader, learnerCaughtUp, projectChange, toVoterViews } from '../src/domain/quorum';
 import { EtcdRequestError } from '../src/etcd/errors';
 import { successorPod } from '../src/kube/member-pod';
 import { effectsOf, heartbeating, waitFor } from './effects';
-import { MembershipUnknownError, MigrationRefusedError, NotReadyYetError, TargetLostError } from './errors';
+import { MembershipUnknownError, MigrationRefusedError, NotReadyYetError, QuorumGuardError, TargetLostError } from './errors';
 import { withFailureTypes } from './failures';
 import { describeCluster, healthyEndpoints, observeCluster, observeForChange, readRaft } from './observe';
 import { runtimeOf, type ActivityDeps, type ClusterRuntime } from './runtime';
@@ -162,6 +163,19 @@ export function createMigrationActivities(deps: ActivityDeps) {
       return plan;
     },
 
+    /** The plan that brings the cluster back to its desired voters, from a fresh look; refuses with the reason. */
+    async prepareRepair({ cluster }: { cluster: string }): Promise<RepairPlan> {
+      const runtime = runtimeOf(deps, cluster);
+      const observation = await observe(runtime);
+      const built = buildRepairPlan(observation, runtime.policy, deps.now());
+      if ('refusal' in built) {
+        const code = built.refusal.code === 'nothing-to-repair' ? 'NOTHING_TO_REPAIR' : built.refusal.code === 'quorum-guard' ? 'QUORUM_GUARD' : built.refusal.code === 'no-feasible-node' ? 'NO_FEASIBLE_NODE' : 'REPAIR_REFUSED';
+        throw new MigrationRefusedError(code, `${built.refusal.message}; ${describeCluster(observation)}`);
+      }
+      log.info(`plan: repair ${cluster} (${built.plan.kind}): ${built.plan.reasons.join('; ')}`, { step: 'plan', cluster, repair: built.plan.kind, steps: built.plan.steps.map((s) => s.step) });
+      return built.plan;
+    },
+
     /** Hand leadership to the most caught-up healthy voter when `awayFrom` leads; a no-op otherwise. */
     async moveLeader({ cluster, awayFrom }: { cluster: string; awayFrom: string }): Promise<{ moved: boolean; leader: string }> {
       const runtime = runtimeOf(deps, cluster);
@@ -187,7 +201,21 @@ export function createMigrationActivities(deps: ActivityDeps) {
      * without it. Absent from a member list that succeeded (or etcd's NotFound): done. `onlyIfDown` leaves a member
      * that answers again where it is; `successorFollows` first checks that its successor can be added.
      */
-    async removeMember({ cluster, memberId, onlyIfDown, successorFollows, successorId }: { cluster: string; memberId: string; onlyIfDown?: boolean; successorFollows?: boolean; successorId?: string }): Promise<{ removed: boolean; answers?: boolean }> {
+    async removeMember({
+      cluster,
+      memberId,
+      onlyIfDown,
+      successorFollows,
+      successorId,
+      replanIfAnswers,
+    }: {
+      cluster: string;
+      memberId: string;
+      onlyIfDown?: boolean;
+      successorFollows?: boolean;
+      successorId?: string;
+      replanIfAnswers?: boolean;
+    }): Promise<{ removed: boolean; answers?: boolean }> {
       const runtime = runtimeOf(deps, cluster);
       const observation = await observe(runtime);
       const member = memberById(observation, memberId);
@@ -200,10 +228,14 @@ export function createMigrationActivities(deps: ActivityDeps) {
         log.info(`remove-member: ${member.name || memberId} answers again, so it stays`, fields);
         return { removed: false, answers: true };
       }
+      if (replanIfAnswers === true && isMemberHealthy(member)) {
+        throw new PlanStaleError(`${member.name || memberId} answers again: it was planned as down from one observation, so the migration is planned again before anything is removed`);
+      }
       const verdict = projectChange(toVoterViews(observation.members), { kind: 'remove-member', memberId });
       if (!verdict.allowed) {
         log.warn(`remove-member: quorum guard refused to remove ${member.name || memberId}: ${verdict.reason}`, fields);
-        throw new MigrationRefusedError('QUORUM_GUARD', `quorum guard refused to remove ${memberId}: ${verdict.reason}; ${describeCluster(observation)}`);
+        // Retried: a voter that looked down for one observation may answer the next; the step's attempts bound it.
+        throw new QuorumGuardError(`quorum guard refused to remove ${memberId}: ${verdict.reason}; ${describeCluster(observation)}`);
       }
       if (successorFollows === true) await assertSuccessorPossible(runtime, observation, member);
       if (successorId !== undefined) {
@@ -357,7 +389,8 @@ export function createMigrationActivities(deps: ActivityDeps) {
         const verdict = projectChange(toVoterViews(observation.members), { kind: 'promote-learner', memberId, observedHealthy });
         if (!verdict.allowed) {
           if (!observedHealthy) throw new NotReadyYetError(`learner ${member.name || memberId} has not caught up yet, and promoting it now would leave ${verdict.reason}`);
-          throw new MigrationRefusedError('QUORUM_GUARD', `quorum guard refused to promote ${member.name || memberId}: ${verdict.reason}`);
+          // Retried within the catch-up budget: the voters that looked down may answer the next observation.
+          throw new QuorumGuardError(`quorum guard refused to promote ${member.name || memberId}: ${verdict.reason}`);
         }
         const fields = { step: 'rejoin', cluster, member: member.name || podName, memberId, ...(member.nodeName ? { node: member.nodeName } : {}) };
         try {

@@ -72,6 +72,10 @@ function logDecision(cluster: string, assessment: Assessment, decision: Decision
     log.warn(`cluster ${cluster}: alert: ${decision.summary}`, { ...fields, reason: decision.reason });
     return;
   }
+  if (decision.kind === 'repair') {
+    log.warn(`cluster ${cluster}: ${decision.dryRun ? 'would repair (dry run)' : 'repair'}: ${decision.summary}`, { ...fields, dryRun: decision.dryRun, repair: decision.plan.kind });
+    return;
+  }
   const { plan } = decision;
   log.info(`cluster ${cluster}: ${decision.dryRun ? 'would migrate (dry run)' : 'migrate'}: ${decision.summary}`, {
     ...fields,

@@ -30,7 +30,7 @@ export function createTrackingActivities(deps: { temporal?: Client }) {
 
     /** The running migration of a cluster and the end of the latest one, from visibility. */
     async latestMigration({ cluster }: { cluster: string }): Promise<{ inFlight?: { workflowId: string; member: string }; lastEndedAt?: string }> {
-      const query = `WorkflowType = 'migrateMember' AND EtcdCluster = '${cluster.replace(/'/g, '')}'`;
+      const query = `WorkflowType IN ('migrateMember', 'repairMembership') AND EtcdCluster = '${cluster.replace(/'/g, '')}'`;
       let lastEndedAt: string | undefined;
       let inFlight: { workflowId: string; member: string } | undefined;
       let seen = 0;

@@ -1,3 +1,4 @@
 /** Every workflow the worker registers. The bundler starts here. */
 export { migrateMember } from './migrate';
 export { monitorCluster } from './monitor';
+export { repairMembership } from './repair';

@@ -1,12 +1,10 @@
 import {
-  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   defineQuery,
   isCancellation,
   metricMeter,
   patched,
-  proxyActivities,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -17,9 +15,10 @@ import { migrationSamples, type MigrationOutcome } from '../src/observability/mi
 import { recordSamples } from '../src/observability/record';
 import { failureType, invalidInputFailure, rootMessage } from './failures';
 import { migrateMemberV1 } from './legacy/migrate-v1';
-import { runPlan, type Invoke, type StepActivities } from './run-plan';
+import { invoke, proxyFor } from './invoke';
+import { runPlan } from './run-plan';
 import { Saga, type StepRecord, type StepStatus } from './saga';
-import { MIGRATION_TIMING, type ActivityClass } from './timing';
+import { MIGRATION_TIMING } from './timing';
 
 export type { StepRecord, StepStatus };
 import type { MigrationProgress, MigrationResult } from './migration-types';
@@ -31,30 +30,6 @@ export const PLAN_IS_THE_PROGRAM = 'plan-is-the-program';
 
 /** The current step and each step's timing and result. */
 export const progressQuery = defineQuery<MigrationProgress>('progress');
-
-// Saga steps wait for a cancelled activity to stop before compensating, so that two steps never overlap.
-function proxyFor(cls: ActivityClass) {
-  return proxyActivities<StepActivities>({
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    startToCloseTimeout: cls.startToCloseMs,
-    ...(cls.heartbeatMs !== undefined ? { heartbeatTimeout: cls.heartbeatMs } : {}),
-    ...(cls.scheduleToCloseMs !== undefined ? { scheduleToCloseTimeout: cls.scheduleToCloseMs } : {}),
-    retry: {
-      initialInterval: cls.retry.initialIntervalMs,
-      backoffCoefficient: cls.retry.backoffCoefficient,
-      maximumInterval: cls.retry.maximumIntervalMs,
-      ...(cls.retry.maximumAttempts !== undefined ? { maximumAttempts: cls.retry.maximumAttempts } : {}),
-    },
-  });
-}
-
-/** Activities called through a proxy built from their class: the plan's budgets reach Temporal's timeouts. */
-const invoke = ((name: string, cls: ActivityClass, input: unknown) => {
-  const activities = proxyFor(cls) as unknown as Record<string, (input: unknown) => Promise<unknown>>;
-  const fn = activities[name];
-  if (!fn) throw ApplicationFailure.nonRetryable(`no activity ${name}`, 'BUG');
-  return fn(input);
-}) as Invoke;
 
 const quick = proxyFor(MIGRATION_TIMING.quick);
 

@@ -27,6 +27,7 @@ import { cycleSamples, failedCycleSamples } from '../src/observability/cluster-m
 import { recordSamples } from '../src/observability/record';
 import { failureType, invalidInputFailure, rootMessage } from './failures';
 import { migrateMember } from './migrate';
+import { repairMembership } from './repair';
 
 /** How a cluster is doing, in one word, for the search attribute and the status table. */
 export type Health = 'healthy' | 'degraded' | 'at-risk' | 'quorum-lost' | 'unknown';
@@ -75,7 +76,7 @@ const { fetchRaftMetrics, fetchNodeMetrics, evaluateRisk } = proxyActivities<Mon
 /** Health in one word, from the last decision. */
 export function healthOf(assessment: Assessment, decision: Decision): Health {
   if (!assessment.quorum.hasQuorum) return 'quorum-lost';
-  if (decision.kind === 'migrate' || decision.kind === 'alert') return 'at-risk';
+  if (decision.kind === 'migrate' || decision.kind === 'alert' || decision.kind === 'repair') return 'at-risk';
   return assessment.healthy && assessment.findings.every((f) => f.severity === 'info') ? 'healthy' : 'degraded';
 }
 
@@ -163,6 +164,26 @@ export async function monitorCluster(raw: MonitorClusterInput): Promise<void> {
     }
   }
 
+  /**
+   * Start a repair of the voter count, under the same workflow id as a migration: the two never overlap. Only new
+   * decisions are of this kind, so histories recorded before it replay unchanged.
+   */
+  async function startRepair(decision: Extract<Decision, { kind: 'repair' }>): Promise<void> {
+    const workflowId = migrationWorkflowId(input.cluster);
+    try {
+      await startChild(repairMembership, {
+        workflowId,
+        args: [{ cluster: input.cluster, reason: decision.summary, requestedBy: workflowInfo().workflowId }],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      });
+      status.migration = { ...status.migration, inFlight: { workflowId, member: `(repair: ${decision.plan.kind})` } };
+      log.warn(`cluster ${input.cluster}: started ${workflowId}: ${decision.summary}`);
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      status.migration = { ...status.migration, inFlight: { workflowId, member: '(started by an operator)' } };
+    }
+  }
+
   for (;;) {
     await condition(() => !paused);
     checkNow = false;
@@ -182,6 +203,7 @@ export async function monitorCluster(raw: MonitorClusterInput): Promise<void> {
       // Replay-safe: the workflow meter records nothing while replaying, and adds no event to the history.
       recordSamples(metricMeter, cycleSamples({ cluster: input.cluster, assessment: result.assessment, decision: result.decision, health, ...(previousLeaderId ? { previousLeaderId } : {}) }));
       if (result.decision.kind === 'migrate' && !result.decision.dryRun) await startMigration(result.decision);
+      else if (result.decision.kind === 'repair' && !result.decision.dryRun) await startRepair(result.decision);
       else if (result.decision.kind !== 'none') log.warn(`cluster ${input.cluster}: ${result.decision.summary}`);
     } catch (error) {
       // A failed cycle is reported and the loop goes on: the monitor must outlive a flaky API.

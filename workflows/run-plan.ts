@@ -29,8 +29,8 @@ export type Invoke = <K extends StepKey>(
 /** What the runner needs besides the plan. */
 export interface RunContext {
   cluster: string;
-  /** The request, for planning again when the plan turns stale. */
-  request: PrepareInput;
+  /** A migration's request, for planning again when the plan turns stale (a repair has none). */
+  request?: PrepareInput;
   /** Names the backup: one per run. */
   migrationId: string;
   invoke: Invoke;
@@ -52,9 +52,15 @@ export interface PlacedSuccessor {
   to: string;
 }
 
+/** A plan the runner executes: a migration's, or a repair's. */
+export interface RunnablePlan {
+  strategy: string;
+  steps: PlannedStep[];
+}
+
 /** What a run leaves behind, filled as the steps complete (also when one fails). */
 export interface RunResult {
-  plan: MigrationPlan;
+  plan: RunnablePlan;
   backup?: BackupRecord;
   newMember?: string;
   to?: string;
@@ -74,19 +80,19 @@ interface SlotState {
 const MAX_REPLANS = 2;
 
 /** Run the plan's steps; throws the failure that stopped them after running every compensation. */
-export async function runPlan(first: MigrationPlan, ctx: RunContext): Promise<RunResult> {
+export async function runPlan(first: RunnablePlan, ctx: RunContext): Promise<RunResult> {
   const { cluster, saga, timing } = ctx;
   const call = <K extends StepKey>(name: K, input: Parameters<StepActivities[K]>[0], cls: ActivityClass = timing[ACTIVITY_CLASS[name]]) =>
     ctx.invoke(name, cls, input);
   const result: RunResult = { plan: first, alsoReplaced: [], replans: 0 };
-  let plan = first;
+  let plan: RunnablePlan = first;
   let steps: readonly PlannedStep[] = plan.steps;
   const slots = new Map<Slot, SlotState>();
   const attempts = new Map<Slot, number>();
   /** Members a replace took along that answered again, and stayed: their pods and successors are skipped. */
   const stayed = new Set<string>();
   const usedNames: string[] = [];
-  const excluded: Record<string, string> = { ...(ctx.request.excludedNodes ?? {}) };
+  const excluded: Record<string, string> = { ...(ctx.request?.excludedNodes ?? {}) };
 
   const slotOf = (slot: Slot): SlotState => {
     const state = slots.get(slot);
@@ -112,9 +118,9 @@ export async function runPlan(first: MigrationPlan, ctx: RunContext): Promise<Ru
         return;
       }
       case 'remove-member': {
-        const { member, onlyIfDown, successorFollows, afterSuccessor } = step.args;
+        const { member, onlyIfDown, successorFollows, afterSuccessor, replanIfAnswers } = step.args;
         const successorId = afterSuccessor !== undefined ? slots.get(afterSuccessor)?.memberId : undefined;
-        const r = await saga.step(step.step, () => call('removeMember', { cluster, memberId: member.id, onlyIfDown, successorFollows, ...(successorId ? { successorId } : {}) }), (r) =>
+        const r = await saga.step(step.step, () => call('removeMember', { cluster, memberId: member.id, onlyIfDown, successorFollows, ...(successorId ? { successorId } : {}), ...(replanIfAnswers ? { replanIfAnswers } : {}) }), (r) =>
           r.removed ? `removed ${member.name} (${member.id})` : r.answers ? `${member.name} answers again: left in place` : `${member.name} already removed`,
         );
         if (r.answers === true) stayed.add(member.id);
@@ -243,14 +249,16 @@ export async function runPlan(first: MigrationPlan, ctx: RunContext): Promise<Ru
         i = groupStart(steps, i);
         continue;
       }
-      if (type === 'PLAN_STALE' && result.replans < MAX_REPLANS) {
+      const request = ctx.request;
+      if (type === 'PLAN_STALE' && request && result.replans < MAX_REPLANS) {
         // The cluster changed under the plan (a surge's member went down): undo, and let the domain plan again.
         await saga.compensate();
         result.replans += 1;
-        plan = await saga.step('plan', () => call('prepareMigration', { ...ctx.request, excludedNodes: { ...excluded } }), (p) => `planned again: ${p.strategy} ${p.member.name} to ${p.target.node}: ${p.reasons.join('; ')}`);
-        result.plan = plan;
-        ctx.onPlan?.(plan);
-        steps = plan.steps;
+        const next = await saga.step('plan', () => call('prepareMigration', { ...request, excludedNodes: { ...excluded } }), (p) => `planned again: ${p.strategy} ${p.member.name} to ${p.target.node}: ${p.reasons.join('; ')}`);
+        plan = next;
+        result.plan = next;
+        ctx.onPlan?.(next);
+        steps = next.steps;
         slots.clear();
         attempts.clear();
         i = 0;

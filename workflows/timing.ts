@@ -49,6 +49,7 @@ export function withBudget(cls: ActivityClass, scheduleToCloseMs: number): Activ
 /** The class each migration activity runs under. */
 export const ACTIVITY_CLASS = {
   prepareMigration: 'quick',
+  prepareRepair: 'quick',
   backupSnapshot: 'slow',
   moveLeader: 'waiting',
   removeMember: 'quick',

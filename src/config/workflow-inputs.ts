@@ -89,6 +89,29 @@ const migrateMemberInputSchema = z
     }
   });
 
+const repairMembershipInputSchema = z.strictObject(
+  {
+    cluster: clusterNameSchema,
+    reason: nonEmpty('a non-empty reason').default('manual repair'),
+    dryRun: z.boolean({ error: 'expected true or false' }).default(false),
+    requestedBy: nonEmpty('the name of who asked').optional(),
+  },
+  { error: (issue) => (issue.code === 'invalid_type' ? 'expected an object with cluster' : undefined) },
+);
+
+/** Input of the repairMembership workflow once validated, defaults applied. */
+export type RepairMembershipInput = z.output<typeof repairMembershipInputSchema>;
+
+/** What a caller may send to repairMembership. */
+export type RepairMembershipRequest = z.input<typeof repairMembershipInputSchema>;
+
+/** Validates a repairMembership input; throws InvalidInputError listing every problem. */
+export function parseRepairMembershipInput(raw: unknown): RepairMembershipInput {
+  const result = validate(repairMembershipInputSchema, raw, IN_WORKFLOW);
+  if (!result.ok) throw new InvalidInputError('repairMembership', result.issues);
+  return result.value;
+}
+
 /** What the monitor carries from one run to the next across continue-as-new. */
 export type MonitorCarried = z.output<typeof carriedSchema>;
 

@@ -7,8 +7,8 @@ import {
   repellingTaints,
   utilization,
 } from './nodes';
-import type { NodeObservation, Toleration } from './observation';
-import type { Thresholds } from './policy';
+import type { ClusterObservation, NodeObservation, Toleration } from './observation';
+import type { Policy, Thresholds } from './policy';
 
 /** What placement needs to know of the members that stay. */
 export interface PlacedMember {
@@ -164,5 +164,42 @@ export function placeOn(result: PlacementResult, node: string): PlacementResult 
     summary: refusal
       ? `the node asked for, ${node}, cannot host a member now: ${refusal.reasons.join('; ')}`
       : `the node asked for, ${node}, is not a node of the cluster`,
+  };
+}
+
+/** The member leaving, for placement: its node is excluded and it no longer counts as occupying a rack. */
+export interface LeavingMember {
+  memberId?: string;
+  name: string;
+  nodeName?: string;
+}
+
+/**
+ * The placement question for a successor of `leaving`: every other member stays, the leaving member's node and
+ * any node holding a pod no member owns are excluded, plus the given exclusions.
+ */
+export function placementRequestFor(
+  observation: ClusterObservation,
+  leaving: LeavingMember,
+  policy: Policy,
+  excludedNodes: Readonly<Record<string, string>> = {},
+): PlacementRequest {
+  const excluded = new Map<string, string>(Object.entries(excludedNodes));
+  if (leaving.nodeName) excluded.set(leaving.nodeName, `hosts ${leaving.name}, the member being moved`);
+  // A pod of the cluster that no member owns (terminating, or left by a failed attempt) still holds its node.
+  const memberPods = new Set(observation.members.map((m) => m.podName));
+  for (const pod of observation.pods) {
+    if (pod.nodeName && !memberPods.has(pod.name) && pod.name !== leaving.name && !excluded.has(pod.nodeName)) {
+      excluded.set(pod.nodeName, `holds pod ${pod.name} of this cluster`);
+    }
+  }
+  return {
+    nodes: observation.nodes,
+    remainingMembers: observation.members
+      .filter((m) => m.id !== leaving.memberId)
+      .map((m) => ({ name: m.name || m.id, ...(m.nodeName ? { nodeName: m.nodeName } : {}) })),
+    excludedNodes: excluded,
+    tolerations: policy.tolerations,
+    thresholds: policy.thresholds,
   };
 }

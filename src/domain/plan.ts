@@ -1,8 +1,13 @@
 import type { ClusterObservation, MemberObservation } from './observation';
-import { choosePlacement, refusalReasons, type Candidate, type PlacementRequest, type PlacementResult } from './placement';
+import { nextMemberName } from './naming';
+import { choosePlacement, placementRequestFor, refusalReasons, type Candidate, type PlacementResult } from './placement';
+
+export { nextMemberName } from './naming';
+export { placementRequestFor, type LeavingMember } from './placement';
 import type { Policy, Strategy, StrategyPreference } from './policy';
 import { isMemberHealthy, knownLeader, toVoterViews } from './quorum';
 import type { Assessment, Finding, FindingKind } from './risk';
+import { buildRepairPlan, type RepairPlan } from './repair';
 import { buildSteps, type PlannedStep, type PlannedSuccessor } from './steps';
 
 export type { PlannedStep, StepName } from './steps';
@@ -49,6 +54,8 @@ export type AlertReason = 'quorum-lost' | 'no-leader' | 'needs-operator' | 'no-f
 /** What the monitor should do after an assessment. */
 export type Decision =
   | { kind: 'none'; reason: NoActionReason; summary: string }
+  /** Bring the cluster back to its desired voters (a failed migration, a member removed by hand). */
+  | { kind: 'repair'; plan: RepairPlan; dryRun: boolean; summary: string }
   | { kind: 'alert'; reason: AlertReason; summary: string; findings: Finding[] }
   /**
    * `strategyPreference` is the policy's, for the migration workflow: it plans again from its own fresh
@@ -104,19 +111,6 @@ export const TRIGGER_KINDS: ReadonlySet<FindingKind> = new Set<FindingKind>([
   'pod-restarting',
 ]);
 
-const ORDINAL = /-(\d+)$/;
-
-/** The next free name with the prefix and an ordinal above every member's and pod's: etcd-0..2 gives etcd-3. */
-export function nextMemberName(prefix: string, taken: readonly string[]): string {
-  let highest = -1;
-  for (const name of taken) {
-    if (!name.startsWith(`${prefix}-`)) continue;
-    const match = ORDINAL.exec(name);
-    if (match?.[1] && name === `${prefix}-${match[1]}`) highest = Math.max(highest, Number(match[1]));
-  }
-  return `${prefix}-${highest + 1}`;
-}
-
 /**
  * The strategy for a member: a dead member is always replaced, since adding a voter while one is down would
  * leave the projection below quorum; a live member follows the preference, `auto` meaning surge.
@@ -137,43 +131,6 @@ export function resolveStrategy(preference: StrategyPreference, memberHealthy: b
 
 function findMember(observation: ClusterObservation, key: string): MemberObservation | undefined {
   return observation.members.find((m) => m.name === key || m.id === key || m.id === key.toLowerCase().replace(/^0x/, ''));
-}
-
-/** The member leaving, for placement: its node is excluded and it no longer counts as occupying a rack. */
-export interface LeavingMember {
-  memberId?: string;
-  name: string;
-  nodeName?: string;
-}
-
-/**
- * The placement question for a successor of `leaving`: every other member stays, the leaving member's node and
- * any node holding a pod no member owns are excluded, plus the given exclusions.
- */
-export function placementRequestFor(
-  observation: ClusterObservation,
-  leaving: LeavingMember,
-  policy: Policy,
-  excludedNodes: Readonly<Record<string, string>> = {},
-): PlacementRequest {
-  const excluded = new Map<string, string>(Object.entries(excludedNodes));
-  if (leaving.nodeName) excluded.set(leaving.nodeName, `hosts ${leaving.name}, the member being moved`);
-  // A pod of the cluster that no member owns (terminating, or left by a failed attempt) still holds its node.
-  const memberPods = new Set(observation.members.map((m) => m.podName));
-  for (const pod of observation.pods) {
-    if (pod.nodeName && !memberPods.has(pod.name) && pod.name !== leaving.name && !excluded.has(pod.nodeName)) {
-      excluded.set(pod.nodeName, `holds pod ${pod.name} of this cluster`);
-    }
-  }
-  return {
-    nodes: observation.nodes,
-    remainingMembers: observation.members
-      .filter((m) => m.id !== leaving.memberId)
-      .map((m) => ({ name: m.name || m.id, ...(m.nodeName ? { nodeName: m.nodeName } : {}) })),
-    excludedNodes: excluded,
-    tolerations: policy.tolerations,
-    thresholds: policy.thresholds,
-  };
 }
 
 /** What a step needs of a planned member. */
@@ -260,6 +217,9 @@ export function buildMigrationPlan(request: PlanRequest): { plan: MigrationPlan 
     successors,
     expectedVoters: voters,
     budgets: { dbSizeBytes },
+    // Replaced because it looked down (not because the operator asked for a replace): if it answers when its
+    // removal comes, one failed status call made it look dead, and the migration is planned again.
+    replanIfAnswers: strategy === 'replace' && !planned.healthy && request.strategy !== 'replace',
   });
   if ('refusal' in projected) {
     return { refusal: { code: 'quorum-guard', message: `cannot move ${planned.name} with ${strategy}: ${projected.refusal}`, placement } };
@@ -347,6 +307,15 @@ export function planMigration(
     const inFlight = state.inFlight;
     const expected = inFlight ? confirmed.filter((f) => f.kind === 'membership-short' || f.kind === 'membership-long') : [];
     const critical = confirmed.filter((f) => f.severity === 'critical' && !expected.includes(f));
+    // Short of voters, and nothing running that would restore them: add the missing ones. A cluster with too many
+    // is only reported; removing a voter is an operator's call (`etcd-guardian repair`).
+    const short = confirmed.find((f) => f.kind === 'membership-short');
+    if (short && !inFlight) {
+      const repair = buildRepairPlan(observation, policy, now);
+      if ('plan' in repair && repair.plan.kind !== 'shrink') {
+        return { kind: 'repair', plan: repair.plan, dryRun: policy.dryRun, summary: `${policy.dryRun ? '[dry run] ' : ''}repair ${observation.cluster}: ${repair.plan.reasons.join('; ')}` };
+      }
+    }
     if (critical.length > 0) {
       return { kind: 'alert', reason: 'needs-operator', summary: `needs an operator: ${critical.map((f) => f.message).join('; ')}`, findings: critical };
     }

@@ -42,7 +42,7 @@ export interface StepArgs {
    * place if it answers again. `successorFollows`: the member's successor joins after it, so the step first
    * checks that the add can happen (no learner present, a pod to copy, a feasible node).
    */
-  'remove-member': { member: StepMember; onlyIfDown: boolean; successorFollows: boolean; afterSuccessor?: Slot };
+  'remove-member': { member: StepMember; onlyIfDown: boolean; successorFollows: boolean; afterSuccessor?: Slot; replanIfAnswers?: boolean };
   /** Delete the pod of a member that is no longer a voter. `memberDown`: it was down when planned, so at once. */
   'delete-pod': { member: StepMember; podName: string; memberDown: boolean };
   /** Pick the node for a successor (the operator's target first, for the main slot), and its member name. */
@@ -126,6 +126,8 @@ export interface StepListRequest {
   /** Voters wanted at the end. */
   expectedVoters: number;
   budgets: StepBudgets;
+  /** The member is replaced because it looked down: its removal plans again if it answers by then. */
+  replanIfAnswers?: boolean;
 }
 
 type Spec = { [K in StepName]: Omit<StepBase, 'projected'> & { step: K; args: StepArgs[K]; change?: MembershipChange } }[StepName];
@@ -185,7 +187,7 @@ function placementSpecs(successor: PlannedSuccessor, template: string, budgets: 
   return specs;
 }
 
-function verifyQuorum(request: StepListRequest): Spec {
+function verifyQuorum(request: Pick<StepListRequest, 'expectedVoters' | 'budgets'>): Spec {
   return {
     step: 'verify-quorum',
     args: { expectedVoters: request.expectedVoters, hashTimeoutMs: hashTimeoutMs(request.budgets.dbSizeBytes) },
@@ -204,6 +206,12 @@ function removeSpec(member: StepMember, onlyIfDown: boolean, successorFollows: b
     guard: `membership read through the leader; the cluster keeps quorum without it${successorFollows ? '; its successor can be added (no learner, a pod to copy, a feasible node)' : ''}${afterSuccessor !== undefined ? '; its successor is a healthy voter right now' : ''}`,
     change: { kind: 'remove-member', memberId: member.id },
   };
+}
+
+/** A removal that plans the migration again when its member answers after all. */
+function withReplan(spec: Spec, replan: boolean): Spec {
+  if (!replan || spec.step !== 'remove-member') return spec;
+  return { ...spec, args: { ...spec.args, replanIfAnswers: true }, guard: `${spec.guard}; if the member answers again, the migration is planned again` };
 }
 
 function deletePodSpec(member: StepMember & { healthy: boolean }): Spec[] {
@@ -232,7 +240,7 @@ function specsOf(request: StepListRequest): Spec[] {
     return [
       BACKUP,
       ...moveLeader,
-      removeSpec(member, false, true, ''),
+      withReplan(removeSpec(member, false, true, ''), request.replanIfAnswers === true),
       // etcd adds no member while a voter is disconnected: the other down voters leave now, and are replaced after.
       ...request.alsoReplaced.map((m) => removeSpec(m, true, true, `, also down: etcd adds no member while a voter is disconnected`)),
       ...deletePodSpec(member),
@@ -258,9 +266,46 @@ function specsOf(request: StepListRequest): Spec[] {
  * quorum guard refuses.
  */
 export function buildSteps(views: readonly VoterView[], request: StepListRequest): { steps: PlannedStep[] } | { refusal: string } {
+  return projectSpecs(views, specsOf(request));
+}
+
+/** What a repair of the cluster's size is built from. */
+export interface RepairStepRequest {
+  /** Learners no migration owns any more (left by an interrupted one): removed first, with their pods. */
+  staleLearners: readonly StepMember[];
+  /** Successors to add, for a cluster short of voters. */
+  additions: readonly PlannedSuccessor[];
+  /** The voter to take out, for a cluster with one too many. */
+  surplus?: StepMember & { healthy: boolean; isLeader: boolean };
+  /** The pod new members copy. */
+  templateMember: string;
+  expectedVoters: number;
+  budgets: StepBudgets;
+}
+
+/** The steps that bring a cluster back to its desired size, projected like a migration's. */
+export function buildRepairSteps(views: readonly VoterView[], request: RepairStepRequest): { steps: PlannedStep[] } | { refusal: string } {
+  const cleanup = request.staleLearners.flatMap((l): Spec[] => [
+    removeSpec(l, false, false, ', a learner no migration owns: etcd allows one learner, so it blocks every addition'),
+    ...deletePodSpec({ ...l, healthy: false }),
+  ]);
+  const surplus = request.surplus;
+  const shrink: Spec[] = surplus
+    ? [
+        ...(surplus.isLeader ? [{ step: 'move-leader', args: { member: surplus }, description: `move leadership off ${surplus.name}`, destructive: false, guard: 'a healthy voter to take it' } satisfies Spec] : []),
+        removeSpec(surplus, false, false, ', one voter more than desired'),
+        ...deletePodSpec(surplus),
+      ]
+    : [];
+  const grow = request.additions.flatMap((a) => placementSpecs(a, request.templateMember, request.budgets, true));
+  const specs: Spec[] = [BACKUP, ...cleanup, ...shrink, ...grow, verifyQuorum({ expectedVoters: request.expectedVoters, budgets: request.budgets })];
+  return projectSpecs(views, specs);
+}
+
+function projectSpecs(views: readonly VoterView[], specs: readonly Spec[]): { steps: PlannedStep[] } | { refusal: string } {
   let current: readonly VoterView[] = views;
   const steps: PlannedStep[] = [];
-  for (const spec of specsOf(request)) {
+  for (const spec of specs) {
     const { change, ...rest } = spec;
     if (change) {
       const verdict = projectChange(current, change);

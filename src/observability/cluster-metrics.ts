@@ -28,7 +28,7 @@ function healthSamples(cluster: string, health: HealthState): MetricSample[] {
 }
 
 function decisionReason(decision: Decision): string {
-  return decision.kind === 'migrate' ? decision.plan.strategy : decision.reason;
+  return decision.kind === 'migrate' ? decision.plan.strategy : decision.kind === 'repair' ? decision.plan.kind : decision.reason;
 }
 
 /** The samples of a cycle that completed: quorum figures, health, findings, decision, leader change. */

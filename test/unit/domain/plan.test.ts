@@ -294,12 +294,20 @@ describe('when the guardian must not move anything', () => {
     });
   });
 
-  it('alerts for a short membership when no migration is in flight', () => {
-    expect(decide(aCluster(2))).toMatchObject({
-      kind: 'alert',
-      reason: 'needs-operator',
-      summary: 'needs an operator: membership short: 2 of 3 desired voters, 1 missing; the cluster tolerates 0 failures instead of 1',
+  it('repairs a short membership when no migration is in flight: adds the missing voter on the best node', () => {
+    const decision = decide(aCluster(2));
+    expect(decision).toMatchObject({
+      kind: 'repair',
+      summary: 'repair main: 2 voters where 3 are desired: add etcd-2 (first on node-2: rack r2 hosts no member; domain z1 hosts no member; CPU 20%, memory 20%)',
     });
+    expect(decision.kind === 'repair' && decision.plan.steps.map((s) => [s.step, s.projected.voters, s.projected.healthyVoters])).toEqual([
+      ['backup-snapshot', 2, 2],
+      ['choose-node', 2, 2],
+      ['schedule-pod', 2, 2],
+      ['rejoin', 3, 2],
+      ['verify-member', 3, 3],
+      ['verify-quorum', 3, 3],
+    ]);
   });
 
   it('still alerts for another critical finding during a migration, naming only that finding', () => {

@@ -1,0 +1,29 @@
+/** How workflows call the plan's activities: through Temporal proxies built from the timing classes. */
+import { ActivityCancellationType, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
+import type { Invoke, StepActivities } from './run-plan';
+import type { ActivityClass } from './timing';
+
+// Saga steps wait for a cancelled activity to stop before compensating, so that two steps never overlap.
+/** A proxy of every step activity under one class of timeouts and retries. */
+export function proxyFor(cls: ActivityClass) {
+  return proxyActivities<StepActivities>({
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    startToCloseTimeout: cls.startToCloseMs,
+    ...(cls.heartbeatMs !== undefined ? { heartbeatTimeout: cls.heartbeatMs } : {}),
+    ...(cls.scheduleToCloseMs !== undefined ? { scheduleToCloseTimeout: cls.scheduleToCloseMs } : {}),
+    retry: {
+      initialInterval: cls.retry.initialIntervalMs,
+      backoffCoefficient: cls.retry.backoffCoefficient,
+      maximumInterval: cls.retry.maximumIntervalMs,
+      ...(cls.retry.maximumAttempts !== undefined ? { maximumAttempts: cls.retry.maximumAttempts } : {}),
+    },
+  });
+}
+
+/** Activities called through a proxy built from their class: the plan's budgets reach Temporal's timeouts. */
+export const invoke = ((name: string, cls: ActivityClass, input: unknown) => {
+  const activities = proxyFor(cls) as unknown as Record<string, (input: unknown) => Promise<unknown>>;
+  const fn = activities[name];
+  if (!fn) throw ApplicationFailure.nonRetryable(`no activity ${name}`, 'BUG');
+  return fn(input);
+}) as Invoke;

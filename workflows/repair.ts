@@ -1,0 +1,89 @@
+import { ApplicationFailure, CancellationScope, defineQuery, isCancellation, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { SA } from '../src/config/search-attributes';
+import { parseRepairMembershipInput, type RepairMembershipInput } from '../src/config/workflow-inputs';
+import type { RepairPlan } from '../src/domain/repair';
+import { failureType, invalidInputFailure, rootMessage } from './failures';
+import { invoke, proxyFor } from './invoke';
+import { runPlan } from './run-plan';
+import { Saga, type StepRecord } from './saga';
+import { MIGRATION_TIMING } from './timing';
+
+/** What the repair's `progress` query answers. */
+export interface RepairProgress {
+  cluster: string;
+  phase: 'validating' | 'planning' | 'repairing' | 'compensating' | 'succeeded' | 'failed';
+  plan?: RepairPlan;
+  currentStep?: string;
+  steps: StepRecord[];
+}
+
+/** The outcome of a repair that did not fail. */
+export interface RepairResult {
+  cluster: string;
+  dryRun: boolean;
+  plan: RepairPlan;
+  verified?: { voters: string[]; leader: string; revision: number; hash: string };
+  steps: StepRecord[];
+}
+
+/** The current step and each step's timing and result. */
+export const repairProgressQuery = defineQuery<RepairProgress>('progress');
+
+const quick = proxyFor(MIGRATION_TIMING.quick);
+
+/**
+ * Bring a cluster back to its desired number of voters: learners left over removed, missing voters added one at a
+ * time (a learner first, promoted once caught up), or one surplus voter removed. The same step machinery and
+ * guards as a migration; started by the monitor for a cluster short of voters, or by an operator. It runs under
+ * the cluster's migration id, so it never overlaps a migration.
+ */
+export async function repairMembership(raw: unknown): Promise<RepairResult> {
+  const asked = (typeof raw === 'object' && raw !== null ? raw : {}) as { cluster?: unknown };
+  const progress: RepairProgress = { cluster: typeof asked.cluster === 'string' ? asked.cluster : '?', phase: 'validating', steps: [] };
+  const saga = new Saga({ now: () => new Date(), nonCancellable: (fn) => CancellationScope.nonCancellable(fn), messageOf: rootMessage }, progress.steps);
+  setHandler(repairProgressQuery, () => (saga.current !== undefined ? { ...progress, currentStep: saga.current } : progress));
+  let input: RepairMembershipInput;
+  try {
+    input = parseRepairMembershipInput(raw);
+  } catch (error) {
+    progress.phase = 'failed';
+    throw invalidInputFailure(error) ?? error;
+  }
+  upsertSearchAttributes([{ key: SA.cluster, value: input.cluster }, { key: SA.strategy, value: 'repair' }]);
+  progress.phase = 'planning';
+  const plan = await saga.step('plan', () => quick.prepareRepair({ cluster: input.cluster }), (p) => `repair (${p.kind}): ${p.reasons.join('; ')}`).catch((error: unknown) => {
+    throw ApplicationFailure.create({ message: rootMessage(error), type: failureType(error) ?? 'PLAN_FAILED', nonRetryable: true });
+  });
+  progress.plan = plan;
+  const result: RepairResult = { cluster: input.cluster, dryRun: input.dryRun, plan, steps: progress.steps };
+  if (input.dryRun) {
+    progress.phase = 'succeeded';
+    return result;
+  }
+  progress.phase = 'repairing';
+  try {
+    const run = await runPlan(plan, {
+      cluster: input.cluster,
+      migrationId: `${workflowInfo().workflowId}-${workflowInfo().runId}`,
+      invoke,
+      saga,
+      timing: MIGRATION_TIMING,
+      isCancellation,
+    });
+    if (run.verified) result.verified = run.verified;
+    progress.phase = 'succeeded';
+    return result;
+  } catch (error) {
+    progress.phase = 'compensating';
+    await saga.compensate();
+    progress.phase = 'failed';
+    if (isCancellation(error)) throw error;
+    const now = await CancellationScope.nonCancellable(() => quick.describeClusterNow({ cluster: input.cluster })).catch(() => 'cluster state unknown');
+    throw ApplicationFailure.create({
+      message: `repair of ${input.cluster} failed at ${progress.steps.find((s) => s.status === 'failed')?.step ?? 'an unknown step'}: ${rootMessage(error)}; ${now}`,
+      type: failureType(error) ?? 'REPAIR_FAILED',
+      nonRetryable: true,
+      details: [progress.steps],
+    });
+  }
+}

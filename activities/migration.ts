@@ -148,7 +148,7 @@ export function createMigrationActivities(deps: ActivityDeps) {
         log.warn(`plan: refused to migrate ${input.member} of ${input.cluster}: ${refusal.message}`, { step: 'plan', cluster: input.cluster, member: input.member, code });
         throw new MigrationRefusedError(code, `${refusal.message}${code === 'INVALID_INPUT' ? '' : `; ${describeCluster(observation)}`}`);
       }
-      const { plan } = built;
+      const plan = { ...built.plan, ...(runtime.endpointTimeoutMs !== undefined ? { endpointTimeoutMs: runtime.endpointTimeoutMs } : {}) };
       log.info(`plan: ${plan.strategy} ${plan.member.name} from ${plan.member.nodeName ?? '?'} to ${plan.target.node}`, {
         step: 'plan',
         cluster: input.cluster,
@@ -173,7 +173,7 @@ export function createMigrationActivities(deps: ActivityDeps) {
         throw new MigrationRefusedError(code, `${built.refusal.message}; ${describeCluster(observation)}`);
       }
       log.info(`plan: repair ${cluster} (${built.plan.kind}): ${built.plan.reasons.join('; ')}`, { step: 'plan', cluster, repair: built.plan.kind, steps: built.plan.steps.map((s) => s.step) });
-      return built.plan;
+      return { ...built.plan, ...(runtime.endpointTimeoutMs !== undefined ? { endpointTimeoutMs: runtime.endpointTimeoutMs } : {}) };
     },
 
     /** Hand leadership to the most caught-up healthy voter when `awayFrom` leads; a no-op otherwise. */

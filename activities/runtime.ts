@@ -26,6 +26,8 @@ export interface ClusterRuntime {
   backup: { required: boolean; directory: string };
   /** The pod label that carries the member's name, rewritten on a successor's pod. */
   memberLabel: string;
+  /** The deadline of one call to one endpoint: the steps' timeouts grow with it. */
+  endpointTimeoutMs?: number;
 }
 
 /** What activities are built from. */

@@ -18,7 +18,7 @@ import { migrateMemberV1 } from './legacy/migrate-v1';
 import { invoke, proxyFor } from './invoke';
 import { runPlan } from './run-plan';
 import { Saga, type StepRecord, type StepStatus } from './saga';
-import { MIGRATION_TIMING } from './timing';
+import { MIGRATION_TIMING, scaledTiming } from './timing';
 
 export type { StepRecord, StepStatus };
 import type { MigrationProgress, MigrationResult } from './migration-types';
@@ -111,7 +111,7 @@ export async function migrateMember(raw: unknown): Promise<MigrationResult> {
       migrationId: `${workflowInfo().workflowId}-${workflowInfo().runId}`,
       invoke,
       saga,
-      timing: MIGRATION_TIMING,
+      timing: scaledTiming(MIGRATION_TIMING, plan.endpointTimeoutMs),
       isCancellation,
       onTarget: (node) => {
         progress.to = node;

@@ -27,6 +27,7 @@ import { cycleSamples, failedCycleSamples } from '../src/observability/cluster-m
 import { recordSamples } from '../src/observability/record';
 import { failureType, invalidInputFailure, rootMessage } from './failures';
 import { migrateMember } from './migrate';
+import { monitorActivityTimeoutMs } from './timing';
 import { repairMembership } from './repair';
 
 /** How a cluster is doing, in one word, for the search attribute and the status table. */
@@ -67,11 +68,14 @@ export function migrationWorkflowId(cluster: string): string {
   return `migrate-${cluster}`;
 }
 
-const { fetchRaftMetrics, fetchNodeMetrics, evaluateRisk } = proxyActivities<MonitorActivities>({
-  // Every gateway call has its own deadline; this only bounds a stuck worker.
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 3 },
-});
+/** The observing activities, with a timeout that outlasts several of the cluster's per-call deadlines. */
+function monitorActivities(endpointTimeoutMs: number | undefined) {
+  return proxyActivities<MonitorActivities>({
+    // Every gateway call has its own deadline; this only bounds a stuck worker.
+    startToCloseTimeout: monitorActivityTimeoutMs(endpointTimeoutMs),
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 3 },
+  });
+}
 
 /** Health in one word, from the last decision. */
 export function healthOf(assessment: Assessment, decision: Decision): Health {
@@ -91,6 +95,7 @@ export async function monitorCluster(raw: MonitorClusterInput): Promise<void> {
   } catch (error) {
     throw invalidInputFailure(error) ?? error;
   }
+  const { fetchRaftMetrics, fetchNodeMetrics, evaluateRisk } = monitorActivities(input.endpointTimeoutMs);
   const carried: MonitorCarried = input.carried ?? { cycles: 0, window: emptyWindow(), migration: {} };
   let window = carried.window;
   let paused = false;

@@ -6,7 +6,7 @@ import { failureType, invalidInputFailure, rootMessage } from './failures';
 import { invoke, proxyFor } from './invoke';
 import { runPlan } from './run-plan';
 import { Saga, type StepRecord } from './saga';
-import { MIGRATION_TIMING } from './timing';
+import { MIGRATION_TIMING, scaledTiming } from './timing';
 
 /** What the repair's `progress` query answers. */
 export interface RepairProgress {
@@ -67,7 +67,7 @@ export async function repairMembership(raw: unknown): Promise<RepairResult> {
       migrationId: `${workflowInfo().workflowId}-${workflowInfo().runId}`,
       invoke,
       saga,
-      timing: MIGRATION_TIMING,
+      timing: scaledTiming(MIGRATION_TIMING, plan.endpointTimeoutMs),
       isCancellation,
     });
     if (run.verified) result.verified = run.verified;

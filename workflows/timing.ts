@@ -46,6 +46,28 @@ export function withBudget(cls: ActivityClass, scheduleToCloseMs: number): Activ
   return { ...cls, scheduleToCloseMs: Math.max(scheduleToCloseMs, cls.scheduleToCloseMs ?? 0) };
 }
 
+/**
+ * The timing for a cluster whose calls may each take up to `endpointTimeoutMs`: one observation is a few rounds of
+ * calls (statuses, the member list through the leader, metrics), so a step's attempt and its heartbeat must outlast
+ * several deadlines, or every attempt times out when the endpoint timeout is close to the monitor's interval.
+ */
+export function scaledTiming(base: MigrationTiming, endpointTimeoutMs: number | undefined): MigrationTiming {
+  if (endpointTimeoutMs === undefined) return base;
+  const floor = 4 * endpointTimeoutMs + 5_000;
+  const scale = (cls: ActivityClass): ActivityClass => ({
+    ...cls,
+    startToCloseMs: Math.max(cls.startToCloseMs, floor),
+    ...(cls.heartbeatMs !== undefined ? { heartbeatMs: Math.max(cls.heartbeatMs, floor) } : {}),
+    ...(cls.scheduleToCloseMs !== undefined ? { scheduleToCloseMs: Math.max(cls.scheduleToCloseMs, 2 * floor) } : {}),
+  });
+  return { quick: scale(base.quick), waiting: scale(base.waiting), patient: scale(base.patient), slow: scale(base.slow) };
+}
+
+/** The start-to-close timeout of the monitor's observing activities, for the same reason. */
+export function monitorActivityTimeoutMs(endpointTimeoutMs: number | undefined): number {
+  return Math.max(30_000, 6 * (endpointTimeoutMs ?? 0) + 5_000);
+}
+
 /** The class each migration activity runs under. */
 export const ACTIVITY_CLASS = {
   prepareMigration: 'quick',

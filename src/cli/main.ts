@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { registerDemoCommand } from './demo-command';
 import { registerFollowCommand, registerMigrateCommand } from './migrate-command';
+import { registerRepairCommand } from './repair-command';
 import { registerReportCommand } from './report-command';
 import { registerSandboxCommand } from './sandbox-command';
 import { registerScheduleCommand } from './schedule-command';
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
   registerScheduleCommand(program);
   registerStatusCommand(program);
   registerMigrateCommand(program);
+  registerRepairCommand(program);
   registerFollowCommand(program);
   registerReportCommand(program);
   registerSandboxCommand(program, { cliEntry: () => __filename });

@@ -33,6 +33,7 @@ export function registerScheduleCommand(program: Command): void {
           cluster: cluster.name,
           taskQueue: config.temporal.taskQueue,
           intervalMs: cluster.interval,
+          endpointTimeoutMs: cluster.endpointTimeout,
           continueAsNewEvery: cluster.monitor.continueAsNewEvery,
           everyMs: everySeconds * 1000,
           catchupWindowMs: CATCHUP_WINDOW_MS,

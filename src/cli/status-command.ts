@@ -10,6 +10,15 @@ export interface ClusterStatusReport {
   monitor?: string;
   status?: MonitorStatus;
   problem?: string;
+  /** The monitor's workflow task keeps failing (a worker bug, or code that no longer replays its history). */
+  stuck?: string;
+}
+
+/** Why a running workflow is stuck, when its workflow task has failed more than once; undefined otherwise. */
+export function stuckReason(pending: { attempt?: number | null } | null | undefined, workflowId: string): string | undefined {
+  const attempt = pending?.attempt ?? 0;
+  if (attempt <= 1) return undefined;
+  return `monitor ${workflowId} is stuck: its workflow task has failed ${attempt - 1} time(s) in a row (a worker bug, or workflow code that no longer replays its history); read the worker's log for "Workflow task failed" and the metric temporal_workflow_task_execution_failed`;
 }
 
 /** Ask each cluster's running monitor for its `status`. */
@@ -22,7 +31,14 @@ export async function collectStatus(client: Client, clusters: readonly string[])
         reports.push({ cluster, problem: `no monitor running; the schedule ${scheduleIdFor(cluster)} starts one within a minute (or run \`etcd-guardian schedule trigger\`)` });
         continue;
       }
-      const status = await client.workflow.getHandle(workflowId).query<MonitorStatus>('status');
+      const handle = client.workflow.getHandle(workflowId);
+      // A monitor whose workflow task keeps failing answers no query, or an old one: say so first.
+      const stuck = stuckReason((await handle.describe()).raw.pendingWorkflowTask, workflowId);
+      if (stuck) {
+        reports.push({ cluster, monitor: workflowId, problem: stuck, stuck });
+        continue;
+      }
+      const status = await handle.query<MonitorStatus>('status');
       reports.push({ cluster, monitor: workflowId, status });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);

@@ -58,6 +58,8 @@ const monitorClusterInputSchema = z.strictObject(
     cluster: clusterNameSchema,
     intervalMs: z.int({ error: 'expected a whole number of milliseconds of at least 1000' }).min(1000),
     continueAsNewEvery: z.int({ error: 'expected a whole number between 1 and 1000' }).min(1).max(1000),
+    /** The cluster's per-call deadline: the observing activities' timeout grows with it. */
+    endpointTimeoutMs: z.int({ error: 'expected a whole number of milliseconds' }).min(1).optional(),
     carried: carriedSchema.optional(),
   },
   { error: (issue) => (issue.code === 'invalid_type' ? 'expected an object with cluster, intervalMs and continueAsNewEvery' : undefined) },

@@ -43,6 +43,8 @@ export interface MigrationPlan {
   placement: PlacementResult;
   steps: PlannedStep[];
   createdAt: string;
+  /** The cluster's per-call deadline, added by the activity that plans: the workflow's step timeouts grow with it. */
+  endpointTimeoutMs?: number;
 }
 
 /** Why the planner did nothing. */

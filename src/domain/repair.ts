@@ -28,6 +28,8 @@ export interface RepairPlan {
   surplus?: StepMember;
   steps: PlannedStep[];
   createdAt: string;
+  /** The cluster's per-call deadline, added by the activity that plans. */
+  endpointTimeoutMs?: number;
 }
 
 /** Why no repair plan could be built. */

@@ -14,6 +14,8 @@ export interface MonitorScheduleSpec {
   /** The monitor's sampling interval. */
   intervalMs: number;
   continueAsNewEvery: number;
+  /** The cluster's per-call deadline, so the monitor's activity timeouts outlast it. */
+  endpointTimeoutMs?: number;
   /** How often the schedule checks that a monitor runs (and starts one if not). */
   everyMs: number;
   /** How late a missed check may still run, for example after the server was down. */
@@ -34,7 +36,7 @@ export function monitorWorkflowIdFor(cluster: string): string {
 }
 
 function monitorArgs(spec: MonitorScheduleSpec) {
-  return { cluster: spec.cluster, intervalMs: spec.intervalMs, continueAsNewEvery: spec.continueAsNewEvery };
+  return { cluster: spec.cluster, intervalMs: spec.intervalMs, continueAsNewEvery: spec.continueAsNewEvery, ...(spec.endpointTimeoutMs !== undefined ? { endpointTimeoutMs: spec.endpointTimeoutMs } : {}) };
 }
 
 function scheduleOptions(spec: MonitorScheduleSpec): ScheduleOptions {

@@ -1,0 +1,56 @@
+import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
+import type { Command } from 'commander';
+import { InvalidInputError } from '../config/errors';
+import { parseRepairMembershipInput, type RepairMembershipRequest } from '../config/workflow-inputs';
+import type { RepairResult } from '../../workflows/repair';
+import { cliConfig, clusterNamed, CliArgumentError, temporalClient } from './context';
+import { migrationIdFor } from './migrate-command';
+
+/** One line of the plan per step, for the dry run and the outcome. */
+function planLines(result: RepairResult): string[] {
+  return [`repair ${result.cluster} (${result.plan.kind}): ${result.plan.reasons.join('; ')}`, ...result.plan.steps.map((s, i) => `  ${i + 1}. ${s.step}: ${s.description}`)];
+}
+
+/**
+ * `etcd-guardian repair <cluster> [--dry-run]`: bring the cluster back to its desired voters (the workflow the
+ * monitor starts for a cluster short of voters); also the way to take out a surplus voter or a leftover learner.
+ */
+export function registerRepairCommand(program: Command): void {
+  program
+    .command('repair')
+    .description('bring a cluster back to its desired number of voters: add the missing ones, or remove a leftover learner or one surplus voter')
+    .argument('<cluster>', 'cluster name, as in the config')
+    .option('-c, --config <file>', 'config file')
+    .option('--reason <text>', 'why, for the history', 'manual repair')
+    .option('--dry-run', 'plan only: print the steps; change nothing')
+    .option('--json', 'print the result as JSON')
+    .action(async (cluster: string, options: { config?: string; reason: string; dryRun?: boolean; json?: boolean }) => {
+      const config = cliConfig(options.config);
+      clusterNamed(config, cluster);
+      const request: RepairMembershipRequest = { cluster, reason: options.reason, dryRun: options.dryRun === true, requestedBy: `cli:${process.env.USER ?? 'unknown'}` };
+      try {
+        parseRepairMembershipInput(request);
+      } catch (error) {
+        if (error instanceof InvalidInputError) throw new CliArgumentError(error.message);
+        throw error;
+      }
+      const client = await temporalClient(config);
+      const workflowId = migrationIdFor(cluster);
+      try {
+        const handle = await client.workflow.start('repairMembership', { workflowId, taskQueue: config.temporal.taskQueue, args: [request] }).catch((error: unknown) => {
+          if (error instanceof WorkflowExecutionAlreadyStartedError) {
+            throw new Error(`a migration or repair of cluster ${cluster} is already running (${workflowId}); wait for it (etcd-guardian status)`, { cause: error });
+          }
+          throw error;
+        });
+        process.stderr.write(`started ${handle.workflowId} (run ${handle.firstExecutionRunId})\n`);
+        const result = (await handle.result().catch((error: unknown) => {
+          if (error instanceof WorkflowFailedError) throw new Error(`repair failed: ${error.cause?.message ?? error.message}`, { cause: error });
+          throw error;
+        })) as RepairResult;
+        process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${[...planLines(result), result.dryRun ? 'dry run: nothing changed' : `verified: ${result.verified?.voters.join(', ') ?? '?'}`].join('\n')}\n`);
+      } finally {
+        await client.connection.close();
+      }
+    });
+}

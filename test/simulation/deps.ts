@@ -17,6 +17,8 @@ export interface SimRuntimeOptions {
   /** The Kubernetes port, when a test wraps the model's (a Node object deleted, say). */
   kube?: KubePort;
   backup?: ClusterRuntime['backup'];
+  /** Told of every heartbeat an activity sends (none is needed: the simulation has no heartbeat timeout). */
+  heartbeat?: (detail?: unknown) => void;
 }
 
 /**
@@ -53,7 +55,7 @@ export function simDeps(world: World, options: SimRuntimeOptions = {}): Activity
     now: () => world.now(),
     effects: {
       sleep: (ms) => Promise.resolve(world.advance(ms)),
-      heartbeat: () => {},
+      heartbeat: options.heartbeat ?? (() => {}),
     },
   };
 }

@@ -5,7 +5,7 @@ import { aWorld } from '../../simulation/model/builders';
 import type { World } from '../../simulation/model/world';
 import { aDirectory, modeOf, namesIn, removeDirectory } from '../backup/files';
 import { failure, run } from './run-activity';
-import { SIM_CLUSTER, simDeps } from './sim-deps';
+import { SIM_CLUSTER, simDeps } from '../../simulation/deps';
 
 /** The backup step over the in-memory model: a snapshot of a healthy voter, or a retryable failure, never a crash. */
 

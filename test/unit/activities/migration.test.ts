@@ -5,7 +5,7 @@ import type { Fault, PortCall } from '../../simulation/model/faults';
 import { learners, quorumState, voters } from '../../simulation/model/invariants';
 import type { World } from '../../simulation/model/world';
 import { failure, run } from './run-activity';
-import { SIM_CLUSTER, simDeps, type SimRuntimeOptions } from './sim-deps';
+import { SIM_CLUSTER, simDeps, type SimRuntimeOptions } from '../../simulation/deps';
 
 /**
  * The migration's activities over the in-memory model of etcd and Kubernetes: each row sets up a world (a fault at

@@ -5,7 +5,7 @@ import { scenarioFor, simulateSeed, type SeedResult } from '../../simulation/sim
  * schedules. `npm run simulate -- --runs 10000` runs the long form; SIM_RUNS sets how many seeds CI runs.
  */
 
-const RUNS = Number(process.env.SIM_RUNS ?? 1000);
+const RUNS = Number(process.env.SIM_RUNS ?? 3000);
 jest.setTimeout(600_000);
 
 function explain(result: SeedResult): string {

@@ -54,10 +54,12 @@ export function withBudget(cls: ActivityClass, scheduleToCloseMs: number): Activ
 export function scaledTiming(base: MigrationTiming, endpointTimeoutMs: number | undefined): MigrationTiming {
   if (endpointTimeoutMs === undefined) return base;
   const floor = 4 * endpointTimeoutMs + 5_000;
+  // Waiting steps heartbeat between observations: room for three deadlines (the default 2 s keeps the measured 10 s).
+  const heartbeatFloor = 3 * endpointTimeoutMs + 4_000;
   const scale = (cls: ActivityClass): ActivityClass => ({
     ...cls,
     startToCloseMs: Math.max(cls.startToCloseMs, floor),
-    ...(cls.heartbeatMs !== undefined ? { heartbeatMs: Math.max(cls.heartbeatMs, floor) } : {}),
+    ...(cls.heartbeatMs !== undefined ? { heartbeatMs: Math.max(cls.heartbeatMs, heartbeatFloor) } : {}),
     ...(cls.scheduleToCloseMs !== undefined ? { scheduleToCloseMs: Math.max(cls.scheduleToCloseMs, 2 * floor) } : {}),
   });
   return { quick: scale(base.quick), waiting: scale(base.waiting), patient: scale(base.patient), slow: scale(base.slow) };

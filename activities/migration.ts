@@ -116,7 +116,7 @@ export function createMigrationActivities(deps: ActivityDeps) {
     if (learners.length > 0) {
       throw new MigrationRefusedError(
         'LEARNER_PRESENT',
-        `will not remove ${leaving.name || leaving.id}: learner ${learners.map((m) => `${m.name || '(not started)'} (${m.id})`).join(', ')} is in the cluster and etcd allows one learner, so no successor could join; remove it first (etcdctl member remove <id>)`,
+        `will not remove ${leaving.name || leaving.id}: learner ${learners.map((m) => `${m.name || '(not started)'} (${m.id})`).join(', ')} is in the cluster and etcd allows one learner, so no successor could join; remove it first (etcd-guardian repair ${runtime.name})`,
       );
     }
     const pods = await runtime.kube.listPodObjects(runtime.namespace, runtime.podSelector);
@@ -329,6 +329,14 @@ export function createMigrationActivities(deps: ActivityDeps) {
         if (existing) {
           log.info(`schedule-pod: ${podName} is already a member (${existing.id}) at ${peerURL}`, { ...fields, memberId: existing.id });
           return { id: existing.id, peerURL, added: false };
+        }
+        // etcd allows one learner: another one (left by an interrupted migration) would make every attempt fail.
+        const other = observation.members.find((m) => m.isLearner);
+        if (other) {
+          throw new MigrationRefusedError(
+            'LEARNER_PRESENT',
+            `will not add ${podName}: learner ${other.name || '(not started)'} (${other.id}) at ${other.peerURLs[0] ?? '?'} is already in the cluster and etcd allows one learner; remove it first (etcd-guardian repair ${cluster})`,
+          );
         }
         const down = observation.members.filter((m) => !m.isLearner && !isMemberHealthy(m));
         if (surge === true && down.length > 0) {

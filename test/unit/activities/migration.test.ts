@@ -232,7 +232,7 @@ describe('removeMember', () => {
           const learner = learners(world)[0]?.id ?? '?';
           return {
             type: 'LEARNER_PRESENT',
-            message: `will not remove etcd-2: learner (not started) (${learner}) is in the cluster and etcd allows one learner, so no successor could join; remove it first (etcdctl member remove <id>)`,
+            message: `will not remove etcd-2: learner (not started) (${learner}) is in the cluster and etcd allows one learner, so no successor could join; remove it first (etcd-guardian repair main)`,
           };
         },
       },
@@ -387,6 +387,18 @@ describe('addLearner', () => {
         'member add --learner: no etcd endpoint answered (http://127.20.0.2:2379: 14 UNAVAILABLE: etcdserver: unhealthy cluster; http://127.20.0.1:2379: 14 UNAVAILABLE: etcdserver: unhealthy cluster; http://127.20.0.3:2379: 14 UNAVAILABLE: etcdserver: unhealthy cluster)',
     });
     expect(learners(world)).toEqual([]);
+  });
+
+  it('while another learner (left by an interrupted migration) is in the cluster: LEARNER_PRESENT, not retried, naming it and the repair', async () => {
+    const sim = aSimulation();
+    const leftover = await addSuccessor(sim, 'etcd-2', 'node-3');
+
+    expect(await failure(run(sim.act.addLearner, { cluster, podName: 'etcd-4', peerURL: 'http://127.20.0.5:2380' }))).toEqual({
+      type: 'LEARNER_PRESENT',
+      nonRetryable: true,
+      message: `will not add etcd-4: learner (not started) (${leftover.id}) at ${leftover.peerURL} is already in the cluster and etcd allows one learner; remove it first (etcd-guardian repair main)`,
+    });
+    expect(learners(sim.world).map((m) => m.id)).toEqual([leftover.id]);
   });
 
   it('in a surge while a voter is down: PLAN_STALE, not retried, and no learner is added', async () => {

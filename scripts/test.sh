@@ -23,6 +23,15 @@ if [ -n "$leftover" ]; then
   ps -o pid=,args= -p "$(echo "$leftover" | paste -sd, -)" >&2 || true
   kill $leftover 2>/dev/null || true
 fi
+# The deterministic simulation at CI scale: the plan runner and activities over the model under seeded faults
+# (Jest runs a few hundred seeds; without its coverage instrumentation thousands take under a minute).
+# Only for the whole suite: a run narrowed to some tests skips it.
+if [ "$#" -eq 0 ] || [ "$*" = "--ci" ]; then
+  echo "[test] simulation: ${SIM_CI_RUNS:-3000} seeds (npm run simulate)"
+  sim_status=0
+  npx tsx test/simulation/cli.ts --runs "${SIM_CI_RUNS:-3000}" --seed 1 || sim_status=$?
+  if [ "$sim_status" -ne 0 ] && [ "$status" -eq 0 ]; then status=$sim_status; fi
+fi
 # One plain closing line that any CI reader understands.
 node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));

@@ -181,7 +181,10 @@ export async function expectInvariantsHeld(checks: Invariants, options: { size: 
   expect(audit.missing).toEqual([]);
   expect(Object.keys(audit.hashes)).toHaveLength(options.size);
   expect(new Set(Object.values(audit.hashes)).size).toBe(1);
-  expect(audit.belowQuorum > 0).toBe(options.quorumLoss ?? false);
+  // On failure, the samples themselves: when, who did not answer, and why.
+  const below = checks.sampler.belowQuorum();
+  if (options.quorumLoss === true) expect(below.length).toBeGreaterThan(0);
+  else expect(below).toEqual([]);
   expect(listed.filter((m) => !m.isLearner)).toHaveLength(options.size);
   expect(listed.filter((m) => m.isLearner)).toEqual([]);
   expect(audit.racks).toHaveLength(options.size);

@@ -99,6 +99,10 @@ export interface QuorumSample {
   voters: number;
   healthyVoters: number;
   quorum: number;
+  /** The voters that did not answer, and why: what a failed audit prints. */
+  down?: string[];
+  /** The endpoint whose member list the sample used. */
+  from?: string;
 }
 
 /** Samples healthy voters against quorum several times a second. */
@@ -128,24 +132,30 @@ export class QuorumSampler {
         const list = await withTimeout(c.cluster.memberList({ linearizable: false }), 1500, 'member list');
         const voters = list.members.filter((m) => !m.isLearner);
         this.endpoints = [...new Set([...list.members.flatMap((m) => m.clientURLs), ...this.endpoints])];
+        const down: string[] = [];
         const health = await Promise.all(
           voters.map(async (m) => {
             const url = m.clientURLs[0];
-            if (!url) return false;
+            if (!url) {
+              down.push(`${m.name || m.ID}: no client URL yet`);
+              return false;
+            }
             const one = client([url], 1000);
+            const started = Date.now();
             try {
               // A member that answers counts: a leadership hand-over leaves followers without a leader for an
               // instant, and that is not a member going down.
               await withTimeout(one.maintenance.status(), 1500, `status of ${url}`);
               return true;
-            } catch {
+            } catch (error) {
+              down.push(`${m.name || m.ID} ${url} after ${Date.now() - started} ms: ${error instanceof Error ? error.message : String(error)}`);
               return false;
             } finally {
               one.close();
             }
           }),
         );
-        return { at: Date.now(), voters: voters.length, healthyVoters: health.filter(Boolean).length, quorum: Math.floor(voters.length / 2) + 1 };
+        return { at: Date.now(), voters: voters.length, healthyVoters: health.filter(Boolean).length, quorum: Math.floor(voters.length / 2) + 1, ...(down.length > 0 ? { down, from: seed } : {}) };
       } catch {
         // try the next endpoint
       } finally {

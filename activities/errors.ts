@@ -67,3 +67,13 @@ export class QuorumGuardError extends Error {
     this.name = 'QuorumGuardError';
   }
 }
+
+/** A surge whose member went down before its successor joined: etcd adds no member now, so the plan is stale. */
+export class PlanStaleError extends Error {
+  readonly code = 'PLAN_STALE';
+  readonly retryable = false;
+  constructor(message: string) {
+    super(message);
+    this.name = 'PlanStaleError';
+  }
+}

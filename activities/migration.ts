@@ -7,12 +7,12 @@ import type { ClusterObservation, MemberObservation } from '../src/domain/observ
 import { choosePlacement, placeOn } from '../src/domain/placement';
 import { buildMigrationPlan, nextMemberName, placementRequestFor, type MigrationPlan, type PlanRefusal } from '../src/domain/plan';
 import type { StrategyPreference } from '../src/domain/policy';
-import { buildRepairPlan, type RepairPlan } from '../src/domain/repair';
+import { buildRepairPlan, type RepairPlan, type RepairRefusal } from '../src/domain/repair';
 import { isMemberHealthy, knownLeader, learnerCaughtUp, projectChange, toVoterViews } from '../src/domain/quorum';
 import { EtcdRequestError } from '../src/etcd/errors';
 import { successorPod } from '../src/kube/member-pod';
 import { effectsOf, heartbeating, waitFor } from './effects';
-import { MembershipUnknownError, MigrationRefusedError, NotReadyYetError, QuorumGuardError, TargetLostError } from './errors';
+import { MembershipUnknownError, MigrationRefusedError, NotReadyYetError, PlanStaleError, QuorumGuardError, TargetLostError } from './errors';
 import { withFailureTypes } from './failures';
 import { describeCluster, healthyEndpoints, observeCluster, observeForChange, readRaft } from './observe';
 import { runtimeOf, type ActivityDeps, type ClusterRuntime } from './runtime';
@@ -25,16 +25,6 @@ export interface PrepareInput {
   reason: string;
   targetNode?: string;
   excludedNodes?: Record<string, string>;
-}
-
-/** A surge whose member went down before its successor joined: etcd adds no member now, so the plan is stale. */
-export class PlanStaleError extends Error {
-  readonly code = 'PLAN_STALE';
-  readonly retryable = false;
-  constructor(message: string) {
-    super(message);
-    this.name = 'PlanStaleError';
-  }
 }
 
 /** A member's successor as the migration knows it: enough to find and retire it whatever state it reached. */
@@ -85,6 +75,13 @@ const REFUSAL_TYPES: Partial<Record<PlanRefusal['code'], MigrationRefusedError['
   'quorum-guard': 'QUORUM_GUARD',
   'no-feasible-node': 'NO_FEASIBLE_NODE',
   'peer-down': 'PEER_DOWN',
+};
+
+/** The failure type of a refused repair; a refusal not listed is REPAIR_REFUSED. */
+const REPAIR_REFUSAL_TYPES: Partial<Record<RepairRefusal['code'], MigrationRefusedError['code']>> = {
+  'nothing-to-repair': 'NOTHING_TO_REPAIR',
+  'quorum-guard': 'QUORUM_GUARD',
+  'no-feasible-node': 'NO_FEASIBLE_NODE',
 };
 
 /**
@@ -169,7 +166,7 @@ export function createMigrationActivities(deps: ActivityDeps) {
       const observation = await observe(runtime);
       const built = buildRepairPlan(observation, runtime.policy, deps.now());
       if ('refusal' in built) {
-        const code = built.refusal.code === 'nothing-to-repair' ? 'NOTHING_TO_REPAIR' : built.refusal.code === 'quorum-guard' ? 'QUORUM_GUARD' : built.refusal.code === 'no-feasible-node' ? 'NO_FEASIBLE_NODE' : 'REPAIR_REFUSED';
+        const code = REPAIR_REFUSAL_TYPES[built.refusal.code] ?? 'REPAIR_REFUSED';
         throw new MigrationRefusedError(code, `${built.refusal.message}; ${describeCluster(observation)}`);
       }
       log.info(`plan: repair ${cluster} (${built.plan.kind}): ${built.plan.reasons.join('; ')}`, { step: 'plan', cluster, repair: built.plan.kind, steps: built.plan.steps.map((s) => s.step) });

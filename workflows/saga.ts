@@ -91,11 +91,6 @@ export class Saga {
     for (let i = this.compensations.length - 1; i >= 0; i--) if (this.compensations[i]?.owner === owner) this.compensations.splice(i, 1);
   }
 
-  /** How many undo actions are registered (all, or of one owner). */
-  pending(owner?: string): number {
-    return this.compensations.filter((c) => owner === undefined || c.owner === owner).length;
-  }
-
   /**
    * Run the registered compensations (all, or `owner`'s) in reverse order, even when the workflow is cancelled.
    * A compensation that fails is recorded and the next still runs.

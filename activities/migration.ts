@@ -7,6 +7,7 @@ import type { ClusterObservation, MemberObservation } from '../src/domain/observ
 import { choosePlacement, placeOn } from '../src/domain/placement';
 import { buildMigrationPlan, nextMemberName, placementRequestFor, type MigrationPlan, type PlanRefusal } from '../src/domain/plan';
 import type { StrategyPreference } from '../src/domain/policy';
+import { successorBlocker } from '../src/domain/succession';
 import { buildRepairPlan, type RepairPlan, type RepairRefusal } from '../src/domain/repair';
 import { isMemberHealthy, knownLeader, learnerCaughtUp, projectChange, toVoterViews } from '../src/domain/quorum';
 import { EtcdRequestError } from '../src/etcd/errors';
@@ -105,23 +106,6 @@ export function createMigrationActivities(deps: ActivityDeps) {
       }
       throw error;
     }
-  }
-
-  /** Before a member leaves for good, the successor that must follow it has to be possible. */
-  async function assertSuccessorPossible(runtime: ClusterRuntime, observation: ClusterObservation, leaving: MemberObservation): Promise<void> {
-    const learners = observation.members.filter((m) => m.isLearner);
-    if (learners.length > 0) {
-      throw new MigrationRefusedError(
-        'LEARNER_PRESENT',
-        `will not remove ${leaving.name || leaving.id}: learner ${learners.map((m) => `${m.name || '(not started)'} (${m.id})`).join(', ')} is in the cluster and etcd allows one learner, so no successor could join; remove it first (etcd-guardian repair ${runtime.name})`,
-      );
-    }
-    const pods = await runtime.kube.listPodObjects(runtime.namespace, runtime.podSelector);
-    if (!pods.some((p) => !p.metadata?.deletionTimestamp)) {
-      throw new MigrationRefusedError('NO_TEMPLATE', `will not remove ${leaving.name || leaving.id}: no pod of cluster ${runtime.name} is left to copy the successor's spec from`);
-    }
-    const placement = choosePlacement(placementRequestFor(observation, { memberId: leaving.id, name: leaving.name, ...(leaving.nodeName ? { nodeName: leaving.nodeName } : {}) }, runtime.policy));
-    if (!placement.chosen) throw new MigrationRefusedError('NO_FEASIBLE_NODE', `will not remove ${leaving.name || leaving.id}: its successor would have nowhere to go: ${placement.summary}`);
   }
 
   return withFailureTypes({
@@ -234,7 +218,8 @@ export function createMigrationActivities(deps: ActivityDeps) {
         // Retried: a voter that looked down for one observation may answer the next; the step's attempts bound it.
         throw new QuorumGuardError(`quorum guard refused to remove ${memberId}: ${verdict.reason}; ${describeCluster(observation)}`);
       }
-      if (successorFollows === true) await assertSuccessorPossible(runtime, observation, member);
+      const blocker = successorFollows === true ? successorBlocker(observation, member, runtime.policy) : undefined;
+      if (blocker) throw new MigrationRefusedError(blocker.code, blocker.message);
       if (successorId !== undefined) {
         // A surge removes the member only while its successor is a healthy voter: otherwise it costs fault tolerance.
         const successor = memberById(observation, successorId);

@@ -1,10 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ApiException, CoreV1Api, KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, ApiException, CoreV1Api, KubeConfig, KubernetesObjectApi, type KubernetesObject, type V1Pod } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import { parseConfig } from '../../src/config/load';
 import type { GuardianConfig } from '../../src/config/schema';
 import { KubeGateway } from '../../src/kube/gateway';
+import { successorPod } from '../../src/kube/member-pod';
 import type { MigrationResult } from '../../workflows/migrate';
 import type { MonitorStatus } from '../../workflows/monitor';
 import { configDocumentFor, startGuardian, type GuardianHarness } from './harness/guardian';
@@ -12,9 +13,10 @@ import { aFollower } from './harness/migration';
 import { until } from './harness/wait';
 
 /**
- * Least privilege, proven on the sandbox's real kube-apiserver: the RBAC manifests of deploy/ are applied as an
- * operator would, the guardian runs a monitor and a migration with nothing but its ServiceAccount's token, and that
- * token is refused what the guardian never needs.
+ * Least privilege, proven on the sandbox's real kube-apiserver: the RBAC manifests and the admission policy of
+ * deploy/ are applied as an operator would, the guardian runs a monitor and a migration with nothing but its
+ * ServiceAccount's token, and that token is refused what the guardian never needs: by RBAC outside the etcd pods'
+ * namespace, by the admission policy inside it for any pod that is not a copy of a member.
  */
 
 jest.setTimeout(300_000);
@@ -38,6 +40,28 @@ function manifests(file: string): KubernetesObject[] {
  */
 function forEtcdNamespace(objects: KubernetesObject[], namespace: string): KubernetesObject[] {
   return objects.map((o) => (o.kind === 'Role' || o.kind === 'RoleBinding' ? { ...o, metadata: { ...o.metadata, namespace } } : o));
+}
+
+/**
+ * deploy/admission.yaml's parameters describe kubeadm's members in kube-system; the file tells the operator to move
+ * the ConfigMap to the etcd namespace and describe the members there. The sandbox's members carry its selector's
+ * labels, keep their data under /var/lib/etcd-guardian/<cluster>, mount the etcd certificates (TLS sandboxes) and run
+ * on the host network, unprivileged.
+ */
+function admissionFor(objects: KubernetesObject[], namespace: string, cluster: string, selector: string): KubernetesObject[] {
+  return objects.map((o) =>
+    o.kind === 'ConfigMap'
+      ? {
+          ...o,
+          metadata: { ...o.metadata, namespace },
+          data: {
+            ...(o as { data?: Record<string, string> }).data,
+            memberLabels: selector,
+            dataDirectory: `/var/lib/etcd-guardian/${cluster}`,
+          },
+        }
+      : o,
+  );
 }
 
 async function apply(api: KubernetesObjectApi, objects: KubernetesObject[]): Promise<string[]> {
@@ -89,10 +113,18 @@ afterAll(async () => {
 
 it('the deploy/ manifests apply to a real kube-apiserver, and the ServiceAccount gets a token', async () => {
   const api = KubernetesObjectApi.makeApiClient(admin);
-  const rbac = forEtcdNamespace(manifests('rbac.yaml'), h.sandbox.info.etcd.namespace);
+  const { namespace, cluster, selector } = h.sandbox.info.etcd;
+  const rbac = forEtcdNamespace(manifests('rbac.yaml'), namespace);
+  const admission = admissionFor(manifests('admission.yaml'), namespace, cluster, selector);
   // The Deployment (and its backup volume claim) is accepted and stored, but nothing runs it: the sandbox has no
   // controller manager and no container runtime.
-  const applied = await apply(api, [...manifests('namespace.yaml'), ...rbac, ...manifests('configmap.yaml'), ...manifests('deployment.yaml')]);
+  const applied = await apply(api, [
+    ...manifests('namespace.yaml'),
+    ...rbac,
+    ...admission,
+    ...manifests('configmap.yaml'),
+    ...manifests('deployment.yaml'),
+  ]);
   expect(applied).toEqual([
     'Namespace/etcd-guardian',
     'ServiceAccount/etcd-guardian',
@@ -100,6 +132,9 @@ it('the deploy/ manifests apply to a real kube-apiserver, and the ServiceAccount
     'ClusterRoleBinding/etcd-guardian',
     'Role/etcd-guardian',
     'RoleBinding/etcd-guardian',
+    'ValidatingAdmissionPolicy/etcd-guardian-member-pods',
+    'ValidatingAdmissionPolicyBinding/etcd-guardian-member-pods',
+    'ConfigMap/etcd-guardian-admission',
     'ConfigMap/etcd-guardian-config',
     'PersistentVolumeClaim/etcd-guardian-backups',
     'Deployment/etcd-guardian',
@@ -116,6 +151,87 @@ it('the deploy/ manifests apply to a real kube-apiserver, and the ServiceAccount
   const who = await new KubeGateway(sa).nodeUsage();
   // metrics.k8s.io is readable with the token: the placement ranks nodes by their real usage.
   expect(who.ok ? [...who.usage.keys()].sort() : who.error).toEqual(h.sandbox.info.nodes.map((n) => n.name).sort());
+});
+
+it('the admission policy lets the token create and delete member pods only, copied as a migration copies them', async () => {
+  const { namespace, members } = h.sandbox.info.etcd;
+  const sa = new KubeConfig();
+  sa.loadFromFile(saKubeconfig);
+  const core = sa.makeApiClient(CoreV1Api);
+  const adminCore = admin.makeApiClient(CoreV1Api);
+  const first = members[0];
+  if (!first) throw new Error('the sandbox has no member');
+  const template = await adminCore.readNamespacedPod({ name: first.pod, namespace });
+  const free = h.sandbox.info.nodes.find((n) => !members.some((m) => m.node === n.name))?.name ?? '?';
+  // What a migration sends: a member's pod copied onto a free node under a new member's name.
+  const copy = successorPod(template, {
+    oldMemberName: first.name,
+    newMemberName: 'etcd-9',
+    nodeName: free,
+    initialCluster: members.map((m) => `${m.name}=${m.peerUrl}`).join(','),
+    memberLabel: 'etcd-guardian.io/member',
+  });
+  const spec = copy.spec ?? { containers: [] };
+  const [etcd] = spec.containers;
+  if (!etcd) throw new Error('the member pod has no container');
+  const variant = (change: (pod: V1Pod) => V1Pod): V1Pod => change(structuredClone(copy));
+  const unlabelled = variant((p) => ({ ...p, metadata: { ...p.metadata, labels: {} } }));
+  // The apiserver loads a new policy within seconds, not at once: until it refuses an unlabelled pod (a dry run,
+  // stored nowhere), it is not in force. The policy's type check is shown if it never is.
+  const registration = admin.makeApiClient(AdmissionregistrationV1Api);
+  await until('the admission policy in force', async () => {
+    try {
+      await core.createNamespacedPod({ namespace, body: unlabelled, dryRun: 'All' });
+    } catch (error) {
+      if (error instanceof ApiException && error.code === 403) return true;
+      throw error;
+    }
+    const status = (await registration.readValidatingAdmissionPolicy({ name: 'etcd-guardian-member-pods' })).status;
+    if (status?.typeChecking?.expressionWarnings?.length) throw new Error(`policy type check: ${JSON.stringify(status.typeChecking)}`);
+    return undefined;
+  }, { timeoutMs: 20_000 });
+  // A faithful copy is accepted (a dry run again).
+  const accepted = await core.createNamespacedPod({ namespace, body: copy, dryRun: 'All' });
+  expect(accepted.metadata?.name).toBe('etcd-9');
+
+  const adminPods = async (): Promise<string[]> => ((await adminCore.listNamespacedPod({ namespace })).items.map((p) => p.metadata?.name ?? '?')).sort();
+  const before = await adminPods();
+  await adminCore.createNamespacedServiceAccount({ namespace, body: { metadata: { name: 'powerful' } } });
+  // A pod the guardian did not make, e.g. another workload of the namespace.
+  await adminCore.createNamespacedPod({ namespace, body: { metadata: { name: 'bystander' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } });
+  try {
+    const refused: Array<{ code: number; message: string }> = [];
+    // One after the other: a variant wrongly accepted would be a real pod, and must not hide the next one's answer.
+    for (const body of [
+      unlabelled,
+      variant((p) => ({ ...p, spec: { ...spec, volumes: [...(spec.volumes ?? []), { name: 'root', hostPath: { path: '/etc' } }] } })),
+      variant((p) => ({ ...p, spec: { ...spec, containers: [{ ...etcd, securityContext: { privileged: true } }] } })),
+      variant((p) => ({ ...p, spec: { ...spec, containers: [{ ...etcd, securityContext: { capabilities: { add: ['SYS_ADMIN'] } } }] } })),
+      variant((p) => ({ ...p, spec: { ...spec, hostPID: true } })),
+      variant((p) => ({ ...p, spec: { ...spec, serviceAccountName: 'powerful' } })),
+    ]) {
+      refused.push(await refusal(() => core.createNamespacedPod({ namespace, body })));
+    }
+    refused.push(await refusal(() => core.deleteNamespacedPod({ namespace, name: 'bystander' })));
+    const denied = `ValidatingAdmissionPolicy 'etcd-guardian-member-pods' with binding 'etcd-guardian-member-pods' denied request:`;
+    const data = `/var/lib/etcd-guardian/${h.sandbox.info.etcd.cluster}`;
+    const labels = h.sandbox.info.etcd.selector;
+    expect(refused.map((r) => r.code)).toEqual([403, 403, 403, 403, 403, 403, 403]);
+    expect(refused.map((r) => r.message)).toEqual([
+      `pods "etcd-9" is forbidden: ${denied} etcd-guardian may create only etcd member pods, labelled ${labels} (ConfigMap etcd-guardian-admission); pod etcd-9 lacks ${labels.split(',').join(', ')}`,
+      `pods "etcd-9" is forbidden: ${denied} etcd-guardian may mount host paths only under ${data}, /etc/kubernetes/pki/etcd (ConfigMap etcd-guardian-admission: dataDirectory, certificateHostPaths); pod etcd-9 mounts /etc`,
+      `pods "etcd-9" is forbidden: ${denied} etcd-guardian may not create privileged containers: the member pods are not privileged (ConfigMap etcd-guardian-admission: privileged); pod etcd-9 has privileged etcd`,
+      `pods "etcd-9" is forbidden: ${denied} etcd-guardian may not add capabilities; pod etcd-9 adds them in etcd`,
+      `pods "etcd-9" is forbidden: ${denied} etcd-guardian may not create pods sharing the host PID or IPC namespace; pod etcd-9 does`,
+      `pods "etcd-9" is forbidden: ${denied} etcd-guardian may not create pods running as another ServiceAccount; pod etcd-9 runs as powerful`,
+      `pods "bystander" is forbidden: ${denied} etcd-guardian may delete only etcd member pods, labelled ${labels} (ConfigMap etcd-guardian-admission); pod bystander lacks ${labels.split(',').join(', ')}`,
+    ]);
+    // Nothing was created or deleted by the refused calls.
+    expect(await adminPods()).toEqual([...before, 'bystander'].sort());
+  } finally {
+    await adminCore.deleteNamespacedPod({ namespace, name: 'bystander', gracePeriodSeconds: 0 });
+    await adminCore.deleteNamespacedServiceAccount({ namespace, name: 'powerful' });
+  }
 });
 
 it('a monitor cycle and a migration succeed with nothing but the ServiceAccount token', async () => {

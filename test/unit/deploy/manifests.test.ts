@@ -109,6 +109,7 @@ describe('deploy/ manifests', () => {
       [
         'ClusterRole/etcd-guardian',
         'ClusterRoleBinding/etcd-guardian',
+        'ConfigMap/etcd-guardian-admission',
         'ConfigMap/etcd-guardian-config',
         'Deployment/etcd-guardian',
         'Namespace/etcd-guardian',
@@ -116,15 +117,17 @@ describe('deploy/ manifests', () => {
         'Role/etcd-guardian',
         'RoleBinding/etcd-guardian',
         'ServiceAccount/etcd-guardian',
+        'ValidatingAdmissionPolicy/etcd-guardian-member-pods',
+        'ValidatingAdmissionPolicyBinding/etcd-guardian-member-pods',
       ].sort(),
     );
   });
 
   it("puts every namespaced object of the guardian's own in its namespace, and the Role beside the etcd pods", () => {
     for (const manifest of manifests) {
-      if (['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(manifest.kind)) {
+      if (['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'].includes(manifest.kind)) {
         expect(manifest.namespace).toBeUndefined();
-      } else if (['Role', 'RoleBinding'].includes(manifest.kind)) {
+      } else if (['Role', 'RoleBinding'].includes(manifest.kind) || (manifest.kind === 'ConfigMap' && manifest.name === 'etcd-guardian-admission')) {
         expect(manifest.namespace).toBe('kube-system');
       } else {
         expect(`${manifest.kind} ${manifest.namespace}`).toBe(`${manifest.kind} ${GUARDIAN_NAMESPACE}`);
@@ -162,6 +165,38 @@ describe('deploy/ manifests', () => {
       }
       expect(the(kind).body['aggregationRule']).toBeUndefined();
       expect(JSON.stringify(the(kind).body)).not.toContain('nonResourceURLs');
+    });
+
+    describe('admission policy', () => {
+      const policy = the('ValidatingAdmissionPolicy', 'etcd-guardian-member-pods');
+      const policySpec = dict(policy.body['spec'], 'spec');
+      const binding = dict(the('ValidatingAdmissionPolicyBinding', 'etcd-guardian-member-pods').body['spec'], 'spec');
+      const params = dict(the('ConfigMap', 'etcd-guardian-admission').body['data'], 'data');
+
+      it("applies to the guardian's ServiceAccount creating and deleting pods, and fails closed", () => {
+        expect(policySpec['failurePolicy']).toBe('Fail');
+        expect(policySpec['matchConstraints']).toEqual({
+          resourceRules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'DELETE'], resources: ['pods'] }],
+        });
+        expect(policySpec['matchConditions']).toEqual([
+          expect.objectContaining({ expression: `request.userInfo.username == 'system:serviceaccount:${GUARDIAN_NAMESPACE}:${SERVICE_ACCOUNT}'` }),
+        ]);
+        expect(binding).toEqual({
+          policyName: policy.name,
+          validationActions: ['Deny'],
+          paramRef: { name: 'etcd-guardian-admission', parameterNotFoundAction: 'Deny' },
+        });
+      });
+
+      it('takes its parameters beside the Role, describing the members the config selects', () => {
+        expect(the('ConfigMap', 'etcd-guardian-admission').namespace).toBe(the('Role').namespace);
+        const [cluster] = clusterConfig.clusters;
+        expect(params['memberLabels']).toBe(cluster?.podSelector);
+        expect(params['hostNetwork']).toBe(cluster?.addressing.mode === 'host-network' ? 'true' : 'false');
+        expect(params['privileged']).toBe('false');
+        // Every value a string: a ConfigMap's data holds nothing else.
+        expect(Object.values(params).every((v) => typeof v === 'string')).toBe(true);
+      });
     });
 
     it('covers every namespace the config watches with the Role', () => {

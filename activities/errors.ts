@@ -14,7 +14,8 @@ export class MigrationRefusedError extends Error {
       | 'LEARNER_PRESENT'
       | 'VOTER_POD'
       | 'NOTHING_TO_REPAIR'
-      | 'REPAIR_REFUSED',
+      | 'REPAIR_REFUSED'
+      | 'PLACEMENT_POLICY',
     message: string,
   ) {
     super(message);

@@ -5,6 +5,7 @@ import { initialClusterFor, peerURLFor, urlHost } from '../src/domain/membership
 import { isNodeReady } from '../src/domain/nodes';
 import type { ClusterObservation, MemberObservation } from '../src/domain/observation';
 import { choosePlacement, placeOn } from '../src/domain/placement';
+import { manualTargetRefusal } from '../src/domain/placement-policy';
 import { buildMigrationPlan, nextMemberName, placementRequestFor, type MigrationPlan, type PlanRefusal } from '../src/domain/plan';
 import type { StrategyPreference } from '../src/domain/policy';
 import { successorBlocker } from '../src/domain/succession';
@@ -122,6 +123,13 @@ export function createMigrationActivities(deps: ActivityDeps) {
     async prepareMigration(input: PrepareInput): Promise<MigrationPlan> {
       const runtime = runtimeOf(deps, input.cluster);
       const observation = await observe(runtime);
+      // A node asked for by name must keep to the cluster's placement policy: a workflow input alone cannot put a
+      // member on a node the config does not allow.
+      const breach = manualTargetRefusal(input, observation.nodes, runtime.policy.placement, runtime.policy.tolerations);
+      if (breach !== undefined) {
+        log.warn(`plan: refused to migrate ${input.member} of ${input.cluster}: ${breach}`, { step: 'plan', cluster: input.cluster, member: input.member, code: 'PLACEMENT_POLICY' });
+        throw new MigrationRefusedError('PLACEMENT_POLICY', breach);
+      }
       const built = buildMigrationPlan({
         observation,
         member: input.member,

@@ -242,6 +242,23 @@ const tolerationSchema = z
     }
   });
 
+const labelValue = z
+  .string({ error: 'expected a label value: at most 63 letters, digits, "-", "_" and ".", such as "ssd"' })
+  .trim()
+  .max(63)
+  .refine((value) => value === '' || LABEL_NAME.test(value));
+
+/** Where members may ever be placed; a manual migration to a node outside it is refused. */
+const placementSchema = z.strictObject({
+  nodeSelector: section(z.record(labelKey, labelValue, { error: 'expected a mapping of node label keys to values' }).optional()),
+  allowedNodes: section(
+    z
+      .array(nodeNameSchema, { error: 'expected a list of node names' })
+      .min(1, 'expected at least one node name; leave allowedNodes out to allow every node')
+      .optional(),
+  ),
+});
+
 const clusterTlsSchema = z.strictObject({
   caFile: filePath('the CA certificate that signed the etcd server certificates'),
   certFile: filePath('the client certificate'),
@@ -308,6 +325,7 @@ function clusterSchemaWith(durationField: DurationField) {
       dryRun: flag.default(DEFAULT_POLICY.dryRun),
       backup: section(backupSchemaWith(durationField).prefault({})),
       tolerations: section(z.array(tolerationSchema).default([])),
+      placement: section(placementSchema.optional()),
       desiredVoters: voterCount.default(DEFAULT_POLICY.desiredVoters),
       monitor: section(monitorSchema.prefault({})),
     })
@@ -338,6 +356,9 @@ const temporalTlsSchema = z
     caFile: filePath('the CA certificate of the Temporal frontend').optional(),
     certFile: filePath('the client certificate').optional(),
     keyFile: filePath('the client private key').optional(),
+    // The name checked on the frontend's certificate (and sent as SNI) when it differs from the address's host,
+    // e.g. an address by IP or through a load balancer.
+    serverName: dnsSubdomain('the DNS name on the Temporal frontend\'s certificate, such as "temporal.example.com"').optional(),
   })
   .superRefine((tls, ctx) => {
     if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
@@ -432,6 +453,14 @@ export function toPolicy(cluster: ClusterConfig): Policy {
     memberNamePrefix: cluster.memberNamePrefix,
     tolerations: cluster.tolerations.map((toleration) => ({ ...toleration })),
     desiredVoters: cluster.desiredVoters,
+    ...(cluster.placement ? { placement: toPlacementRules(cluster.placement) } : {}),
+  };
+}
+
+function toPlacementRules(placement: NonNullable<ClusterConfig['placement']>): NonNullable<Policy['placement']> {
+  return {
+    ...(placement.nodeSelector ? { nodeSelector: { ...placement.nodeSelector } } : {}),
+    ...(placement.allowedNodes ? { allowedNodes: [...placement.allowedNodes] } : {}),
   };
 }
 

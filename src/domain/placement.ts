@@ -8,7 +8,8 @@ import {
   utilization,
 } from './nodes';
 import type { ClusterObservation, NodeObservation, Toleration } from './observation';
-import type { Policy, Thresholds } from './policy';
+import { selectorBreaches } from './placement-policy';
+import type { PlacementRules, Policy, Thresholds } from './policy';
 
 /** What placement needs to know of the members that stay. */
 export interface PlacedMember {
@@ -25,6 +26,8 @@ export interface PlacementRequest {
   excludedNodes: ReadonlyMap<string, string>;
   tolerations: readonly Toleration[];
   thresholds: Pick<Thresholds, 'nodeCpu' | 'nodeMemory'>;
+  /** The configured node selector and allow-list; absent: every node qualifies on those counts. */
+  placement?: PlacementRules;
 }
 
 /** A node that may host the new member, with why it ranks where it does. */
@@ -60,6 +63,7 @@ export function refusalReasons(node: NodeObservation, request: PlacementRequest)
   const reasons: string[] = [];
   const excluded = request.excludedNodes.get(node.name);
   if (excluded !== undefined) reasons.push(excluded);
+  reasons.push(...selectorBreaches(node, request.placement));
   const memberHere = request.remainingMembers.find((m) => m.nodeName === node.name);
   if (memberHere) reasons.push(`already hosts member ${memberHere.name}`);
   if (!isNodeReady(node)) {
@@ -201,5 +205,6 @@ export function placementRequestFor(
     excludedNodes: excluded,
     tolerations: policy.tolerations,
     thresholds: policy.thresholds,
+    ...(policy.placement ? { placement: policy.placement } : {}),
   };
 }

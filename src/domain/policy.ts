@@ -30,6 +30,14 @@ export interface Thresholds {
   podRestarts: number;
 }
 
+/** Where members may ever run (`clusters[].placement`); src/domain/placement-policy.ts applies it. */
+export interface PlacementRules {
+  /** Labels a node must carry, each with exactly this value. */
+  nodeSelector?: Readonly<Record<string, string>>;
+  /** When present, the only nodes a member may be placed on. */
+  allowedNodes?: readonly string[];
+}
+
 /** The policy the risk assessment and the planner follow for one cluster. */
 export interface Policy {
   thresholds: Thresholds;
@@ -48,6 +56,8 @@ export interface Policy {
   tolerations: Toleration[];
   /** Voting members the cluster should have; fewer or more is a finding. Learners do not count. */
   desiredVoters: number;
+  /** Node selector and allow-list for new members; absent: any node the health and taint checks accept. */
+  placement?: PlacementRules;
 }
 
 /** Defaults an SRE would start from; every value can be overridden in the config file. */

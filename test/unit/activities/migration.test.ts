@@ -158,6 +158,35 @@ describe('moveLeader', () => {
     expect(changes(world)).toEqual([]);
   });
 
+  describe('a targetNode asked for by name keeps to the placement policy', () => {
+    const allowed = { placement: { allowedNodes: ['node-0', 'node-1', 'node-2', 'node-3', 'node-4'], nodeSelector: { 'topology.kubernetes.io/rack': 'rack-0' } } };
+    const rows = [
+      {
+        case: 'off the allow-list and the selector',
+        targetNode: 'node-5',
+        message: 'targetNode "node-5" breaks the placement policy of cluster main: not in placement.allowedNodes (node-0, node-1, node-2, node-3, node-4); label topology.kubernetes.io/rack is "rack-2", placement.nodeSelector requires "rack-0"',
+      },
+      {
+        case: 'on the allow-list, off the selector',
+        targetNode: 'node-4',
+        message: 'targetNode "node-4" breaks the placement policy of cluster main: label topology.kubernetes.io/rack is "rack-1", placement.nodeSelector requires "rack-0"',
+      },
+      { case: 'not a node at all, off the allow-list', targetNode: 'node-9', message: 'targetNode "node-9" breaks the placement policy of cluster main: not in placement.allowedNodes (node-0, node-1, node-2, node-3, node-4)' },
+    ];
+
+    it.each(rows)('$case: PLACEMENT_POLICY, not retried, nothing changed', async ({ targetNode, message }) => {
+      const { world, act } = aSimulation({}, { policy: allowed });
+      const since = world.calls.trace.length;
+      expect(await failure(run(act.prepareMigration, { cluster, member: 'etcd-2', strategy: 'auto', reason: 'manual', targetNode }))).toEqual({ type: 'PLACEMENT_POLICY', nonRetryable: true, message });
+      expect(changes(world, since)).toEqual([]);
+    });
+
+    it('a node the policy allows is planned as asked', async () => {
+      const { act } = aSimulation({}, { policy: allowed });
+      expect((await run(act.prepareMigration, { cluster, member: 'etcd-2', strategy: 'auto', reason: 'manual', targetNode: 'node-3' })).target.node).toBe('node-3');
+    });
+  });
+
   it('when no member list can be read: MEMBERSHIP_UNKNOWN, retried', async () => {
     const { world, act } = aSimulation();
     world.faults = (call) => (call.method === 'memberList' ? { kind: 'error' } : undefined);

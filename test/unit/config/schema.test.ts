@@ -166,6 +166,10 @@ describe('guardian config problems', () => {
     ['an unknown toleration operator', { tolerations: [{ key: 'a', operator: 'Maybe' }] }, 'clusters.0.tolerations.0.operator: expected one of Equal, Exists, got "Maybe"'],
     ['a value on an Exists toleration', { tolerations: [{ key: 'a', operator: 'Exists', value: 'b' }] }, 'clusters.0.tolerations.0.value: expected no value when operator is Exists, got "b"'],
     ['a toleration without key or Exists', { tolerations: [{ effect: 'NoSchedule' }] }, 'clusters.0.tolerations.0.operator: expected Exists when there is no key (a toleration without a key tolerates every taint), got (missing)'],
+    ['an empty allow-list of nodes', { placement: { allowedNodes: [] } }, 'clusters.0.placement.allowedNodes: expected at least one node name; leave allowedNodes out to allow every node, got []'],
+    ['a node name in capitals in the allow-list', { placement: { allowedNodes: ['Node-1'] } }, 'clusters.0.placement.allowedNodes.0: expected a Kubernetes node name of lowercase letters, digits, "-" and "." (a DNS-1123 subdomain), such as "node-1", got "Node-1"'],
+    ['a node selector value with a space', { placement: { nodeSelector: { disk: 'fast ssd' } } }, 'clusters.0.placement.nodeSelector.disk: expected a label value: at most 63 letters, digits, "-", "_" and ".", such as "ssd", got "fast ssd"'],
+    ['a misspelt placement key', { placement: { allowedNode: ['node-1'] } }, 'clusters.0.placement.allowedNode: unknown key; did you mean "allowedNodes"?'],
     ['no desired voters', { desiredVoters: 0 }, 'clusters.0.desiredVoters: expected a whole number of voting members between 1 and 7, such as 3 or 5, got 0'],
     ['more desired voters than etcd advises', { desiredVoters: 9 }, 'clusters.0.desiredVoters: expected a whole number of voting members between 1 and 7, such as 3 or 5, got 9'],
     ['a fractional desired size', { desiredVoters: 2.5 }, 'clusters.0.desiredVoters: expected a whole number of voting members between 1 and 7, such as 3 or 5, got 2.5'],
@@ -272,6 +276,7 @@ describe('toPolicy', () => {
             memberNamePrefix: 'events',
             desiredVoters: 5,
             tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'etcd', effect: 'NoSchedule' }],
+            placement: { nodeSelector: { 'node-role.kubernetes.io/control-plane': '' }, allowedNodes: ['cp-1', 'cp-2', 'cp-3', 'cp-4'] },
           }),
         ],
       }),
@@ -286,6 +291,7 @@ describe('toPolicy', () => {
       memberNamePrefix: 'events',
       tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'etcd', effect: 'NoSchedule' }],
       desiredVoters: 5,
+      placement: { nodeSelector: { 'node-role.kubernetes.io/control-plane': '' }, allowedNodes: ['cp-1', 'cp-2', 'cp-3', 'cp-4'] },
     });
   });
 });

@@ -95,7 +95,15 @@ export async function migrateMember(raw: unknown): Promise<MigrationResult> {
     { key: SA.targetNode, value: plan.target.node },
     ...(old.nodeName ? [{ key: SA.sourceNode, value: old.nodeName }] : []),
   ]);
-  const result: MigrationResult = { cluster: input.cluster, member: old.name, dryRun: input.dryRun, plan, strategy: plan.strategy, steps: progress.steps };
+  const result: MigrationResult = {
+    cluster: input.cluster,
+    member: old.name,
+    dryRun: input.dryRun,
+    ...(input.requestedBy !== undefined ? { requestedBy: input.requestedBy } : {}),
+    plan,
+    strategy: plan.strategy,
+    steps: progress.steps,
+  };
   if (old.nodeName) result.from = old.nodeName;
   if (input.dryRun) {
     progress.phase = 'succeeded';

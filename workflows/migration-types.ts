@@ -20,6 +20,8 @@ export interface MigrationResult {
   cluster: string;
   member: string;
   dryRun: boolean;
+  /** Who asked, as the input said (`requestedBy`); the report shows it with the starting client's identity. */
+  requestedBy?: string;
   plan: MigrationPlan;
   strategy: string;
   from?: string;

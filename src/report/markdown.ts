@@ -103,7 +103,7 @@ function migrationSections(report: WorkflowReport, m: MigrationReport): string[]
     out.push(`Started by the monitor \`${report.parent?.workflowId ?? e.requestedBy ?? '?'}\`${e.decision ? ` in cycle ${e.decision.cycle}${e.decision.observedAt ? ` (observed ${e.decision.observedAt})` : ''}: ${e.decision.summary}` : ''}.`, '');
     out.push(`Reason given: ${e.reason}`, '');
   } else {
-    out.push(`Started by an operator${e.requestedBy ? ` (\`${e.requestedBy}\`)` : ''}. Reason given: **${e.reason}**`, '');
+    out.push(`Started by an operator${e.requestedBy ? ` (\`${e.requestedBy}\`)` : ''}${e.clientIdentity ? ` through the Temporal client \`${e.clientIdentity}\`` : ''}. Reason given: **${e.reason}**`, '');
   }
   if (e.triggers.length > 0) out.push('Findings that triggered it:', '', ...findingRows(e.triggers), '');
   else if (e.startedBy === 'monitor') out.push('The monitor\'s findings are not in this history, and its history could not be read.', '');

@@ -175,6 +175,7 @@ export function buildMigrationReport(run: RunHistory, activities: readonly Activ
     triggers: context.trigger?.findings ?? rawPlan?.triggers ?? [],
   };
   if (requestedBy !== undefined) evidence.requestedBy = requestedBy;
+  if (run.identity !== undefined) evidence.clientIdentity = run.identity;
   if (context.trigger) {
     evidence.decision = { monitor: context.trigger.monitor, cycle: context.trigger.cycle, summary: context.trigger.summary, ...(context.trigger.observedAt ? { observedAt: context.trigger.observedAt } : {}) };
   }

@@ -163,7 +163,10 @@ export interface FinalMember {
 export interface EvidenceReport {
   /** `monitor` when a monitor started it as its child, `operator` otherwise. */
   startedBy: 'monitor' | 'operator';
+  /** Who asked, as the input says (`requestedBy`: the CLI writes `cli:<user>`, the monitor its workflow id). */
   requestedBy?: string;
+  /** The identity the starting Temporal client gave (its `identity` option; the SDK's default is `<pid>@<host>`). */
+  clientIdentity?: string;
   reason: string;
   /** The findings that made the monitor decide, with their evidence; empty for a manual migration. */
   triggers: Finding[];

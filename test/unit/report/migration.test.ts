@@ -1,5 +1,5 @@
 import { buildReport, renderMarkdown, WORKFLOW_LABEL, type WorkflowReport } from '../../../src/report/report';
-import { attributesOf, recorded, recordedJson, type JsonHistory } from './histories';
+import { attributesOf, payload, recorded, recordedJson, toHistory, type JsonHistory } from './histories';
 
 /**
  * The report of a real migration: test/fixtures/histories/migrate-member.json, recorded from the manual migration
@@ -74,8 +74,9 @@ it('counts one attempt per step and no retries or compensations in a clean run',
 
 it("says who started it and why: an operator's reason", () => {
   expect(report.status).toBe('completed');
-  expect(report.migration?.evidence).toEqual({ startedBy: 'operator', reason: 'disk replacement on node-1', triggers: [] });
-  expect(markdown).toContain('Started by an operator. Reason given: **disk replacement on node-1**');
+  // The recorded start had no requestedBy; the client's identity is what Temporal recorded of the caller.
+  expect(report.migration?.evidence).toEqual({ startedBy: 'operator', reason: 'disk replacement on node-1', triggers: [], clientIdentity: '23234@vm' });
+  expect(markdown).toContain('Started by an operator through the Temporal client `23234@vm`. Reason given: **disk replacement on node-1**');
   expect(report.migration?.summary).toBe('moved etcd-1 from node-1 to node-4 as etcd-3 (surge)');
 });
 
@@ -151,4 +152,15 @@ it('prints the same report as JSON that machines can read back', () => {
   expect(back.timeline.reduce((t, s) => t + s.durationMs, 0)).toBe(back.durationMs);
   expect(back.workflowId).toBe('migrate-main');
   expect(back.runId).toBe('01a20fc8-d53b-7484-82c4-a373b18d0278');
+});
+
+it('names who asked (requestedBy) and the Temporal client that started it', () => {
+  const asked: JsonHistory = recordedJson('migrate-member');
+  const started = asked.events[0]?.workflowExecutionStartedEventAttributes as { input?: unknown; identity?: string } | undefined;
+  if (!started) throw new Error('the recorded history does not start with its start event');
+  started.input = payload({ cluster: 'main', member: 'etcd-1', reason: 'disk replacement on node-1', targetNode: 'node-4', requestedBy: 'cli:alice' });
+  started.identity = 'etcd-guardian-cli@bastion';
+  const withAsker = buildReport(toHistory(asked));
+  expect(withAsker.migration?.evidence).toMatchObject({ startedBy: 'operator', requestedBy: 'cli:alice', clientIdentity: 'etcd-guardian-cli@bastion' });
+  expect(renderMarkdown(withAsker)).toContain('Started by an operator (`cli:alice`) through the Temporal client `etcd-guardian-cli@bastion`. Reason given: **disk replacement on node-1**');
 });

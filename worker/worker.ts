@@ -7,7 +7,7 @@ import type { ActivityDeps } from '../activities/runtime';
 import { createTrackingActivities } from '../activities/tracking';
 import type { GuardianConfig } from '../src/config/schema';
 import { buildClusterRuntimes } from './runtimes';
-import { temporalTls } from './temporal-connection';
+import { explainTemporalConnectError, temporalTls } from './temporal-connection';
 
 /** Where the worker finds its workflow code: a prebuilt bundle (production) or the source path (tests, dev). */
 export type WorkflowSource = { workflowBundlePath: string } | { workflowsPath: string };
@@ -28,9 +28,12 @@ export async function createGuardianWorker(
   options: { source?: WorkflowSource; connection?: NativeConnection; deps?: Partial<ActivityDeps> } = {},
 ): Promise<{ worker: Worker; connection: NativeConnection; client: Client; deps: ActivityDeps }> {
   const tls = temporalTls(config.temporal);
-  const connection = options.connection ?? (await NativeConnection.connect({ address: config.temporal.address, ...(tls ? { tls } : {}) }));
+  const explained = async (error: unknown): Promise<never> => {
+    throw await explainTemporalConnectError(error, config.temporal);
+  };
+  const connection = options.connection ?? (await NativeConnection.connect({ address: config.temporal.address, ...(tls ? { tls } : {}) }).catch(explained));
   // The tracking activities read visibility through a plain client of their own.
-  const client = new Client({ connection: await Connection.connect({ address: config.temporal.address, ...(tls ? { tls } : {}) }), namespace: config.temporal.namespace });
+  const client = new Client({ connection: await Connection.connect({ address: config.temporal.address, ...(tls ? { tls } : {}) }).catch(explained), namespace: config.temporal.namespace });
   const deps: ActivityDeps = { clusters: buildClusterRuntimes(config), now: () => new Date(), ...options.deps };
   const source = options.source ?? sourceWorkflows();
   const workerOptions: WorkerOptions = {

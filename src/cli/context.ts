@@ -3,7 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { CONFIG_FILE_ENV } from '../config/env';
 import { loadConfig } from '../config/load';
 import type { GuardianConfig } from '../config/schema';
-import { temporalTls } from '../../worker/temporal-connection';
+import { explainTemporalConnectError, temporalTls } from '../../worker/temporal-connection';
 
 /** Config files looked for when neither --config nor ETCD_GUARDIAN_CONFIG names one, in order. */
 export const DEFAULT_CONFIG_FILES = ['etcd-guardian.yaml', '.sandbox/guardian.yaml'];
@@ -31,7 +31,9 @@ export function cliConfig(file: string | undefined): GuardianConfig {
 /** A Temporal client for the config's server and namespace. */
 export async function temporalClient(config: GuardianConfig): Promise<Client> {
   const tls = temporalTls(config.temporal);
-  const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: 5000, ...(tls ? { tls } : {}) });
+  const connection = await Connection.connect({ address: config.temporal.address, connectTimeout: 5000, ...(tls ? { tls } : {}) }).catch(async (error: unknown) => {
+    throw await explainTemporalConnectError(error, config.temporal);
+  });
   return new Client({ connection, namespace: config.temporal.namespace });
 }
 

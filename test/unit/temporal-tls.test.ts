@@ -26,6 +26,13 @@ describe('TLS of the Temporal connection', () => {
     });
   });
 
+  it('checks the server certificate against serverName when one is given', () => {
+    expect(temporalTls({ ...base, tls: { caFile: join(dir, 'ca.pem'), serverName: 'temporal.example.com' } })).toEqual({
+      serverRootCACertificate: Buffer.from('CA'),
+      serverNameOverride: 'temporal.example.com',
+    });
+  });
+
   it('names the field and the path of a file it cannot read', () => {
     expect(() => temporalTls({ ...base, tls: { caFile: join(dir, 'missing.pem') } })).toThrow(TemporalTlsError);
     expect(() => temporalTls({ ...base, tls: { caFile: join(dir, 'missing.pem') } })).toThrow(`temporal.tls.caFile ${join(dir, 'missing.pem')} cannot be read`);

@@ -189,6 +189,7 @@ describe('guardian config problems', () => {
     ['a cluster that is only a name', { clusters: ['main'] }, 'clusters.0: expected a mapping of keys to values, got "main"'],
     ['a Temporal address without port', aConfig({ temporal: { address: 'localhost' } }), 'temporal.address: expected host:port of the Temporal frontend, such as "127.0.0.1:7233", got "localhost"'],
     ['a Temporal client certificate without key', aConfig({ temporal: { tls: { certFile: '/c.crt' } } }), 'temporal.tls.keyFile: expected keyFile alongside certFile: a client certificate needs both, got (missing)'],
+    ['a Temporal serverName with a port', aConfig({ temporal: { tls: { serverName: 'temporal.example.com:7233' } } }), 'temporal.tls.serverName: expected the DNS name on the Temporal frontend\'s certificate, such as "temporal.example.com", got "temporal.example.com:7233"'],
     ['an empty kubeconfig path', aConfig({ kubernetes: { kubeconfig: '' } }), 'kubernetes.kubeconfig: expected the path of a kubeconfig file, got ""'],
     ['a negative metrics port', aConfig({ worker: { metricsPort: -1 } }), 'worker.metricsPort: expected a port number between 0 and 65535 (0 turns metrics off), got -1'],
     ['a grace time that is not a duration', aConfig({ worker: { shutdownGraceTime: 'forever' } }), 'worker.shutdownGraceTime: expected a duration such as "10s", "5m" or "1h", got "forever"'],

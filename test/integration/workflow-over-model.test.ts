@@ -9,6 +9,7 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, t
 import { createBackupActivities } from '../../activities/backup';
 import { createMigrationActivities } from '../../activities/migration';
 import { createTrackingActivities } from '../../activities/tracking';
+import type { Policy } from '../../src/domain/policy';
 import type { MigrationProgress, MigrationResult, StepRecord } from '../../workflows/migrate';
 import { SIM_CLUSTER, simDeps } from '../simulation/deps';
 import { aWorld, SIM_NAMESPACE } from '../simulation/model/builders';
@@ -132,6 +133,8 @@ interface Scenario {
   watch: Watch;
   pacer: Pacer;
   taskQueue: string;
+  /** The cluster's policy where it differs from the simulation's default (a placement policy, say). */
+  policy?: Partial<Policy>;
 }
 
 /** What the workflow ended with: its result, or its failure's type, message and step records. */
@@ -148,7 +151,7 @@ function aScenario(name: string, seed: number, faults?: (world: World) => FaultH
 async function workerFor(s: Scenario, identity: string): Promise<{ worker: Worker; running: Promise<void> }> {
   const directory = join(backupRoot, s.name);
   mkdirSync(directory, { recursive: true });
-  const deps = simDeps(s.world, { backup: { required: false, directory } });
+  const deps = simDeps(s.world, { backup: { required: false, directory }, ...(s.policy ? { policy: s.policy } : {}) });
   const worker = await Worker.create({
     connection,
     namespace: server.namespace,
@@ -470,5 +473,52 @@ it('finishes the migration on a new worker after the first is shut down mid-run 
       second.worker.shutdown();
       await second.running;
     }
+  }
+});
+
+it('refuses a manual migration to a node outside the placement policy, before any side effect', async () => {
+  const s = aScenario('placement-policy', 13);
+  s.policy = { placement: { allowedNodes: ['node-3', 'node-4'] } };
+  const moved = follower(s.world);
+  const before = names(voters(s.world));
+  const pods = (): string[] => s.world.kubeModel.listPods(SIM_NAMESPACE, '').map((p) => `${p.metadata?.name ?? '?'}@${p.spec?.nodeName ?? '?'}`).sort();
+  const podsBefore = pods();
+  const { worker, running } = await workerFor(s, `worker-${s.name}`);
+  try {
+    const handle = await client.workflow.start('migrateMember', {
+      taskQueue: s.taskQueue,
+      workflowId: `migrate-${s.name}-${Date.now()}`,
+      args: [{ cluster: SIM_CLUSTER, member: moved, targetNode: 'node-5', reason: 'an operator asked for node-5', requestedBy: 'alice' }],
+    });
+    expect(await outcomeOf(s, handle)).toEqual({
+      failure: { type: 'PLACEMENT_POLICY', message: 'targetNode "node-5" breaks the placement policy of cluster main: not in placement.allowedNodes (node-3, node-4)', steps: [] },
+    });
+    await checkHistory(s, handle);
+  } finally {
+    worker.shutdown();
+    await running;
+  }
+  // Nothing was changed: no member added or removed, no pod created or deleted.
+  const mutating = ['addLearner', 'removeMember', 'promoteMember', 'moveLeader', 'createPod', 'deletePod'];
+  expect(s.world.calls.trace.filter((t) => mutating.includes(t.method)).map((t) => `${t.port}.${t.method}`)).toEqual([]);
+  expect(names(voters(s.world))).toEqual(before);
+  expect(pods()).toEqual(podsBefore);
+
+  // The same request to a node the policy allows goes ahead, and the result says who asked.
+  const again = await workerFor(s, `worker-${s.name}-2`);
+  s.pacer.start();
+  try {
+    const handle = await client.workflow.start('migrateMember', {
+      taskQueue: s.taskQueue,
+      workflowId: `migrate-${s.name}-allowed-${Date.now()}`,
+      args: [{ cluster: SIM_CLUSTER, member: moved, targetNode: 'node-3', reason: 'an operator asked for node-3', requestedBy: 'alice' }],
+    });
+    const result = resultOf(s, await outcomeOf(s, handle));
+    expect({ to: result.to, requestedBy: result.requestedBy }).toEqual({ to: 'node-3', requestedBy: 'alice' });
+    expectMoved(s, result, moved, before);
+  } finally {
+    s.pacer.stop();
+    again.worker.shutdown();
+    await again.running;
   }
 });

@@ -70,6 +70,7 @@ describe('loadConfig with the example file', () => {
           dryRun: false,
           backup: { required: true, directory: '/var/lib/etcd-guardian/backups' },
           tolerations: [{ key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' }],
+          placement: { nodeSelector: { 'node-role.kubernetes.io/control-plane': '' } },
           desiredVoters: 5,
           monitor: { continueAsNewEvery: 100 },
         },

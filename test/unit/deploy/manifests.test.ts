@@ -227,6 +227,8 @@ describe('deploy/ manifests', () => {
             certFile: '/etc/kubernetes/pki/etcd/healthcheck-client.crt',
             keyFile: '/etc/kubernetes/pki/etcd/healthcheck-client.key',
           },
+          // A manual migration cannot put a member on a worker node.
+          placement: { nodeSelector: { 'node-role.kubernetes.io/control-plane': '' } },
         }),
       ]);
       expect(clusterConfig.kubernetes).toEqual({});

@@ -5,7 +5,8 @@ import { initialClusterFor, peerURLFor, urlHost } from '../src/domain/membership
 import { isNodeReady } from '../src/domain/nodes';
 import type { ClusterObservation, MemberObservation } from '../src/domain/observation';
 import { choosePlacement, placeOn } from '../src/domain/placement';
-import { buildMigrationPlan, nextMemberName, placementRequestFor, type MigrationPlan, type PlanRefusal } from '../src/domain/plan';
+import { confirmSuccessorName } from '../src/domain/naming';
+import { buildMigrationPlan, placementRequestFor, type MigrationPlan, type PlanRefusal } from '../src/domain/plan';
 import type { StrategyPreference } from '../src/domain/policy';
 import { successorBlocker } from '../src/domain/succession';
 import { buildRepairPlan, type RepairPlan, type RepairRefusal } from '../src/domain/repair';
@@ -296,9 +297,8 @@ export function createMigrationActivities(deps: ActivityDeps) {
       const placement = input.targetNode === undefined ? ranked : placeOn(ranked, input.targetNode);
       if (!placement.chosen) throw new MigrationRefusedError('NO_FEASIBLE_NODE', `${placement.summary}; ${describeCluster(observation)}`);
       // A name never used by this migration before: a failed attempt's data directory must never be picked up again.
-      const taken = [...observation.members.map((m) => m.name), ...observation.pods.map((p) => p.name), ...input.usedNames];
-      const memberName =
-        input.usedNames.length === 0 && input.preferredName && !taken.includes(input.preferredName) ? input.preferredName : nextMemberName(runtime.policy.memberNamePrefix, taken);
+      const taken = [...observation.members.map((m) => m.name), ...observation.pods.map((p) => p.name)];
+      const memberName = confirmSuccessorName(runtime.policy.memberNamePrefix, input.preferredName, taken, input.usedNames);
       const address = observation.nodes.find((n) => n.name === placement.chosen?.node)?.internalIP ?? '';
       // Fixed now, while the node exists: the learner's cleanup finds it by this URL even if the node is deleted later.
       const peerURL = peerURLFor({ podName: memberName, ...(address ? { nodeIP: address } : {}) }, runtime.addressing, runtime.peerPort, runtime.scheme);
@@ -357,6 +357,7 @@ export function createMigrationActivities(deps: ActivityDeps) {
       const observation = await observe(runtime);
       const initialCluster = initialClusterFor(observation.members, { name: input.podName, peerURL: input.learnerPeerURL });
       if (!initialCluster) throw new NotReadyYetError(`learner ${input.learnerPeerURL} is not in the member list yet`);
+      const learnerId = observation.members.find((m) => m.peerURLs.includes(input.learnerPeerURL))?.id;
       const templateName = template.metadata?.name ?? input.templateMember;
       const templateAddress = template.spec?.hostNetwork ? template.status?.hostIP : undefined;
       const pod = successorPod(template, {
@@ -367,6 +368,8 @@ export function createMigrationActivities(deps: ActivityDeps) {
         memberLabel: runtime.memberLabel,
         ...(templateAddress ? { oldAddress: templateAddress } : {}),
         ...(runtime.addressing.mode === 'host-network' ? { newAddress: urlHost(input.learnerPeerURL) ?? '' } : {}),
+        // Behind a headless Service names are reused: the data directory must still be the new member's own.
+        ...(runtime.addressing.mode === 'headless-service' && learnerId !== undefined ? { incarnation: learnerId } : {}),
       });
       await runtime.kube.createPod(runtime.namespace, pod);
       log.info(`schedule-pod: pod ${input.podName} created on ${input.nodeName}`, { step: 'schedule-pod', cluster: input.cluster, pod: input.podName, node: input.nodeName, template: templateName });

@@ -271,6 +271,7 @@ describe('toPolicy', () => {
             dryRun: true,
             memberNamePrefix: 'events',
             desiredVoters: 5,
+            addressing: { mode: 'headless-service', serviceName: 'events-etcd' },
             tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'etcd', effect: 'NoSchedule' }],
           }),
         ],
@@ -286,6 +287,7 @@ describe('toPolicy', () => {
       memberNamePrefix: 'events',
       tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'etcd', effect: 'NoSchedule' }],
       desiredVoters: 5,
+      addressingMode: 'headless-service',
     });
   });
 });

@@ -15,6 +15,7 @@ import { EtcdRequestError } from '../src/etcd/errors';
 import { successorPod } from '../src/kube/member-pod';
 import { effectsOf, heartbeating, waitFor } from './effects';
 import { MembershipUnknownError, MigrationRefusedError, NotReadyYetError, PlanStaleError, QuorumGuardError, TargetLostError } from './errors';
+import { publishClientEndpoints } from './endpoints';
 import { withFailureTypes } from './failures';
 import { describeCluster, healthyEndpoints, observeCluster, observeForChange, readRaft } from './observe';
 import { runtimeOf, type ActivityDeps, type ClusterRuntime } from './runtime';
@@ -445,6 +446,8 @@ export function createMigrationActivities(deps: ActivityDeps) {
         const leader = voters.find((m) => m.id === leaderId);
         const verified = { voters: voters.map((m) => m.name), leader: leader?.name ?? '', revision, hash: hashes[0]?.hash ?? '' };
         log.info(`verify-quorum: ${cluster} has ${verified.voters.length} healthy voters, leader ${verified.leader}, one HashKV at revision ${revision}`, { step: 'verify-quorum', cluster, ...verified });
+        // The membership is settled: clients learn the new endpoints now, not at the monitor's next cycle.
+        await publishClientEndpoints(runtime, observation, deps.now());
         return verified;
       })());
     },

@@ -4,6 +4,7 @@ import { ApiException, CoreV1Api, KubeConfig, KubernetesObjectApi, type Kubernet
 import { parseAllDocuments } from 'yaml';
 import { parseConfig } from '../../src/config/load';
 import type { GuardianConfig } from '../../src/config/schema';
+import { endpointsConfigMapName } from '../../src/domain/endpoints';
 import { KubeGateway } from '../../src/kube/gateway';
 import type { MigrationResult } from '../../workflows/migrate';
 import type { MonitorStatus } from '../../workflows/monitor';
@@ -37,7 +38,15 @@ function manifests(file: string): KubernetesObject[] {
  * `kustomize edit set namespace` would for a namespaced overlay: this is that edit.
  */
 function forEtcdNamespace(objects: KubernetesObject[], namespace: string): KubernetesObject[] {
-  return objects.map((o) => (o.kind === 'Role' || o.kind === 'RoleBinding' ? { ...o, metadata: { ...o.metadata, namespace } } : o));
+  return objects.map((o) => (o.kind === 'Role' || o.kind === 'RoleBinding' || o.metadata?.name === SHIPPED_ENDPOINTS ? forSandboxCluster({ ...o, metadata: { ...o.metadata, namespace } }) : o));
+}
+
+/** The client endpoints ConfigMap deploy/ ships, for its config's cluster `control-plane`. */
+const SHIPPED_ENDPOINTS = 'etcd-guardian-control-plane-endpoints';
+
+/** The same edit for the cluster's name: the sandbox's cluster is `main`, so its ConfigMap and the Role's resourceNames say so. */
+function forSandboxCluster(object: KubernetesObject): KubernetesObject {
+  return JSON.parse(JSON.stringify(object).replaceAll(SHIPPED_ENDPOINTS, endpointsConfigMapName('main')).replaceAll('"control-plane"', '"main"')) as KubernetesObject;
 }
 
 async function apply(api: KubernetesObjectApi, objects: KubernetesObject[]): Promise<string[]> {
@@ -92,7 +101,8 @@ it('the deploy/ manifests apply to a real kube-apiserver, and the ServiceAccount
   const rbac = forEtcdNamespace(manifests('rbac.yaml'), h.sandbox.info.etcd.namespace);
   // The Deployment (and its backup volume claim) is accepted and stored, but nothing runs it: the sandbox has no
   // controller manager and no container runtime.
-  const applied = await apply(api, [...manifests('namespace.yaml'), ...rbac, ...manifests('configmap.yaml'), ...manifests('deployment.yaml')]);
+  const endpoints = forEtcdNamespace(manifests('client-endpoints.yaml'), h.sandbox.info.etcd.namespace);
+  const applied = await apply(api, [...manifests('namespace.yaml'), ...rbac, ...manifests('configmap.yaml'), ...endpoints, ...manifests('deployment.yaml')]);
   expect(applied).toEqual([
     'Namespace/etcd-guardian',
     'ServiceAccount/etcd-guardian',
@@ -101,6 +111,7 @@ it('the deploy/ manifests apply to a real kube-apiserver, and the ServiceAccount
     'Role/etcd-guardian',
     'RoleBinding/etcd-guardian',
     'ConfigMap/etcd-guardian-config',
+    'ConfigMap/etcd-guardian-main-endpoints',
     'PersistentVolumeClaim/etcd-guardian-backups',
     'Deployment/etcd-guardian',
   ]);
@@ -153,6 +164,10 @@ it('a monitor cycle and a migration succeed with nothing but the ServiceAccount 
   expect(result.verified?.voters).toHaveLength(3);
   const pods = (await h.sandbox.status()).members.filter((m) => !m.terminating).map((m) => `${m.name}@${m.node}`);
   expect(pods).toContain('etcd-3@node-4');
+  // The client endpoints were published with the token: the shipped ConfigMap now names the new member's address.
+  const published = await admin.makeApiClient(CoreV1Api).readNamespacedConfigMap({ namespace: h.sandbox.info.etcd.namespace, name: endpointsConfigMapName('main') });
+  const node4 = h.sandbox.info.nodes.find((n) => n.name === 'node-4')?.address ?? '?';
+  expect(published.data?.['endpoints']?.split(',')).toContain(`http://${node4}:2379`);
   expect(pods).not.toContain(`${follower}@${h.sandbox.info.etcd.members.find((m) => m.name === follower)?.node ?? '?'}`);
 });
 
@@ -166,13 +181,15 @@ it('the same token is refused what the guardian does not need', async () => {
     refusal(() => core.listNamespacedSecret({ namespace: h.sandbox.info.etcd.namespace })),
     refusal(() => core.createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'intruder' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } })),
     refusal(() => core.patchNode({ name: 'node-5', body: { spec: { unschedulable: true } } })),
+    refusal(() => core.createNamespacedConfigMap({ namespace: h.sandbox.info.etcd.namespace, body: { metadata: { name: 'intruder' }, data: {} } })),
   ]);
-  expect(refused.map((r) => r.code)).toEqual([403, 403, 403, 403]);
+  expect(refused.map((r) => r.code)).toEqual([403, 403, 403, 403, 403]);
   expect(refused.map((r) => r.message)).toEqual([
     `nodes "node-5" is forbidden: User "${user}" cannot delete resource "nodes" in API group "" at the cluster scope`,
     `secrets is forbidden: User "${user}" cannot list resource "secrets" in API group "" in the namespace "${h.sandbox.info.etcd.namespace}"`,
     `pods is forbidden: User "${user}" cannot create resource "pods" in API group "" in the namespace "default"`,
     `nodes "node-5" is forbidden: User "${user}" cannot patch resource "nodes" in API group "" at the cluster scope`,
+    `configmaps is forbidden: User "${user}" cannot create resource "configmaps" in API group "" in the namespace "${h.sandbox.info.etcd.namespace}"`,
   ]);
   // Nothing was changed by the refused calls.
   const adminCore = admin.makeApiClient(CoreV1Api);

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { log } from '@temporalio/activity';
 import { backupDiskError, BackupDiskError } from '../src/backup/errors';
@@ -33,6 +33,9 @@ export interface BackupRecord {
  */
 type BackupSettings = ClusterRuntime['backup'] & { retain?: { count: number; maxAge: number } };
 
+/** Owner only: the directory of snapshots, which hold every Secret of the cluster. */
+export const BACKUP_DIRECTORY_MODE = 0o700;
+
 /** The backup activities: an etcd snapshot saved where the cluster's backup config says. */
 export function createBackupActivities(deps: ActivityDeps) {
   return withFailureTypes({
@@ -56,7 +59,7 @@ export function createBackupActivities(deps: ActivityDeps) {
       log.info(`backup-snapshot: taking a snapshot of ${cluster} from ${endpoint}`, { step: 'backup-snapshot', cluster, endpoint, path });
       let result: BackupRecord;
       try {
-        await makeDirectory(settings.directory, path);
+        await makeDirectory(settings.directory, path, cluster);
         // The snapshot holds at least everything up to this revision.
         const revision = await runtime.etcd.revision(endpoint);
         const taken = await heartbeating(effectsOf(deps), `snapshot of ${cluster} to ${path}`, runtime.etcd.snapshot(endpoint, path, 5 * 60_000));
@@ -86,10 +89,23 @@ export function createBackupActivities(deps: ActivityDeps) {
 /** The backup activities, for `proxyActivities<BackupActivities>()` in workflow code. */
 export type BackupActivities = ReturnType<typeof createBackupActivities>;
 
-/** Create the backup directory when missing, owner-only; a refusal is told like any other disk error. */
-async function makeDirectory(directory: string, path: string): Promise<void> {
+/**
+ * Create the backup directory when missing, owner-only; one that exists with group or other access (made by hand,
+ * or by a umask) is tightened to 0700 and said so: every snapshot in it holds every Secret of the cluster. A refusal
+ * is told like any other disk error.
+ */
+async function makeDirectory(directory: string, path: string, cluster: string): Promise<void> {
   try {
-    await mkdir(directory, { recursive: true, mode: 0o700 });
+    await mkdir(directory, { recursive: true, mode: BACKUP_DIRECTORY_MODE });
+    const mode = (await stat(directory)).mode & 0o777;
+    if ((mode & 0o077) !== 0) {
+      await chmod(directory, BACKUP_DIRECTORY_MODE);
+      log.warn(`backup-snapshot: ${directory} was mode ${mode.toString(8).padStart(4, '0')}: tightened to 0700, since its snapshots hold every Secret of the cluster`, {
+        step: 'backup-snapshot',
+        cluster,
+        directory,
+      });
+    }
   } catch (error) {
     throw backupDiskError(error, { directory, file: path, bytes: 0 }) ?? error;
   }

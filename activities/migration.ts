@@ -6,7 +6,8 @@ import { isNodeReady } from '../src/domain/nodes';
 import type { ClusterObservation, MemberObservation } from '../src/domain/observation';
 import { choosePlacement, placeOn } from '../src/domain/placement';
 import { manualTargetRefusal } from '../src/domain/placement-policy';
-import { buildMigrationPlan, nextMemberName, placementRequestFor, type MigrationPlan, type PlanRefusal } from '../src/domain/plan';
+import { confirmSuccessorName } from '../src/domain/naming';
+import { buildMigrationPlan, placementRequestFor, type MigrationPlan, type PlanRefusal } from '../src/domain/plan';
 import type { StrategyPreference } from '../src/domain/policy';
 import { successorBlocker } from '../src/domain/succession';
 import { buildRepairPlan, type RepairPlan, type RepairRefusal } from '../src/domain/repair';
@@ -15,6 +16,7 @@ import { EtcdRequestError } from '../src/etcd/errors';
 import { successorPod } from '../src/kube/member-pod';
 import { effectsOf, heartbeating, waitFor } from './effects';
 import { MembershipUnknownError, MigrationRefusedError, NotReadyYetError, PlanStaleError, QuorumGuardError, TargetLostError } from './errors';
+import { publishClientEndpoints } from './endpoints';
 import { withFailureTypes } from './failures';
 import { describeCluster, healthyEndpoints, observeCluster, observeForChange, readRaft } from './observe';
 import { runtimeOf, type ActivityDeps, type ClusterRuntime } from './runtime';
@@ -304,9 +306,8 @@ export function createMigrationActivities(deps: ActivityDeps) {
       const placement = input.targetNode === undefined ? ranked : placeOn(ranked, input.targetNode);
       if (!placement.chosen) throw new MigrationRefusedError('NO_FEASIBLE_NODE', `${placement.summary}; ${describeCluster(observation)}`);
       // A name never used by this migration before: a failed attempt's data directory must never be picked up again.
-      const taken = [...observation.members.map((m) => m.name), ...observation.pods.map((p) => p.name), ...input.usedNames];
-      const memberName =
-        input.usedNames.length === 0 && input.preferredName && !taken.includes(input.preferredName) ? input.preferredName : nextMemberName(runtime.policy.memberNamePrefix, taken);
+      const taken = [...observation.members.map((m) => m.name), ...observation.pods.map((p) => p.name)];
+      const memberName = confirmSuccessorName(runtime.policy.memberNamePrefix, input.preferredName, taken, input.usedNames);
       const address = observation.nodes.find((n) => n.name === placement.chosen?.node)?.internalIP ?? '';
       // Fixed now, while the node exists: the learner's cleanup finds it by this URL even if the node is deleted later.
       const peerURL = peerURLFor({ podName: memberName, ...(address ? { nodeIP: address } : {}) }, runtime.addressing, runtime.peerPort, runtime.scheme);
@@ -365,6 +366,7 @@ export function createMigrationActivities(deps: ActivityDeps) {
       const observation = await observe(runtime);
       const initialCluster = initialClusterFor(observation.members, { name: input.podName, peerURL: input.learnerPeerURL });
       if (!initialCluster) throw new NotReadyYetError(`learner ${input.learnerPeerURL} is not in the member list yet`);
+      const learnerId = observation.members.find((m) => m.peerURLs.includes(input.learnerPeerURL))?.id;
       const templateName = template.metadata?.name ?? input.templateMember;
       const templateAddress = template.spec?.hostNetwork ? template.status?.hostIP : undefined;
       const pod = successorPod(template, {
@@ -375,6 +377,8 @@ export function createMigrationActivities(deps: ActivityDeps) {
         memberLabel: runtime.memberLabel,
         ...(templateAddress ? { oldAddress: templateAddress } : {}),
         ...(runtime.addressing.mode === 'host-network' ? { newAddress: urlHost(input.learnerPeerURL) ?? '' } : {}),
+        // Behind a headless Service names are reused: the data directory must still be the new member's own.
+        ...(runtime.addressing.mode === 'headless-service' && learnerId !== undefined ? { incarnation: learnerId } : {}),
       });
       await runtime.kube.createPod(runtime.namespace, pod);
       log.info(`schedule-pod: pod ${input.podName} created on ${input.nodeName}`, { step: 'schedule-pod', cluster: input.cluster, pod: input.podName, node: input.nodeName, template: templateName });
@@ -450,6 +454,8 @@ export function createMigrationActivities(deps: ActivityDeps) {
         const leader = voters.find((m) => m.id === leaderId);
         const verified = { voters: voters.map((m) => m.name), leader: leader?.name ?? '', revision, hash: hashes[0]?.hash ?? '' };
         log.info(`verify-quorum: ${cluster} has ${verified.voters.length} healthy voters, leader ${verified.leader}, one HashKV at revision ${revision}`, { step: 'verify-quorum', cluster, ...verified });
+        // The membership is settled: clients learn the new endpoints now, not at the monitor's next cycle.
+        await publishClientEndpoints(runtime, observation, deps.now());
         return verified;
       })());
     },

@@ -3,6 +3,7 @@ import { assembleObservation, memberSummaries, type KubeSnapshot, type MemberSum
 import { planMigration, type Decision, type MigrationState } from '../src/domain/plan';
 import { assessRisk, type Assessment } from '../src/domain/risk';
 import type { SampleWindow } from '../src/domain/window';
+import { publishClientEndpoints } from './endpoints';
 import { withFailureTypes } from './failures';
 import { readKube, readRaft } from './observe';
 import { runtimeOf, type ActivityDeps } from './runtime';
@@ -44,14 +45,17 @@ export function createMonitorActivities(deps: ActivityDeps) {
       return readKube(runtimeOf(deps, cluster), deps.now);
     },
 
-    /** The pure assessment and decision from src/domain, recorded in history. */
-    // eslint-disable-next-line @typescript-eslint/require-await -- an activity is async by contract
+    /**
+     * The pure assessment and decision from src/domain, recorded in history. Also keeps the cluster's published
+     * client endpoints current (a membership changed by hand, or by a migration whose last step could not publish).
+     */
     async evaluateRisk(input: EvaluateRiskInput): Promise<EvaluateRiskResult> {
       const runtime = runtimeOf(deps, input.cluster);
       const observation = assembleObservation(input.cluster, input.raft, input.kube, runtime.addressing);
       const { assessment, window } = assessRisk(observation, runtime.policy, input.window);
       const decision = planMigration(observation, assessment, runtime.policy, input.migration, deps.now());
       logDecision(input.cluster, assessment, decision);
+      await publishClientEndpoints(runtime, observation, deps.now());
       return { members: memberSummaries(observation), assessment, decision, window };
     },
   });

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { scheduleIdFor, runningMonitor } from '../temporal/schedules';
 import type { MonitorStatus } from '../../workflows/monitor';
 import { cliConfig, clusterNamed, temporalClient } from './context';
+import { collectPublishedEndpoints, type PublishedEndpoints } from './published-endpoints';
 
 /** One cluster's line of `status`: the monitor's answer, or why there is none. */
 export interface ClusterStatusReport {
@@ -12,6 +13,8 @@ export interface ClusterStatusReport {
   problem?: string;
   /** The monitor's workflow task keeps failing (a worker bug, or code that no longer replays its history). */
   stuck?: string;
+  /** The client endpoints the guardian published for the cluster, as clients read them. */
+  clients?: PublishedEndpoints;
 }
 
 /** Why a running workflow is stuck, when its workflow task has failed more than once; undefined otherwise. */
@@ -74,6 +77,7 @@ export function renderStatus(reports: readonly ClusterStatusReport[]): string {
       lines.push('  findings:');
       for (const f of findings) lines.push(`    ${f.confirmed ? '' : '(pending) '}${f.severity}: ${f.message}`);
     }
+    if (r.clients) lines.push(`  clients: ${r.clients.endpoints ? r.clients.endpoints.join(',') : r.clients.problem ?? '?'} (ConfigMap ${r.clients.configMap})`);
     if (s.decision) lines.push(`  decision: ${s.decision.summary}`);
     if (s.migration.inFlight) lines.push(`  migration in flight: ${s.migration.inFlight.workflowId} (${s.migration.inFlight.member})`);
     if (s.lastError) lines.push(`  last cycle failed: ${s.lastError}`);
@@ -96,6 +100,14 @@ export function registerStatusCommand(program: Command): void {
       const client = await temporalClient(config);
       try {
         const reports = await collectStatus(client, clusters);
+        // Loaded here, not at the top: the Kubernetes client is ESM-flavoured and this module's pure parts are unit-tested.
+        const { KubeGateway, loadKubeConfig } = await import('../kube/gateway');
+        const kube = new KubeGateway(loadKubeConfig(config.kubernetes));
+        const published = await collectPublishedEndpoints((namespace, name) => kube.readConfigMapData(namespace, name), config.clusters.filter((c) => clusters.includes(c.name)));
+        for (const report of reports) {
+          const clients = published.get(report.cluster);
+          if (clients) report.clients = clients;
+        }
         process.stdout.write(options.json ? `${JSON.stringify(reports, null, 2)}\n` : renderStatus(reports));
         if (reports.some((r) => r.status?.health !== 'healthy')) process.exitCode = 1;
       } finally {

@@ -453,6 +453,7 @@ export function toPolicy(cluster: ClusterConfig): Policy {
     memberNamePrefix: cluster.memberNamePrefix,
     tolerations: cluster.tolerations.map((toleration) => ({ ...toleration })),
     desiredVoters: cluster.desiredVoters,
+    addressingMode: cluster.addressing.mode,
     ...(cluster.placement ? { placement: toPlacementRules(cluster.placement) } : {}),
   };
 }

@@ -1,5 +1,5 @@
 import type { ClusterObservation, MemberObservation } from './observation';
-import { nextMemberName } from './naming';
+import { successorName } from './naming';
 import { choosePlacement, placementRequestFor, refusalReasons, type Candidate, type PlacementResult } from './placement';
 
 export { nextMemberName } from './naming';
@@ -202,12 +202,16 @@ export function buildMigrationPlan(request: PlanRequest): { plan: MigrationPlan 
   }
   const also = strategy === 'replace' ? othersDown : [];
   const taken = [...observation.members.map((m) => m.name), ...observation.pods.map((p) => p.name)];
-  const newMemberName = nextMemberName(policy.memberNamePrefix, taken);
+  const naming = (leaving: string, given: readonly string[]) =>
+    successorName({ strategy, leaving, prefix: policy.memberNamePrefix, taken: [...taken, ...given], ...(policy.addressingMode ? { addressing: policy.addressingMode } : {}) });
+  const mainName = naming(member.name, []);
+  const newMemberName = mainName.name;
   const successors: PlannedSuccessor[] = [
     { slot: 'main', leaving: stepMember(planned), newName: newMemberName, plannedNode: target.node, ...(request.targetNode !== undefined ? { targetNode: request.targetNode } : {}) },
   ];
   for (const other of also) {
-    const name = nextMemberName(policy.memberNamePrefix, [...taken, ...successors.map((s) => s.newName)]);
+    // The name as etcd knows it: a member that never started has none (its plan shows its id), so none to reuse.
+    const { name } = naming(observation.members.find((m) => m.id === other.id)?.name ?? '', successors.map((s) => s.newName));
     successors.push({ slot: `also-${other.name}`, leaving: stepMember(other), newName: name, plannedNode: '(chosen when it runs)' });
   }
   const voters = observation.members.filter((m) => !m.isLearner).length;
@@ -235,6 +239,7 @@ export function buildMigrationPlan(request: PlanRequest): { plan: MigrationPlan 
         ...(request.reasons ?? []),
         strategyReason,
         `target ${target.node}: ${target.reason}`,
+        ...(mainName.reused ? [`successor named ${newMemberName}: ${mainName.why}`] : []),
         ...(also.length > 0 ? [`also replaced, being down too: ${also.map((m) => m.name).join(', ')} (etcd adds no member while a voter is disconnected)`] : []),
       ],
       triggers: request.triggers ?? [],

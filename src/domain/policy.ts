@@ -58,6 +58,11 @@ export interface Policy {
   desiredVoters: number;
   /** Node selector and allow-list for new members; absent: any node the health and taint checks accept. */
   placement?: PlacementRules;
+  /**
+   * How members address each other. Behind a headless Service a replace reuses the removed member's name (see
+   * successorName); absent means host-network.
+   */
+  addressingMode?: 'host-network' | 'headless-service';
 }
 
 /** Defaults an SRE would start from; every value can be overridden in the config file. */
@@ -85,6 +90,7 @@ export const DEFAULT_POLICY: Policy = {
   tolerations: [],
   // The size kubeadm's stacked control plane and most production clusters run: tolerates one failure.
   desiredVoters: 3,
+  addressingMode: 'host-network',
 };
 
 /** The most voters a config may ask for: etcd advises at most 7, since every write waits for a quorum of them. */

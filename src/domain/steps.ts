@@ -147,7 +147,8 @@ function placementSpecs(successor: PlannedSuccessor, template: string, budgets: 
   const specs: Spec[] = [
     {
       step: 'choose-node',
-      args: { slot, leaving: successor.leaving, ...(slot === 'main' ? { preferredName: newName } : {}), ...(successor.targetNode !== undefined ? { targetNode: successor.targetNode } : {}) },
+      // Another slot's successor asks for its name only when it reuses its member's (headless-service addressing).
+      args: { slot, leaving: successor.leaving, ...(slot === 'main' || newName === successor.leaving.name ? { preferredName: newName } : {}), ...(successor.targetNode !== undefined ? { targetNode: successor.targetNode } : {}) },
       description: `confirm ${successor.plannedNode} is still the best feasible node for the successor of ${successor.leaving.name}`,
       destructive: false,
       guard: 'the node is Ready, pressure-free, schedulable and untainted, and holds no member',

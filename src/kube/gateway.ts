@@ -1,4 +1,4 @@
-import { ApiException, CoreV1Api, KubeConfig, Metrics, type V1Pod } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, KubeConfig, Metrics, type V1ConfigMap, type V1Pod } from '@kubernetes/client-node';
 import type { Resources } from '../domain/observation';
 import { errorText } from '../errors';
 import { toNodeObservation, toPodInfo, type PodInfo, type TopologyLabels } from './convert';
@@ -82,6 +82,37 @@ export class KubeGateway implements KubePort {
       if (apiStatus(error) === 404) return false;
       throw error;
     }
+  }
+
+  /** A ConfigMap's data, or undefined when it does not exist. */
+  async readConfigMapData(namespace: string, name: string): Promise<Record<string, string> | undefined> {
+    try {
+      return (await this.core.readNamespacedConfigMap({ namespace, name })).data ?? {};
+    } catch (error) {
+      if (apiStatus(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Make a ConfigMap hold exactly `data`: created when missing, replaced (on the version read, so a concurrent
+   * writer makes this attempt fail rather than be overwritten) when its data differs, left alone when equal.
+   */
+  async applyConfigMap(namespace: string, name: string, data: Record<string, string>, labels: Record<string, string>): Promise<'created' | 'updated' | 'unchanged'> {
+    let current: V1ConfigMap | undefined;
+    try {
+      current = await this.core.readNamespacedConfigMap({ namespace, name });
+    } catch (error) {
+      if (apiStatus(error) !== 404) throw error;
+    }
+    if (!current) {
+      await this.core.createNamespacedConfigMap({ namespace, body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace, labels }, data } });
+      return 'created';
+    }
+    const same = JSON.stringify(Object.entries(current.data ?? {}).sort()) === JSON.stringify(Object.entries(data).sort());
+    if (same) return 'unchanged';
+    await this.core.replaceNamespacedConfigMap({ namespace, name, body: { ...current, metadata: { ...current.metadata, labels: { ...(current.metadata?.labels ?? {}), ...labels } }, data } });
+    return 'updated';
   }
 
   /** Node CPU and memory usage. Never throws: an absent or failing metrics API is reported, not fatal. */

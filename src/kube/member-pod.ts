@@ -22,6 +22,12 @@ export interface MemberPodChange {
   initialCluster: string;
   /** Label carrying the member name on the pod, if the cluster uses one. */
   memberLabel?: string;
+  /**
+   * The new member's id, when its name may have been used before (a replace behind a headless Service reuses the
+   * removed member's name): a host path named after the member gets it appended, so the successor never starts on
+   * an earlier incarnation's data directory left on that node (etcd would start as the removed member).
+   */
+  incarnation?: string;
 }
 
 function escape(text: string): string {
@@ -32,6 +38,10 @@ function escape(text: string): string {
 function replaceToken(text: string, from: string | undefined, to: string | undefined): string {
   if (!from || to === undefined || from === to) return text;
   return text.replace(new RegExp(`(?<![\\w.-])${escape(from)}(?![\\w-]|\\.\\d)`, 'g'), to);
+}
+
+function hasToken(text: string, token: string): boolean {
+  return new RegExp(`(?<![\\w.-])${escape(token)}(?![\\w-]|\\.\\d)`).test(text);
 }
 
 function setFlag(args: string[], flag: string, value: string): string[] {
@@ -65,7 +75,11 @@ export function successorPod(template: V1Pod, change: MemberPodChange): V1Pod {
     }
     return { ...c, args, command: c.command?.map(swap), env: c.env?.map((e) => (e.value !== undefined ? { ...e, value: swap(e.value) } : e)) };
   });
-  const volumes = spec.volumes?.map((v) => (v.hostPath ? { ...v, hostPath: { ...v.hostPath, path: swap(v.hostPath.path) } } : v));
+  const hostPath = (path: string): string => {
+    const swapped = swap(path);
+    return change.incarnation !== undefined && hasToken(swapped, change.newMemberName) ? `${swapped}-${change.incarnation}` : swapped;
+  };
+  const volumes = spec.volumes?.map((v) => (v.hostPath ? { ...v, hostPath: { ...v.hostPath, path: hostPath(v.hostPath.path) } } : v));
   const pod: V1Pod = {
     apiVersion: 'v1',
     kind: 'Pod',

@@ -22,4 +22,9 @@ export interface KubePort {
   deletePod(namespace: string, name: string, gracePeriodSeconds?: number): Promise<boolean>;
   /** Node CPU and memory usage. Never throws. */
   nodeUsage(): Promise<NodeUsage>;
+  /**
+   * Make a ConfigMap hold exactly `data` (created when missing, replaced when different); says which it did.
+   * Optional: the simulation's model has no ConfigMaps, and publishing client endpoints is not a migration step.
+   */
+  applyConfigMap?(namespace: string, name: string, data: Record<string, string>, labels: Record<string, string>): Promise<'created' | 'updated' | 'unchanged'>;
 }

@@ -32,6 +32,8 @@ export interface EtcdPkiNode {
   name: string;
   address: string;
   pkiDir: string;
+  /** The stable address of the cluster's Service, which clients may dial instead of a member's. */
+  serviceAddress?: string;
 }
 
 /** Paths of the etcd PKI, as the sandbox keeps them. */
@@ -50,8 +52,9 @@ export interface EtcdPki {
  * connection's source address, and every sandbox node dials from loopback's primary address (the nodes share one
  * interface), where a real node would dial from its own.
  */
-export function serverAltNames(node: Pick<EtcdPkiNode, 'name' | 'address'>): string[] {
-  return [`IP:${node.address}`, 'IP:127.0.0.1', `DNS:${node.name}`];
+export function serverAltNames(node: Pick<EtcdPkiNode, 'name' | 'address' | 'serviceAddress'>): string[] {
+  // A client of the Service reaches any member through the Service's address: every member's certificate names it.
+  return [`IP:${node.address}`, 'IP:127.0.0.1', `DNS:${node.name}`, ...(node.serviceAddress ? [`IP:${node.serviceAddress}`] : [])];
 }
 
 /**

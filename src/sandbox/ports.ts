@@ -64,6 +64,14 @@ export function nodeAddress(slot: number, index: number): string {
   return `127.${BASE_NODE_OCTET + slot}.0.${index + 1}`;
 }
 
+/**
+ * The stable client address of the slot's etcd cluster: the sandbox's stand-in for a Service's ClusterIP, in the
+ * slot's /16 but outside the node addresses (127.(20+slot).255.1).
+ */
+export function etcdServiceAddress(slot: number): string {
+  return `127.${BASE_NODE_OCTET + slot}.255.1`;
+}
+
 /** The loopback /16 that holds a slot's node addresses, as a prefix such as "127.20.". */
 export function nodeAddressPrefix(slot: number): string {
   return `127.${BASE_NODE_OCTET + slot}.`;

@@ -20,10 +20,11 @@ import { createSandboxLogger } from './logger';
 import { MetricsApiServer } from './metrics-api';
 import { resolveOptions, type ResolvedOptions, type SandboxOptions } from './options';
 import { generatePki, newToken, readPem, writeTokenFile, type TokenEntry } from './pki';
-import { CONTROL_PLANE_HOST, portsForSlot } from './ports';
+import { CONTROL_PLANE_HOST, ETCD_CLIENT_PORT, etcdServiceAddress, portsForSlot } from './ports';
 import { isRecordedProcessAlive, readPidFiles } from './pid-files';
 import { isRunning } from './proc';
 import { type ManagedProcess } from './processes';
+import { ServiceProxy } from './service-proxy';
 import { NodeSimulator } from './simulator';
 import { acquireSlot } from './slot-lock';
 import { readStateFile, writeStateFile } from './state-file';
@@ -56,6 +57,8 @@ interface Parts {
   metrics?: MetricsApiServer;
   simulator?: NodeSimulator;
   control?: ControlServer;
+  /** The stand-in for kube-proxy in front of the etcd Service. */
+  serviceProxy?: ServiceProxy;
   kube?: KubeClients;
   /** The sandbox's own client certificate for members that serve TLS. */
   etcdTls?: EtcdClientTls;
@@ -68,6 +71,7 @@ type RunningParts = Parts & { simulator: NodeSimulator; kube: KubeClients };
 async function stopParts(parts: Parts): Promise<void> {
   const log = (what: string) => (error: unknown) => parts.ctx.logger.warn({ err: messageOf(error) }, `stopping ${what} failed`);
   await parts.control?.stop().catch(log('the control endpoint'));
+  await parts.serviceProxy?.stop().catch(log('the etcd service proxy'));
   await parts.simulator?.stop(STOP_POD_GRACE_MS).catch(log('the node simulator'));
   await parts.metrics?.stop().catch(log('the metrics API'));
   await Promise.all([
@@ -160,7 +164,7 @@ export class Sandbox {
       generatePki(paths.pki),
       // Recorded as soon as it runs, so that a failure elsewhere in this step still stops it.
       startControlPlaneEtcd(ctx).then((proc) => (parts.controlPlaneEtcd = proc)),
-      opts.etcdTls ? generateEtcdPki(paths.pki, etcdPkiNodes(paths, nodes)) : Promise.resolve(undefined),
+      opts.etcdTls ? generateEtcdPki(paths.pki, etcdPkiNodes(paths, nodes, etcdServiceAddress(ctx.slot))) : Promise.resolve(undefined),
     ]);
     if (etcdPki !== undefined) parts.etcdTls = healthcheckTls(etcdPki);
     progress(`control-plane etcd healthy, certificates made${etcdPki === undefined ? '' : ' (etcd TLS too)'} (${elapsed()})`);
@@ -216,6 +220,16 @@ export class Sandbox {
     }
     await waitForEtcd(kube, members.map((m) => m.clientUrl), paths.logs, parts.etcdTls);
     progress(`etcd cluster of ${members.length} healthy: ${members.map((m) => m.clientUrl).join(', ')} (${elapsed()})`);
+    parts.serviceProxy = await ServiceProxy.start({
+      kube,
+      namespace: ETCD_NAMESPACE,
+      selector: ETCD_SELECTOR,
+      host: etcdServiceAddress(ctx.slot),
+      port: ETCD_CLIENT_PORT,
+      targetPort: ETCD_CLIENT_PORT,
+      logger,
+    });
+    const serviceUrl = `${opts.etcdTls ? 'https' : 'http'}://${parts.serviceProxy.address}`;
 
     await waitForMetricsApi(kube, 30_000);
     if (parts.temporal !== undefined) {
@@ -242,6 +256,7 @@ export class Sandbox {
         cluster: ETCD_CLUSTER,
         selector: ETCD_SELECTOR,
         clientUrls: members.map((m) => m.clientUrl),
+        serviceUrl,
         members: members.map((m) => ({ name: m.name, pod: m.name, node: m.node.name, clientUrl: m.clientUrl, peerUrl: m.peerUrl })),
         ...(etcdPki === undefined
           ? {}
@@ -328,8 +343,8 @@ export class Sandbox {
 }
 
 /** Each node's etcd certificates go in the host directory that stands for its hostPath /etc/kubernetes/pki/etcd. */
-function etcdPkiNodes(paths: StatePaths, nodes: readonly NodeLayout[]): Array<{ name: string; address: string; pkiDir: string }> {
-  return nodes.map((node) => ({ name: node.name, address: node.address, pkiDir: join(hostPathRoot(paths, node.name), ETCD_PKI_DIR) }));
+function etcdPkiNodes(paths: StatePaths, nodes: readonly NodeLayout[], serviceAddress: string): Array<{ name: string; address: string; pkiDir: string; serviceAddress: string }> {
+  return nodes.map((node) => ({ name: node.name, address: node.address, pkiDir: join(hostPathRoot(paths, node.name), ETCD_PKI_DIR), serviceAddress }));
 }
 
 /** The sandbox's own health checks present the health-check client certificate. */

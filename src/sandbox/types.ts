@@ -28,6 +28,11 @@ export interface SandboxInfo {
     /** Label selector of the member pods. */
     selector: string;
     clientUrls: string[];
+    /**
+     * The cluster's stable client URL: a Service selecting the member pods, as clients should be configured (README
+     * "Clients keep finding the cluster"). Absent in the state files of sandboxes started before it existed.
+     */
+    serviceUrl?: string;
     members: Array<{ name: string; pod: string; node: string; clientUrl: string; peerUrl: string }>;
     /**
      * Present when the members serve TLS: the etcd CA and the guardian's client certificate and key, as paths (the

@@ -4,6 +4,7 @@ import { AdmissionregistrationV1Api, ApiException, CoreV1Api, KubeConfig, Kubern
 import { parseAllDocuments } from 'yaml';
 import { parseConfig } from '../../src/config/load';
 import type { GuardianConfig } from '../../src/config/schema';
+import { endpointsConfigMapName } from '../../src/domain/endpoints';
 import { KubeGateway } from '../../src/kube/gateway';
 import { successorPod } from '../../src/kube/member-pod';
 import type { MigrationResult } from '../../workflows/migrate';
@@ -39,7 +40,15 @@ function manifests(file: string): KubernetesObject[] {
  * `kustomize edit set namespace` would for a namespaced overlay: this is that edit.
  */
 function forEtcdNamespace(objects: KubernetesObject[], namespace: string): KubernetesObject[] {
-  return objects.map((o) => (o.kind === 'Role' || o.kind === 'RoleBinding' ? { ...o, metadata: { ...o.metadata, namespace } } : o));
+  return objects.map((o) => (o.kind === 'Role' || o.kind === 'RoleBinding' || o.metadata?.name === SHIPPED_ENDPOINTS ? forSandboxCluster({ ...o, metadata: { ...o.metadata, namespace } }) : o));
+}
+
+/** The client endpoints ConfigMap deploy/ ships, for its config's cluster `control-plane`. */
+const SHIPPED_ENDPOINTS = 'etcd-guardian-control-plane-endpoints';
+
+/** The same edit for the cluster's name: the sandbox's cluster is `main`, so its ConfigMap and the Role's resourceNames say so. */
+function forSandboxCluster(object: KubernetesObject): KubernetesObject {
+  return JSON.parse(JSON.stringify(object).replaceAll(SHIPPED_ENDPOINTS, endpointsConfigMapName('main')).replaceAll('"control-plane"', '"main"')) as KubernetesObject;
 }
 
 /**
@@ -118,11 +127,13 @@ it('the deploy/ manifests apply to a real kube-apiserver, and the ServiceAccount
   const admission = admissionFor(manifests('admission.yaml'), namespace, cluster, selector);
   // The Deployment (and its backup volume claim) is accepted and stored, but nothing runs it: the sandbox has no
   // controller manager and no container runtime.
+  const endpoints = forEtcdNamespace(manifests('client-endpoints.yaml'), namespace);
   const applied = await apply(api, [
     ...manifests('namespace.yaml'),
     ...rbac,
     ...admission,
     ...manifests('configmap.yaml'),
+    ...endpoints,
     ...manifests('deployment.yaml'),
   ]);
   expect(applied).toEqual([
@@ -136,6 +147,7 @@ it('the deploy/ manifests apply to a real kube-apiserver, and the ServiceAccount
     'ValidatingAdmissionPolicyBinding/etcd-guardian-member-pods',
     'ConfigMap/etcd-guardian-admission',
     'ConfigMap/etcd-guardian-config',
+    'ConfigMap/etcd-guardian-main-endpoints',
     'PersistentVolumeClaim/etcd-guardian-backups',
     'Deployment/etcd-guardian',
   ]);
@@ -269,6 +281,10 @@ it('a monitor cycle and a migration succeed with nothing but the ServiceAccount 
   expect(result.verified?.voters).toHaveLength(3);
   const pods = (await h.sandbox.status()).members.filter((m) => !m.terminating).map((m) => `${m.name}@${m.node}`);
   expect(pods).toContain('etcd-3@node-4');
+  // The client endpoints were published with the token: the shipped ConfigMap now names the new member's address.
+  const published = await admin.makeApiClient(CoreV1Api).readNamespacedConfigMap({ namespace: h.sandbox.info.etcd.namespace, name: endpointsConfigMapName('main') });
+  const node4 = h.sandbox.info.nodes.find((n) => n.name === 'node-4')?.address ?? '?';
+  expect(published.data?.['endpoints']?.split(',')).toContain(`http://${node4}:2379`);
   expect(pods).not.toContain(`${follower}@${h.sandbox.info.etcd.members.find((m) => m.name === follower)?.node ?? '?'}`);
 });
 
@@ -282,13 +298,15 @@ it('the same token is refused what the guardian does not need', async () => {
     refusal(() => core.listNamespacedSecret({ namespace: h.sandbox.info.etcd.namespace })),
     refusal(() => core.createNamespacedPod({ namespace: 'default', body: { metadata: { name: 'intruder' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } })),
     refusal(() => core.patchNode({ name: 'node-5', body: { spec: { unschedulable: true } } })),
+    refusal(() => core.createNamespacedConfigMap({ namespace: h.sandbox.info.etcd.namespace, body: { metadata: { name: 'intruder' }, data: {} } })),
   ]);
-  expect(refused.map((r) => r.code)).toEqual([403, 403, 403, 403]);
+  expect(refused.map((r) => r.code)).toEqual([403, 403, 403, 403, 403]);
   expect(refused.map((r) => r.message)).toEqual([
     `nodes "node-5" is forbidden: User "${user}" cannot delete resource "nodes" in API group "" at the cluster scope`,
     `secrets is forbidden: User "${user}" cannot list resource "secrets" in API group "" in the namespace "${h.sandbox.info.etcd.namespace}"`,
     `pods is forbidden: User "${user}" cannot create resource "pods" in API group "" in the namespace "default"`,
     `nodes "node-5" is forbidden: User "${user}" cannot patch resource "nodes" in API group "" at the cluster scope`,
+    `configmaps is forbidden: User "${user}" cannot create resource "configmaps" in API group "" in the namespace "${h.sandbox.info.etcd.namespace}"`,
   ]);
   // Nothing was changed by the refused calls.
   const adminCore = admin.makeApiClient(CoreV1Api);

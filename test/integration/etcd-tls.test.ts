@@ -1,13 +1,14 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { get as httpGet, type IncomingMessage } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
 import { noop } from 'cockatiel';
 import { Command } from 'commander';
 import { Etcd3 } from 'etcd3';
+import pino from 'pino';
 import { collectStatus, renderStatus } from '../../src/cli/status-command';
 import { startMigration } from '../../src/cli/migrate-command';
 import { registerSandboxCommand, sandboxOptions, type SandboxFlags } from '../../src/cli/sandbox-command';
@@ -16,11 +17,13 @@ import { withTimeout } from '../../src/errors';
 import { EtcdTlsError } from '../../src/etcd/errors';
 import { selfSignedCa } from '../../src/sandbox/pki';
 import { applyMonitorSchedule, runningMonitor, scheduleIdFor } from '../../src/temporal/schedules';
+import { installGuardianRuntime } from '../../src/observability/runtime';
 import { buildClusterRuntimes } from '../../worker/runtimes';
 import { createGuardianWorker, sourceWorkflows } from '../../worker/worker';
 import type { MonitorStatus } from '../../workflows/monitor';
 import { configDocumentFor, startGuardian, type GuardianHarness } from './harness/guardian';
 import { finished } from './harness/migration';
+import { everyHistory, leaksIn, pemBody, pemFilesUnder } from './harness/secrets';
 import { until } from './harness/wait';
 
 /**
@@ -63,18 +66,19 @@ function getHealth(url: string, options: { ca?: Buffer; cert?: Buffer; key?: Buf
   });
 }
 
-/** The base64 lines of a PEM file: what would show if the file's content leaked anywhere. */
-function pemBody(path: string): string[] {
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((line) => line.length >= 40 && !line.startsWith('-----'));
-}
+/** The worker's log: the guardian's own runtime and JSON logger, as `etcd-guardian worker` installs them, into a file. */
+const workerLog = join(mkdtempSync(join(tmpdir(), 'etcd-tls-worker-log-')), 'worker.log');
+
+/** A secret-like value an application stores in etcd: it reaches the snapshot, and must reach nothing else. */
+const APP_SECRET = { key: 'app/secrets/db-password', value: `s3cr3t-${Math.random().toString(36).slice(2)}-${Date.now().toString(36)}` };
 
 async function monitorStatus(client: Client, workflowId: string): Promise<MonitorStatus> {
   return client.workflow.getHandle(workflowId).query<MonitorStatus>('status');
 }
 
 beforeAll(async () => {
+  // Debug level: every line the worker could write is in the file the leak check reads.
+  installGuardianRuntime({ logLevel: 'debug', metricsPort: 0 }, pino.destination({ dest: workerLog, sync: true }));
   h = await startGuardian({ etcdTls: true, tuning: { interval: `${INTERVAL_MS}ms`, endpointTimeout: '1s', dryRun: true } });
   if (!h.sandbox.info.etcd.tls) throw new Error('the sandbox was started with etcdTls but reports no etcd TLS files');
   tls = h.sandbox.info.etcd.tls;
@@ -164,6 +168,8 @@ it('migrates a follower to a named node over TLS; the new member serves TLS and 
   let follower: { name: string; node: string };
   try {
     for (let i = 0; i < KEYS; i++) await client.put(`tls-test/key-${i}`).value(`value-${i}`);
+    // In the snapshot the migration takes first; the leak check below looks for it everywhere else.
+    await client.put(APP_SECRET.key).value(APP_SECRET.value);
     const [status, list] = await Promise.all([client.maintenance.status(), client.cluster.memberList({ linearizable: true })]);
     const name = list.members.find((m) => !m.isLearner && m.ID !== status.leader && m.name)?.name ?? '';
     const node = h.sandbox.info.etcd.members.find((m) => m.name === name)?.node ?? '';
@@ -213,6 +219,36 @@ it("keeps certificates and keys out of the histories of the migration and the mo
   const log = readFileSync(join(h.sandbox.info.logsDir, 'sandbox.log'), 'utf8');
   expect(log).toContain(tls.certFile);
   expect(log).not.toContain('-----BEGIN');
+});
+
+it("keeps every certificate, key and stored secret of the run out of every workflow history and the worker's log, and the snapshot private", async () => {
+  if (!migration) throw new Error('the migration test did not run');
+  // Every certificate and key the run made: the CA, the guardian's and the health check's, every node's server pair.
+  const files = pemFilesUnder(h.sandbox.info.stateDir);
+  expect(files.filter((f) => f.endsWith('.key')).length).toBeGreaterThanOrEqual(h.sandbox.info.nodes.length + 2);
+  const secrets = [...files.flatMap((file) => pemBody(file).map((value) => ({ what: `a line of ${file}`, value }))), { what: `the value of ${APP_SECRET.key}`, value: APP_SECRET.value }];
+
+  // The check can fail: a log line carrying a key, or the stored secret, is caught.
+  const keyFile = files.find((f) => f.endsWith('.key')) ?? '';
+  expect(leaksIn(`{"msg":"tls","key":${JSON.stringify(readFileSync(keyFile, 'utf8'))}}`, secrets)).toEqual(expect.arrayContaining(['PEM marker "-----BEGIN"', `a line of ${keyFile}`]));
+  expect(leaksIn(`{"msg":"value ${APP_SECRET.value}"}`, secrets)).toEqual([`the value of ${APP_SECRET.key}`]);
+
+  const histories = await everyHistory(h.client);
+  // The monitor (and its continued runs), the migration, the wrong-CA suite's runs when they ran first: all of them.
+  expect(histories.map((hst) => hst.workflow.split(' ')[0])).toEqual(expect.arrayContaining(['monitorCluster', 'migrateMember']));
+  expect(histories.filter((hst) => leaksIn(hst.text, secrets).length > 0).map((hst) => `${hst.workflow}: ${leaksIn(hst.text, secrets).join(', ')}`)).toEqual([]);
+
+  const log = readFileSync(workerLog, 'utf8');
+  // The log is the worker's: its migration steps are there, with the certificate paths it was given.
+  expect(log).toContain('"step":"backup-snapshot"');
+  expect(log).toContain('verify-quorum');
+  expect(leaksIn(log, secrets)).toEqual([]);
+
+  // The snapshot the migration took holds the secret: it and its directory are the worker's alone.
+  const backup = (await finished(migration)).result.backup;
+  if (!backup?.path) throw new Error('the migration took no snapshot');
+  expect(readFileSync(backup.path).includes(Buffer.from(APP_SECRET.value))).toBe(true);
+  expect([statSync(backup.path).mode & 0o777, statSync(dirname(backup.path)).mode & 0o777]).toEqual([0o600, 0o700]);
 });
 
 describe('a guardian whose CA did not sign the members\' certificates', () => {

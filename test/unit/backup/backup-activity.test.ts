@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setImmediate } from 'node:timers/promises';
 import { ApplicationFailure } from '@temporalio/common';
@@ -68,6 +68,20 @@ describe('taking the backup', () => {
     const record = await backup({ required: true, directory: nested });
     expect(record.path).toBe(join(nested, SNAPSHOT));
     expect(modeOf(nested)).toBe(0o700);
+  });
+
+  it('tightens an existing backup directory that others can read to owner-only, and says so', async () => {
+    chmodSync(directory, 0o755);
+    await backup({ required: true });
+    expect(modeOf(directory)).toBe(0o700);
+    expect(logger.at('WARN')).toEqual([`backup-snapshot: ${directory} was mode 0755: tightened to 0700, since its snapshots hold every Secret of the cluster`]);
+  });
+
+  it('leaves an owner-only backup directory as it is, without a warning', async () => {
+    chmodSync(directory, 0o700);
+    await backup({ required: true });
+    expect(modeOf(directory)).toBe(0o700);
+    expect(logger.at('WARN')).toEqual([]);
   });
 
   it('answers a retry after the record was saved with that record, without a second snapshot', async () => {

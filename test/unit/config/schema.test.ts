@@ -276,6 +276,7 @@ describe('toPolicy', () => {
             dryRun: true,
             memberNamePrefix: 'events',
             desiredVoters: 5,
+            addressing: { mode: 'headless-service', serviceName: 'events-etcd' },
             tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'etcd', effect: 'NoSchedule' }],
             placement: { nodeSelector: { 'node-role.kubernetes.io/control-plane': '' }, allowedNodes: ['cp-1', 'cp-2', 'cp-3', 'cp-4'] },
           }),
@@ -292,6 +293,7 @@ describe('toPolicy', () => {
       memberNamePrefix: 'events',
       tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'etcd', effect: 'NoSchedule' }],
       desiredVoters: 5,
+      addressingMode: 'headless-service',
       placement: { nodeSelector: { 'node-role.kubernetes.io/control-plane': '' }, allowedNodes: ['cp-1', 'cp-2', 'cp-3', 'cp-4'] },
     });
   });

@@ -59,13 +59,15 @@ interface Rule {
   apiGroups: string[];
   resources: string[];
   verbs: string[];
+  resourceNames?: string[];
 }
 
 function rulesOf(manifest: Manifest): Rule[] {
   return list(manifest.body['rules'], `${manifest.kind} ${manifest.name}: rules`).map((raw) => {
     const rule = dict(raw, 'rule');
     const strings = (key: string): string[] => list(rule[key] ?? [], key).map((v) => text(v, key));
-    return { apiGroups: strings('apiGroups'), resources: strings('resources'), verbs: strings('verbs') };
+    const names = rule['resourceNames'] === undefined ? {} : { resourceNames: strings('resourceNames') };
+    return { apiGroups: strings('apiGroups'), resources: strings('resources'), verbs: strings('verbs'), ...names };
   });
 }
 
@@ -104,13 +106,14 @@ describe('deploy/ manifests', () => {
     expect([...manifestFiles].sort()).toEqual(yamlFiles.sort());
   });
 
-  it('holds the Namespace, the ServiceAccount, the roles and bindings, the ConfigMap and the Deployment', () => {
+  it('holds the Namespace, the ServiceAccount, the roles and bindings, the ConfigMaps and the Deployment', () => {
     expect(manifests.map((m) => `${m.kind}/${m.name}`).sort()).toEqual(
       [
         'ClusterRole/etcd-guardian',
         'ClusterRoleBinding/etcd-guardian',
         'ConfigMap/etcd-guardian-admission',
         'ConfigMap/etcd-guardian-config',
+        'ConfigMap/etcd-guardian-control-plane-endpoints',
         'Deployment/etcd-guardian',
         'Namespace/etcd-guardian',
         'PersistentVolumeClaim/etcd-guardian-backups',
@@ -123,11 +126,11 @@ describe('deploy/ manifests', () => {
     );
   });
 
-  it("puts every namespaced object of the guardian's own in its namespace, and the Role beside the etcd pods", () => {
+  it("puts every namespaced object of the guardian's own in its namespace, and the Role and the client endpoints beside the etcd pods", () => {
     for (const manifest of manifests) {
       if (['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'].includes(manifest.kind)) {
         expect(manifest.namespace).toBeUndefined();
-      } else if (['Role', 'RoleBinding'].includes(manifest.kind) || (manifest.kind === 'ConfigMap' && manifest.name === 'etcd-guardian-admission')) {
+      } else if (['Role', 'RoleBinding'].includes(manifest.kind) || (manifest.kind === 'ConfigMap' && (manifest.name === 'etcd-guardian-admission' || manifest.name.endsWith('-endpoints')))) {
         expect(manifest.namespace).toBe('kube-system');
       } else {
         expect(`${manifest.kind} ${manifest.namespace}`).toBe(`${manifest.kind} ${GUARDIAN_NAMESPACE}`);
@@ -148,10 +151,17 @@ describe('deploy/ manifests', () => {
       ]);
     });
 
-    it('lets the Role read, create and delete pods in the etcd namespace, nothing else', () => {
+    it('lets the Role read, create and delete pods in the etcd namespace, and rewrite the client endpoints ConfigMap of each cluster, nothing else', () => {
       expect(rulesOf(the('Role'))).toEqual([
         { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'create', 'delete'] },
+        { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'update'], resourceNames: clusterConfig.clusters.map((c) => `etcd-guardian-${c.name}-endpoints`) },
       ]);
+    });
+
+    it('ships each cluster\'s client endpoints ConfigMap in its namespace, since the Role may not create ConfigMaps', () => {
+      for (const cluster of clusterConfig.clusters) {
+        expect(the('ConfigMap', `etcd-guardian-${cluster.name}-endpoints`).namespace).toBe(cluster.namespace);
+      }
     });
 
     it.each(['ClusterRole', 'Role'])('gives the %s no wildcard, no secrets, no node writes and no escalation', (kind) => {

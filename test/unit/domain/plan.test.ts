@@ -359,6 +359,24 @@ describe('choosing which member to move first', () => {
     expect(plan.reasons).toContain('also replaced, being down too: etcd-4 (etcd adds no member while a voter is disconnected)');
   });
 
+  it('behind a headless Service, a replace of two dead voters gives each successor its member\'s name, confirmed only after both are removed and their pods deleted', () => {
+    const obs = withMember(withMember(aCluster(5, 8), 3, { status: aDeadStatus() }), 4, { status: aDeadStatus() });
+    const plan = migratePlan(decide(obs, { policy: aPolicy({ addressingMode: 'headless-service' }) }));
+    expect(plan.newMemberName).toBe('etcd-3');
+    expect(plan.steps.filter((s) => s.step === 'schedule-pod').map((s) => s.description)).toEqual(['add etcd-3 as a learner and create its pod', 'add etcd-4 as a learner and create its pod']);
+    expect(plan.steps.filter((s) => s.step === 'choose-node').map((s) => s.args)).toMatchObject([{ slot: 'main', preferredName: 'etcd-3' }, { slot: 'also-etcd-4', preferredName: 'etcd-4' }]);
+    const firstChoice = plan.steps.findIndex((s) => s.step === 'choose-node');
+    const lastRemoval = plan.steps.map((s) => s.step).lastIndexOf('delete-pod');
+    expect(lastRemoval).toBeLessThan(firstChoice);
+    expect(plan.reasons).toContain('successor named etcd-3: a replace behind a headless Service keeps the name etcd-3, so its DNS name stays valid; reused only once the member and its pod are gone');
+  });
+
+  it('behind a headless Service, a surge takes a new name: both members exist at once', () => {
+    const plan = migratePlan(decide(livePressure(), { policy: aPolicy({ addressingMode: 'headless-service' }) }));
+    expect(plan.strategy).toBe('surge');
+    expect(plan.newMemberName).toBe('etcd-3');
+  });
+
   it('a replace with every other voter healthy takes no other member along', () => {
     expect(migratePlan(decide(nodeDown())).alsoReplaced).toEqual([]);
   });

@@ -68,6 +68,13 @@ describe('the pod of a successor member', () => {
     expect(pod.status).toBeUndefined();
   });
 
+  it('keeps a reused name but gives the data directory the new member id, so an earlier incarnation\'s data is never picked up', () => {
+    const reused = successorPod(template, { oldMemberName: 'etcd-0', newMemberName: 'etcd-1', nodeName: 'node-4', initialCluster: 'etcd-0=x,etcd-1=y', incarnation: '8e9e05c52164694d' });
+    expect(reused.metadata?.name).toBe('etcd-1');
+    expect(reused.spec?.containers[0]?.args?.[0]).toBe('--name=etcd-1');
+    expect(reused.spec?.volumes?.[0]?.hostPath?.path).toBe('/var/lib/etcd-guardian/main/etcd-1-8e9e05c52164694d');
+  });
+
   it('replaces whole tokens only', () => {
     const odd = successorPod(
       { ...template, spec: { ...template.spec!, containers: [{ name: 'etcd', args: ['--x=etcd-10,127.20.0.21,etcd-1'] }] } },

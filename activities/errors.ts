@@ -14,7 +14,9 @@ export class MigrationRefusedError extends Error {
       | 'LEARNER_PRESENT'
       | 'VOTER_POD'
       | 'NOTHING_TO_REPAIR'
-      | 'REPAIR_REFUSED',
+      | 'REPAIR_REFUSED'
+      | 'STATIC_POD'
+      | 'CONTROLLER_OWNED',
     message: string,
   ) {
     super(message);

@@ -53,13 +53,23 @@ export const DATA_DIR_ANNOTATION = 'etcd-guardian.io/data-dir';
 /** On a successor pod whose template's data directory was not named after its member: the host directory it got. */
 export const FRESH_DATA_DIR_ANNOTATION = 'etcd-guardian.io/fresh-data-dir';
 
+/** The environment variable carrying the pod's uid (downward API) to the start guard. Not ETCD_*: etcd reads those. */
+export const GUARD_UID_ENV = 'GUARDIAN_POD_UID';
+/** The file the start guard leaves in the data directory: the uid of the pod whose etcd it let start there. */
+export const GUARD_MARKER = '.etcd-guardian-pod';
+
 /**
  * Runs before etcd, in the container: a new member must start from an empty data directory. With an old member's
- * data etcd would ignore --initial-cluster-state=existing and start as that old member. `$1` is the directory, the
- * rest is etcd's command line. Needs a shell in the image (the sandbox and shell-bearing etcd images have one).
+ * data etcd would ignore --initial-cluster-state=existing and start as that old member. The directory may be
+ * non-empty only when this same pod started etcd there before (a container restart): the guard marks the directory
+ * with the pod's uid on the first start. `$1` is the directory, the rest is etcd's command line. Needs a shell in the
+ * image (the sandbox and shell-bearing etcd images have one).
  */
-export const DATA_DIR_GUARD_SCRIPT =
-  `d="$1"; shift; if [ -d "$d" ] && [ -n "$(ls -A "$d")" ]; then echo "etcd-guardian: data directory $d is not empty; a new member starts from an empty one, so etcd is not started" >&2; exit ${DATA_DIR_NOT_EMPTY_EXIT}; fi; exec "$@"`;
+export const DATA_DIR_GUARD_SCRIPT = [
+  `d="$1"; shift; u="$${GUARD_UID_ENV}"; m="$d/${GUARD_MARKER}"`,
+  `if [ -d "$d" ] && [ -n "$(ls -A "$d")" ] && { [ -z "$u" ] || [ "$(cat "$m" 2>/dev/null)" != "$u" ]; }; then echo "etcd-guardian: data directory $d is not empty and was not started by this pod; a new member starts from an empty one, so etcd is not started" >&2; exit ${DATA_DIR_NOT_EMPTY_EXIT}; fi`,
+  `mkdir -p "$d" && printf %s "$u" > "$m" && exec "$@"`,
+].join('; ');
 
 const GUARD_NAME = 'etcd-data-dir-guard';
 
@@ -129,7 +139,12 @@ export function successorPod(template: V1Pod, change: MemberPodChange): V1Pod {
   const dataDir = dataDirOf(first, change.newMemberName);
   const { volumes, fresh } = freshHostPath(swapped, first, dataDir, change.newMemberName);
   // The start guard runs first: `sh -c <guard> guard <data dir> <etcd command...>`, the args unchanged after it.
-  const withGuard: V1Container = { ...first, command: ['sh', '-c', DATA_DIR_GUARD_SCRIPT, GUARD_NAME, dataDir, ...(first.command ?? ['etcd'])] };
+  const uidEnv = { name: GUARD_UID_ENV, valueFrom: { fieldRef: { fieldPath: 'metadata.uid' } } };
+  const withGuard: V1Container = {
+    ...first,
+    command: ['sh', '-c', DATA_DIR_GUARD_SCRIPT, GUARD_NAME, dataDir, ...(first.command ?? ['etcd'])],
+    env: [...(first.env ?? []).filter((e) => e.name !== GUARD_UID_ENV), uidEnv],
+  };
   // The kubelet's own annotations (config.mirror, config.source, config.hash) describe the template's origin, not
   // this pod's: a copy carrying them would pass for a static pod.
   const annotations = Object.fromEntries(Object.entries(template.metadata?.annotations ?? {}).filter(([key]) => !key.startsWith(KUBELET_CONFIG_PREFIX)));

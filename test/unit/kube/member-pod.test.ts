@@ -1,9 +1,9 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DATA_DIR_GUARD_SCRIPT, DATA_DIR_NOT_EMPTY_EXIT, successorPod } from '../../../src/kube/member-pod';
+import { DATA_DIR_GUARD_SCRIPT, DATA_DIR_NOT_EMPTY_EXIT, GUARD_MARKER, GUARD_UID_ENV, successorPod } from '../../../src/kube/member-pod';
 
 const template: V1Pod = {
   apiVersion: 'v1',
@@ -149,6 +149,7 @@ describe('a successor never passes for what its template was', () => {
 
   it('runs etcd behind a start guard that checks the data directory, with the flags untouched', () => {
     expect(pod.spec?.containers[0]?.command?.slice(0, 6)).toEqual(['sh', '-c', DATA_DIR_GUARD_SCRIPT, 'etcd-data-dir-guard', '/var/lib/etcd', 'etcd']);
+    expect(pod.spec?.containers[0]?.env).toEqual([{ name: GUARD_UID_ENV, valueFrom: { fieldRef: { fieldPath: 'metadata.uid' } } }]);
     expect(pod.spec?.containers[0]?.command).toContain('--name=etcd-4');
   });
 
@@ -161,25 +162,38 @@ describe('a successor never passes for what its template was', () => {
 
 describe('the start guard', () => {
   const root = mkdtempSync(join(tmpdir(), 'guard-'));
-  const run = (dir: string) => spawnSync('sh', ['-c', DATA_DIR_GUARD_SCRIPT, 'etcd-data-dir-guard', dir, 'echo', 'etcd started'], { encoding: 'utf8' });
+  const run = (dir: string, uid = 'pod-uid-1') =>
+    spawnSync('sh', ['-c', DATA_DIR_GUARD_SCRIPT, 'etcd-data-dir-guard', dir, 'echo', 'etcd started'], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', [GUARD_UID_ENV]: uid } });
 
   it.each([
     ['a directory that does not exist yet', 'absent', false],
     ['an empty directory', 'empty', true],
-  ])('starts etcd on %s', (_what, name, create) => {
+  ])('starts etcd on %s, and marks it with the pod\'s uid', (_what, name, create) => {
     const dir = join(root, name);
     if (create) mkdirSync(dir);
     const result = run(dir);
     expect([result.status, result.stdout]).toEqual([0, 'etcd started\n']);
+    expect(readFileSync(join(dir, GUARD_MARKER), 'utf8')).toBe('pod-uid-1');
   });
 
-  it('does not start etcd on a directory with an old member\'s data, and says why', () => {
-    const dir = join(root, 'dirty');
+  it('starts etcd again for the same pod (a container restart), on the data it wrote', () => {
+    const dir = join(root, 'restart');
+    expect(run(dir).status).toBe(0);
+    mkdirSync(join(dir, 'member', 'wal'), { recursive: true });
+    expect([run(dir).status, run(dir).stdout]).toEqual([0, 'etcd started\n']);
+  });
+
+  it.each([
+    ['an old member\'s data', (dir: string) => writeFileSync(join(dir, 'member', 'wal'), 'old'), 'pod-uid-1'],
+    ['the data of another pod of the same name', (dir: string) => writeFileSync(join(dir, GUARD_MARKER), 'pod-uid-0'), 'pod-uid-1'],
+    ['any data, when the pod\'s uid is unknown', (dir: string) => writeFileSync(join(dir, GUARD_MARKER), ''), ''],
+  ])('does not start etcd on a directory with %s, and says why', (what, fill, uid) => {
+    const dir = join(root, `dirty-${what.length}`);
     mkdirSync(join(dir, 'member'), { recursive: true });
-    writeFileSync(join(dir, 'member', 'wal'), 'old');
-    const result = run(dir);
+    fill(dir);
+    const result = run(dir, uid);
     expect(result.status).toBe(DATA_DIR_NOT_EMPTY_EXIT);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toContain(`data directory ${dir} is not empty`);
+    expect(result.stderr).toContain(`data directory ${dir} is not empty and was not started by this pod`);
   });
 });

@@ -186,6 +186,8 @@ export interface MigrationReport {
   dryRun: boolean;
   requestedStrategy?: string;
   requestedTargetNode?: string;
+  /** A repair that removes one dead member an operator approved (kubeadm): the member named in the approval. */
+  approvedRemoval?: string;
   evidence: EvidenceReport;
   plan?: PlanReport;
   placements: PlacementAttempt[];

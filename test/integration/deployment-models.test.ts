@@ -4,6 +4,8 @@ import { AppsV1Api, type V1Pod } from '@kubernetes/client-node';
 import { WorkflowFailedError, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { Etcd3 } from 'etcd3';
 import { renderStatus } from '../../src/cli/status-command';
+import { renderMarkdown } from '../../src/report/markdown';
+import { loadReport } from '../../src/report/report';
 import { ETCD_IMAGE, ETCD_LABELS } from '../../src/sandbox/etcd-cluster';
 import { hostPathRoot, statePaths } from '../../src/sandbox/state-dir';
 import type { MigrationResult } from '../../workflows/migrate';
@@ -297,6 +299,10 @@ it('kubeadm static pods: a dead member is alerted with the runbook, never migrat
   expect(await podIdentities()).toEqual(pods);
   const started = (await repair.fetchHistory()).events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0]?.data;
   expect(JSON.parse(Buffer.from(started ?? new Uint8Array()).toString('utf8'))).toMatchObject({ approveRemoval: victim, requestedBy: 'alice@sre' });
+  // The post-mortem report, read from that history alone, says who approved which removal.
+  const report = renderMarkdown(await loadReport(h.client, 'migrate-main', repair.firstExecutionRunId));
+  expect(report).toContain('Started by an operator (`alice@sre`)');
+  expect(report).toContain(`removal of dead member ${victim}, approved by alice@sre`);
 
   // Two voters where three are desired: the monitor does not copy a static pod to grow back, it says how to.
   const short = await decisionMatching(/kubeadm join --control-plane/);

@@ -4,6 +4,7 @@ import { AppsV1Api, type V1Pod } from '@kubernetes/client-node';
 import { WorkflowFailedError, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { Etcd3 } from 'etcd3';
 import { renderStatus } from '../../src/cli/status-command';
+import { GUARD_UID_ENV } from '../../src/kube/member-pod';
 import { renderMarkdown } from '../../src/report/markdown';
 import { loadReport } from '../../src/report/report';
 import { ETCD_IMAGE, ETCD_LABELS } from '../../src/sandbox/etcd-cluster';
@@ -135,7 +136,13 @@ async function recreateAsMirror(pod: V1Pod): Promise<void> {
     ...rest,
     automountServiceAccountToken: false,
     volumes: (rest.volumes ?? []).filter((v) => !token(v)),
-    containers: rest.containers.map((c) => ({ ...c, volumeMounts: (c.volumeMounts ?? []).filter((m) => !token(m)) })),
+    // kubeadm's manifest runs etcd itself: a successor's start guard (from the first test) is not part of it.
+    containers: rest.containers.map((c) => ({
+      ...c,
+      command: c.command?.[3] === 'etcd-data-dir-guard' ? c.command.slice(5) : c.command,
+      env: (c.env ?? []).filter((e) => e.name !== GUARD_UID_ENV),
+      volumeMounts: (c.volumeMounts ?? []).filter((m) => !token(m)),
+    })),
   };
   await kube.core.createNamespacedPod({
     namespace: NS,

@@ -107,7 +107,7 @@ function migrationSections(report: WorkflowReport, m: MigrationReport): string[]
   }
   if (e.triggers.length > 0) out.push('Findings that triggered it:', '', ...findingRows(e.triggers), '');
   else if (e.startedBy === 'monitor') out.push('The monitor\'s findings are not in this history, and its history could not be read.', '');
-  const request = [m.requestedStrategy ? `strategy ${m.requestedStrategy}` : undefined, m.requestedTargetNode ? `target node ${m.requestedTargetNode}` : undefined, m.approvedRemoval ? `removal of dead member ${m.approvedRemoval}, approved by ${e.requestedBy ?? '?'}` : undefined, m.dryRun ? 'dry run' : undefined].filter(Boolean);
+  const request = [m.requestedStrategy ? `strategy ${m.requestedStrategy}` : undefined, m.requestedTargetNode ? `target node ${m.requestedTargetNode}` : undefined, m.dryRun ? 'dry run' : undefined].filter(Boolean);
   if (request.length > 0) out.push(`Requested: ${request.join(', ')}.`, '');
 
   out.push('## Decision and plan', '');
@@ -300,6 +300,10 @@ export function renderMarkdown(report: WorkflowReport): string {
     out.push('## Time', '', accountingLine(report, 'cycles'), '', 'The full timeline, activity by activity, is in `--json` (`timeline`).', '');
   } else {
     out.push(...header(report, `Report: ${report.workflowType} ${report.workflowId}`, `${report.activities.length} activities`));
+    if (report.approval) {
+      const a = report.approval;
+      out.push('## Approval', '', `Removal of dead member **${a.member}** approved by \`${a.approvedBy}\`${a.reason ? `. Reason given: **${a.reason}**` : ''}.`, '');
+    }
     out.push('## Timeline', '', ...timelineRows(report, report.timeline), '', accountingLine(report, 'activities'), '');
   }
   if (report.workflowTaskFailures.length > 0) {

@@ -193,7 +193,6 @@ export function buildMigrationReport(run: RunHistory, activities: readonly Activ
   };
   if (optStr(input.strategy) !== undefined) report.requestedStrategy = String(input.strategy);
   if (optStr(input.targetNode) !== undefined) report.requestedTargetNode = String(input.targetNode);
-  if (optStr(input.approveRemoval) !== undefined) report.approvedRemoval = String(input.approveRemoval);
   if (plan) report.plan = plan;
   const newMember = optStr(result.newMember) ?? placed?.memberName;
   if (newMember !== undefined) report.newMember = newMember;

@@ -186,8 +186,6 @@ export interface MigrationReport {
   dryRun: boolean;
   requestedStrategy?: string;
   requestedTargetNode?: string;
-  /** A repair that removes one dead member an operator approved (kubeadm): the member named in the approval. */
-  approvedRemoval?: string;
   evidence: EvidenceReport;
   plan?: PlanReport;
   placements: PlacementAttempt[];
@@ -284,5 +282,7 @@ export interface WorkflowReport {
   workflowTaskFailures: { at: string; cause?: string; message?: string }[];
   migration?: MigrationReport;
   monitor?: MonitorReport;
+  /** A repairMembership run that removed a dead member on an operator's approval: whom, approved by whom, why. */
+  approval?: { member: string; approvedBy: string; reason?: string };
   notes: string[];
 }

@@ -15,7 +15,9 @@ export class MigrationRefusedError extends Error {
       | 'VOTER_POD'
       | 'NOTHING_TO_REPAIR'
       | 'REPAIR_REFUSED'
-      | 'PLACEMENT_POLICY',
+      | 'PLACEMENT_POLICY'
+      | 'STATIC_POD'
+      | 'CONTROLLER_OWNED',
     message: string,
   ) {
     super(message);

@@ -1,4 +1,5 @@
 import { log } from '@temporalio/activity';
+import type { V1Pod } from '@kubernetes/client-node';
 import { convergenceProblems, agreedLeaders, hashDisagreement } from '../src/domain/convergence';
 import { leadershipMove } from '../src/domain/leadership';
 import { initialClusterFor, peerURLFor, urlHost } from '../src/domain/membership';
@@ -10,10 +11,11 @@ import { confirmSuccessorName } from '../src/domain/naming';
 import { buildMigrationPlan, placementRequestFor, type MigrationPlan, type PlanRefusal } from '../src/domain/plan';
 import type { StrategyPreference } from '../src/domain/policy';
 import { successorBlocker } from '../src/domain/succession';
-import { buildRepairPlan, type RepairPlan, type RepairRefusal } from '../src/domain/repair';
+import { buildApprovedRemovalPlan, buildRepairPlan, type RepairPlan, type RepairRefusal } from '../src/domain/repair';
 import { isMemberHealthy, knownLeader, learnerCaughtUp, projectChange, toVoterViews } from '../src/domain/quorum';
 import { EtcdRequestError } from '../src/etcd/errors';
-import { successorPod } from '../src/kube/member-pod';
+import { classifyWorkload, unmovableReason, type Workload } from '../src/domain/workload';
+import { FRESH_DATA_DIR_ANNOTATION, successorPod } from '../src/kube/member-pod';
 import { effectsOf, heartbeating, waitFor } from './effects';
 import { MembershipUnknownError, MigrationRefusedError, NotReadyYetError, PlanStaleError, QuorumGuardError, TargetLostError } from './errors';
 import { publishClientEndpoints } from './endpoints';
@@ -80,6 +82,7 @@ function assertTargetAlive(obs: ClusterObservation, podName: string): void {
   if (!pod) throw new TargetLostError(`pod ${podName} of the new member is gone`);
   const node = obs.nodes.find((n) => n.name === pod.nodeName);
   if (!node || !isNodeReady(node)) throw new TargetLostError(`node ${pod.nodeName ?? '?'} of the new member is not ready`);
+  if (pod.startRefused !== undefined) throw new TargetLostError(`pod ${podName} of the new member will not start: ${pod.startRefused}`);
   if (pod.phase === 'Failed') throw new TargetLostError(`pod ${podName} of the new member failed`);
 }
 
@@ -88,6 +91,8 @@ const REFUSAL_TYPES: Partial<Record<PlanRefusal['code'], MigrationRefusedError['
   'quorum-guard': 'QUORUM_GUARD',
   'no-feasible-node': 'NO_FEASIBLE_NODE',
   'peer-down': 'PEER_DOWN',
+  'static-pod': 'STATIC_POD',
+  'controller-owned': 'CONTROLLER_OWNED',
 };
 
 /** The failure type of a refused repair; a refusal not listed is REPAIR_REFUSED. */
@@ -95,7 +100,23 @@ const REPAIR_REFUSAL_TYPES: Partial<Record<RepairRefusal['code'], MigrationRefus
   'nothing-to-repair': 'NOTHING_TO_REPAIR',
   'quorum-guard': 'QUORUM_GUARD',
   'no-feasible-node': 'NO_FEASIBLE_NODE',
+  'static-pod': 'STATIC_POD',
+  'controller-owned': 'CONTROLLER_OWNED',
+  'unknown-member': 'INVALID_INPUT',
 };
+
+/** How a pod object is deployed, read from the object itself (not from an observation that may be stale). */
+function workloadOfPod(pod: V1Pod): Workload {
+  return classifyWorkload({ annotations: pod.metadata?.annotations ?? {}, ownerReferences: pod.metadata?.ownerReferences ?? [] });
+}
+
+/** Refuse, before any side effect, to delete or copy a pod the guardian does not own: a static or controller-owned one. */
+function refuseUnmovable(pod: V1Pod, action: string): void {
+  const workload = workloadOfPod(pod);
+  const reason = unmovableReason(pod.metadata?.name ?? '?', workload);
+  if (reason === undefined || workload.kind === 'movable') return;
+  throw new MigrationRefusedError(workload.kind === 'static' ? 'STATIC_POD' : 'CONTROLLER_OWNED', `will not ${action}: ${reason}`);
+}
 
 /**
  * The migration's steps. Each is idempotent (a repeat finds its result in place and returns it), each destructive
@@ -146,7 +167,8 @@ export function createMigrationActivities(deps: ActivityDeps) {
         const { refusal } = built;
         const code = REFUSAL_TYPES[refusal.code] ?? 'INVALID_INPUT';
         log.warn(`plan: refused to migrate ${input.member} of ${input.cluster}: ${refusal.message}`, { step: 'plan', cluster: input.cluster, member: input.member, code });
-        throw new MigrationRefusedError(code, `${refusal.message}${code === 'INVALID_INPUT' ? '' : `; ${describeCluster(observation)}`}`);
+        const runbook = refusal.runbook ? `\n${refusal.runbook.join('\n')}` : '';
+        throw new MigrationRefusedError(code, `${refusal.message}${code === 'INVALID_INPUT' ? '' : `; ${describeCluster(observation)}`}${runbook}`);
       }
       const plan = { ...built.plan, ...(runtime.endpointTimeoutMs !== undefined ? { endpointTimeoutMs: runtime.endpointTimeoutMs } : {}) };
       log.info(`plan: ${plan.strategy} ${plan.member.name} from ${plan.member.nodeName ?? '?'} to ${plan.target.node}`, {
@@ -164,10 +186,13 @@ export function createMigrationActivities(deps: ActivityDeps) {
     },
 
     /** The plan that brings the cluster back to its desired voters, from a fresh look; refuses with the reason. */
-    async prepareRepair({ cluster }: { cluster: string }): Promise<RepairPlan> {
+    async prepareRepair({ cluster, approveRemoval, approvedBy }: { cluster: string; approveRemoval?: string; approvedBy?: string }): Promise<RepairPlan> {
       const runtime = runtimeOf(deps, cluster);
       const observation = await observe(runtime);
-      const built = buildRepairPlan(observation, runtime.policy, deps.now());
+      const built =
+        approveRemoval === undefined
+          ? buildRepairPlan(observation, runtime.policy, deps.now())
+          : buildApprovedRemovalPlan(observation, runtime.policy, { member: approveRemoval, approvedBy: approvedBy ?? 'unknown' }, deps.now());
       if ('refusal' in built) {
         const code = REPAIR_REFUSAL_TYPES[built.refusal.code] ?? 'REPAIR_REFUSED';
         throw new MigrationRefusedError(code, `${built.refusal.message}; ${describeCluster(observation)}`);
@@ -265,6 +290,7 @@ export function createMigrationActivities(deps: ActivityDeps) {
       const runtime = runtimeOf(deps, cluster);
       const pod = await runtime.kube.getPod(runtime.namespace, podName);
       if (!pod) return { deleted: false, forced: false };
+      refuseUnmovable(pod, `delete pod ${podName}`);
       const observation = await observe(runtime);
       const voter = observation.members.find((m) => !m.isLearner && (m.id === memberId || m.podName === podName));
       if (voter) {
@@ -361,8 +387,13 @@ export function createMigrationActivities(deps: ActivityDeps) {
         throw new MigrationRefusedError('POD_CONFLICT', `pod ${input.podName} already exists on node ${existing.spec?.nodeName ?? '?'}${existing.metadata?.deletionTimestamp ? ' and is terminating' : ''}, not on ${input.nodeName}`);
       }
       const pods = await runtime.kube.listPodObjects(runtime.namespace, runtime.podSelector);
-      const template = pods.find((p) => p.metadata?.name === input.templateMember && !p.metadata.deletionTimestamp) ?? pods.find((p) => !p.metadata?.deletionTimestamp) ?? pods.find((p) => p.metadata?.name === input.templateMember);
+      // Another pod to copy only if it is a bare one: a copy of a static or controller-owned pod is never made.
+      const template =
+        pods.find((p) => p.metadata?.name === input.templateMember && !p.metadata.deletionTimestamp) ??
+        pods.find((p) => !p.metadata?.deletionTimestamp && workloadOfPod(p).kind === 'movable') ??
+        pods.find((p) => p.metadata?.name === input.templateMember);
       if (!template) throw new NotReadyYetError(`no pod of cluster ${input.cluster} to copy the spec from`);
+      refuseUnmovable(template, `make ${input.podName} from a copy of pod ${template.metadata?.name ?? '?'}`);
       const observation = await observe(runtime);
       const initialCluster = initialClusterFor(observation.members, { name: input.podName, peerURL: input.learnerPeerURL });
       if (!initialCluster) throw new NotReadyYetError(`learner ${input.learnerPeerURL} is not in the member list yet`);
@@ -381,7 +412,15 @@ export function createMigrationActivities(deps: ActivityDeps) {
         ...(runtime.addressing.mode === 'headless-service' && learnerId !== undefined ? { incarnation: learnerId } : {}),
       });
       await runtime.kube.createPod(runtime.namespace, pod);
-      log.info(`schedule-pod: pod ${input.podName} created on ${input.nodeName}`, { step: 'schedule-pod', cluster: input.cluster, pod: input.podName, node: input.nodeName, template: templateName });
+      const fresh = pod.metadata?.annotations?.[FRESH_DATA_DIR_ANNOTATION];
+      log.info(`schedule-pod: pod ${input.podName} created on ${input.nodeName}${fresh ? `; its data directory is ${fresh} on the host, since ${templateName}'s did not name its member` : ''}`, {
+        step: 'schedule-pod',
+        cluster: input.cluster,
+        pod: input.podName,
+        node: input.nodeName,
+        template: templateName,
+        ...(fresh ? { freshDataDir: fresh } : {}),
+      });
       return { created: true };
     },
 

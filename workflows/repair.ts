@@ -51,7 +51,9 @@ export async function repairMembership(raw: unknown): Promise<RepairResult> {
   }
   upsertSearchAttributes([{ key: SA.cluster, value: input.cluster }, { key: SA.strategy, value: 'repair' }]);
   progress.phase = 'planning';
-  const plan = await saga.step('plan', () => quick.prepareRepair({ cluster: input.cluster }), (p) => `repair (${p.kind}): ${p.reasons.join('; ')}`).catch((error: unknown) => {
+  // An approved removal travels to the planner with its approver; both are in this run's input and the plan's result.
+  const approval = input.approveRemoval !== undefined ? { approveRemoval: input.approveRemoval, approvedBy: input.requestedBy ?? 'unknown' } : {};
+  const plan = await saga.step('plan', () => quick.prepareRepair({ cluster: input.cluster, ...approval }), (p) => `repair (${p.kind}): ${p.reasons.join('; ')}`).catch((error: unknown) => {
     throw ApplicationFailure.create({ message: rootMessage(error), type: failureType(error) ?? 'PLAN_FAILED', nonRetryable: true });
   });
   progress.plan = plan;

@@ -8,7 +8,11 @@ import { migrationIdFor } from './migrate-command';
 
 /** One line of the plan per step, for the dry run and the outcome. */
 function planLines(result: RepairResult): string[] {
-  return [`repair ${result.cluster} (${result.plan.kind}): ${result.plan.reasons.join('; ')}`, ...result.plan.steps.map((s, i) => `  ${i + 1}. ${s.step}: ${s.description}`)];
+  return [
+    `repair ${result.cluster} (${result.plan.kind}): ${result.plan.reasons.join('; ')}`,
+    ...(result.plan.approval ? [`approved by ${result.plan.approval.approvedBy}: remove ${result.plan.approval.member} (${result.plan.approval.memberId})`] : []),
+    ...result.plan.steps.map((s, i) => `  ${i + 1}. ${s.step}: ${s.description}`),
+  ];
 }
 
 /**
@@ -22,12 +26,20 @@ export function registerRepairCommand(program: Command): void {
     .argument('<cluster>', 'cluster name, as in the config')
     .option('-c, --config <file>', 'config file')
     .option('--reason <text>', 'why, for the history', 'manual repair')
+    .option('--approve-removal <member>', 'remove this dead member (name or hex id) and nothing else: no pod is deleted, no successor added (kubeadm static pods); you are recorded as the approver')
+    .option('--approver <name>', 'who approves, for the history (default: cli:$USER)')
     .option('--dry-run', 'plan only: print the steps; change nothing')
     .option('--json', 'print the result as JSON')
-    .action(async (cluster: string, options: { config?: string; reason: string; dryRun?: boolean; json?: boolean }) => {
+    .action(async (cluster: string, options: { config?: string; reason: string; dryRun?: boolean; json?: boolean; approveRemoval?: string; approver?: string }) => {
       const config = cliConfig(options.config);
       clusterNamed(config, cluster);
-      const request: RepairMembershipRequest = { cluster, reason: options.reason, dryRun: options.dryRun === true, requestedBy: `cli:${process.env.USER ?? 'unknown'}` };
+      const request: RepairMembershipRequest = {
+        cluster,
+        reason: options.reason,
+        dryRun: options.dryRun === true,
+        requestedBy: options.approver ?? `cli:${process.env.USER ?? 'unknown'}`,
+        ...(options.approveRemoval !== undefined ? { approveRemoval: options.approveRemoval } : {}),
+      };
       try {
         parseRepairMembershipInput(request);
       } catch (error) {
@@ -48,7 +60,8 @@ export function registerRepairCommand(program: Command): void {
           if (error instanceof WorkflowFailedError) throw new Error(`repair failed: ${error.cause?.message ?? error.message}`, { cause: error });
           throw error;
         })) as RepairResult;
-        process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${[...planLines(result), result.dryRun ? 'dry run: nothing changed' : `verified: ${result.verified?.voters.join(', ') ?? '?'}`].join('\n')}\n`);
+        const lines = [...planLines(result), result.dryRun ? 'dry run: nothing changed' : `verified: ${result.verified?.voters.join(', ') ?? '?'}`, ...(result.plan.runbook ?? [])];
+        process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${lines.join('\n')}\n`);
       } finally {
         await client.connection.close();
       }

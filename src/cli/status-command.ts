@@ -72,6 +72,11 @@ export function renderStatus(reports: readonly ClusterStatusReport[]): string {
     for (const m of s.members) {
       lines.push(`  ${pad(m.name, 10)}${pad(m.node ?? '?', 10)}${pad(m.rack ?? '?', 10)}${pad(m.domain ?? '?', 10)}${m.healthy ? 'healthy' : 'DOWN'}${m.isLearner ? ' (learner)' : ''}${m.isLeader ? ' (leader)' : ''}`);
     }
+    const unmovable = s.members.filter((m) => m.workload !== undefined);
+    if (unmovable.length > 0) {
+      lines.push('  not moved by the guardian (monitored and alerted only):');
+      for (const m of unmovable) lines.push(`    ${m.name}: ${m.workload ?? ''}`);
+    }
     const findings = s.assessment?.findings ?? [];
     if (findings.length > 0) {
       lines.push('  findings:');
@@ -79,6 +84,7 @@ export function renderStatus(reports: readonly ClusterStatusReport[]): string {
     }
     if (r.clients) lines.push(`  clients: ${r.clients.endpoints ? r.clients.endpoints.join(',') : r.clients.problem ?? '?'} (ConfigMap ${r.clients.configMap})`);
     if (s.decision) lines.push(`  decision: ${s.decision.summary}`);
+    if (s.decision?.kind === 'alert' && s.decision.runbook) lines.push(...s.decision.runbook.map((line) => `  ${line}`));
     if (s.migration.inFlight) lines.push(`  migration in flight: ${s.migration.inFlight.workflowId} (${s.migration.inFlight.member})`);
     if (s.lastError) lines.push(`  last cycle failed: ${s.lastError}`);
     lines.push('');

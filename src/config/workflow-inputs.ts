@@ -97,9 +97,16 @@ const repairMembershipInputSchema = z.strictObject(
     reason: nonEmpty('a non-empty reason').default('manual repair'),
     dryRun: z.boolean({ error: 'expected true or false' }).default(false),
     requestedBy: nonEmpty('the name of who asked').optional(),
+    /** Remove this dead member (name or hex id), as approved by `requestedBy`; nothing else is repaired. */
+    approveRemoval: nonEmpty('a member name or hex id').optional(),
   },
   { error: (issue) => (issue.code === 'invalid_type' ? 'expected an object with cluster' : undefined) },
-);
+).superRefine((input, ctx) => {
+  // An approval is recorded with its approver: an anonymous one is refused.
+  if (input.approveRemoval !== undefined && input.requestedBy === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['requestedBy'], message: `the approver's name is required with approveRemoval (${input.approveRemoval})` });
+  }
+});
 
 /** Input of the repairMembership workflow once validated, defaults applied. */
 export type RepairMembershipInput = z.output<typeof repairMembershipInputSchema>;

@@ -1,6 +1,7 @@
 import { podOfMember, type Addressing } from './membership';
 import type { ClusterObservation, MemberObservation, NodeObservation, PodObservation, RaftStatus } from './observation';
 import { isMemberHealthy, knownLeader } from './quorum';
+import { describeWorkload, workloadOf, type Workload } from './workload';
 
 /** What etcd said about one member, before it is joined with Kubernetes. */
 export interface RaftMember {
@@ -53,6 +54,8 @@ export function assembleObservation(cluster: string, raft: RaftSnapshot, kube: K
   const pods: PodObservation[] = kube.pods.map((p) => {
     const pod: PodObservation = { name: p.name, phase: p.phase, ready: p.ready, restartCount: p.restartCount, terminating: p.terminating };
     if (p.nodeName) pod.nodeName = p.nodeName;
+    if (p.workload) pod.workload = p.workload;
+    if (p.startRefused !== undefined) pod.startRefused = p.startRefused;
     return pod;
   });
   return {
@@ -76,6 +79,8 @@ export interface MemberSummary {
   healthy: boolean;
   isLearner: boolean;
   isLeader: boolean;
+  /** How its pod is deployed, when it is not a bare pod the guardian may replace. */
+  workload?: string;
 }
 
 /** The members of an observation, in name order, for status displays. */
@@ -89,6 +94,9 @@ export function memberSummaries(obs: ClusterObservation): MemberSummary[] {
       if (m.nodeName) summary.node = m.nodeName;
       if (node?.rack !== undefined) summary.rack = node.rack;
       if (node?.domain !== undefined) summary.domain = node.domain;
+      const pod = m.podName ? obs.pods.find((p) => p.name === m.podName) : undefined;
+      const workload: Workload = workloadOf(pod);
+      if (workload.kind !== 'movable') summary.workload = describeWorkload(workload);
       return summary;
     })
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

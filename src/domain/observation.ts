@@ -1,3 +1,5 @@
+import type { Workload } from './workload';
+
 /**
  * What the guardian observed of one etcd cluster at one moment: its members with their Raft status,
  * the Kubernetes nodes and pods under them. Plain JSON, so that it can travel through workflow history.
@@ -61,6 +63,10 @@ export interface PodObservation {
   restartCount: number;
   /** The pod carries a deletionTimestamp. */
   terminating: boolean;
+  /** How the pod is deployed (bare, static, controller-owned); absent in observations recorded before it was read. */
+  workload?: Workload;
+  /** Why its container refused to start (a successor whose data directory was not empty), when it did. */
+  startRefused?: string;
 }
 
 /** The Raft status of one member, merged from the maintenance API and the member's /metrics endpoint. */

@@ -9,6 +9,7 @@ import { isMemberHealthy, knownLeader, toVoterViews } from './quorum';
 import type { Assessment, Finding, FindingKind } from './risk';
 import { buildRepairPlan, type RepairPlan } from './repair';
 import { buildSteps, type PlannedStep, type PlannedSuccessor } from './steps';
+import { clusterWorkload, kubeadmRunbook, unmovableReason, workloadOf } from './workload';
 
 export type { PlannedStep, StepName } from './steps';
 
@@ -51,14 +52,15 @@ export interface MigrationPlan {
 export type NoActionReason = 'healthy' | 'not-actionable' | 'migration-in-flight' | 'cooldown';
 
 /** Why the planner wants a person to look. */
-export type AlertReason = 'quorum-lost' | 'no-leader' | 'needs-operator' | 'no-feasible-node' | 'quorum-guard';
+export type AlertReason = 'quorum-lost' | 'no-leader' | 'needs-operator' | 'no-feasible-node' | 'quorum-guard' | 'unmovable-workload';
 
 /** What the monitor should do after an assessment. */
 export type Decision =
   | { kind: 'none'; reason: NoActionReason; summary: string }
   /** Bring the cluster back to its desired voters (a failed migration, a member removed by hand). */
   | { kind: 'repair'; plan: RepairPlan; dryRun: boolean; summary: string }
-  | { kind: 'alert'; reason: AlertReason; summary: string; findings: Finding[] }
+  /** `runbook`: what the operator runs (the kubeadm node replacement, for a dead member of a static pod). */
+  | { kind: 'alert'; reason: AlertReason; summary: string; findings: Finding[]; runbook?: string[] }
   /**
    * `strategyPreference` is the policy's, for the migration workflow: it plans again from its own fresh
    * observation, and a member that answers again by then is surged, not replaced while healthy. Absent from
@@ -75,10 +77,12 @@ export interface MigrationState {
 
 /** Why a plan could not be built. `field` names the request field at fault, when one is. */
 export interface PlanRefusal {
-  code: 'unknown-member' | 'member-is-learner' | 'unknown-target' | 'target-refused' | 'no-feasible-node' | 'quorum-guard' | 'peer-down';
+  code: 'unknown-member' | 'member-is-learner' | 'unknown-target' | 'target-refused' | 'no-feasible-node' | 'quorum-guard' | 'peer-down' | 'static-pod' | 'controller-owned';
   field?: 'member' | 'targetNode';
   message: string;
   placement?: PlacementResult;
+  /** What the operator runs instead (a static pod's dead member: the kubeadm node replacement). */
+  runbook?: string[];
 }
 
 /** What to build a plan for. */
@@ -152,6 +156,41 @@ function plannedMember(observation: ClusterObservation, member: MemberObservatio
 }
 
 /**
+ * The guardian deletes and copies only bare pods: a member whose pod is static or owned by a controller is refused,
+ * with the reason. A member whose pod is not seen is judged by the cluster's other pods (its successor would copy one).
+ */
+function unmovableRefusal(observation: ClusterObservation, member: MemberObservation): PlanRefusal | undefined {
+  const own = member.podName ? observation.pods.find((p) => p.name === member.podName) : undefined;
+  const judged = own ? { workload: workloadOf(own), pod: own.name } : clusterWorkload(observation.pods);
+  if (judged.workload.kind === 'movable' || judged.pod === undefined) return undefined;
+  const who = member.name || member.id;
+  const reason = unmovableReason(judged.pod, judged.workload) ?? '';
+  if (judged.workload.kind === 'controller-owned') {
+    return { code: 'controller-owned', field: 'member', message: `cannot move ${who}: ${reason}` };
+  }
+  if (isMemberHealthy(member)) {
+    return {
+      code: 'static-pod',
+      field: 'member',
+      message: `cannot move ${who}: ${reason}; it answers, so it stays a member: relieve its node or replace the node by hand (kubeadm reset there, kubeadm join --control-plane on a new one)`,
+    };
+  }
+  const healthy = observation.members.find((m) => m.id !== member.id && !m.isLearner && isMemberHealthy(m));
+  const runbook = kubeadmRunbook(observation.cluster, {
+    name: who,
+    id: member.id,
+    ...(member.nodeName ? { nodeName: member.nodeName } : {}),
+    ...(healthy?.clientURLs[0] ? { endpoint: healthy.clientURLs[0] } : {}),
+  });
+  return {
+    code: 'static-pod',
+    field: 'member',
+    message: `cannot move ${who}: ${reason}; it is down: approve its removal with etcd-guardian repair ${observation.cluster} --approve-removal ${who}, then replace its node`,
+    runbook,
+  };
+}
+
+/**
  * Build the plan to move one member: resolve the strategy, choose the node, and project every step, refusing
  * a plan that would pass through a state below quorum. Pure: the same request always gives the same answer.
  */
@@ -167,6 +206,8 @@ export function buildMigrationPlan(request: PlanRequest): { plan: MigrationPlan 
   }
   const nodes = new Map(observation.nodes.map((n) => [n.name, n]));
   const planned = plannedMember(observation, member);
+  const unmovable = unmovableRefusal(observation, member);
+  if (unmovable) return { refusal: unmovable };
 
   const placementRequest = placementRequestFor(observation, { memberId: member.id, name: planned.name, ...(member.nodeName ? { nodeName: member.nodeName } : {}) }, policy, request.excludedNodes);
   const placement = choosePlacement(placementRequest);
@@ -322,6 +363,9 @@ export function planMigration(
       if ('plan' in repair && repair.plan.kind !== 'shrink') {
         return { kind: 'repair', plan: repair.plan, dryRun: policy.dryRun, summary: `${policy.dryRun ? '[dry run] ' : ''}repair ${observation.cluster}: ${repair.plan.reasons.join('; ')}` };
       }
+      if ('refusal' in repair && (repair.refusal.code === 'static-pod' || repair.refusal.code === 'controller-owned')) {
+        return { kind: 'alert', reason: 'unmovable-workload', summary: `needs an operator: ${short.message}; ${repair.refusal.message}`, findings: critical.length > 0 ? critical : [short] };
+      }
     }
     if (critical.length > 0) {
       return { kind: 'alert', reason: 'needs-operator', summary: `needs an operator: ${critical.map((f) => f.message).join('; ')}`, findings: critical };
@@ -365,6 +409,16 @@ export function planMigration(
   if ('refusal' in built && built.refusal.code === 'peer-down') {
     // Another voter is down but not yet confirmed: once it is, it comes first and is replaced, then this one.
     return { kind: 'none', reason: 'not-actionable', summary: `${who} is at risk but waits: ${built.refusal.message}` };
+  }
+  if ('refusal' in built && (built.refusal.code === 'static-pod' || built.refusal.code === 'controller-owned')) {
+    // Findings stay reported and the monitor keeps watching; the guardian touches no pod of such a member.
+    return {
+      kind: 'alert',
+      reason: 'unmovable-workload',
+      summary: `${who} is at risk (${first.triggers.map((f) => f.kind).join(', ')}) but the guardian will not move it: ${built.refusal.message.replace(/^cannot move [^:]+: /, '')}`,
+      findings: first.triggers,
+      ...(built.refusal.runbook ? { runbook: built.refusal.runbook } : {}),
+    };
   }
   if ('refusal' in built) {
     const reason: AlertReason = built.refusal.code === 'quorum-guard' ? 'quorum-guard' : 'no-feasible-node';

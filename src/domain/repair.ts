@@ -4,7 +4,8 @@ import { nextMemberName } from './naming';
 import { choosePlacement, placementRequestFor } from './placement';
 import type { Policy } from './policy';
 import { isMemberHealthy, knownLeader, toVoterViews } from './quorum';
-import { buildRepairSteps, type PlannedStep, type PlannedSuccessor, type StepMember } from './steps';
+import { clusterWorkload, kubeadmRunbook, unmovableReason } from './workload';
+import { buildApprovedRemovalSteps, buildRepairSteps, type PlannedStep, type PlannedSuccessor, type StepMember } from './steps';
 
 /**
  * The cluster has a desired size. A migration that failed part-way, an interrupted surge or a member removed by
@@ -12,7 +13,7 @@ import { buildRepairSteps, type PlannedStep, type PlannedSuccessor, type StepMem
  */
 
 /** Why the repair plan has the shape it has. */
-export type RepairKind = 'grow' | 'shrink' | 'clean';
+export type RepairKind = 'grow' | 'shrink' | 'clean' | 'remove-approved';
 
 /** The plan to bring a cluster back to its desired number of voters. */
 export interface RepairPlan {
@@ -30,11 +31,26 @@ export interface RepairPlan {
   createdAt: string;
   /** The cluster's per-call deadline, added by the activity that plans. */
   endpointTimeoutMs?: number;
+  /** An operator-approved removal of a dead member: who approved which member. */
+  approval?: { member: string; memberId: string; approvedBy: string };
+  /** What the operator does next (a static-pod cluster: the runbook for replacing the node). */
+  runbook?: string[];
 }
 
 /** Why no repair plan could be built. */
 export interface RepairRefusal {
-  code: 'membership-unknown' | 'quorum-lost' | 'nothing-to-repair' | 'peer-down' | 'no-feasible-node' | 'quorum-guard' | 'no-template';
+  code:
+    | 'membership-unknown'
+    | 'quorum-lost'
+    | 'nothing-to-repair'
+    | 'peer-down'
+    | 'no-feasible-node'
+    | 'quorum-guard'
+    | 'no-template'
+    | 'static-pod'
+    | 'controller-owned'
+    | 'unknown-member'
+    | 'member-answers';
   message: string;
 }
 
@@ -84,6 +100,21 @@ export function buildRepairPlan(observation: ClusterObservation, policy: Policy,
   const staleLearners = observation.members.filter((m) => m.isLearner).map(stepMember);
   if (voters.length === desired && staleLearners.length === 0) {
     return { refusal: { code: 'nothing-to-repair', message: `${observation.cluster} has its ${desired} desired voters and no learner: nothing to repair` } };
+  }
+  // Every repair but an approved removal deletes or copies pods: never those of a static pod or a controller.
+  const model = clusterWorkload(observation.pods);
+  const why = model.pod !== undefined ? unmovableReason(model.pod, model.workload) : undefined;
+  if (why !== undefined && model.workload.kind !== 'movable') {
+    const remedy =
+      model.workload.kind === 'static'
+        ? `add a member by joining a control-plane node (kubeadm join --control-plane); a dead member is removed with etcd-guardian repair ${observation.cluster} --approve-removal <member>`
+        : `change the membership through ${model.workload.ownerKind} ${model.workload.ownerName}`;
+    return {
+      refusal: {
+        code: model.workload.kind === 'static' ? 'static-pod' : 'controller-owned',
+        message: `cannot repair ${observation.cluster} (${voters.length} voters, ${desired} desired${staleLearners.length > 0 ? `, learner ${staleLearners.map((l) => l.name).join(', ')}` : ''}): ${why}; ${remedy}`,
+      },
+    };
   }
   const template = healthy.find((m) => m.podName)?.podName;
   const reasons: string[] = [];
@@ -135,6 +166,65 @@ export function buildRepairPlan(observation: ClusterObservation, policy: Policy,
       ...(surplus ? { surplus: { id: surplus.id, name: surplus.name, ...(surplus.podName ? { podName: surplus.podName } : {}), ...(surplus.nodeName ? { nodeName: surplus.nodeName } : {}) } } : {}),
       steps: built.steps,
       createdAt: now.toISOString(),
+    },
+  };
+}
+
+/** An operator's approval to remove one member, and who gave it. */
+export interface RemovalApproval {
+  /** Member name or hex id. */
+  member: string;
+  approvedBy: string;
+}
+
+/**
+ * The plan to remove one dead member an operator approved (a kubeadm member whose node is lost): backup, remove it
+ * if it is still down and quorum holds without it, verify. No pod is touched and no successor added, whatever the
+ * deployment model; the runbook says how to replace the node. Refused for a member that answers.
+ */
+export function buildApprovedRemovalPlan(observation: ClusterObservation, policy: Policy, approval: RemovalApproval, now: Date): { plan: RepairPlan } | { refusal: RepairRefusal } {
+  if (observation.membershipUnknown !== undefined) {
+    return { refusal: { code: 'membership-unknown', message: `cannot remove ${approval.member} from ${observation.cluster}: the membership is unknown (${observation.membershipUnknown})` } };
+  }
+  const key = approval.member.toLowerCase().replace(/^0x/, '');
+  const member = observation.members.find((m) => m.name === approval.member || m.id === key);
+  if (!member) {
+    const known = observation.members.map((m) => m.name || m.id).sort().join(', ');
+    return { refusal: { code: 'unknown-member', message: `approveRemoval: member "${approval.member}" is not in cluster ${observation.cluster}; members: ${known || 'none'}` } };
+  }
+  const who = member.name || member.id;
+  if (isMemberHealthy(member)) {
+    return {
+      refusal: {
+        code: 'member-answers',
+        message: `approveRemoval: member ${who} (${member.id}) answers and has a leader: an approved removal takes out a dead member only; to move a live one, replace its node by hand or migrate it`,
+      },
+    };
+  }
+  const voters = observation.members.filter((m) => !m.isLearner);
+  const expectedVoters = member.isLearner ? voters.length : voters.length - 1;
+  const dbSizeBytes = Math.max(0, ...observation.members.map((m) => m.status.dbSizeBytes ?? 0));
+  const built = buildApprovedRemovalSteps(toVoterViews(observation.members), { member: stepMember(member), approvedBy: approval.approvedBy, expectedVoters, budgets: { dbSizeBytes } });
+  if ('refusal' in built) return { refusal: { code: 'quorum-guard', message: `cannot remove ${who} from ${observation.cluster}: ${built.refusal}` } };
+  const healthy = observation.members.find((m) => m.id !== member.id && isMemberHealthy(m));
+  const runbook =
+    clusterWorkload(observation.pods).workload.kind === 'static'
+      ? kubeadmRunbook(observation.cluster, { name: who, id: member.id, ...(member.nodeName ? { nodeName: member.nodeName } : {}), ...(healthy?.clientURLs[0] ? { endpoint: healthy.clientURLs[0] } : {}) })
+      : undefined;
+  return {
+    plan: {
+      cluster: observation.cluster,
+      kind: 'remove-approved',
+      strategy: 'repair',
+      desiredVoters: policy.desiredVoters,
+      voters: voters.length,
+      reasons: [`${who} (${member.id}) is down${member.nodeName ? ` on ${member.nodeName}` : ''}: removed as approved by ${approval.approvedBy}; ${expectedVoters} voters remain, no pod is deleted and no successor added`],
+      staleLearners: [],
+      additions: [],
+      steps: built.steps,
+      createdAt: now.toISOString(),
+      approval: { member: who, memberId: member.id, approvedBy: approval.approvedBy },
+      ...(runbook ? { runbook } : {}),
     },
   };
 }

@@ -303,6 +303,29 @@ export function buildRepairSteps(views: readonly VoterView[], request: RepairSte
   return projectSpecs(views, specs);
 }
 
+/** What an operator-approved removal of a dead member is built from. */
+export interface ApprovedRemovalStepRequest {
+  member: StepMember;
+  /** Who approved, for the step's description (and so the history, the progress query and the report). */
+  approvedBy: string;
+  expectedVoters: number;
+  budgets: StepBudgets;
+}
+
+/**
+ * Remove one dead member an operator approved, and nothing else: no pod is deleted (a static pod's mirror cannot be)
+ * and no successor is added (the operator joins a new node). The member stays if it answers again.
+ */
+export function buildApprovedRemovalSteps(views: readonly VoterView[], request: ApprovedRemovalStepRequest): { steps: PlannedStep[] } | { refusal: string } {
+  const remove = removeSpec(request.member, true, false, `, down, as approved by ${request.approvedBy}; no pod is deleted and no successor added`);
+  const specs: Spec[] = [
+    BACKUP,
+    { ...remove, guard: `${remove.guard}; the member is still down (one that answers again stays)` },
+    verifyQuorum({ expectedVoters: request.expectedVoters, budgets: request.budgets }),
+  ];
+  return projectSpecs(views, specs);
+}
+
 function projectSpecs(views: readonly VoterView[], specs: readonly Spec[]): { steps: PlannedStep[] } | { refusal: string } {
   let current: readonly VoterView[] = views;
   const steps: PlannedStep[] = [];

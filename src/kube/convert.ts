@@ -1,5 +1,7 @@
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import type { NodeCondition, NodeObservation, PodObservation, Taint } from '../domain/observation';
+import { classifyWorkload } from '../domain/workload';
+import { DATA_DIR_ANNOTATION, DATA_DIR_NOT_EMPTY_EXIT } from './member-pod';
 import { cpuMillis, memoryBytes } from './quantity';
 
 /** Label keys that carry a node's rack and failure domain. */
@@ -64,7 +66,20 @@ export function toPodInfo(pod: V1Pod): PodInfo {
     terminating: pod.metadata?.deletionTimestamp !== undefined && pod.metadata.deletionTimestamp !== null,
   };
   if (pod.spec?.nodeName) info.nodeName = pod.spec.nodeName;
+  info.workload = classifyWorkload({ annotations: pod.metadata?.annotations ?? {}, ownerReferences: pod.metadata?.ownerReferences ?? [] });
+  const refused = startRefusal(pod);
+  if (refused !== undefined) info.startRefused = refused;
   if (pod.status?.hostIP) info.hostIP = pod.status.hostIP;
   if (pod.status?.podIP) info.podIP = pod.status.podIP;
   return info;
+}
+
+/** A successor whose start guard refused a non-empty data directory: etcd never ran, and never will there. */
+function startRefusal(pod: V1Pod): string | undefined {
+  const dataDir = pod.metadata?.annotations?.[DATA_DIR_ANNOTATION];
+  if (dataDir === undefined) return undefined;
+  const status = pod.status?.containerStatuses?.[0];
+  const exit = status?.state?.terminated?.exitCode ?? status?.lastState?.terminated?.exitCode;
+  if (exit !== DATA_DIR_NOT_EMPTY_EXIT) return undefined;
+  return `its data directory ${dataDir} on ${pod.spec?.nodeName ?? '?'} is not empty: its start guard did not start etcd (exit ${DATA_DIR_NOT_EMPTY_EXIT})`;
 }

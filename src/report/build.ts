@@ -106,6 +106,11 @@ export function buildReport(history: History, context: ReportContext = {}): Work
     report.notes.push(`${run.workflowTaskFailures.length} workflow task(s) failed (a worker bug or non-determinism): their time is in the workflow's share`);
   }
 
+  const input = (typeof run.input === 'object' && run.input !== null ? run.input : {}) as Record<string, unknown>;
+  if (run.workflowType === 'repairMembership' && typeof input['approveRemoval'] === 'string') {
+    const reason = typeof input['reason'] === 'string' ? input['reason'] : undefined;
+    report.approval = { member: input['approveRemoval'], approvedBy: typeof input['requestedBy'] === 'string' ? input['requestedBy'] : '?', ...(reason ? { reason } : {}) };
+  }
   if (run.workflowType === 'migrateMember') {
     report.migration = buildMigrationReport(run, activities, {
       ...(context.trigger ? { trigger: context.trigger } : {}),

@@ -300,6 +300,10 @@ export function renderMarkdown(report: WorkflowReport): string {
     out.push('## Time', '', accountingLine(report, 'cycles'), '', 'The full timeline, activity by activity, is in `--json` (`timeline`).', '');
   } else {
     out.push(...header(report, `Report: ${report.workflowType} ${report.workflowId}`, `${report.activities.length} activities`));
+    if (report.approval) {
+      const a = report.approval;
+      out.push('## Approval', '', `Removal of dead member **${a.member}** approved by \`${a.approvedBy}\`${a.reason ? `. Reason given: **${a.reason}**` : ''}.`, '');
+    }
     out.push('## Timeline', '', ...timelineRows(report, report.timeline), '', accountingLine(report, 'activities'), '');
   }
   if (report.workflowTaskFailures.length > 0) {

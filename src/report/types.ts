@@ -285,5 +285,7 @@ export interface WorkflowReport {
   workflowTaskFailures: { at: string; cause?: string; message?: string }[];
   migration?: MigrationReport;
   monitor?: MonitorReport;
+  /** A repairMembership run that removed a dead member on an operator's approval: whom, approved by whom, why. */
+  approval?: { member: string; approvedBy: string; reason?: string };
   notes: string[];
 }

@@ -339,6 +339,13 @@ export class KubeModel {
     return [...this.pods.values()].find((p) => p.memberId === memberId)?.name;
   }
 
+  /** Set a pod's annotations and owner references (a test turning member pods into mirror or StatefulSet pods). */
+  setPodMetadata(namespace: string, name: string, metadata: { annotations?: Record<string, string>; ownerReferences?: NonNullable<V1Pod['metadata']>['ownerReferences'] }): void {
+    const rec = this.pods.get(key(namespace, name));
+    if (!rec) throw new Error(`no pod ${namespace}/${name}`);
+    rec.pod.metadata = { ...rec.pod.metadata, ...metadata };
+  }
+
   /** One pod as the API returns it. */
   getPod(namespace: string, name: string): V1Pod | undefined {
     const rec = this.pods.get(key(namespace, name));

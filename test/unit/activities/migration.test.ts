@@ -367,6 +367,56 @@ describe('deletePod', () => {
   });
 });
 
+describe('pods the guardian does not own: refused before any side effect', () => {
+  const mirror = { annotations: { 'kubernetes.io/config.mirror': 'h', 'kubernetes.io/config.source': 'file' } };
+  const owned = { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'etcd', uid: 'u', controller: true }] };
+
+  it.each([
+    ['a static (mirror) pod', mirror, 'STATIC_POD', "will not delete pod etcd-2: pod etcd-2 is a static pod run by its node's kubelet"],
+    ['a pod a StatefulSet owns', owned, 'CONTROLLER_OWNED', 'will not delete pod etcd-2: pod etcd-2 is a pod owned by StatefulSet etcd'],
+  ])('deletePod of %s, even of a member already removed: refused, not retried, and the pod stays', async (_what, metadata, type, message) => {
+    const { world, act } = aSimulation();
+    const id = idOf(world, 'etcd-2');
+    await world.etcd.removeMember(id, [world.endpointOf('etcd-0')]);
+    world.kubeModel.setPodMetadata(SIM_NAMESPACE, 'etcd-2', metadata);
+    const since = world.calls.trace.length;
+
+    const refused = await failure(run(act.deletePod, { cluster, podName: 'etcd-2', memberId: id, memberDown: true }));
+    expect([refused.type, refused.nonRetryable]).toEqual([type, true]);
+    expect(refused.message).toContain(message);
+    expect(changes(world, since)).toEqual([]);
+    expect(podExists(world, 'etcd-2')).toBe(true);
+  });
+
+  it.each([
+    ['a static (mirror) pod', mirror, 'STATIC_POD'],
+    ['a pod a StatefulSet owns', owned, 'CONTROLLER_OWNED'],
+  ])('createMemberPod from %s: refused, and no pod is created', async (_what, metadata, type) => {
+    const { world, act } = aSimulation();
+    const chosen = await run(act.chooseNode, { cluster, leaving: { memberId: idOf(world, 'etcd-2'), name: 'etcd-2', nodeName: 'node-2' }, excludedNodes: {}, usedNames: [] });
+    await run(act.addLearner, { cluster, podName: chosen.memberName, peerURL: chosen.peerURL, surge: true });
+    world.kubeModel.setPodMetadata(SIM_NAMESPACE, 'etcd-2', metadata);
+    const since = world.calls.trace.length;
+
+    const refused = await failure(run(act.createMemberPod, { cluster, podName: chosen.memberName, nodeName: chosen.node, learnerPeerURL: chosen.peerURL, templateMember: 'etcd-2' }));
+    expect([refused.type, refused.nonRetryable]).toEqual([type, true]);
+    expect(refused.message).toContain(`will not make ${chosen.memberName} from a copy of pod etcd-2`);
+    expect(changes(world, since)).toEqual([]);
+    expect(podExists(world, chosen.memberName)).toBe(false);
+  });
+
+  it('prepareMigration of a static member: STATIC_POD up front, with the reason', async () => {
+    const { world, act } = aSimulation();
+    for (const name of ['etcd-0', 'etcd-1', 'etcd-2']) world.kubeModel.setPodMetadata(SIM_NAMESPACE, name, mirror);
+    const since = world.calls.trace.length;
+
+    const refused = await failure(run(act.prepareMigration, { cluster, member: 'etcd-2', strategy: 'auto', reason: 'test' }));
+    expect([refused.type, refused.nonRetryable]).toEqual(['STATIC_POD', true]);
+    expect(refused.message).toContain('cannot move etcd-2: pod etcd-2 is a static pod');
+    expect(changes(world, since)).toEqual([]);
+  });
+});
+
 describe('createMemberPod', () => {
   it("its response lost after the pod was created: the retry finds the pod on its node and answers created:false", async () => {
     const sim = aSimulation();

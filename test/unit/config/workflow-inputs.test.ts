@@ -4,6 +4,7 @@ import { formatIssue, InvalidInputError } from '../../../src/config/errors';
 import {
   parseMigrateMemberInput,
   parseMonitorClusterInput,
+  parseRepairMembershipInput,
   type MonitorCarried,
 } from '../../../src/config/workflow-inputs';
 
@@ -142,4 +143,26 @@ describe('the modules workflow code imports', () => {
       expect(imports.filter((specifier) => specifier === undefined || !allowed.test(specifier))).toEqual([]);
     },
   );
+});
+
+describe('parseRepairMembershipInput with an approved removal', () => {
+  it('keeps the member and the approver', () => {
+    expect(parseRepairMembershipInput({ cluster: 'main', approveRemoval: 'etcd-1', requestedBy: 'alice' })).toEqual({
+      cluster: 'main',
+      reason: 'manual repair',
+      dryRun: false,
+      approveRemoval: 'etcd-1',
+      requestedBy: 'alice',
+    });
+  });
+
+  it('refuses an approval with no approver, naming the field and the member', () => {
+    expect(problems(() => parseRepairMembershipInput({ cluster: 'main', approveRemoval: 'etcd-1' }))).toEqual([
+      expect.stringContaining("requestedBy: the approver's name is required with approveRemoval (etcd-1)") as unknown as string,
+    ]);
+  });
+
+  it('refuses an empty member name', () => {
+    expect(problems(() => parseRepairMembershipInput({ cluster: 'main', approveRemoval: '', requestedBy: 'alice' }))[0]).toContain('approveRemoval');
+  });
 });

@@ -470,3 +470,58 @@ describe('names and strategies', () => {
     expect(resolveStrategy(preference, healthy).strategy).toBe(strategy);
   });
 });
+
+describe('members the guardian may not move', () => {
+  const mirror = { kind: 'static', evidence: 'kubernetes.io/config.mirror=h' } as const;
+  const owned = { kind: 'controller-owned', ownerKind: 'StatefulSet', ownerName: 'etcd' } as const;
+  const allPods = (obs: ClusterObservation, workload: typeof mirror | typeof owned): ClusterObservation => ({ ...obs, pods: obs.pods.map((p) => ({ ...p, workload })) });
+
+  it('a dead member of a static-pod cluster is an alert with the reason and the kubeadm runbook, not a migration', () => {
+    const decision = decide(allPods(nodeDown(), mirror));
+    expect(decision.kind).toBe('alert');
+    if (decision.kind !== 'alert') return;
+    expect(decision.reason).toBe('unmovable-workload');
+    expect(decision.summary).toContain('etcd-2 is at risk (member-unreachable, node-not-ready) but the guardian will not move it: pod etcd-2 is a static pod');
+    expect(decision.summary).toContain('approve its removal with etcd-guardian repair main --approve-removal etcd-2');
+    expect(decision.findings.map((f) => f.kind).sort()).toEqual(['member-unreachable', 'node-not-ready']);
+    expect(decision.runbook?.[0]).toBe('runbook: replace node-2, the kubeadm control-plane node of etcd member etcd-2 (3) of main');
+  });
+
+  it('a live static member at risk is an alert without a removal runbook: it stays a member', () => {
+    const decision = decide(allPods(livePressure(), mirror));
+    expect(decision).toMatchObject({ kind: 'alert', reason: 'unmovable-workload' });
+    if (decision.kind === 'alert') {
+      expect(decision.summary).toContain('it answers, so it stays a member');
+      expect(decision.runbook).toBeUndefined();
+    }
+  });
+
+  it('a member whose pod a StatefulSet owns is refused with the owner named', () => {
+    const decision = decide(allPods(nodeDown(), owned));
+    expect(decision).toMatchObject({ kind: 'alert', reason: 'unmovable-workload' });
+    if (decision.kind === 'alert') expect(decision.summary).toContain('pod etcd-2 is a pod owned by StatefulSet etcd');
+  });
+
+  it('a manual migration of a static member is refused up front, naming the member field', () => {
+    const built = buildMigrationPlan({ observation: allPods(nodeDown(), mirror), member: 'etcd-2', strategy: 'auto', policy: aPolicy(), now: NOW });
+    expect('refusal' in built && [built.refusal.code, built.refusal.field]).toEqual(['static-pod', 'member']);
+  });
+
+  it('a member whose pod is gone is judged by the pods its successor would copy', () => {
+    const obs = allPods({ ...nodeDown(), pods: nodeDown().pods.filter((p) => p.name !== 'etcd-2') }, owned);
+    const built = buildMigrationPlan({ observation: withMember(obs, 2, { podName: undefined }), member: 'etcd-2', strategy: 'auto', policy: aPolicy(), now: NOW });
+    expect('refusal' in built && built.refusal.code).toBe('controller-owned');
+  });
+
+  it('a bare member of a cluster where another pod is static still moves (its own pod is the template)', () => {
+    const obs = withPod(nodeDown(), 0, { workload: mirror });
+    expect(decide(obs).kind).toBe('migrate');
+  });
+
+  it('a static-pod cluster short of a voter is not repaired by copying a pod: an alert says how to add one', () => {
+    const obs = allPods({ ...aCluster(3), members: aCluster(3).members.slice(0, 2) }, mirror);
+    const decision = decide(obs);
+    expect(decision).toMatchObject({ kind: 'alert', reason: 'unmovable-workload' });
+    if (decision.kind === 'alert') expect(decision.summary).toContain('kubeadm join --control-plane');
+  });
+});

@@ -1,4 +1,4 @@
-import { buildRepairPlan, chooseSurplus } from '../../../src/domain/repair';
+import { buildApprovedRemovalPlan, buildRepairPlan, chooseSurplus } from '../../../src/domain/repair';
 import { aCluster, aDeadStatus, aMember, aPod, aPolicy, withMember } from '../../builders';
 
 const NOW = new Date('2026-11-24T12:00:00.000Z');
@@ -76,5 +76,46 @@ describe('choosing the surplus voter', () => {
 
   it('prefers a member down over any healthy one', () => {
     expect(chooseSurplus(withMember(aCluster(4, 7), 2, { status: aDeadStatus() }))?.name).toBe('etcd-2');
+  });
+});
+
+describe('an operator-approved removal of a dead member', () => {
+  const mirror = { kind: 'static', evidence: 'kubernetes.io/config.mirror=h' } as const;
+  const staticCluster = () => {
+    const obs = withMember(aCluster(3), 1, { status: aDeadStatus() });
+    return { ...obs, pods: obs.pods.map((p) => ({ ...p, workload: mirror })) };
+  };
+
+  it('removes only that member, touches no pod, adds no successor, and records who approved', () => {
+    const built = buildApprovedRemovalPlan(staticCluster(), aPolicy(), { member: 'etcd-1', approvedBy: 'alice' }, NOW);
+    if (!('plan' in built)) throw new Error(built.refusal.message);
+    expect(built.plan).toMatchObject({ kind: 'remove-approved', approval: { member: 'etcd-1', memberId: '2', approvedBy: 'alice' }, additions: [] });
+    expect(built.plan.steps.map((s) => s.step)).toEqual(['backup-snapshot', 'remove-member', 'verify-quorum']);
+    expect(built.plan.steps[1]?.args).toMatchObject({ onlyIfDown: true, successorFollows: false });
+    expect(built.plan.steps[1]?.description).toBe('remove member etcd-1 (2), down, as approved by alice; no pod is deleted and no successor added');
+    expect(built.plan.steps.at(-1)?.args).toMatchObject({ expectedVoters: 2 });
+    expect(built.plan.runbook?.[0]).toBe('runbook: replace node-1, the kubeadm control-plane node of etcd member etcd-1 (2) of main');
+  });
+
+  it.each([
+    ['a member that answers', 'etcd-0', 'member-answers', 'approveRemoval: member etcd-0 (1) answers and has a leader'],
+    ['an unknown member', 'etcd-9', 'unknown-member', 'approveRemoval: member "etcd-9" is not in cluster main; members: etcd-0, etcd-1, etcd-2'],
+  ])('refuses %s', (_what, member, code, message) => {
+    const built = buildApprovedRemovalPlan(staticCluster(), aPolicy(), { member, approvedBy: 'alice' }, NOW);
+    expect('refusal' in built && built.refusal.code).toBe(code);
+    expect('refusal' in built && built.refusal.message).toContain(message);
+  });
+
+  it('refuses a removal that would leave the cluster below quorum', () => {
+    const obs = withMember(staticCluster(), 2, { status: aDeadStatus() });
+    const built = buildApprovedRemovalPlan(obs, aPolicy(), { member: 'etcd-1', approvedBy: 'alice' }, NOW);
+    expect('refusal' in built && built.refusal.code).toBe('quorum-guard');
+  });
+
+  it('a static-pod cluster short of voters is not grown by copying a pod', () => {
+    const obs = { ...aCluster(2, 7), pods: aCluster(2, 7).pods.map((p) => ({ ...p, workload: mirror })) };
+    const built = buildRepairPlan(obs, aPolicy({ desiredVoters: 3 }), NOW);
+    expect('refusal' in built && built.refusal.code).toBe('static-pod');
+    expect('refusal' in built && built.refusal.message).toContain('add a member by joining a control-plane node (kubeadm join --control-plane)');
   });
 });

@@ -1,5 +1,9 @@
 import type { V1Pod } from '@kubernetes/client-node';
-import { successorPod } from '../../../src/kube/member-pod';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DATA_DIR_GUARD_SCRIPT, DATA_DIR_NOT_EMPTY_EXIT, GUARD_MARKER, GUARD_UID_ENV, successorPod } from '../../../src/kube/member-pod';
 
 const template: V1Pod = {
   apiVersion: 'v1',
@@ -61,7 +65,8 @@ describe('the pod of a successor member', () => {
       name: 'etcd-3',
       namespace: 'etcd',
       labels: { app: 'etcd', 'etcd-guardian.io/member': 'etcd-3' },
-      annotations: { 'etcd-guardian.io/replaces': 'etcd-1' },
+      // The data directory its start guard checks before etcd runs.
+      annotations: { 'etcd-guardian.io/replaces': 'etcd-1', 'etcd-guardian.io/data-dir': '/var/lib/etcd' },
     });
     expect(pod.spec?.nodeName).toBe('node-4');
     expect(pod.spec?.volumes?.[0]?.hostPath?.path).toBe('/var/lib/etcd-guardian/main/etcd-3');
@@ -89,5 +94,113 @@ describe('the pod of a successor member', () => {
       { oldMemberName: 'etcd-1', newMemberName: 'etcd-3', nodeName: 'n', initialCluster: 'c' },
     );
     expect(bare.spec?.containers[0]?.args).toEqual(['--name=etcd-3', '--initial-cluster=c', '--initial-cluster-state=existing']);
+  });
+});
+
+/** A kubeadm-style member: a mirror pod, owned by its Node, data in /var/lib/etcd on the host. */
+const kubeadmTemplate: V1Pod = {
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: {
+    name: 'etcd-cp-1',
+    namespace: 'kube-system',
+    labels: { component: 'etcd', tier: 'control-plane' },
+    annotations: {
+      'kubernetes.io/config.mirror': 'a1b2',
+      'kubernetes.io/config.hash': 'a1b2',
+      'kubernetes.io/config.source': 'file',
+      'kubernetes.io/config.seen': '2026-11-30T10:00:00Z',
+      'kubeadm.kubernetes.io/etcd.advertise-client-urls': 'https://10.0.0.1:2379',
+    },
+    ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: 'cp-1', uid: 'n1', controller: true }],
+  },
+  spec: {
+    nodeName: 'cp-1',
+    hostNetwork: true,
+    containers: [
+      {
+        name: 'etcd',
+        command: ['etcd', '--name=cp-1', '--data-dir=/var/lib/etcd', '--initial-cluster=cp-1=https://10.0.0.1:2380'],
+        volumeMounts: [{ name: 'etcd-data', mountPath: '/var/lib/etcd' }],
+      },
+    ],
+    volumes: [{ name: 'etcd-data', hostPath: { path: '/var/lib/etcd', type: 'DirectoryOrCreate' } }],
+  },
+};
+
+describe('a successor never passes for what its template was', () => {
+  const pod = successorPod(kubeadmTemplate, { oldMemberName: 'cp-1', newMemberName: 'etcd-4', nodeName: 'node-4', initialCluster: 'c' });
+
+  it('drops every kubernetes.io/config.* annotation and the owner references, and keeps the others', () => {
+    expect(pod.metadata?.annotations).toEqual({
+      'kubeadm.kubernetes.io/etcd.advertise-client-urls': 'https://10.0.0.1:2379',
+      'etcd-guardian.io/replaces': 'cp-1',
+      'etcd-guardian.io/data-dir': '/var/lib/etcd',
+      'etcd-guardian.io/fresh-data-dir': '/var/lib/etcd/etcd-4',
+    });
+    expect(pod.metadata?.ownerReferences).toBeUndefined();
+  });
+
+  it('gets a data directory named after the new member when the template shares /var/lib/etcd', () => {
+    expect(pod.spec?.volumes).toEqual([{ name: 'etcd-data', hostPath: { path: '/var/lib/etcd/etcd-4', type: 'DirectoryOrCreate' } }]);
+  });
+
+  it('keeps a data directory the swap already named after the new member', () => {
+    const sandboxStyle = successorPod(
+      { ...template, spec: { ...template.spec!, containers: [{ ...template.spec!.containers[0]!, volumeMounts: [{ name: 'data', mountPath: '/var/lib/etcd' }] }] } },
+      { oldMemberName: 'etcd-1', newMemberName: 'etcd-3', nodeName: 'n', initialCluster: 'c' },
+    );
+    expect(sandboxStyle.spec?.volumes?.[0]?.hostPath?.path).toBe('/var/lib/etcd-guardian/main/etcd-3');
+    expect(sandboxStyle.metadata?.annotations?.['etcd-guardian.io/fresh-data-dir']).toBeUndefined();
+  });
+
+  it('runs etcd behind a start guard that checks the data directory, with the flags untouched', () => {
+    expect(pod.spec?.containers[0]?.command?.slice(0, 6)).toEqual(['sh', '-c', DATA_DIR_GUARD_SCRIPT, 'etcd-data-dir-guard', '/var/lib/etcd', 'etcd']);
+    expect(pod.spec?.containers[0]?.env).toEqual([{ name: GUARD_UID_ENV, valueFrom: { fieldRef: { fieldPath: 'metadata.uid' } } }]);
+    expect(pod.spec?.containers[0]?.command).toContain('--name=etcd-4');
+  });
+
+  it('replaces an earlier successor\'s guard instead of wrapping it twice', () => {
+    const again = successorPod(pod, { oldMemberName: 'etcd-4', newMemberName: 'etcd-5', nodeName: 'node-5', initialCluster: 'c' });
+    expect(again.spec?.containers[0]?.command?.filter((c) => c === 'sh')).toEqual(['sh']);
+    expect(again.spec?.containers[0]?.command?.[5]).toBe('etcd');
+  });
+});
+
+describe('the start guard', () => {
+  const root = mkdtempSync(join(tmpdir(), 'guard-'));
+  const run = (dir: string, uid = 'pod-uid-1') =>
+    spawnSync('sh', ['-c', DATA_DIR_GUARD_SCRIPT, 'etcd-data-dir-guard', dir, 'echo', 'etcd started'], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', [GUARD_UID_ENV]: uid } });
+
+  it.each([
+    ['a directory that does not exist yet', 'absent', false],
+    ['an empty directory', 'empty', true],
+  ])('starts etcd on %s, and marks it with the pod\'s uid', (_what, name, create) => {
+    const dir = join(root, name);
+    if (create) mkdirSync(dir);
+    const result = run(dir);
+    expect([result.status, result.stdout]).toEqual([0, 'etcd started\n']);
+    expect(readFileSync(join(dir, GUARD_MARKER), 'utf8')).toBe('pod-uid-1');
+  });
+
+  it('starts etcd again for the same pod (a container restart), on the data it wrote', () => {
+    const dir = join(root, 'restart');
+    expect(run(dir).status).toBe(0);
+    mkdirSync(join(dir, 'member', 'wal'), { recursive: true });
+    expect([run(dir).status, run(dir).stdout]).toEqual([0, 'etcd started\n']);
+  });
+
+  it.each([
+    ['an old member\'s data', (dir: string) => writeFileSync(join(dir, 'member', 'wal'), 'old'), 'pod-uid-1'],
+    ['the data of another pod of the same name', (dir: string) => writeFileSync(join(dir, GUARD_MARKER), 'pod-uid-0'), 'pod-uid-1'],
+    ['any data, when the pod\'s uid is unknown', (dir: string) => writeFileSync(join(dir, GUARD_MARKER), ''), ''],
+  ])('does not start etcd on a directory with %s, and says why', (what, fill, uid) => {
+    const dir = join(root, `dirty-${what.length}`);
+    mkdirSync(join(dir, 'member'), { recursive: true });
+    fill(dir);
+    const result = run(dir, uid);
+    expect(result.status).toBe(DATA_DIR_NOT_EMPTY_EXIT);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain(`data directory ${dir} is not empty and was not started by this pod`);
   });
 });

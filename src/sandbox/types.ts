@@ -27,6 +27,8 @@ export interface SandboxInfo {
     cluster: string;
     /** Label selector of the member pods. */
     selector: string;
+    /** The etcd version the member pods run (`3.6.16`); absent in the state file of a sandbox started before it was recorded. */
+    version?: string;
     clientUrls: string[];
     members: Array<{ name: string; pod: string; node: string; clientUrl: string; peerUrl: string }>;
     /**
@@ -66,7 +68,7 @@ export interface MemberStatusReport {
   restartCount: number;
   terminating: boolean;
   clientUrl: string;
-  /** GET /health on the member answered {"health":"true"} within a second. */
+  /** GET /readyz (etcd 3.5.11+) answered 200, or /health {"health":"true"} (older), within a second. */
   healthy: boolean;
   faults: string[];
 }
@@ -75,6 +77,8 @@ export interface MemberStatusReport {
 export interface SandboxStatus {
   stateDir: string;
   observedAt: string;
+  /** The etcd version the sandbox started its members with. */
+  etcdVersion?: string;
   nodes: NodeStatusReport[];
   members: MemberStatusReport[];
   /** Faults in force, by target. */

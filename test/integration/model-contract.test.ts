@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findBinary } from '../../src/sandbox/binaries';
+import { findEtcdBinary } from '../../src/sandbox/binaries';
+import { resolveEtcdVersion } from '../../src/sandbox/options';
 import { acquireSlot, type SlotLease } from '../../src/sandbox/slot-lock';
 import { startEtcdTarget } from '../simulation/contract/etcd-target';
 import { modelTarget } from '../simulation/contract/model-target';
@@ -58,8 +59,9 @@ describe('the model against real etcd: the contract scenarios', () => {
   let failed = false;
 
   beforeAll(async () => {
-    // Throws "etcd is missing from ~/.cache/etcd-guardian/bin: run scripts/install-components.sh to install it".
-    findBinary('etcd');
+    // The members run the etcd of $ETCD_GUARDIAN_ETCD_VERSION (default 3.6); throws
+    // "etcd 3.6 is missing from ~/.cache/etcd-guardian/etcd/v3.6.<patch>/bin: run scripts/install-components.sh to install it".
+    findEtcdBinary(resolveEtcdVersion(undefined), 'etcd');
     base = mkdtempSync(join(tmpdir(), 'etcd-guardian-contract-'));
     lease = await acquireSlot(base);
   });

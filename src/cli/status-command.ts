@@ -1,5 +1,6 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
+import { untestedVersionNotes } from '../domain/etcd-version';
 import { scheduleIdFor, runningMonitor } from '../temporal/schedules';
 import type { MonitorStatus } from '../../workflows/monitor';
 import { cliConfig, clusterNamed, temporalClient } from './context';
@@ -12,6 +13,8 @@ export interface ClusterStatusReport {
   problem?: string;
   /** The monitor's workflow task keeps failing (a worker bug, or code that no longer replays its history). */
   stuck?: string;
+  /** Members on an etcd version the guardian has not been tested with, one sentence each. */
+  untestedVersions?: string[];
 }
 
 /** Why a running workflow is stuck, when its workflow task has failed more than once; undefined otherwise. */
@@ -39,7 +42,8 @@ export async function collectStatus(client: Client, clusters: readonly string[])
         continue;
       }
       const status = await handle.query<MonitorStatus>('status');
-      reports.push({ cluster, monitor: workflowId, status });
+      const untested = untestedVersionNotes(status.members);
+      reports.push({ cluster, monitor: workflowId, status, ...(untested.length > 0 ? { untestedVersions: untested } : {}) });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       reports.push({ cluster, problem: error instanceof WorkflowNotFoundError || /not found/i.test(message) ? `no schedule: run \`etcd-guardian schedule apply\` (${message})` : message });
@@ -69,6 +73,7 @@ export function renderStatus(reports: readonly ClusterStatusReport[]): string {
     for (const m of s.members) {
       lines.push(`  ${pad(m.name, 10)}${pad(m.node ?? '?', 10)}${pad(m.rack ?? '?', 10)}${pad(m.domain ?? '?', 10)}${m.healthy ? 'healthy' : 'DOWN'}${m.isLearner ? ' (learner)' : ''}${m.isLeader ? ' (leader)' : ''}`);
     }
+    for (const note of r.untestedVersions ?? untestedVersionNotes(s.members)) lines.push(`  ${note}`);
     const findings = s.assessment?.findings ?? [];
     if (findings.length > 0) {
       lines.push('  findings:');

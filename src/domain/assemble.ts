@@ -76,6 +76,8 @@ export interface MemberSummary {
   healthy: boolean;
   isLearner: boolean;
   isLeader: boolean;
+  /** The etcd version it last reported (absent while it does not answer). */
+  version?: string;
 }
 
 /** The members of an observation, in name order, for status displays. */
@@ -89,6 +91,7 @@ export function memberSummaries(obs: ClusterObservation): MemberSummary[] {
       if (m.nodeName) summary.node = m.nodeName;
       if (node?.rack !== undefined) summary.rack = node.rack;
       if (node?.domain !== undefined) summary.domain = node.domain;
+      if (m.status.version !== undefined) summary.version = m.status.version;
       return summary;
     })
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findEtcdBinary } from '../../src/sandbox/binaries';
 import { resolveEtcdVersion } from '../../src/sandbox/options';
+import { peersMarkSilentPeerInactive } from '../../src/domain/etcd-version';
 import { acquireSlot, type SlotLease } from '../../src/sandbox/slot-lock';
 import { startEtcdTarget } from '../simulation/contract/etcd-target';
 import { modelTarget } from '../simulation/contract/model-target';
@@ -72,8 +73,12 @@ describe('the model against real etcd: the contract scenarios', () => {
     if (!failed && base !== undefined) rmSync(base, { recursive: true, force: true });
   });
 
-  it.each(SCENARIOS.map((s, i) => [s.name, s, i] as const))('%s: the same outcome at every step', async (_name, scenario, index) => {
-    const model = await runScenario(modelTarget(aWorld({ members: scenario.members })), scenario);
+  // The members run $ETCD_GUARDIAN_ETCD_VERSION (default 3.6); a scenario written for another version's behaviour is left out.
+  const silentPeersStayActive = !peersMarkSilentPeerInactive({ major: 3, minor: Number(resolveEtcdVersion(undefined).split('.')[1]), patch: 0, text: '' });
+  const scenarios = SCENARIOS.filter((s) => s.silentPeersStayActive === undefined || s.silentPeersStayActive === silentPeersStayActive);
+
+  it.each(scenarios.map((s) => [s.name, s, SCENARIOS.indexOf(s)] as const))('%s: the same outcome at every step', async (_name, scenario, index) => {
+    const model = await runScenario(modelTarget(aWorld({ members: scenario.members, etcd: { silentPeersStayActive } })), scenario);
     if (!lease) throw new Error('no sandbox slot');
     const started = Date.now();
     const real = await startEtcdTarget({

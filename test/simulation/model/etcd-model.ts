@@ -68,6 +68,12 @@ export interface EtcdModelOptions {
   memberListReads: 'linearizable' | 'serializable';
   /** What the status call reports as the server version. */
   version: string;
+  /**
+   * etcd 3.5+: a member that is frozen or cut off (its connections open but silent) stays active in its peers'
+   * transport, so their strict reconfiguration checks count it connected; 3.4 drops it after the 5 s stream read
+   * timeout. (src/domain/etcd-version peersMarkSilentPeerInactive; found by the model contract on 3.6.)
+   */
+  silentPeersStayActive: boolean;
 }
 
 /** Defaults close to a small real cluster on one machine. */
@@ -79,6 +85,7 @@ export const DEFAULT_ETCD_OPTIONS: EtcdModelOptions = {
   catchUpBaseMs: 200,
   memberListReads: 'linearizable',
   version: '3.4.23',
+  silentPeersStayActive: false,
 };
 
 /** One member of the model, with its process and its Raft progress. */
@@ -95,7 +102,10 @@ export interface ModelMember {
   partitioned: boolean;
   /** Log entries this member has applied. */
   applied: number;
-  /** Since when it has been connected to its peers (virtual ms); undefined while cut off or down. */
+  /**
+   * Since when its peers' transport has seen it connected (virtual ms); undefined while cut off or down (with
+   * `silentPeersStayActive`, only once its process stopped or its host went down).
+   */
   connectedSince?: number;
   /** It has a data directory (it has run before): a restart does not validate --initial-cluster again. */
   hasData: boolean;
@@ -557,7 +567,7 @@ export class EtcdModel {
   sync(): void {
     const now = this.clock.nowMs();
     for (const m of [...this.members.values(), ...this.departed.values()]) {
-      if (this.connected(m)) m.connectedSince ??= now;
+      if (this.activeToPeers(m)) m.connectedSince ??= now;
       else delete m.connectedSince;
     }
     // A removed member that can hear its peers again learns it was removed, and exits.
@@ -659,9 +669,19 @@ export class EtcdModel {
     return [...this.members.values()].filter((m) => !m.isLearner);
   }
 
+  /**
+   * Whether its peers' transport counts the member active: connected, or (etcd 3.5+) frozen or cut off with its
+   * connections still open. A stopped process or a host that went down closes them.
+   */
+  private activeToPeers(member: ModelMember): boolean {
+    if (this.connected(member)) return true;
+    if (!this.options.silentPeersStayActive || member.removed || this.downHosts.has(this.hostOf(member))) return false;
+    return member.process === 'frozen' || (member.process === 'running' && member.partitioned);
+  }
+
   /** The link between two members has been up for the last HealthInterval (etcd's transport.ActiveSince). */
   private activeSince(from: ModelMember, to: ModelMember): boolean {
-    if (!this.connected(from) || !this.connected(to)) return false;
+    if (!this.connected(from) || !this.activeToPeers(to)) return false;
     const since = Math.max(from.connectedSince ?? Infinity, to.connectedSince ?? Infinity);
     return since <= this.clock.nowMs() - this.options.healthIntervalMs;
   }

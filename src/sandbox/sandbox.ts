@@ -223,7 +223,7 @@ export class Sandbox {
       await kube.core.createNamespacedPod({ namespace: ETCD_NAMESPACE, body: etcdPodManifest(member, members, token, opts.etcdTls, etcdVersion) });
     }
     await waitForEtcd(kube, members.map((m) => m.clientUrl), paths.logs, parts.etcdTls, parts.etcdReadyPath);
-    progress(`etcd ${etcdVersion} cluster of ${members.length} healthy: ${members.map((m) => m.clientUrl).join(', ')} (${elapsed()})`);
+    progress(`etcd cluster of ${members.length} healthy (etcd ${etcdVersion}): ${members.map((m) => m.clientUrl).join(', ')} (${elapsed()})`);
 
     await waitForMetricsApi(kube, 30_000);
     if (parts.temporal !== undefined) {

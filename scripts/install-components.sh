@@ -28,7 +28,7 @@ ETCD_MIN=3.4.0 # learners and strict reconfig
 # Kubernetes runs 3.5 and 3.6; these are the newest patches the proxy serves (go list -m -versions
 # go.etcd.io/etcd/server/v3). ETCD_GUARDIAN_ETCD_BUILDS overrides the list; an empty value builds none.
 ETCD_BUILDS=${ETCD_GUARDIAN_ETCD_BUILDS-3.6.16 3.5.35}
-GO_MIN_ETCD=1.24.0 # go.etcd.io/etcd/server/v3 v3.6.16's go.mod
+GO_MIN_ETCD=1.26.0 # the go directive of go.etcd.io/etcd/server/v3 v3.6.16 and v3.5.35
 
 CACHE=$ETCD_GUARDIAN_CACHE
 BIN=$CACHE/bin

@@ -125,3 +125,12 @@ export function untestedVersionNotes(members: readonly MemberVersion[]): string[
 export function peersMarkSilentPeerInactive(version: EtcdVersion): boolean {
   return !atLeast(version, 3, 5);
 }
+
+/**
+ * The gRPC code of a learner's refusal of a request it does not serve (writes, linearizable reads, member changes):
+ * `FAILED_PRECONDITION` from etcd 3.6, `UNAVAILABLE` before. A client fails over to its next endpoint only on the
+ * latter, so from 3.6 a client that lists a learner's endpoint sees the refusal itself.
+ */
+export function learnerRefusalCode(version: EtcdVersion): 'UNAVAILABLE' | 'FAILED_PRECONDITION' {
+  return atLeast(version, 3, 6) ? 'FAILED_PRECONDITION' : 'UNAVAILABLE';
+}

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { urlHost } from '../../../src/domain/membership';
+import { learnerRefusalCode, parseEtcdVersion } from '../../../src/domain/etcd-version';
 import type { EndpointStatus, EtcdAlarm, EtcdMemberInfo } from '../../../src/etcd/gateway';
 import type { VirtualClock } from './clock';
 import type { Random } from './random';
@@ -38,6 +39,7 @@ export const ETCD_ERRORS = {
   notLeader: { code: 'FAILED_PRECONDITION', message: 'etcdserver: not leader' },
   badLeaderTransferee: { code: 'FAILED_PRECONDITION', message: 'etcdserver: bad leader transferee' },
   unhealthy: { code: 'UNAVAILABLE', message: 'etcdserver: unhealthy cluster' },
+  /** etcd 3.4 and 3.5; 3.6 says FAILED_PRECONDITION (the model follows its `version`). */
   learnerNotSupported: { code: 'UNAVAILABLE', message: 'etcdserver: rpc not supported for learner' },
   futureRevision: { code: 'OUT_OF_RANGE', message: 'etcdserver: mvcc: required revision is a future revision' },
 } as const satisfies Record<string, { code: GrpcCode; message: string }>;
@@ -396,7 +398,7 @@ export class EtcdModel {
   /** The member list at one endpoint: through the leader, or from the member's own view (see memberListReads). */
   memberList(endpoint: string): Answer<EtcdMemberInfo[]> {
     return this.serve(endpoint, (m) => {
-      if (m.isLearner) return status(ETCD_ERRORS.learnerNotSupported);
+      if (m.isLearner) return status(this.learnerRefusal());
       if (this.options.memberListReads === 'linearizable' && !this.hasLeader(m)) return timeout(endpoint);
       return { ok: true, value: this.viewOf(m) };
     });
@@ -421,7 +423,7 @@ export class EtcdModel {
   /** The alarm list goes through Raft. */
   alarms(endpoint: string): Answer<EtcdAlarm[]> {
     return this.serve(endpoint, (m) => {
-      if (m.isLearner) return status(ETCD_ERRORS.learnerNotSupported);
+      if (m.isLearner) return status(this.learnerRefusal());
       if (!this.hasLeader(m)) return timeout(endpoint);
       return { ok: true, value: this.alarmList.map((a) => ({ ...a })) };
     });
@@ -435,7 +437,7 @@ export class EtcdModel {
   /** A linearizable read of the current revision. */
   linearizableRevision(endpoint: string): Answer<number> {
     return this.serve(endpoint, (m) => {
-      if (m.isLearner) return status(ETCD_ERRORS.learnerNotSupported);
+      if (m.isLearner) return status(this.learnerRefusal());
       if (!this.hasLeader(m)) return timeout(endpoint);
       return { ok: true, value: this.revisionNow };
     });
@@ -444,7 +446,7 @@ export class EtcdModel {
   /** HashKV of the member's applied state at a revision (0 = its latest), served locally. */
   hashKv(endpoint: string, revision: number): Answer<{ hash: string; revision: number; compactRevision: number }> {
     return this.serve(endpoint, (m) => {
-      if (m.isLearner) return status(ETCD_ERRORS.learnerNotSupported);
+      if (m.isLearner) return status(this.learnerRefusal());
       const current = this.memberRevision(m);
       if (revision > current) return status(ETCD_ERRORS.futureRevision);
       const at = revision === 0 ? current : revision;
@@ -462,7 +464,7 @@ export class EtcdModel {
   /** `member add --learner`, with etcd's checks in etcd's order. */
   addLearner(endpoint: string, peerURL: string): Answer<{ id: string; members: EtcdMemberInfo[] }> {
     return this.serve(endpoint, (m) => {
-      if (m.isLearner) return status(ETCD_ERRORS.learnerNotSupported);
+      if (m.isLearner) return status(this.learnerRefusal());
       // mayAddMember: every voter connected to this member for the last HealthInterval, learner or not.
       if (!this.connectedFullySince(m)) return status(ETCD_ERRORS.unhealthy);
       if (!this.hasLeader(m)) return this.proposalTimeout(m, endpoint);
@@ -493,7 +495,7 @@ export class EtcdModel {
   /** `member remove`, with etcd's strict reconfiguration checks (mayRemoveMember). */
   removeMember(endpoint: string, id: string): Answer<void> {
     return this.serve(endpoint, (m) => {
-      if (m.isLearner) return status(ETCD_ERRORS.learnerNotSupported);
+      if (m.isLearner) return status(this.learnerRefusal());
       const target = this.members.get(id);
       if (target && !target.isLearner) {
         const others = this.voters().filter((v) => v.id !== id);
@@ -521,7 +523,7 @@ export class EtcdModel {
   /** `member promote`: only a learner, only in sync, forwarded to the leader. */
   promoteMember(endpoint: string, id: string): Answer<void> {
     return this.serve(endpoint, (m) => {
-      if (m.isLearner) return status(ETCD_ERRORS.learnerNotSupported);
+      if (m.isLearner) return status(this.learnerRefusal());
       // Only the leader knows the learner's progress: the request is forwarded there and waits for one.
       if (!this.hasLeader(m)) return this.proposalTimeout(m, endpoint);
       const target = this.members.get(id);
@@ -544,7 +546,7 @@ export class EtcdModel {
   /** `move-leader`: only the leader takes it; the target must be a voter that can take over. */
   moveLeader(endpoint: string, targetId: string): Answer<void> {
     return this.serve(endpoint, (m) => {
-      if (m.isLearner) return status(ETCD_ERRORS.learnerNotSupported);
+      if (m.isLearner) return status(this.learnerRefusal());
       if (this.leader !== m.id || !this.hasLeader(m)) return status(ETCD_ERRORS.notLeader);
       const target = this.members.get(targetId);
       if (!target || target.isLearner) return status(ETCD_ERRORS.badLeaderTransferee);
@@ -677,6 +679,12 @@ export class EtcdModel {
     if (this.connected(member)) return true;
     if (!this.options.silentPeersStayActive || member.removed || this.downHosts.has(this.hostOf(member))) return false;
     return member.process === 'frozen' || (member.process === 'running' && member.partitioned);
+  }
+
+  /** A learner's refusal, with the gRPC code of the modelled version (domain/etcd-version learnerRefusalCode). */
+  private learnerRefusal(): { code: GrpcCode; message: string } {
+    const version = parseEtcdVersion(this.options.version);
+    return version === undefined ? ETCD_ERRORS.learnerNotSupported : { ...ETCD_ERRORS.learnerNotSupported, code: learnerRefusalCode(version) };
   }
 
   /** The link between two members has been up for the last HealthInterval (etcd's transport.ActiveSince). */

@@ -1,5 +1,6 @@
 import {
   isTestedEtcdVersion,
+  learnerRefusalCode,
   livenessPath,
   parseEtcdVersion,
   peersMarkSilentPeerInactive,
@@ -134,5 +135,16 @@ describe('whether peers mark a silent (frozen or cut-off) peer inactive', () => 
     ['3.6.16', false],
   ])('etcd %s: %s', (text, marks) => {
     expect(peersMarkSilentPeerInactive(v(text))).toBe(marks);
+  });
+});
+
+describe('how a learner refuses what it does not serve', () => {
+  it.each([
+    ['3.4.23', 'UNAVAILABLE'],
+    ['3.5.35', 'UNAVAILABLE'],
+    ['3.6.0', 'FAILED_PRECONDITION'],
+    ['3.6.16', 'FAILED_PRECONDITION'],
+  ])('etcd %s: %s', (text, code) => {
+    expect(learnerRefusalCode(v(text))).toBe(code);
   });
 });

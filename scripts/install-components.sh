@@ -4,6 +4,7 @@
 #   etcd, etcdctl     Debian packages etcd-server / etcd-client (linked into $CACHE/bin)
 #   temporal          Temporal CLI, go install github.com/temporalio/cli/cmd/temporal@v1.5.1
 #   kube-apiserver    built from the k8s.io/kubernetes Go module, staging modules replaced by published ones
+#   etcd 3.6, 3.5     etcd, etcdctl, etcdutl built from the go.etcd.io/etcd modules, one directory per version
 # Idempotent: a second run only checks versions and takes a few seconds.
 #
 # Usage: scripts/install-components.sh [--check | --print-env | --force | --smoke | --help]
@@ -23,6 +24,11 @@ TEMPORAL_VERSION=1.5.1
 GO_MIN_TEMPORAL=1.25.0
 GO_MIN_KUBE=1.22.0
 ETCD_MIN=3.4.0 # learners and strict reconfig
+# etcd built from the Go module proxy into $CACHE/etcd/v<version>/bin (etcd, etcdctl, etcdutl), beside Debian's 3.4.
+# Kubernetes runs 3.5 and 3.6; these are the newest patches the proxy serves (go list -m -versions
+# go.etcd.io/etcd/server/v3). ETCD_GUARDIAN_ETCD_BUILDS overrides the list; an empty value builds none.
+ETCD_BUILDS=${ETCD_GUARDIAN_ETCD_BUILDS-3.6.16 3.5.35}
+GO_MIN_ETCD=1.26.0 # the go directive of go.etcd.io/etcd/server/v3 v3.6.16 and v3.5.35
 
 CACHE=$ETCD_GUARDIAN_CACHE
 BIN=$CACHE/bin
@@ -35,6 +41,11 @@ KUBE_MINOR=${BASH_REMATCH[1]}
 KUBE_PATCH=${BASH_REMATCH[2]}
 STAGING_VERSION=v0.${KUBE_MINOR}.${KUBE_PATCH}
 KUBE_BUILD_DIR=$CACHE/build/kube-apiserver-$KUBE_VERSION
+read -r -a ETCD_BUILD_LIST <<<"$ETCD_BUILDS"
+for v in "${ETCD_BUILD_LIST[@]}"; do
+  [[ $v =~ ^3\.[5-9]\.[0-9]+$ ]] ||
+    die "ETCD_GUARDIAN_ETCD_BUILDS: '$v' is not an etcd version to build; give versions like 3.6.16 3.5.35 (3.5 or newer; 3.4 is Debian's)"
+done
 
 usage() {
   cat <<EOF
@@ -44,7 +55,8 @@ Usage: $(basename "$0") [option]
   --print-env  print shell lines to put the cached binaries on PATH:  eval "\$($(basename "$0") --print-env)"
   --force      reinstall / rebuild everything
   --smoke      start kube-apiserver against a throwaway etcd on loopback and GET /version, then clean up
-Cache: $CACHE (set ETCD_GUARDIAN_CACHE to move it). Pinned: kube-apiserver $KUBE_VERSION, Temporal CLI $TEMPORAL_VERSION.
+Cache: $CACHE (set ETCD_GUARDIAN_CACHE to move it). Pinned: kube-apiserver $KUBE_VERSION, Temporal CLI $TEMPORAL_VERSION,
+etcd ${ETCD_BUILDS:-(no builds)} in $CACHE/etcd/v<version>/bin (ETCD_GUARDIAN_ETCD_BUILDS) beside Debian's etcd in $BIN.
 EOF
 }
 
@@ -59,6 +71,7 @@ etcd_version() { probe "$1" 's/^etcd Version: *//p' --version; }
 etcdctl_version() { probe "$1" 's/^etcdctl version: *//p' version; }
 temporal_version() { probe "$1" 's/^temporal version \([^ ]*\).*/\1/p' --version; }
 kube_version() { probe "$1" 's/^Kubernetes \(v[^ ]*\).*/\1/p' --version; }
+etcdutl_version() { probe "$1" 's/^etcdutl version: *//p' version; }
 
 need_etcd() {
   local v
@@ -68,6 +81,14 @@ need_etcd() {
 }
 need_temporal() { [[ $(temporal_version "$BIN/temporal") != "$TEMPORAL_VERSION" ]]; }
 need_kube() { [[ $(kube_version "$BIN/kube-apiserver") != "$KUBE_VERSION" ]]; }
+etcd_build_bin() { printf '%s/etcd/v%s/bin' "$CACHE" "$1"; }
+need_etcd_build() { # need_etcd_build VERSION: true unless etcd, etcdctl and etcdutl of VERSION are all there
+  local dir
+  dir=$(etcd_build_bin "$1")
+  [[ $(etcd_version "$dir/etcd") == "$1" && $(etcdctl_version "$dir/etcdctl") == "$1" &&
+    $(etcdutl_version "$dir/etcdutl") == "$1" ]] && return 1
+  return 0
+}
 
 # ---- --print-env ------------------------------------------------------------------------------
 print_env() {
@@ -83,6 +104,10 @@ check_only() {
   need_etcd && missing+=("etcd/etcdctl >= $ETCD_MIN in $BIN (Debian packages etcd-server, etcd-client)")
   need_temporal && missing+=("temporal $TEMPORAL_VERSION in $BIN")
   need_kube && missing+=("kube-apiserver $KUBE_VERSION in $BIN")
+  local v
+  for v in "${ETCD_BUILD_LIST[@]}"; do
+    need_etcd_build "$v" && missing+=("etcd, etcdctl, etcdutl $v in $(etcd_build_bin "$v")")
+  done
   [[ -f $STAMP ]] || missing+=("stamp file $STAMP")
   if ((${#missing[@]})); then
     local m
@@ -90,7 +115,7 @@ check_only() {
     log "run scripts/install-components.sh to install them"
     return 1
   fi
-  log "all components present in $BIN (kube-apiserver $KUBE_VERSION, temporal $TEMPORAL_VERSION, etcd $(etcd_version "$BIN/etcd"))"
+  log "all components present in $BIN (kube-apiserver $KUBE_VERSION, temporal $TEMPORAL_VERSION, etcd $(etcd_version "$BIN/etcd")${ETCD_BUILDS:+, etcd builds $ETCD_BUILDS})"
 }
 
 # ---- prerequisites: fail at once, before any work ---------------------------------------------
@@ -119,6 +144,10 @@ check_prereqs() {
   elif ((DO_KUBE)); then
     check_go "$GO_MIN_KUBE" "build kube-apiserver $KUBE_VERSION"
   fi
+  local v
+  for v in "${ETCD_BUILD_LIST[@]}"; do
+    if ((FORCE)) || need_etcd_build "$v"; then check_go "$GO_MIN_ETCD" "build etcd $v"; fi
+  done
   return 0
 }
 
@@ -313,6 +342,43 @@ install_kube() {
   [[ $v == "$KUBE_VERSION" ]] || die "$BIN/kube-apiserver --version reports '${v:-nothing}', expected $KUBE_VERSION"
 }
 
+# ---- etcd 3.5+ from the Go module proxy --------------------------------------------------------
+# The upstream go.mod files of server, etcdctl and etcdutl carry replace directives (to ../api, ../pkg...), which
+# `go install pkg@version` refuses; a throwaway module requiring the three at one version builds their main packages.
+ETCD_BUILD_DIR=
+ETCD_BUILD_VERSION=
+etcd_get() {
+  cd "$ETCD_BUILD_DIR" && kube_go get "go.etcd.io/etcd/server/v3@v$ETCD_BUILD_VERSION" \
+    "go.etcd.io/etcd/etcdctl/v3@v$ETCD_BUILD_VERSION" "go.etcd.io/etcd/etcdutl/v3@v$ETCD_BUILD_VERSION"
+}
+etcd_build() {
+  local out
+  out=$(etcd_build_bin "$ETCD_BUILD_VERSION")
+  cd "$ETCD_BUILD_DIR" &&
+    kube_go build -trimpath -ldflags "-s -w" -o "$out/etcd.tmp" go.etcd.io/etcd/server/v3 &&
+    kube_go build -trimpath -ldflags "-s -w" -o "$out/etcdctl.tmp" go.etcd.io/etcd/etcdctl/v3 &&
+    kube_go build -trimpath -ldflags "-s -w" -o "$out/etcdutl.tmp" go.etcd.io/etcd/etcdutl/v3
+}
+
+install_etcd_build() { # install_etcd_build VERSION
+  local version=$1 out b
+  out=$(etcd_build_bin "$version")
+  ETCD_BUILD_VERSION=$version
+  ETCD_BUILD_DIR=$CACHE/build/etcd-v$version
+  mkdir -p "$ETCD_BUILD_DIR" "$out"
+  printf '// Generated by etcd-guardian scripts/install-components.sh: builds etcd %s.\nmodule etcd-guardian.local/etcd-build\n\ngo 1.22.0\n' \
+    "$version" >"$ETCD_BUILD_DIR/go.mod"
+  rm -f "$ETCD_BUILD_DIR/go.sum"
+  log "etcd $version: downloading go.etcd.io/etcd/{server,etcdctl,etcdutl}/v3@v$version (log: $LOGS/etcd-$version-deps.log)"
+  run_logged "go get etcd $version" "$LOGS/etcd-$version-deps.log" etcd_get
+  log "etcd $version: go build etcd, etcdctl, etcdutl (about 1 min on 2 cores; log: $LOGS/etcd-$version-build.log)"
+  run_logged "go build etcd $version" "$LOGS/etcd-$version-build.log" etcd_build
+  for b in etcd etcdctl etcdutl; do mv -f "$out/$b.tmp" "$out/$b"; done
+  need_etcd_build "$version" &&
+    die "etcd $version built, but $out/etcd --version, etcdctl version or etcdutl version does not report $version (see $LOGS/etcd-$version-build.log)"
+  return 0
+}
+
 # ---- stamp -------------------------------------------------------------------------------------
 write_stamp() {
   local tmp=$STAMP.tmp
@@ -324,8 +390,16 @@ write_stamp() {
       "$(json_str "$BIN/etcdctl")" "$(json_str "$(etcdctl_version "$BIN/etcdctl")")" "$(json_str "$(readlink -f "$BIN/etcdctl")")"
     printf '    "temporal": {"path": %s, "version": %s, "source": "go:github.com/temporalio/cli/cmd/temporal@v%s"},\n' \
       "$(json_str "$BIN/temporal")" "$(json_str "$(temporal_version "$BIN/temporal")")" "$TEMPORAL_VERSION"
-    printf '    "kube-apiserver": {"path": %s, "version": %s, "source": "go:k8s.io/kubernetes/cmd/kube-apiserver@%s"}\n' \
+    printf '    "kube-apiserver": {"path": %s, "version": %s, "source": "go:k8s.io/kubernetes/cmd/kube-apiserver@%s"}' \
       "$(json_str "$BIN/kube-apiserver")" "$(json_str "$(kube_version "$BIN/kube-apiserver")")" "$KUBE_VERSION"
+    local v dir
+    for v in "${ETCD_BUILD_LIST[@]}"; do
+      dir=$(etcd_build_bin "$v")
+      printf ',\n    "etcd-%s": {"path": %s, "version": %s, "etcdctl": %s, "etcdutl": %s, "source": "go:go.etcd.io/etcd/server/v3@v%s"}' \
+        "$v" "$(json_str "$dir/etcd")" "$(json_str "$(etcd_version "$dir/etcd")")" "$(json_str "$dir/etcdctl")" \
+        "$(json_str "$dir/etcdutl")" "$v"
+    done
+    printf '\n'
     printf '  }\n}\n'
   } >"$tmp"
   mv -f "$tmp" "$STAMP"
@@ -390,11 +464,12 @@ check_prereqs
 log "cache $CACHE"
 
 declare -A TOOK STATUS
-step() { # step NAME DO FUNCTION
-  local name=$1 wanted=$2 fn=$3 t
+step() { # step NAME DO FUNCTION [ARGS...]
+  local name=$1 wanted=$2 t
+  shift 2
   t=$(now_ms)
   if ((wanted)); then
-    "$fn"
+    "$@"
     STATUS[$name]=installed
   else
     log "$name: cached"
@@ -405,10 +480,19 @@ step() { # step NAME DO FUNCTION
 step etcd "$DO_ETCD" install_etcd
 step temporal "$DO_TEMPORAL" install_temporal
 step kube-apiserver "$DO_KUBE" install_kube
+for v in "${ETCD_BUILD_LIST[@]}"; do
+  DO_BUILD=1
+  if ((!FORCE)) && ! need_etcd_build "$v"; then DO_BUILD=0; fi
+  step "etcd-$v" "$DO_BUILD" install_etcd_build "$v"
+done
 write_stamp
 
 log "summary (stamp: $STAMP):"
 printf '[install]   %-15s %-10s %-10s %s\n' etcd "$(etcd_version "$BIN/etcd")" "${STATUS[etcd]}" "$(fmt_ms "${TOOK[etcd]}")"
 printf '[install]   %-15s %-10s %-10s %s\n' temporal "$(temporal_version "$BIN/temporal")" "${STATUS[temporal]}" "$(fmt_ms "${TOOK[temporal]}")"
 printf '[install]   %-15s %-10s %-10s %s\n' kube-apiserver "$(kube_version "$BIN/kube-apiserver")" "${STATUS[kube-apiserver]}" "$(fmt_ms "${TOOK[kube-apiserver]}")"
+for v in "${ETCD_BUILD_LIST[@]}"; do
+  printf '[install]   %-15s %-10s %-10s %s  (%s: etcd, etcdctl, etcdutl)\n' "etcd-$v" "$(etcd_version "$(etcd_build_bin "$v")/etcd")" \
+    "${STATUS[etcd-$v]}" "$(fmt_ms "${TOOK[etcd-$v]}")" "$(etcd_build_bin "$v")"
+done
 log "total $(fmt_ms $(($(now_ms) - T0))). Put the binaries on PATH with: eval \"\$($0 --print-env)\""

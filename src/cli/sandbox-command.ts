@@ -14,7 +14,8 @@ import { findRunningSandbox, type RunningSandbox } from '../sandbox/daemon/runni
 import { serveSandbox } from '../sandbox/daemon/serve';
 import { shutdownSandbox } from '../sandbox/daemon/shutdown';
 import { isNodeFault, parseFraction } from '../sandbox/faults';
-import { memberCountError } from '../sandbox/options';
+import { ETCD_VERSION_ENV, memberCountError, resolveEtcdVersion } from '../sandbox/options';
+import { TESTED_ETCD_MINORS } from '../domain/etcd-version';
 import { renderInfo, renderStatus } from '../sandbox/report';
 import { statePaths } from '../sandbox/state-dir';
 import { writeSandboxGuardianConfig } from './sandbox-guardian-config';
@@ -38,6 +39,7 @@ export interface SandboxFlags {
   slot?: string;
   temporal?: boolean;
   etcdTls?: boolean;
+  etcdVersion?: string;
   json?: boolean;
   cpu?: string;
   memory?: string;
@@ -70,6 +72,8 @@ export function sandboxOptions(flags: SandboxFlags): Omit<SandboxOptions, 'onPro
     nodeGracePeriodSeconds: grace,
     temporal: flags.temporal !== false,
     etcdTls: flags.etcdTls === true,
+    // Checked here, so that `up` refuses a bad value before it spawns anything.
+    etcdVersion: resolveEtcdVersion(flags.etcdVersion),
   };
 }
 
@@ -98,7 +102,8 @@ export function registerSandboxCommand(program: Command, params: { cliEntry: () 
       .option('--grace-period <seconds>', `silence before a node turns Unknown (default ${DEFAULTS.nodeGracePeriodSeconds}; Kubernetes: 40-50)`)
       .option('--slot <n>', 'port/address block 0-99 (default: the first free one)')
       .option('--no-temporal', 'do not start the Temporal dev server')
-      .option('--etcd-tls', 'run the etcd members with TLS and client-certificate authentication (certificates made for this sandbox)');
+      .option('--etcd-tls', 'run the etcd members with TLS and client-certificate authentication (certificates made for this sandbox)')
+      .option('--etcd-version <minor>', `etcd the members run: ${TESTED_ETCD_MINORS.join(', ')} (default $${ETCD_VERSION_ENV}, else ${DEFAULTS.etcdVersion})`);
 
   withLayout(withStateDir(sandbox.command('up')))
     .description('start the sandbox in the background and wait until its etcd cluster is healthy')

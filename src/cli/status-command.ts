@@ -1,5 +1,6 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
+import { untestedVersionNotes } from '../domain/etcd-version';
 import { scheduleIdFor, runningMonitor } from '../temporal/schedules';
 import type { MonitorStatus } from '../../workflows/monitor';
 import { cliConfig, clusterNamed, temporalClient } from './context';
@@ -15,6 +16,8 @@ export interface ClusterStatusReport {
   stuck?: string;
   /** The client endpoints the guardian published for the cluster, as clients read them. */
   clients?: PublishedEndpoints;
+  /** Members on an etcd version the guardian has not been tested with, one sentence each. */
+  untestedVersions?: string[];
 }
 
 /** Why a running workflow is stuck, when its workflow task has failed more than once; undefined otherwise. */
@@ -42,7 +45,8 @@ export async function collectStatus(client: Client, clusters: readonly string[])
         continue;
       }
       const status = await handle.query<MonitorStatus>('status');
-      reports.push({ cluster, monitor: workflowId, status });
+      const untested = untestedVersionNotes(status.members);
+      reports.push({ cluster, monitor: workflowId, status, ...(untested.length > 0 ? { untestedVersions: untested } : {}) });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       reports.push({ cluster, problem: error instanceof WorkflowNotFoundError || /not found/i.test(message) ? `no schedule: run \`etcd-guardian schedule apply\` (${message})` : message });
@@ -77,6 +81,7 @@ export function renderStatus(reports: readonly ClusterStatusReport[]): string {
       lines.push('  not moved by the guardian (monitored and alerted only):');
       for (const m of unmovable) lines.push(`    ${m.name}: ${m.workload ?? ''}`);
     }
+    for (const note of r.untestedVersions ?? untestedVersionNotes(s.members)) lines.push(`  ${note}`);
     const findings = s.assessment?.findings ?? [];
     if (findings.length > 0) {
       lines.push('  findings:');

@@ -81,6 +81,8 @@ export interface MemberSummary {
   isLeader: boolean;
   /** How its pod is deployed, when it is not a bare pod the guardian may replace. */
   workload?: string;
+  /** The etcd version it last reported (absent while it does not answer). */
+  version?: string;
 }
 
 /** The members of an observation, in name order, for status displays. */
@@ -97,6 +99,7 @@ export function memberSummaries(obs: ClusterObservation): MemberSummary[] {
       const pod = m.podName ? obs.pods.find((p) => p.name === m.podName) : undefined;
       const workload: Workload = workloadOf(pod);
       if (workload.kind !== 'movable') summary.workload = describeWorkload(workload);
+      if (m.status.version !== undefined) summary.version = m.status.version;
       return summary;
     })
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

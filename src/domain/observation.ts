@@ -81,6 +81,8 @@ export interface RaftStatus {
   raftIndex?: number;
   raftAppliedIndex?: number;
   dbSizeBytes?: number;
+  /** The etcd version the member's status reports (`3.6.16`). */
+  version?: string;
   /** Active alarms raised by this member (NOSPACE, CORRUPT). */
   alarms: string[];
   /** etcd_server_has_leader. */

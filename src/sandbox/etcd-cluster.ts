@@ -1,4 +1,5 @@
-import { type V1Container, type V1Pod, type V1Volume } from '@kubernetes/client-node';
+import { type V1Container, type V1Pod, type V1Probe, type V1Volume } from '@kubernetes/client-node';
+import { parseEtcdVersion, readinessPath } from '../domain/etcd-version';
 import { ETCD_PKI_DIR, ETCD_PKI_FILES } from './etcd-pki';
 import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from './ports';
 import { type NodeLayout } from './topology';
@@ -19,8 +20,16 @@ export const ETCD_LABELS = { 'app.kubernetes.io/name': 'etcd', 'etcd-guardian.io
 export const ETCD_SELECTOR = Object.entries(ETCD_LABELS)
   .map(([key, value]) => `${key}=${value}`)
   .join(',');
-/** The image a real deployment would run; the simulator runs the `etcd` command from the component cache instead. */
-export const ETCD_IMAGE = 'quay.io/coreos/etcd:v3.4.23';
+/**
+ * The image a real deployment of that etcd version would run (Kubernetes' own etcd image); the simulator runs the
+ * `etcd` command from the component cache instead, so the tag only documents the version.
+ */
+export function etcdImage(version: string): string {
+  return `registry.k8s.io/etcd:${version}-0`;
+}
+
+/** The version the sandbox's members run when none is given (Debian's etcd, what the cache links in its bin). */
+const DEFAULT_POD_ETCD_VERSION = '3.4.23';
 /** Where the data directory is mounted in the "container". */
 const DATA_MOUNT = '/var/lib/etcd';
 
@@ -97,8 +106,28 @@ function tlsContainer(): Pick<V1Container, 'env' | 'readinessProbe' | 'volumeMou
 /** The node's PKI directory; `Directory`, not `DirectoryOrCreate`: a node without certificates cannot run a member. */
 const TLS_VOLUME: V1Volume = { name: 'etcd-certs', hostPath: { path: ETCD_PKI_DIR, type: 'Directory' } };
 
-/** The pod of one member of a new cluster; `tls` adds etcd's TLS flags, the certificates' volume and an exec probe. */
-export function etcdPodManifest(member: EtcdMemberLayout, cluster: readonly EtcdMemberLayout[], token: string, tls = false): V1Pod {
+/**
+ * The readiness probe of a member of `version`, as kubeadm writes it: `/readyz` where etcd serves it (3.5.11+: no
+ * corruption alarm, a local and a linearizable read succeed), `/health` before. (No liveness probe: the node
+ * simulator runs none, and a frozen member must stay frozen for the guardian to find.)
+ */
+function readinessProbe(version: string): V1Probe {
+  const parsed = parseEtcdVersion(version);
+  const path = parsed === undefined ? '/health' : readinessPath(parsed);
+  return { httpGet: { path, port: ETCD_CLIENT_PORT, scheme: 'HTTP' }, periodSeconds: 2, timeoutSeconds: 1, failureThreshold: 2, successThreshold: 1 };
+}
+
+/**
+ * The pod of one member of a new cluster running etcd `version` (image tag and probes follow it); `tls` adds etcd's
+ * TLS flags, the certificates' volume and an exec probe.
+ */
+export function etcdPodManifest(
+  member: EtcdMemberLayout,
+  cluster: readonly EtcdMemberLayout[],
+  token: string,
+  tls = false,
+  version: string = DEFAULT_POD_ETCD_VERSION,
+): V1Pod {
   const initialCluster = cluster.map((m) => `${m.name}=${m.peerUrl}`).join(',');
   const secure = tls ? tlsContainer() : undefined;
   return {
@@ -120,7 +149,7 @@ export function etcdPodManifest(member: EtcdMemberLayout, cluster: readonly Etcd
       containers: [
         {
           name: 'etcd',
-          image: ETCD_IMAGE,
+          image: etcdImage(version),
           command: ['etcd'],
           args: [
             `--name=${member.name}`,
@@ -141,13 +170,7 @@ export function etcdPodManifest(member: EtcdMemberLayout, cluster: readonly Etcd
             { name: 'client', containerPort: ETCD_CLIENT_PORT, protocol: 'TCP' },
             { name: 'peer', containerPort: ETCD_PEER_PORT, protocol: 'TCP' },
           ],
-          readinessProbe: secure?.readinessProbe ?? {
-            httpGet: { path: '/health', port: ETCD_CLIENT_PORT, scheme: 'HTTP' },
-            periodSeconds: 2,
-            timeoutSeconds: 1,
-            failureThreshold: 2,
-            successThreshold: 1,
-          },
+          readinessProbe: secure?.readinessProbe ?? readinessProbe(version),
           resources: { requests: { cpu: '100m', memory: '128Mi' } },
           volumeMounts: [{ name: 'data', mountPath: DATA_MOUNT }, ...(secure?.volumeMounts ?? [])],
         },

@@ -9,12 +9,14 @@ export interface EtcdClientTls {
 
 /**
  * etcd's own health endpoint: GET /health is {"health":"true"} only when the member has a leader and a quorum read
- * succeeds, so "every member healthy" means the cluster serves. An https member is asked with `tls`.
+ * succeeds, so "every member healthy" means the cluster serves; GET /readyz (etcd 3.5.11+) answers 200 on the same
+ * condition and also fails on a corruption alarm. `path` is the member version's (domain/etcd-version readinessPath).
+ * An https member is asked with `tls`.
  */
-export async function etcdMemberHealthy(clientUrl: string, timeoutMs = 1_000, tls?: EtcdClientTls): Promise<boolean> {
+export async function etcdMemberHealthy(clientUrl: string, timeoutMs = 1_000, tls?: EtcdClientTls, path: '/health' | '/readyz' = '/health'): Promise<boolean> {
   try {
-    const res = await httpCall({ url: `${clientUrl.replace(/\/$/, '')}/health`, timeoutMs, ...(tls ?? {}) });
-    return res.status === 200 && res.text.includes('"true"');
+    const res = await httpCall({ url: `${clientUrl.replace(/\/$/, '')}${path}`, timeoutMs, ...(tls ?? {}) });
+    return res.status === 200 && (path !== '/health' || res.text.includes('"true"'));
   } catch {
     return false;
   }

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { TESTED_ETCD_MINORS, type EtcdMinor } from '../domain/etcd-version';
 import { SandboxArgumentError } from './errors';
 import { SLOT_COUNT } from './ports';
 
@@ -44,6 +45,11 @@ export interface SandboxOptions {
    * made for this sandbox (default false). `info.etcd.tls` then names the CA and the guardian's client certificate.
    */
   etcdTls?: boolean;
+  /**
+   * The etcd version the member pods run: `3.4` (Debian's), `3.5` or `3.6` (built by the installer). Default
+   * `$ETCD_GUARDIAN_ETCD_VERSION`, else 3.6. The control plane's own etcd stays on 3.4.
+   */
+  etcdVersion?: string;
   /** Called with one line per start-up step, for progress output. */
   onProgress?: (message: string) => void;
 }
@@ -60,6 +66,7 @@ export interface ResolvedOptions {
   slot: number | undefined;
   users: SandboxUser[];
   etcdTls: boolean;
+  etcdVersion: EtcdMinor;
   onProgress: (message: string) => void;
 }
 
@@ -72,7 +79,26 @@ export const DEFAULTS = {
   temporal: true,
   nodeGracePeriodSeconds: 8,
   etcdTls: false,
+  etcdVersion: '3.6',
 } as const;
+
+/** The environment variable that picks the members' etcd version when the caller does not (the test matrix sets it). */
+export const ETCD_VERSION_ENV = 'ETCD_GUARDIAN_ETCD_VERSION';
+
+/**
+ * The etcd version of the members: the given one, else `$ETCD_GUARDIAN_ETCD_VERSION`, else 3.6. A value that is not a
+ * tested minor is an error naming where it came from: `invalid --etcd-version "3.7": choose one of 3.4, 3.5, 3.6`.
+ */
+export function resolveEtcdVersion(value: string | undefined, env: NodeJS.ProcessEnv = process.env): EtcdMinor {
+  const fromEnv = env[ETCD_VERSION_ENV];
+  const [raw, source] =
+    value !== undefined ? [value, '--etcd-version'] : fromEnv !== undefined && fromEnv !== '' ? [fromEnv, ETCD_VERSION_ENV] : [DEFAULTS.etcdVersion, 'default'];
+  const minor = (TESTED_ETCD_MINORS as readonly string[]).find((m) => m === raw.trim());
+  if (minor === undefined) {
+    throw new SandboxArgumentError(`invalid ${source} ${JSON.stringify(raw)}: choose one of ${TESTED_ETCD_MINORS.join(', ')}`);
+  }
+  return minor as EtcdMinor;
+}
 
 /** The one-line error for a member count the sandbox does not accept. */
 export function memberCountError(value: unknown): SandboxArgumentError {
@@ -125,6 +151,7 @@ export function resolveOptions(options: SandboxOptions): ResolvedOptions {
     slot,
     users,
     etcdTls: options.etcdTls ?? DEFAULTS.etcdTls,
+    etcdVersion: resolveEtcdVersion(options.etcdVersion),
     onProgress: options.onProgress ?? (() => undefined),
   };
 }

@@ -27,6 +27,7 @@ export function renderInfo(info: SandboxInfo): string {
     lines.push(`  Temporal        ${info.temporal.address} (namespace ${info.temporal.namespace})`, `  Temporal UI     ${info.temporal.uiUrl}`);
   }
   lines.push(
+    ...(info.etcd.version === undefined ? [] : [`  etcd version    ${info.etcd.version}`]),
     `  etcd endpoints  ${info.etcd.clientUrls.join(',')}`,
     `  etcd pods       namespace ${info.etcd.namespace}, selector ${info.etcd.selector}`,
     ...(info.etcd.tls === undefined ? [] : [`  etcd TLS        CA ${info.etcd.tls.caFile}, client ${info.etcd.tls.certFile}, key ${info.etcd.tls.keyFile}`]),
@@ -77,5 +78,6 @@ export function renderStatus(status: SandboxStatus): string {
       member.faults.join(',') || '-',
     ]),
   );
-  return [...nodes, '', ...members].join('\n');
+  const version = status.etcdVersion === undefined ? [] : ['', `etcd ${status.etcdVersion}`];
+  return [...nodes, '', ...members, ...version].join('\n');
 }

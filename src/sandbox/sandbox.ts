@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { findBinary, podSearchPath } from './binaries';
+import { parseEtcdVersion, readinessPath } from '../domain/etcd-version';
+import { etcdVersionOf, findBinary, findEtcdBinary, podSearchPath } from './binaries';
 import { ensureDefaultServiceAccount, ensureNamespace, registerMetricsApi, waitForMetricsApi } from './bootstrap';
 import { type SandboxContext } from './context';
 import { controlTokenPath } from './control-client';
@@ -62,6 +63,8 @@ interface Parts {
   kube?: KubeClients;
   /** The sandbox's own client certificate for members that serve TLS. */
   etcdTls?: EtcdClientTls;
+  /** The path that says a member is ready, for the members' etcd version (/readyz from 3.5.11, else /health). */
+  etcdReadyPath?: '/health' | '/readyz';
 }
 
 /** The parts of a sandbox that finished starting. */
@@ -122,10 +125,11 @@ export class Sandbox {
     const opts = resolveOptions(options);
     // A missing binary fails before anything starts or any file is touched.
     findBinary('etcd');
+    findEtcdBinary(opts.etcdVersion, 'etcd');
     findBinary('kube-apiserver');
     if (opts.temporal) findBinary('temporal');
     // The TLS members' readiness probe runs etcdctl.
-    if (opts.etcdTls) findBinary('etcdctl');
+    if (opts.etcdTls) findEtcdBinary(opts.etcdVersion, 'etcdctl');
     refuseIfRunning(opts.stateDir);
     const paths = statePaths(opts.stateDir);
     prepareStateDir(paths);
@@ -157,6 +161,10 @@ export class Sandbox {
     const t0 = Date.now();
     const elapsed = (): string => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
 
+    // The members' etcd: its full version names the image and picks the readiness endpoint.
+    const etcdVersion = etcdVersionOf(opts.etcdVersion);
+    const parsedVersion = parseEtcdVersion(etcdVersion);
+    parts.etcdReadyPath = parsedVersion === undefined ? '/health' : readinessPath(parsedVersion);
     // Temporal takes longest to come up and needs nothing else: start it first, wait for it last.
     if (opts.temporal) parts.temporal = await startTemporal(ctx);
     const nodes = layoutNodes({ nodes: opts.nodes, racks: opts.racks, domains: opts.domains, slot: ctx.slot });
@@ -206,7 +214,7 @@ export class Sandbox {
       paths,
       logger,
       nodes,
-      searchPath: podSearchPath(),
+      searchPath: podSearchPath(process.env, opts.etcdVersion),
       versions: { kubelet: gitVersion },
       gracePeriodMs: opts.nodeGracePeriodSeconds * 1000,
     });
@@ -216,10 +224,10 @@ export class Sandbox {
     const members = memberLayout(placeMembers(nodes, opts.members), opts.etcdTls);
     const token = `etcd-guardian-${ETCD_CLUSTER}-${Date.now().toString(36)}`;
     for (const member of members) {
-      await kube.core.createNamespacedPod({ namespace: ETCD_NAMESPACE, body: etcdPodManifest(member, members, token, opts.etcdTls) });
+      await kube.core.createNamespacedPod({ namespace: ETCD_NAMESPACE, body: etcdPodManifest(member, members, token, opts.etcdTls, etcdVersion) });
     }
-    await waitForEtcd(kube, members.map((m) => m.clientUrl), paths.logs, parts.etcdTls);
-    progress(`etcd cluster of ${members.length} healthy: ${members.map((m) => m.clientUrl).join(', ')} (${elapsed()})`);
+    await waitForEtcd(kube, members.map((m) => m.clientUrl), paths.logs, parts.etcdTls, parts.etcdReadyPath);
+    progress(`etcd cluster of ${members.length} healthy (etcd ${etcdVersion}): ${members.map((m) => m.clientUrl).join(', ')} (${elapsed()})`);
     parts.serviceProxy = await ServiceProxy.start({
       kube,
       namespace: ETCD_NAMESPACE,
@@ -255,6 +263,7 @@ export class Sandbox {
         namespace: ETCD_NAMESPACE,
         cluster: ETCD_CLUSTER,
         selector: ETCD_SELECTOR,
+        version: etcdVersion,
         clientUrls: members.map((m) => m.clientUrl),
         serviceUrl,
         members: members.map((m) => ({ name: m.name, pod: m.name, node: m.node.name, clientUrl: m.clientUrl, peerUrl: m.peerUrl })),
@@ -285,10 +294,12 @@ export class Sandbox {
 
   /** Nodes (conditions, taints, usage) and etcd members (phase, readiness, restarts, health), read from the real APIs. */
   async status(): Promise<SandboxStatus> {
-    const { simulator, kube, etcdTls } = this.parts;
+    const { simulator, kube, etcdTls, etcdReadyPath } = this.parts;
     return readStatus({
       kube,
       stateDir: this.info.stateDir,
+      etcdVersion: this.info.etcd.version,
+      ...(etcdReadyPath === undefined ? {} : { readyPath: etcdReadyPath }),
       usage: (node) => simulator.usage(node),
       faults: simulator.faults(),
       ...(etcdTls === undefined ? {} : { etcdTls }),
@@ -352,13 +363,19 @@ function healthcheckTls(pki: EtcdPki): EtcdClientTls {
   return { ca: readPem(pki.ca.cert), cert: readPem(pki.healthcheckClient.cert), key: readPem(pki.healthcheckClient.key) };
 }
 
-/** Waits until every member answers /health and every member pod is Ready in the API. */
-async function waitForEtcd(kube: KubeClients, clientUrls: readonly string[], logsDir: string, tls?: EtcdClientTls): Promise<void> {
+/** Waits until every member answers its readiness path (/health or /readyz) and every member pod is Ready in the API. */
+async function waitForEtcd(
+  kube: KubeClients,
+  clientUrls: readonly string[],
+  logsDir: string,
+  tls?: EtcdClientTls,
+  readyPath: '/health' | '/readyz' = '/health',
+): Promise<void> {
   try {
     await waitFor(
       'etcd cluster healthy',
       async () => {
-        const health = await Promise.all(clientUrls.map((url) => etcdMemberHealthy(url, 1_000, tls)));
+        const health = await Promise.all(clientUrls.map((url) => etcdMemberHealthy(url, 1_000, tls, readyPath)));
         const healthy = health.filter(Boolean).length;
         if (healthy < clientUrls.length) throw new Error(`${healthy} of ${clientUrls.length} members healthy`);
         const pods = await kube.core.listNamespacedPod({ namespace: ETCD_NAMESPACE, labelSelector: ETCD_SELECTOR });

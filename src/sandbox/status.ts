@@ -35,6 +35,9 @@ export async function readStatus(params: {
   faults: Record<string, string[]>;
   /** The health check's client certificate, when the members serve https. */
   etcdTls?: EtcdClientTls;
+  /** The members' etcd version, and the path that says a member is ready for it (default /health). */
+  etcdVersion?: string;
+  readyPath?: '/health' | '/readyz';
 }): Promise<SandboxStatus> {
   const { kube, faults } = params;
   const [nodeList, podList] = await Promise.all([
@@ -57,10 +60,17 @@ export async function readStatus(params: {
     };
   });
   const reports = podList.items.map((pod) => memberReport(pod, nodes, faults));
-  const health = await Promise.all(reports.map(async (report) => report.clientUrl !== '' && (await etcdMemberHealthy(report.clientUrl, 1_000, params.etcdTls))));
+  const health = await Promise.all(reports.map(async (report) => report.clientUrl !== '' && (await etcdMemberHealthy(report.clientUrl, 1_000, params.etcdTls, params.readyPath))));
   const members = reports
     .map((report, index) => ({ ...report, healthy: health[index] ?? false }))
     .sort((a, b) => a.pod.localeCompare(b.pod, undefined, { numeric: true }));
   nodes.sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
-  return { stateDir: params.stateDir, observedAt: new Date().toISOString(), nodes, members, faults };
+  return {
+    stateDir: params.stateDir,
+    observedAt: new Date().toISOString(),
+    ...(params.etcdVersion === undefined ? {} : { etcdVersion: params.etcdVersion }),
+    nodes,
+    members,
+    faults,
+  };
 }

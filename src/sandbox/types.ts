@@ -27,6 +27,8 @@ export interface SandboxInfo {
     cluster: string;
     /** Label selector of the member pods. */
     selector: string;
+    /** The etcd version the member pods run (`3.6.16`); absent in the state file of a sandbox started before it was recorded. */
+    version?: string;
     clientUrls: string[];
     /**
      * The cluster's stable client URL: a Service selecting the member pods, as clients should be configured (README
@@ -71,7 +73,7 @@ export interface MemberStatusReport {
   restartCount: number;
   terminating: boolean;
   clientUrl: string;
-  /** GET /health on the member answered {"health":"true"} within a second. */
+  /** GET /readyz (etcd 3.5.11+) answered 200, or /health {"health":"true"} (older), within a second. */
   healthy: boolean;
   faults: string[];
 }
@@ -80,6 +82,8 @@ export interface MemberStatusReport {
 export interface SandboxStatus {
   stateDir: string;
   observedAt: string;
+  /** The etcd version the sandbox started its members with. */
+  etcdVersion?: string;
   nodes: NodeStatusReport[];
   members: MemberStatusReport[];
   /** Faults in force, by target. */

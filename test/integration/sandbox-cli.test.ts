@@ -29,6 +29,7 @@ describe('etcd-guardian sandbox (CLI)', () => {
   it('rejects a wrong argument with exit code 2 and one line naming the value and the choices, and creates nothing', async () => {
     expect(await cli('up', '--members', '4')).toEqual({ code: 2, stdout: '', stderr: 'etcd-guardian: invalid member count 4: choose one of 1, 3, 5, 7\n' });
     expect(await cli('up', '--members', '9')).toEqual({ code: 2, stdout: '', stderr: 'etcd-guardian: invalid member count 9: choose one of 1, 3, 5, 7\n' });
+    expect(await cli('up', '--etcd-version', '3.7')).toEqual({ code: 2, stdout: '', stderr: 'etcd-guardian: invalid --etcd-version "3.7": choose one of 3.4, 3.5, 3.6\n' });
     expect(await cli('fault', 'node-melt', 'node-1')).toEqual({
       code: 2,
       stdout: '',
@@ -44,6 +45,8 @@ describe('etcd-guardian sandbox (CLI)', () => {
     process.stdout.write(`sandbox up (CLI, to a healthy etcd cluster): ${seconds.toFixed(1)} s\n`);
     expect([up.code, up.stderr.includes('etcd cluster of 3 healthy')]).toEqual([0, true]);
     expect(up.stdout).toContain(`kubeconfig      ${join(stateDir, 'kubeconfig')}`);
+    // The members run the version asked for ($ETCD_GUARDIAN_ETCD_VERSION in the test matrix, else 3.6).
+    expect(up.stdout).toMatch(new RegExp(`etcd version    ${(process.env['ETCD_GUARDIAN_ETCD_VERSION'] || '3.6').replace('.', '\\.')}\\.\\d+\n`));
     expect(seconds).toBeLessThanOrEqual(30);
 
     const again = await cli('up');

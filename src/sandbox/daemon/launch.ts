@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import { findBinary } from '../binaries';
+import { findBinary, findEtcdBinary } from '../binaries';
 import { SandboxArgumentError, SandboxStartError } from '../errors';
 import { resolveOptions, type SandboxOptions } from '../options';
 import { isRecordedProcessAlive, readPidFile, writePidFile } from '../pid-files';
@@ -47,6 +47,7 @@ export function serveArgs(options: LaunchRequest['options'], stateDir: string): 
   for (const [flag, value] of numeric) if (value !== undefined) args.push(flag, String(value));
   if (options.temporal === false) args.push('--no-temporal');
   if (options.etcdTls === true) args.push('--etcd-tls');
+  if (options.etcdVersion !== undefined) args.push('--etcd-version', options.etcdVersion);
   return args;
 }
 
@@ -72,9 +73,10 @@ export async function launchSandbox(request: LaunchRequest): Promise<LaunchResul
     );
   }
   findBinary('etcd');
+  findEtcdBinary(opts.etcdVersion, 'etcd');
   findBinary('kube-apiserver');
   if (opts.temporal) findBinary('temporal');
-  if (opts.etcdTls) findBinary('etcdctl');
+  if (opts.etcdTls) findEtcdBinary(opts.etcdVersion, 'etcdctl');
 
   mkdirSync(paths.root, { recursive: true });
   const log = openSync(paths.serveLog, 'w');

@@ -13,14 +13,17 @@ function client(hosts: string[], timeoutMs: number): Etcd3 {
 
 /**
  * The client URLs of the current members, asked of any endpoint that answers a linearizable member list: a member
- * that was removed but still runs would otherwise answer with the membership it last knew.
+ * that was removed but still runs would otherwise answer with the membership it last knew. `votersOnly` leaves
+ * learners out, as an application's client does (clientv3's endpoint sync filters them since 3.5.3): a learner
+ * refuses reads and writes, and from etcd 3.6 with FAILED_PRECONDITION, which a client does not fail over from
+ * (3.4 and 3.5 answer UNAVAILABLE, and the client tries the next endpoint).
  */
-export async function currentEndpoints(seeds: readonly string[]): Promise<string[]> {
+export async function currentEndpoints(seeds: readonly string[], options: { votersOnly?: boolean } = {}): Promise<string[]> {
   for (const seed of seeds) {
     const c = client([seed], 1000);
     try {
       const list = await withTimeout(c.cluster.memberList({ linearizable: true }), 2000, 'member list');
-      return list.members.flatMap((m) => m.clientURLs);
+      return list.members.filter((m) => options.votersOnly !== true || m.isLearner !== true).flatMap((m) => m.clientURLs);
     } catch {
       // try the next seed
     } finally {
@@ -62,7 +65,7 @@ export class Writer {
       let refreshAt = Date.now() + 2000;
       while (this.running) {
         if (Date.now() > refreshAt) {
-          this.endpoints = await currentEndpoints(this.endpoints);
+          this.endpoints = await currentEndpoints(this.endpoints, { votersOnly: true });
           refreshAt = Date.now() + 2000;
         }
         const key = `${this.prefix}${String(n++).padStart(6, '0')}`;
@@ -184,7 +187,7 @@ export class QuorumSampler {
 
 /** Keys of `keys` that cannot be read back through the cluster. */
 export async function missingKeys(endpoints: string[], keys: readonly string[]): Promise<string[]> {
-  const c = new Etcd3({ hosts: await currentEndpoints(endpoints), dialTimeout: 3000 });
+  const c = new Etcd3({ hosts: await currentEndpoints(endpoints, { votersOnly: true }), dialTimeout: 3000 });
   try {
     const missing: string[] = [];
     for (let i = 0; i < keys.length; i += 200) {

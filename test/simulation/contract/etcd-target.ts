@@ -4,7 +4,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { urlHost } from '../../../src/domain/membership';
 import { agreedLeader, EtcdGateway } from '../../../src/etcd/gateway';
 import type { EtcdPort } from '../../../src/etcd/port';
-import { findBinary } from '../../../src/sandbox/binaries';
+import { parseEtcdVersion, peersMarkSilentPeerInactive } from '../../../src/domain/etcd-version';
+import { findEtcdBinary } from '../../../src/sandbox/binaries';
+import { resolveEtcdVersion } from '../../../src/sandbox/options';
 import { etcdMemberHealthy } from '../../../src/sandbox/etcd-health';
 import { httpCall } from '../../../src/sandbox/http';
 import { ETCD_CLIENT_PORT, ETCD_PEER_PORT, nodeAddress } from '../../../src/sandbox/ports';
@@ -96,8 +98,9 @@ export function activePeers(metrics: string): Set<string> {
 
 /** Start a fresh real cluster shaped like aWorld({ members }) and return it as a scenario target. */
 export async function startEtcdTarget(options: EtcdTargetOptions): Promise<EtcdTarget> {
-  // Fails with "etcd is missing from <dir>: run scripts/install-components.sh to install it".
-  const etcdBinary = findBinary('etcd');
+  // The version of $ETCD_GUARDIAN_ETCD_VERSION (default 3.6), as the sandbox's members; fails with
+  // "etcd 3.6 is missing from <dir>: run scripts/install-components.sh to install it".
+  const etcdBinary = findEtcdBinary(resolveEtcdVersion(undefined), 'etcd');
   const layout = aWorld({ members: options.members });
   const nodes = layout.kubeModel.nodeList().map((n, index) => ({ name: n.name, modelIP: n.ip, address: nodeAddress(options.slot, index) }));
   const nodeByName = new Map(nodes.map((n) => [n.name, n]));
@@ -162,11 +165,26 @@ export async function startEtcdTarget(options: EtcdTargetOptions): Promise<EtcdT
     if (res.status !== 200) throw new Error(`GET ${member.clientURL}/metrics answered ${res.status}`);
     return res.text;
   };
-  /** Poll until every running member sees `subject` as an active peer (or, with `active` false, as not). */
+  /**
+   * Poll until every running member sees `subject` as an active peer (or, with `active` false, as not). From etcd 3.5
+   * a silent (frozen) peer stays active in the others' transport (domain/etcd-version peersMarkSilentPeerInactive):
+   * there, "no longer active" is waited for as Raft sees it, every other member following a leader that is not it.
+   */
   const peersSee = async (subject: RealMember, active: boolean, why: string): Promise<void> => {
     const subjectId = subject.id;
     if (subjectId === undefined) return;
     const observers = running().filter((m) => m !== subject);
+    if (!active && subject.frozen && !(await silentPeersTurnInactive(observers))) {
+      await waitFor(
+        `${why}: the other members follow a leader other than ${subject.name}`,
+        async () => {
+          const statuses = await Promise.all(observers.map((o) => gateway.endpointStatus(o.clientURL)));
+          return statuses.every((s) => s.reachable && s.leaderId !== undefined && s.leaderId !== '0' && s.leaderId !== subjectId) ? true : undefined;
+        },
+        { timeoutMs: PEER_DEADLINE_MS, intervalMs: 100 },
+      );
+      return;
+    }
     await waitFor(
       `${why}: the other members see ${subject.name} as ${active ? 'an active' : 'no longer an active'} peer`,
       async () => {
@@ -175,6 +193,14 @@ export async function startEtcdTarget(options: EtcdTargetOptions): Promise<EtcdT
       },
       { timeoutMs: PEER_DEADLINE_MS, intervalMs: 100 },
     );
+  };
+  /** Whether the members' etcd version marks a silent peer inactive (3.4), read from the first one that answers. */
+  const silentPeersTurnInactive = async (observers: readonly RealMember[]): Promise<boolean> => {
+    for (const o of observers) {
+      const version = parseEtcdVersion((await gateway.endpointStatus(o.clientURL)).version ?? '');
+      if (version !== undefined) return peersMarkSilentPeerInactive(version);
+    }
+    return true;
   };
   /** Poll until every running member's peers are all active, then let etcd's HealthInterval pass. */
   const settle = async (): Promise<void> => {

@@ -41,6 +41,11 @@ export interface Scenario {
   name: string;
   members: number;
   steps: ScenarioStep[];
+  /**
+   * The etcd behaviour the outcomes are written for, when they depend on the version: whether a frozen member stays
+   * active to its peers (3.5+) or not (3.4). The model runs with the same setting; real etcd only on such a version.
+   */
+  silentPeersStayActive?: boolean;
 }
 
 /** What a scenario runs against. */

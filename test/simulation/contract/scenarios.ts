@@ -46,6 +46,33 @@ export const SCENARIOS: Scenario[] = [
     ],
   },
   {
+    // etcd 3.4's peers drop a silent member after 5 s: strict reconfiguration refuses a change while a voter is frozen.
+    name: 'strict reconfiguration with a voter frozen (etcd 3.4)',
+    members: 3,
+    silentPeersStayActive: false,
+    steps: [
+      { call: 'moveLeader', to: 'etcd-0', at: '$leader', expect: { ok: true } },
+      { event: { kind: 'freeze', member: 'etcd-2' } },
+      { waitMs: 3_000 },
+      { call: 'addLearner', node: 'node-3', at: ['etcd-0'], expect: { unavailable: true, reason: 'etcdserver: unhealthy cluster' } },
+      { call: 'removeMember', member: 'etcd-1', at: ['etcd-0'], expect: { unavailable: true, reason: 'etcdserver: unhealthy cluster' } },
+    ],
+  },
+  {
+    // From 3.5 a frozen member stays active to its peers: etcd's own check lets a learner in and a healthy voter go,
+    // leaving two voters of which one is frozen (quorum lost). Only the guardian's projection stands in the way.
+    name: 'strict reconfiguration with a voter frozen (etcd 3.5+)',
+    members: 3,
+    silentPeersStayActive: true,
+    steps: [
+      { call: 'moveLeader', to: 'etcd-0', at: '$leader', expect: { ok: true } },
+      { event: { kind: 'freeze', member: 'etcd-2' } },
+      { waitMs: 3_000 },
+      { call: 'addLearner', node: 'node-3', at: ['etcd-0'], expect: { ok: true } },
+      { call: 'removeMember', member: 'etcd-1', at: ['etcd-0'], expect: { ok: true } },
+    ],
+  },
+  {
     name: 'move-leader only at the leader',
     members: 3,
     steps: [

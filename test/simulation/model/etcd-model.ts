@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { urlHost } from '../../../src/domain/membership';
+import { learnerRefusalCode, parseEtcdVersion } from '../../../src/domain/etcd-version';
 import type { EndpointStatus, EtcdAlarm, EtcdMemberInfo } from '../../../src/etcd/gateway';
 import type { VirtualClock } from './clock';
 import type { Random } from './random';
@@ -38,6 +39,7 @@ export const ETCD_ERRORS = {
   notLeader: { code: 'FAILED_PRECONDITION', message: 'etcdserver: not leader' },
   badLeaderTransferee: { code: 'FAILED_PRECONDITION', message: 'etcdserver: bad leader transferee' },
   unhealthy: { code: 'UNAVAILABLE', message: 'etcdserver: unhealthy cluster' },
+  /** etcd 3.4 and 3.5; 3.6 says FAILED_PRECONDITION (the model follows its `version`). */
   learnerNotSupported: { code: 'UNAVAILABLE', message: 'etcdserver: rpc not supported for learner' },
   futureRevision: { code: 'OUT_OF_RANGE', message: 'etcdserver: mvcc: required revision is a future revision' },
 } as const satisfies Record<string, { code: GrpcCode; message: string }>;
@@ -68,6 +70,12 @@ export interface EtcdModelOptions {
   memberListReads: 'linearizable' | 'serializable';
   /** What the status call reports as the server version. */
   version: string;
+  /**
+   * etcd 3.5+: a member that is frozen or cut off (its connections open but silent) stays active in its peers'
+   * transport, so their strict reconfiguration checks count it connected; 3.4 drops it after the 5 s stream read
+   * timeout. (src/domain/etcd-version peersMarkSilentPeerInactive; found by the model contract on 3.6.)
+   */
+  silentPeersStayActive: boolean;
 }
 
 /** Defaults close to a small real cluster on one machine. */
@@ -79,6 +87,7 @@ export const DEFAULT_ETCD_OPTIONS: EtcdModelOptions = {
   catchUpBaseMs: 200,
   memberListReads: 'linearizable',
   version: '3.4.23',
+  silentPeersStayActive: false,
 };
 
 /** One member of the model, with its process and its Raft progress. */
@@ -95,7 +104,10 @@ export interface ModelMember {
   partitioned: boolean;
   /** Log entries this member has applied. */
   applied: number;
-  /** Since when it has been connected to its peers (virtual ms); undefined while cut off or down. */
+  /**
+   * Since when its peers' transport has seen it connected (virtual ms); undefined while cut off or down (with
+   * `silentPeersStayActive`, only once its process stopped or its host went down).
+   */
   connectedSince?: number;
   /** It has a data directory (it has run before): a restart does not validate --initial-cluster again. */
   hasData: boolean;
@@ -386,7 +398,7 @@ export class EtcdModel {
   /** The member list at one endpoint: through the leader, or from the member's own view (see memberListReads). */
   memberList(endpoint: string): Answer<EtcdMemberInfo[]> {
     return this.serve(endpoint, (m) => {
-      if (m.isLearner) return status(ETCD_ERRORS.learnerNotSupported);
+      if (m.isLearner) return status(this.learnerRefusal());
       if (this.options.memberListReads === 'linearizable' && !this.hasLeader(m)) return timeout(endpoint);
       return { ok: true, value: this.viewOf(m) };
     });
@@ -411,7 +423,7 @@ export class EtcdModel {
   /** The alarm list goes through Raft. */
   alarms(endpoint: string): Answer<EtcdAlarm[]> {
     return this.serve(endpoint, (m) => {
-      if (m.isLearner) return status(ETCD_ERRORS.learnerNotSupported);
+      if (m.isLearner) return status(this.learnerRefusal());
       if (!this.hasLeader(m)) return timeout(endpoint);
       return { ok: true, value: this.alarmList.map((a) => ({ ...a })) };
     });
@@ -425,7 +437,7 @@ export class EtcdModel {
   /** A linearizable read of the current revision. */
   linearizableRevision(endpoint: string): Answer<number> {
     return this.serve(endpoint, (m) => {
-      if (m.isLearner) return status(ETCD_ERRORS.learnerNotSupported);
+      if (m.isLearner) return status(this.learnerRefusal());
       if (!this.hasLeader(m)) return timeout(endpoint);
       return { ok: true, value: this.revisionNow };
     });
@@ -434,7 +446,7 @@ export class EtcdModel {
   /** HashKV of the member's applied state at a revision (0 = its latest), served locally. */
   hashKv(endpoint: string, revision: number): Answer<{ hash: string; revision: number; compactRevision: number }> {
     return this.serve(endpoint, (m) => {
-      if (m.isLearner) return status(ETCD_ERRORS.learnerNotSupported);
+      if (m.isLearner) return status(this.learnerRefusal());
       const current = this.memberRevision(m);
       if (revision > current) return status(ETCD_ERRORS.futureRevision);
       const at = revision === 0 ? current : revision;
@@ -452,7 +464,7 @@ export class EtcdModel {
   /** `member add --learner`, with etcd's checks in etcd's order. */
   addLearner(endpoint: string, peerURL: string): Answer<{ id: string; members: EtcdMemberInfo[] }> {
     return this.serve(endpoint, (m) => {
-      if (m.isLearner) return status(ETCD_ERRORS.learnerNotSupported);
+      if (m.isLearner) return status(this.learnerRefusal());
       // mayAddMember: every voter connected to this member for the last HealthInterval, learner or not.
       if (!this.connectedFullySince(m)) return status(ETCD_ERRORS.unhealthy);
       if (!this.hasLeader(m)) return this.proposalTimeout(m, endpoint);
@@ -483,7 +495,7 @@ export class EtcdModel {
   /** `member remove`, with etcd's strict reconfiguration checks (mayRemoveMember). */
   removeMember(endpoint: string, id: string): Answer<void> {
     return this.serve(endpoint, (m) => {
-      if (m.isLearner) return status(ETCD_ERRORS.learnerNotSupported);
+      if (m.isLearner) return status(this.learnerRefusal());
       const target = this.members.get(id);
       if (target && !target.isLearner) {
         const others = this.voters().filter((v) => v.id !== id);
@@ -511,7 +523,7 @@ export class EtcdModel {
   /** `member promote`: only a learner, only in sync, forwarded to the leader. */
   promoteMember(endpoint: string, id: string): Answer<void> {
     return this.serve(endpoint, (m) => {
-      if (m.isLearner) return status(ETCD_ERRORS.learnerNotSupported);
+      if (m.isLearner) return status(this.learnerRefusal());
       // Only the leader knows the learner's progress: the request is forwarded there and waits for one.
       if (!this.hasLeader(m)) return this.proposalTimeout(m, endpoint);
       const target = this.members.get(id);
@@ -534,7 +546,7 @@ export class EtcdModel {
   /** `move-leader`: only the leader takes it; the target must be a voter that can take over. */
   moveLeader(endpoint: string, targetId: string): Answer<void> {
     return this.serve(endpoint, (m) => {
-      if (m.isLearner) return status(ETCD_ERRORS.learnerNotSupported);
+      if (m.isLearner) return status(this.learnerRefusal());
       if (this.leader !== m.id || !this.hasLeader(m)) return status(ETCD_ERRORS.notLeader);
       const target = this.members.get(targetId);
       if (!target || target.isLearner) return status(ETCD_ERRORS.badLeaderTransferee);
@@ -557,7 +569,7 @@ export class EtcdModel {
   sync(): void {
     const now = this.clock.nowMs();
     for (const m of [...this.members.values(), ...this.departed.values()]) {
-      if (this.connected(m)) m.connectedSince ??= now;
+      if (this.activeToPeers(m)) m.connectedSince ??= now;
       else delete m.connectedSince;
     }
     // A removed member that can hear its peers again learns it was removed, and exits.
@@ -659,9 +671,25 @@ export class EtcdModel {
     return [...this.members.values()].filter((m) => !m.isLearner);
   }
 
+  /**
+   * Whether its peers' transport counts the member active: connected, or (etcd 3.5+) frozen or cut off with its
+   * connections still open. A stopped process or a host that went down closes them.
+   */
+  private activeToPeers(member: ModelMember): boolean {
+    if (this.connected(member)) return true;
+    if (!this.options.silentPeersStayActive || member.removed || this.downHosts.has(this.hostOf(member))) return false;
+    return member.process === 'frozen' || (member.process === 'running' && member.partitioned);
+  }
+
+  /** A learner's refusal, with the gRPC code of the modelled version (domain/etcd-version learnerRefusalCode). */
+  private learnerRefusal(): { code: GrpcCode; message: string } {
+    const version = parseEtcdVersion(this.options.version);
+    return version === undefined ? ETCD_ERRORS.learnerNotSupported : { ...ETCD_ERRORS.learnerNotSupported, code: learnerRefusalCode(version) };
+  }
+
   /** The link between two members has been up for the last HealthInterval (etcd's transport.ActiveSince). */
   private activeSince(from: ModelMember, to: ModelMember): boolean {
-    if (!this.connected(from) || !this.connected(to)) return false;
+    if (!this.connected(from) || !this.activeToPeers(to)) return false;
     const since = Math.max(from.connectedSince ?? Infinity, to.connectedSince ?? Infinity);
     return since <= this.clock.nowMs() - this.options.healthIntervalMs;
   }

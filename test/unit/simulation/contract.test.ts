@@ -5,7 +5,8 @@ import { aWorld } from '../../simulation/model/builders';
 
 describe('contract scenarios on the model', () => {
   it.each(SCENARIOS.map((s) => [s.name, s] as const))('%s', async (_name, scenario) => {
-    const results = await runScenario(modelTarget(aWorld({ members: scenario.members })), scenario);
+    const etcd = { silentPeersStayActive: scenario.silentPeersStayActive ?? false };
+    const results = await runScenario(modelTarget(aWorld({ members: scenario.members, etcd })), scenario);
     expect(results.map((r) => ({ step: r.step, call: r.call, outcome: r.actual }))).toEqual(results.map((r) => ({ step: r.step, call: r.call, outcome: r.expected })));
   });
 });

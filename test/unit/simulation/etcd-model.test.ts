@@ -171,6 +171,14 @@ describe('the etcd model: member add', () => {
     expect(await refusal(world.etcd.addLearner(peerURL, [e(world, 'etcd-0'), e(world, 'etcd-1')]))).toEqual(expected);
   });
 
+  it.each([
+    ['3.4.23', ['EtcdUnavailableError', 'ETCD_UNAVAILABLE', 'member add --learner: no etcd endpoint answered (http://127.20.0.4:2379: 14 UNAVAILABLE: etcdserver: rpc not supported for learner)']],
+    ['3.6.16', ['EtcdRequestError', 'ETCD_FAILED_PRECONDITION', 'member add --learner at http://127.20.0.4:2379: 9 FAILED_PRECONDITION: etcdserver: rpc not supported for learner']],
+  ])('a learner of etcd %s refuses a member change as that version does', async (version, expected) => {
+    const { world } = await withCaughtUpLearner(aWorld({ etcd: { version } }));
+    expect(await refusal(world.etcd.addLearner('http://127.20.0.5:2380', [e(world, 'etcd-3')]))).toEqual(expected);
+  });
+
   it('a voter connected for less than 5 s makes member add "unhealthy cluster" on every endpoint; after 5 s it is accepted', async () => {
     const world = aWorld();
     // The kubelet restarts a killed process after its 10 s back-off.

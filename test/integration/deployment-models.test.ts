@@ -7,7 +7,7 @@ import { renderStatus } from '../../src/cli/status-command';
 import { GUARD_UID_ENV } from '../../src/kube/member-pod';
 import { renderMarkdown } from '../../src/report/markdown';
 import { loadReport } from '../../src/report/report';
-import { ETCD_IMAGE, ETCD_LABELS } from '../../src/sandbox/etcd-cluster';
+import { ETCD_LABELS, etcdImage } from '../../src/sandbox/etcd-cluster';
 import { hostPathRoot, statePaths } from '../../src/sandbox/state-dir';
 import type { MigrationResult } from '../../workflows/migrate';
 import type { MonitorStatus } from '../../workflows/monitor';
@@ -218,7 +218,7 @@ it('members whose pods a StatefulSet owns are not moved: the monitor alerts with
         serviceName: 'etcd',
         replicas: 3,
         selector: { matchLabels: { ...ETCD_LABELS } },
-        template: { metadata: { labels: { ...ETCD_LABELS } }, spec: { containers: [{ name: 'etcd', image: ETCD_IMAGE }] } },
+        template: { metadata: { labels: { ...ETCD_LABELS } }, spec: { containers: [{ name: 'etcd', image: etcdImage(h.sandbox.info.etcd.version ?? '3.6.16') }] } },
       },
     },
   });

@@ -67,6 +67,9 @@ export async function shutdownSandbox(stateDir: string): Promise<ShutdownReport>
       }
       await sleep(200);
     }
+    // The serve process writes 'stopped' and removes its pid file before it exits: wait for the exit itself, or
+    // `down` could return (and its caller find the process) while it still runs.
+    while (Date.now() < deadline && isRunning(running.info.pid)) await sleep(100);
   }
   const serve = readPidFile(servePidPath(paths));
   const files = readPidFiles(paths.run);

@@ -19,11 +19,12 @@ status=0
 # still names the leak in its output.
 npx jest --coverage --runInBand --forceExit --json --outputFile="$results" "$@" || status=$?
 # The integration suites above ran on etcd 3.6 (the sandbox's default). A representative subset runs again on
-# Debian's 3.4, which the guardian keeps supporting: etcd-tls (a monitor and a migration over TLS, and a wrong CA)
-# and the model contract (etcd's membership rules against the model). Only for the whole suite;
+# Debian's 3.4, which the guardian keeps supporting: migration-auto (a fault found by the monitor, then a replace and
+# a surge) and the model contract (etcd's membership rules against the model). etcd-tls on 3.4 (129 s) stays in the
+# matrix: with it .ci/run took 30m15s, over its 30-minute budget. Only for the whole suite;
 # scripts/test-matrix.sh runs every integration suite on 3.4, 3.5 and 3.6. ETCD_GUARDIAN_CI_34_SUITES overrides the
 # list (a --testPathPatterns alternation; empty skips it).
-ETCD34_SUITES=${ETCD_GUARDIAN_CI_34_SUITES-etcd-tls|model-contract}
+ETCD34_SUITES=${ETCD_GUARDIAN_CI_34_SUITES-migration-auto|model-contract}
 if { [ "$#" -eq 0 ] || [ "$*" = "--ci" ]; } && [ -n "$ETCD34_SUITES" ]; then
   echo "[test] integration subset on etcd 3.4: $ETCD34_SUITES"
   ETCD_GUARDIAN_ETCD_VERSION=3.4 npx jest --selectProjects integration --runInBand --forceExit --json --outputFile="$results34" \

@@ -48,6 +48,13 @@ function isExecutable(path: string): boolean {
   }
 }
 
+/** How to get a minor's build: the installer builds 3.6 by default; 3.5 when asked (scripts/test-matrix.sh asks). */
+function installRemedy(minor: EtcdMinor): string {
+  return minor === '3.6'
+    ? 'run scripts/install-components.sh to install it'
+    : `run scripts/install-components.sh with ETCD_GUARDIAN_ETCD_BUILDS naming a ${minor} patch to build it (scripts/test-matrix.sh ${minor} does)`;
+}
+
 /**
  * The directory of etcd's binaries for a minor version. 3.4 is Debian's, linked into the cache's bin directory;
  * 3.5 and later are built by the installer into `$CACHE/etcd/v<version>/bin`, and the newest patch there wins (the
@@ -70,7 +77,7 @@ export function etcdBinDir(minor: EtcdMinor, env: NodeJS.ProcessEnv = process.en
     const dir = join(root, name, 'bin');
     if (isExecutable(join(dir, 'etcd'))) return dir;
   }
-  throw new MissingBinaryError(`etcd ${minor}`, join(root, `v${minor}.<patch>`, 'bin'));
+  throw new MissingBinaryError(`etcd ${minor}`, join(root, `v${minor}.<patch>`, 'bin'), installRemedy(minor));
 }
 
 /** The full version of the etcd a minor resolves to (`3.6.16`), as its own `etcd --version` prints it. */

@@ -22,8 +22,9 @@ export class MissingBinaryError extends Error {
   constructor(
     readonly binary: string,
     readonly binDir: string,
+    remedy = 'run scripts/install-components.sh to install it',
   ) {
-    super(`${binary} is missing from ${binDir}: run scripts/install-components.sh to install it`);
+    super(`${binary} is missing from ${binDir}: ${remedy}`);
     this.name = 'MissingBinaryError';
   }
 }

@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppsV1Api, type V1Pod } from '@kubernetes/client-node';
-import { WorkflowFailedError, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { Etcd3 } from 'etcd3';
 import { renderStatus } from '../../src/cli/status-command';
 import { GUARD_UID_ENV } from '../../src/kube/member-pod';
@@ -13,7 +13,7 @@ import type { MigrationResult } from '../../workflows/migrate';
 import type { MonitorStatus } from '../../workflows/monitor';
 import type { RepairResult } from '../../workflows/repair';
 import { startGuardian, type GuardianHarness } from './harness/guardian';
-import { aFollower } from './harness/migration';
+import { aFollower, failureOf } from './harness/migration';
 import { until } from './harness/wait';
 import { kubeFor, type Kube } from './support/kube';
 
@@ -54,19 +54,6 @@ async function nodeOf(member: string): Promise<string> {
   const m = (await h.sandbox.status()).members.find((x) => x.name === member && !x.terminating);
   if (!m) throw new Error(`no member ${member}`);
   return m.node;
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<{ type?: string; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof WorkflowFailedError) {
-      const cause = error.cause as { type?: string; message: string } | undefined;
-      return { ...(cause?.type ? { type: cause.type } : {}), message: cause?.message ?? error.message };
-    }
-    throw error;
-  }
-  throw new Error('expected the workflow to fail');
 }
 
 async function migrate(member: string, targetNode?: string) {

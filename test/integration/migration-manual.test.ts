@@ -1,6 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { WorkflowFailedError } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { Etcd3 } from 'etcd3';
@@ -9,7 +8,7 @@ import { SA } from '../../src/config/search-attributes';
 import type { MigrationProgress } from '../../workflows/migrate';
 import { CliWorker } from './harness/cli-worker';
 import { startGuardian, writeConfigFile, type GuardianHarness } from './harness/guardian';
-import { aFollower, finished, Invariants, notLeading } from './harness/migration';
+import { aFollower, failureOf, finished, Invariants, notLeading } from './harness/migration';
 import { until } from './harness/wait';
 
 /**
@@ -29,19 +28,6 @@ async function memberList(): Promise<string[]> {
   } finally {
     c.close();
   }
-}
-
-async function failureOf(promise: Promise<unknown>): Promise<{ type?: string; message: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof WorkflowFailedError) {
-      const cause = error.cause as { type?: string; message: string } | undefined;
-      return { ...(cause?.type ? { type: cause.type } : {}), message: cause?.message ?? error.message };
-    }
-    throw error;
-  }
-  throw new Error('expected the migration to fail');
 }
 
 function request(input: Record<string, unknown>) {

@@ -1,9 +1,23 @@
-import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { Etcd3 } from 'etcd3';
 import type { MigrationResult } from '../../../workflows/migrate';
 import type { GuardianHarness } from './guardian';
 import { hashKvOfEveryMember, missingKeys, QuorumSampler, Writer } from './invariants';
 import { until } from './wait';
+
+/** How a workflow failed: its cause's type and message; throws when it succeeds or fails otherwise. */
+export async function failureOf(promise: Promise<unknown>): Promise<{ type?: string; message: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof WorkflowFailedError) {
+      const cause = error.cause as { type?: string; message: string } | undefined;
+      return { ...(cause?.type ? { type: cause.type } : {}), message: cause?.message ?? error.message };
+    }
+    throw error;
+  }
+  throw new Error('expected the workflow to fail');
+}
 
 /** The migration workflow of the sandbox cluster, once it exists. */
 export async function migrationHandle(client: Client, timeoutMs = 120_000): Promise<WorkflowHandle> {

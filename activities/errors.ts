@@ -1,10 +1,21 @@
 /** The errors the migration's activities throw, each with a code the workflow branches on (never instanceof). */
 
+/** An activity's error: a code the workflow branches on, whether Temporal retries it, and its class's name. */
+abstract class ActivityError extends Error {
+  abstract readonly code: string;
+  abstract readonly retryable: boolean;
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
 /** A refusal the operator must act on: bad input, a quorum violation, nowhere to go. Never retried. */
-export class MigrationRefusedError extends Error {
+export class MigrationRefusedError extends ActivityError {
   readonly retryable = false;
   constructor(
-    readonly code:       | 'INVALID_INPUT'
+    readonly code:
+      | 'INVALID_INPUT'
       | 'QUORUM_GUARD'
       | 'NO_FEASIBLE_NODE'
       | 'POD_CONFLICT'
@@ -21,62 +32,41 @@ export class MigrationRefusedError extends Error {
     message: string,
   ) {
     super(message);
-    this.name = 'MigrationRefusedError';
   }
 }
 
 /** Not done yet (a learner catching up, a pod starting): Temporal retries the step. */
-export class NotReadyYetError extends Error {
+export class NotReadyYetError extends ActivityError {
   readonly code = 'NOT_READY_YET';
   readonly retryable = true;
-  constructor(message: string) {
-    super(message);
-    this.name = 'NotReadyYetError';
-  }
 }
 
 /**
  * No member list could be read (every endpoint failed, or none agreed on a leader): who is a member is unknown.
  * Retried: a step that acted on "unknown" as if it were "absent" could delete the pod of a voter.
  */
-export class MembershipUnknownError extends Error {
+export class MembershipUnknownError extends ActivityError {
   readonly code = 'MEMBERSHIP_UNKNOWN';
   readonly retryable = true;
-  constructor(message: string) {
-    super(message);
-    this.name = 'MembershipUnknownError';
-  }
 }
 
 /** The node under the new member's pod went away: waiting longer cannot help, the next node should be tried. */
-export class TargetLostError extends Error {
+export class TargetLostError extends ActivityError {
   readonly code = 'TARGET_LOST';
   readonly retryable = false;
-  constructor(message: string) {
-    super(message);
-    this.name = 'TargetLostError';
-  }
 }
 
 /**
  * The quorum guard said no from this observation. Retried for the step's attempts: a voter that looked down once
  * may answer the next look. The workflow still sees the type QUORUM_GUARD when the attempts run out.
  */
-export class QuorumGuardError extends Error {
+export class QuorumGuardError extends ActivityError {
   readonly code = 'QUORUM_GUARD';
   readonly retryable = true;
-  constructor(message: string) {
-    super(message);
-    this.name = 'QuorumGuardError';
-  }
 }
 
 /** A surge whose member went down before its successor joined: etcd adds no member now, so the plan is stale. */
-export class PlanStaleError extends Error {
+export class PlanStaleError extends ActivityError {
   readonly code = 'PLAN_STALE';
   readonly retryable = false;
-  constructor(message: string) {
-    super(message);
-    this.name = 'PlanStaleError';
-  }
 }

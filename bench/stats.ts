@@ -37,14 +37,26 @@ export function stepTotals(steps: readonly { step: string; durationMs?: number }
   return totals;
 }
 
+/** A further table of a report, under its own heading, with the paragraph that says what it shows. */
+export interface ReportSection {
+  heading: string;
+  text: string;
+  header: readonly string[];
+  rows: readonly (readonly (string | number)[])[];
+}
+
 /**
  * Writes bench/results/<name>.json (the raw figures) and <name>.md (a title, the paragraph saying how it was
- * measured, and the table), and prints the table.
+ * measured, the table, and any further sections), and prints the tables.
  */
-export function writeReport(name: string, report: { title: string; method: string; header: readonly string[]; rows: readonly (readonly (string | number)[])[]; data: unknown }): void {
+export function writeReport(
+  name: string,
+  report: { title: string; method: string; header: readonly string[]; rows: readonly (readonly (string | number)[])[]; data: unknown; sections?: readonly ReportSection[] },
+): void {
   const table = markdownTable(report.header, report.rows);
+  const sections = (report.sections ?? []).map((s) => `## ${s.heading}\n\n${s.text}\n\n${markdownTable(s.header, s.rows)}\n`);
   const dir = join(__dirname, 'results');
   writeFileSync(join(dir, `${name}.json`), `${JSON.stringify(report.data, null, 2)}\n`);
-  writeFileSync(join(dir, `${name}.md`), `# ${report.title}\n\n${report.method}\n\n${table}\n`);
-  process.stdout.write(`${table}\n`);
+  writeFileSync(join(dir, `${name}.md`), [`# ${report.title}\n\n${report.method}\n\n${table}\n`, ...sections].join('\n'));
+  process.stdout.write(`${[table, ...sections].join('\n')}\n`);
 }

@@ -185,14 +185,17 @@ export function observe(t: Timeline, s: Sample): Timeline {
   return next;
 }
 
+/** How long a member must stay healthy again to count as restored: a crash-looping one answers for a moment after each restart. */
+export const RESTORED_AFTER_MS = 15_000;
+
 /**
- * When the victim member became healthy again and stayed so up to the last sample (having been unhealthy after the
- * fault), or undefined: Kubernetes restored it in place.
+ * When the victim member became healthy again (having been unhealthy after the fault), if it then stayed healthy up
+ * to the last sample and for at least `holdMs`; else undefined. Kubernetes restored it in place.
  */
-export function healthyAgainAtMs(t: Timeline): number | undefined {
+export function healthyAgainAtMs(t: Timeline, holdMs = RESTORED_AFTER_MS): number | undefined {
   const last = t.health.at(-1);
-  if (last === undefined || !last.healthy) return undefined;
-  return t.health.some((h) => !h.healthy) ? last.atMs : undefined;
+  if (last === undefined || !last.healthy || !t.health.some((h) => !h.healthy)) return undefined;
+  return t.lastAtMs - last.atMs >= holdMs ? last.atMs : undefined;
 }
 
 /** When to stop watching: at `boundMs` from the fault, or earlier once the victim has been healthy again for `settledMs`. */
@@ -205,10 +208,7 @@ export interface StopRule {
 /** Why to stop watching now, or undefined to go on. */
 export function stopReason(t: Timeline, rule: StopRule): string | undefined {
   if (t.lastAtMs >= rule.boundMs) return `the ${seconds(rule.boundMs, 0)} s bound`;
-  const again = healthyAgainAtMs(t);
-  if (rule.settledMs !== undefined && again !== undefined && t.lastAtMs - again >= rule.settledMs) {
-    return `healthy again for ${seconds(rule.settledMs, 0)} s`;
-  }
+  if (rule.settledMs !== undefined && healthyAgainAtMs(t, rule.settledMs) !== undefined) return `healthy again for ${seconds(rule.settledMs, 0)} s`;
   return undefined;
 }
 
@@ -254,8 +254,11 @@ export interface BaselineCells {
   observed: string;
 }
 
-/** The row's cells for one timeline; `stoppedBecause` is stopReason's answer when the watch ended. */
-export function baselineCells(t: Timeline, stoppedBecause: string): BaselineCells {
+/**
+ * The row's cells for one timeline; `stoppedBecause` is stopReason's answer when the watch ended, `holdMs` how long
+ * the member must have stayed healthy again to count as restored.
+ */
+export function baselineCells(t: Timeline, stoppedBecause: string, holdMs = RESTORED_AFTER_MS): BaselineCells {
   const node = t.conditions.length === 0 ? 'no change' : t.conditions.map((c) => `${c.type} ${c.from}→${c.to} at ${seconds(c.atMs)} s`).join('; ');
   const added = t.taints.filter((c) => c.added);
   const taints = added.length === 0 ? 'none' : added.map((c) => `${shortTaint(c.taint)} at ${seconds(c.atMs)} s`).join('; ');
@@ -277,13 +280,14 @@ export function baselineCells(t: Timeline, stoppedBecause: string): BaselineCell
   const grew = t.restarts.last - t.restarts.before;
   const restarts = grew === 0 ? 'none' : `${grew} (first at ${seconds(t.restarts.firstAtMs ?? 0)} s)`;
   const firstDown = t.health.find((h) => !h.healthy);
-  const again = healthyAgainAtMs(t);
+  const again = healthyAgainAtMs(t, holdMs);
+  const briefly = t.health.filter((h) => h.healthy).length;
   const healthyAgain =
     firstDown === undefined
       ? 'never unhealthy'
-      : again === undefined
-        ? `no (unhealthy from ${seconds(firstDown.atMs)} s)`
-        : `at ${seconds(again)} s (unhealthy from ${seconds(firstDown.atMs)} s)`;
+      : again !== undefined
+        ? `at ${seconds(again)} s (unhealthy from ${seconds(firstDown.atMs)} s)`
+        : `no (unhealthy from ${seconds(firstDown.atMs)} s${briefly === 0 ? '' : `; answered again ${briefly} time${briefly === 1 ? '' : 's'}, never for ${seconds(holdMs, 0)} s`})`;
   return { node, taints, eviction, replacementPod, member, restarts, healthyAgain, observed: `${seconds(t.lastAtMs, 0)} s (${stoppedBecause})` };
 }
 
@@ -293,12 +297,12 @@ export function baselineCells(t: Timeline, stoppedBecause: string): BaselineCell
  * Kubernetes never restored it, a lower bound from how long it was watched ("> 97x"); "-" when the member never
  * failed (a node under pressure: the guardian moves it before anything breaks, and there is nothing to restore).
  */
-export function ratioCell(t: Timeline, guardianMs: number): string {
+export function ratioCell(t: Timeline, guardianMs: number, holdMs = RESTORED_AFTER_MS): string {
   if (!Number.isFinite(guardianMs) || guardianMs <= 0) return '-';
   const times = (ms: number): string => `${Math.round(ms / guardianMs)}x`;
   const eviction = t.evictedAtMs === undefined ? '' : `; eviction alone ${times(t.evictedAtMs)}`;
   const successor = t.membersAdded[0]?.atMs;
-  const restored = [healthyAgainAtMs(t), successor].filter((v): v is number => v !== undefined);
+  const restored = [healthyAgainAtMs(t, holdMs), successor].filter((v): v is number => v !== undefined);
   if (restored.length > 0) return `${times(Math.min(...restored))}${eviction}`;
   if (!t.health.some((h) => !h.healthy) && t.evictedAtMs === undefined) return '-';
   return `> ${times(t.lastAtMs)} (not restored)${eviction}`;

@@ -91,7 +91,14 @@ describe('a frozen pod that its liveness probe has restarted in place', () => {
   });
 
   it('compares the time Kubernetes restored the member with the guardian\'s', () => {
-    expect(ratioCell(timelineOf(...restarted), 4000)).toBe('40x');
+    expect(ratioCell(timelineOf(...restarted, aSample(175, { victim: { restartCount: 1 } })), 4000)).toBe('40x');
+  });
+
+  it('does not count a member that answers at the last sample, but not yet for 15 s, as restored (a crash loop answers between kills)', () => {
+    const t = timelineOf(...restarted, aSample(174, { victim: { restartCount: 1 } }));
+    expect(healthyAgainAtMs(t)).toBeUndefined();
+    expect(baselineCells(t, 'the 174 s bound').healthyAgain).toBe('no (unhealthy from 1.0 s; answered again 1 time, never for 15 s)');
+    expect(ratioCell(t, 4000)).toBe('> 44x (not restored)');
   });
 
   it.each([
@@ -106,6 +113,7 @@ describe('a frozen pod that its liveness probe has restarted in place', () => {
     const flapping = timelineOf(...restarted, aSample(162, { victim: { healthy: false, restartCount: 2 } }), aSample(170, { victim: { healthy: false, restartCount: 3 } }));
     expect(healthyAgainAtMs(flapping)).toBeUndefined();
     expect(baselineCells(flapping, 'the 180 s bound').restarts).toBe('3 (first at 151.0 s)');
+    expect(baselineCells(flapping, 'the 180 s bound').healthyAgain).toBe('no (unhealthy from 1.0 s; answered again 1 time, never for 15 s)');
     expect(ratioCell(flapping, 4000)).toBe('> 43x (not restored)');
   });
 });

@@ -230,6 +230,53 @@ describe('the sandbox', () => {
     });
   });
 
+  it('kills a frozen member whose liveness probe fails and restarts it, as a kubelet does, and the member rejoins', async () => {
+    // kubeadm's liveness probe (8 failures, 10 s apart, 15 s timeout) takes about two minutes on a frozen member: a
+    // copy of etcd-2 with a one-second probe shows the same in seconds. It keeps etcd-2's data directory and rejoins.
+    const namespace = info.etcd.namespace;
+    const original = await kube.core.readNamespacedPod({ name: 'etcd-2', namespace });
+    const container = original.spec?.containers[0];
+    if (original.spec === undefined || container?.livenessProbe?.httpGet === undefined) throw new Error('etcd-2 has no httpGet liveness probe');
+    expect(container.livenessProbe).toMatchObject({ periodSeconds: 10, timeoutSeconds: 15, failureThreshold: 8 });
+    await kube.core.deleteNamespacedPod({ name: 'etcd-2', namespace });
+    await eventually(async () => {
+      await expect(kube.core.readNamespacedPod({ name: 'etcd-2', namespace })).rejects.toMatchObject({ code: 404 });
+    }, 20_000);
+    const livenessProbe = { httpGet: container.livenessProbe.httpGet, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 3, terminationGracePeriodSeconds: 1 };
+    await kube.core.createNamespacedPod({
+      namespace,
+      body: { metadata: { name: 'etcd-2', namespace, labels: original.metadata?.labels ?? {} }, spec: { ...original.spec, containers: [{ ...container, livenessProbe }] } },
+    });
+    await eventually(async () => {
+      const pod = await kube.core.readNamespacedPod({ name: 'etcd-2', namespace });
+      expect([condition(pod, 'Ready'), restartsOf(pod)]).toEqual(['True', 0]);
+    }, 30_000);
+
+    await sandbox.fault('pod-freeze', 'etcd-2');
+    const restarted = await eventually(async () => {
+      const pod = await kube.core.readNamespacedPod({ name: 'etcd-2', namespace });
+      expect([restartsOf(pod), condition(pod, 'Ready')]).toEqual([1, 'True']);
+      return pod;
+    }, 30_000);
+    expect(restarted.status?.containerStatuses?.[0]?.lastState?.terminated).toMatchObject({ exitCode: 137, reason: 'Error' });
+    expect(readFileSync(join(info.logsDir, 'sandbox.log'), 'utf8')).toContain('Container etcd failed liveness probe, will be restarted');
+    // The freeze ended with the process it stopped.
+    expect((await sandbox.status()).faults).toEqual({});
+    await eventually(async () => {
+      const rejoined = memberClient(info.etcd.clientUrls[2] ?? '');
+      try {
+        expect(await rejoined.get('sandbox/greeting').string()).toBe('written through etcd-0');
+      } finally {
+        rejoined.close();
+      }
+      expect((await sandbox.status()).members.map((m) => [m.name, m.healthy])).toEqual([
+        ['etcd-0', true],
+        ['etcd-1', true],
+        ['etcd-2', true],
+      ]);
+    });
+  });
+
   it('crash-loops a member so that its restart count climbs, and heal lets it run', async () => {
     const before = restartsOf(await kube.core.readNamespacedPod({ name: 'etcd-1', namespace: info.etcd.namespace }));
     await sandbox.fault('pod-crash', 'etcd-1');

@@ -48,7 +48,7 @@ const CASES: FaultCase[] = [
     levels: { memory: 0.95 },
     alone: {
       boundMs: 90_000,
-      why: "MemoryPressure and its NoSchedule taint come within seconds, and a NoSchedule taint evicts nothing ; the sandbox's node agent has no kubelet eviction manager, and the real kubelet's evicts only past memory.available<100Mi",
+      why: "MemoryPressure and its NoSchedule taint come within seconds, and a NoSchedule taint evicts nothing; the sandbox's node agent has no kubelet eviction manager, and the real kubelet's evicts only past memory.available<100Mi",
     },
   },
   {

@@ -81,7 +81,7 @@ export function volumeAllowsNode(pv: V1PersistentVolume, node: NodeView): boolea
 
 /**
  * The mount of one claim volume on `node`, from the claim and the PersistentVolume it is bound to as read from the API
- * (undefined: not found). A claim that is missing, Pending or bound to a volume not found yet makes the pod wait
+ * (undefined: not found). A claim that is missing, being deleted, Pending or bound to a volume not found yet makes the pod wait
  * (ContainerCreating), as the kubelet's volume manager does; a volume pinned to other nodes, or of a kind the sandbox
  * cannot place on a node's disk, fails.
  */
@@ -93,6 +93,10 @@ export function claimMount(
 ): ClaimMount {
   const waiting = (message: string): ClaimMount => ({ kind: 'waiting', volume: volume.volume, message });
   if (claim === undefined) return waiting(`persistentvolumeclaim "${volume.claim}" not found`);
+  // The kubelet does not start a pod on a claim that is going away (a move deletes the old claim, then its pod).
+  if (claim.metadata?.deletionTimestamp !== undefined && claim.metadata.deletionTimestamp !== null) {
+    return waiting(`persistentvolumeclaim "${volume.claim}" is being deleted`);
+  }
   const volumeName = claim.spec?.volumeName;
   if (claim.status?.phase !== 'Bound' || volumeName === undefined || volumeName === '') {
     return waiting(`persistentvolumeclaim "${volume.claim}" is not bound (phase ${claim.status?.phase ?? 'Pending'})`);

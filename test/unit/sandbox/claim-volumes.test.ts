@@ -41,6 +41,12 @@ describe('a claim volume on a node', () => {
     ['a claim that does not exist yet makes the pod wait', undefined, undefined, { kind: 'waiting', message: 'persistentvolumeclaim "data-etcd-1" not found' }],
     ['a Pending claim makes the pod wait', aClaim(), undefined, { kind: 'waiting', message: 'persistentvolumeclaim "data-etcd-1" is not bound (phase Pending)' }],
     [
+      'a bound claim that is being deleted makes the pod wait',
+      { ...bound, metadata: { ...bound.metadata, deletionTimestamp: new Date() } },
+      aLocalVolume(),
+      { kind: 'waiting', message: 'persistentvolumeclaim "data-etcd-1" is being deleted' },
+    ],
+    [
       'a claim bound to a volume that cannot be read yet makes the pod wait',
       bound,
       undefined,

@@ -50,7 +50,12 @@ describe('etcd as a StatefulSet on local volumes', () => {
   const podNamed = async (name: string): Promise<V1Pod | undefined> => (await pods()).find((p) => p.metadata?.name === name);
   const claim = async (name: string): Promise<V1PersistentVolumeClaim | undefined> =>
     (await kube.core.listNamespacedPersistentVolumeClaim({ namespace: NS })).items.find((c) => c.metadata?.name === name);
-  const client = (): Etcd3 => new Etcd3({ hosts: info.etcd.clientUrls, dialTimeout: 2_000 });
+  /** Every call has a deadline: a member that is removed or not yet started must fail a call, not hang it. */
+  const client = (hosts: string | string[] = info.etcd.clientUrls): Etcd3 =>
+    new Etcd3({ hosts, dialTimeout: 2_000, defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + 3_000 }) });
+  const step = (what: string): void => {
+    process.stdout.write(`[statefulset] ${what}\n`);
+  };
 
   it('runs every member as a pod of the StatefulSet on its own volume, on the nodes and racks the sandbox chose', async () => {
     expect(info.etcd.workload).toBe('statefulset');
@@ -82,11 +87,13 @@ describe('etcd as a StatefulSet on local volumes', () => {
       const old = await podNamed('etcd-1');
       const oldClaim = await claim(claimName(1));
 
+      step(`${KEYS} keys written; moving etcd-1 from ${source.node} to ${target.name}`);
       const before = await c.cluster.memberList({ linearizable: true });
       const leaving = before.members.find((m) => m.name === 'etcd-1');
       // etcd refuses a member change until the members have been connected for 5 s ("unhealthy cluster").
       await eventually(() => c.cluster.memberRemove({ ID: leaving?.ID ?? '' }), 30_000, 500);
       const added = await eventually(() => c.cluster.memberAdd({ peerURLs: [targetPeer], isLearner: true }), 30_000, 500);
+      step(`etcd-1 removed, learner ${added.member.ID} added at ${targetPeer}`);
       await kube.core.createPersistentVolume({ body: localVolumeManifest({ ordinal: 1, node: target.name }) });
       await kube.core.deleteNamespacedPersistentVolumeClaim({
         namespace: NS,
@@ -95,6 +102,7 @@ describe('etcd as a StatefulSet on local volumes', () => {
       });
       await kube.core.deleteNamespacedPod({ namespace: NS, name: 'etcd-1' });
 
+      step('target volume made, claim and pod deleted');
       // The controller recreates pod and claim; the claim binds to the reserved volume; the scheduler follows it.
       const recreated = await eventually(async () => {
         const pod = await podNamed('etcd-1');
@@ -103,6 +111,7 @@ describe('etcd as a StatefulSet on local volumes', () => {
         expect(pod?.status?.phase).toBe('Running');
         return pod;
       }, 60_000);
+      step(`recreated pod runs on ${target.name}`);
       expect((await claim(claimName(1)))?.spec?.volumeName).toBe(localVolumeName(1, target.name));
       // It joined as the learner: started under its name at the target's peer URL, not yet a voter.
       const joined = await eventually(async () => {
@@ -110,6 +119,7 @@ describe('etcd as a StatefulSet on local volumes', () => {
         expect([learner?.name, learner?.peerURLs, learner?.isLearner]).toEqual(['etcd-1', [targetPeer], true]);
         return learner;
       }, 30_000);
+      step('etcd-1 joined as a learner');
       await eventually(() => c.cluster.memberPromote({ ID: joined?.ID ?? '' }), 30_000, 500);
 
       const after = await eventually(async () => {
@@ -128,7 +138,7 @@ describe('etcd as a StatefulSet on local volumes', () => {
       expect(after).toHaveLength(3);
 
       // Every key, read from the moved member itself.
-      const moved = new Etcd3({ hosts: `http://${target.address}:2379`, dialTimeout: 2_000 });
+      const moved = client(`http://${target.address}:2379`);
       try {
         const kept = await moved.getAll().prefix('sts/').strings();
         expect(Object.keys(kept)).toHaveLength(KEYS);

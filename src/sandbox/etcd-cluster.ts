@@ -1,5 +1,5 @@
 import { type V1Container, type V1Pod, type V1Probe, type V1Volume } from '@kubernetes/client-node';
-import { parseEtcdVersion, readinessPath } from '../domain/etcd-version';
+import { livenessPath, parseEtcdVersion, readinessPath } from '../domain/etcd-version';
 import { expandVars } from './pods/expansion';
 import { ETCD_PKI_DIR, ETCD_PKI_FILES } from './etcd-pki';
 import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from './ports';
@@ -79,12 +79,31 @@ export function etcdTlsArgs(): string[] {
 }
 
 /**
- * What a TLS member's container adds: the node's PKI directory mounted read-only, and a readiness probe that asks
- * `etcdctl endpoint health` with the health-check client certificate (a plain httpGet probe cannot present one, and
- * the client port accepts nothing else). The endpoint comes from the pod's host IP, so a copy of the pod on another
- * node probes its own address.
+ * kubeadm's timings for etcd's liveness probe (cmd/kubeadm/app/util/staticpod: initial delay 10 s, period 10 s,
+ * timeout 15 s, 8 failures): a member that stops answering is killed and restarted by the kubelet after 8 failed
+ * probes, 80 s when each fails fast, about 2 minutes when each waits out its 15 s timeout (a frozen process).
  */
-export function tlsContainer(): Pick<V1Container, 'env' | 'readinessProbe' | 'volumeMounts'> {
+const LIVENESS_TIMING = { initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 15, failureThreshold: 8 } as const;
+
+/**
+ * The startup probe's timings. kubeadm gives etcd 24 probes 10 s apart after 10 s (its 4-minute control-plane
+ * timeout) on the readiness path; the sandbox keeps that path, timeout and 4-minute budget but probes every second
+ * from the start, the cadence of kubeadm's own readiness probe: a startup probe gates readiness, and kubeadm's would
+ * hold every member start (sandbox start, every migration's new member, every restart) 10 to 20 s before Ready.
+ */
+const STARTUP_TIMING = { initialDelaySeconds: 0, periodSeconds: 1, timeoutSeconds: 15, failureThreshold: 240 } as const;
+
+/** etcdctl's command that says the member's own process serves: a serializable read (what `/livez` checks), no quorum needed. */
+const ETCDCTL_LIVENESS = ['etcdctl', 'get', 'health', '--consistency=s', '--dial-timeout=2s', '--command-timeout=5s'];
+/** etcdctl's command that says the member can serve clients (a leader and a quorum read). */
+const ETCDCTL_READINESS = ['etcdctl', 'endpoint', 'health', '--dial-timeout=1s', '--command-timeout=1s'];
+
+/**
+ * What a TLS member's container adds: the node's PKI directory mounted read-only, and probes that run `etcdctl` with
+ * the health-check client certificate (a plain httpGet probe cannot present one, and the client port accepts nothing
+ * else). The endpoint comes from the pod's host IP, so a copy of the pod on another node probes its own address.
+ */
+export function tlsContainer(): Pick<V1Container, 'env' | 'readinessProbe' | 'livenessProbe' | 'startupProbe' | 'volumeMounts'> {
   return {
     env: [
       { name: 'HOST_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } },
@@ -94,12 +113,14 @@ export function tlsContainer(): Pick<V1Container, 'env' | 'readinessProbe' | 'vo
       { name: 'ETCDCTL_KEY', value: pkiFile(ETCD_PKI_FILES.healthcheckKey) },
     ],
     readinessProbe: {
-      exec: { command: ['etcdctl', 'endpoint', 'health', '--dial-timeout=1s', '--command-timeout=1s'] },
+      exec: { command: ETCDCTL_READINESS },
       periodSeconds: 2,
       timeoutSeconds: 2,
       failureThreshold: 2,
       successThreshold: 1,
     },
+    livenessProbe: { exec: { command: ETCDCTL_LIVENESS }, ...LIVENESS_TIMING },
+    startupProbe: { exec: { command: ETCDCTL_READINESS }, ...STARTUP_TIMING },
     volumeMounts: [{ name: 'etcd-certs', mountPath: ETCD_PKI_DIR, readOnly: true }],
   };
 }
@@ -108,14 +129,20 @@ export function tlsContainer(): Pick<V1Container, 'env' | 'readinessProbe' | 'vo
 export const TLS_VOLUME: V1Volume = { name: 'etcd-certs', hostPath: { path: ETCD_PKI_DIR, type: 'Directory' } };
 
 /**
- * The readiness probe of a member of `version`, as kubeadm writes it: `/readyz` where etcd serves it (3.5.11+: no
- * corruption alarm, a local and a linearizable read succeed), `/health` before. (No liveness probe: the node
- * simulator runs none, and a frozen member must stay frozen for the guardian to find.)
+ * The probes of a member of `version`, on kubeadm's paths: readiness and startup on `/readyz` where etcd serves it
+ * (3.5.11+: no corruption alarm, a local and a linearizable read succeed), `/health` before; liveness on `/livez`
+ * (3.5.11+: a local read succeeds, whatever the cluster's state), `/health?serializable=true` before.
  */
-export function readinessProbe(version: string): V1Probe {
+export function httpProbes(version: string): Pick<V1Container, 'readinessProbe' | 'livenessProbe' | 'startupProbe'> {
   const parsed = parseEtcdVersion(version);
-  const path = parsed === undefined ? '/health' : readinessPath(parsed);
-  return { httpGet: { path, port: ETCD_CLIENT_PORT, scheme: 'HTTP' }, periodSeconds: 2, timeoutSeconds: 1, failureThreshold: 2, successThreshold: 1 };
+  const ready = parsed === undefined ? '/health' : readinessPath(parsed);
+  const live = parsed === undefined ? '/health' : livenessPath(parsed);
+  const get = (path: string): Pick<V1Probe, 'httpGet'> => ({ httpGet: { path, port: ETCD_CLIENT_PORT, scheme: 'HTTP' } });
+  return {
+    readinessProbe: { ...get(ready), periodSeconds: 2, timeoutSeconds: 1, failureThreshold: 2, successThreshold: 1 },
+    livenessProbe: { ...get(live), ...LIVENESS_TIMING },
+    startupProbe: { ...get(ready), ...STARTUP_TIMING },
+  };
 }
 
 /**
@@ -131,6 +158,7 @@ export function etcdPodManifest(
 ): V1Pod {
   const initialCluster = cluster.map((m) => `${m.name}=${m.peerUrl}`).join(',');
   const secure = tls ? tlsContainer() : undefined;
+  const probes = secure ?? httpProbes(version);
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -171,7 +199,9 @@ export function etcdPodManifest(
             { name: 'client', containerPort: ETCD_CLIENT_PORT, protocol: 'TCP' },
             { name: 'peer', containerPort: ETCD_PEER_PORT, protocol: 'TCP' },
           ],
-          readinessProbe: secure?.readinessProbe ?? readinessProbe(version),
+          readinessProbe: probes.readinessProbe,
+          livenessProbe: probes.livenessProbe,
+          startupProbe: probes.startupProbe,
           resources: { requests: { cpu: '100m', memory: '128Mi' } },
           volumeMounts: [{ name: 'data', mountPath: DATA_MOUNT }, ...(secure?.volumeMounts ?? [])],
         },

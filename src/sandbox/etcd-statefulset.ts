@@ -13,7 +13,7 @@ import {
   ETCD_NAMESPACE,
   etcdImage,
   etcdTlsArgs,
-  readinessProbe,
+  httpProbes,
   TLS_VOLUME,
   tlsContainer,
   type EtcdMemberLayout,
@@ -206,6 +206,7 @@ export function statefulSetManifest(params: StatefulSetParams): V1StatefulSet {
   const version = params.version ?? DEFAULT_POD_ETCD_VERSION;
   const scheme = tls ? 'https' : 'http';
   const secure = tls ? tlsContainer() : undefined;
+  const probes = secure ?? httpProbes(version);
   const clientUrl = `${scheme}://$(POD_IP):${ETCD_CLIENT_PORT}`;
   const peerUrl = `${scheme}://$(POD_IP):${ETCD_PEER_PORT}`;
   const env: V1EnvVar[] = [
@@ -256,7 +257,10 @@ export function statefulSetManifest(params: StatefulSetParams): V1StatefulSet {
                 { name: 'client', containerPort: ETCD_CLIENT_PORT, protocol: 'TCP' },
                 { name: 'peer', containerPort: ETCD_PEER_PORT, protocol: 'TCP' },
               ],
-              readinessProbe: secure?.readinessProbe ?? readinessProbe(version),
+              // The bare pods' probes: kubeadm's liveness, a startup probe that gates it, readiness.
+              readinessProbe: probes.readinessProbe,
+              livenessProbe: probes.livenessProbe,
+              startupProbe: probes.startupProbe,
               resources: { requests: { cpu: '100m', memory: '128Mi' } },
               volumeMounts: [{ name: CLAIM_TEMPLATE_NAME, mountPath: DATA_MOUNT }, ...(secure?.volumeMounts ?? [])],
             },

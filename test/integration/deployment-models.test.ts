@@ -1,13 +1,13 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppsV1Api, type V1Pod } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CustomObjectsApi, type V1CustomResourceDefinition, type V1Pod } from '@kubernetes/client-node';
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { Etcd3 } from 'etcd3';
 import { renderStatus } from '../../src/cli/status-command';
 import { GUARD_UID_ENV } from '../../src/kube/member-pod';
 import { renderMarkdown } from '../../src/report/markdown';
 import { loadReport } from '../../src/report/report';
-import { ETCD_LABELS, etcdImage } from '../../src/sandbox/etcd-cluster';
+import { ETCD_LABELS } from '../../src/sandbox/etcd-cluster';
 import { hostPathRoot, statePaths } from '../../src/sandbox/state-dir';
 import type { MigrationResult } from '../../workflows/migrate';
 import type { MonitorStatus } from '../../workflows/monitor';
@@ -19,12 +19,23 @@ import { kubeFor, type Kube } from './support/kube';
 
 /**
  * What the guardian does with each deployment model, on the sandbox: a successor refuses an old data directory and
- * the migration places it elsewhere; pods a StatefulSet owns and kubeadm's static (mirror) pods are never deleted or
+ * the migration places it elsewhere; pods another controller owns and kubeadm's static (mirror) pods are never deleted or
  * copied: the monitor alerts with the reason, a manual migration is refused, and a dead static member leaves the
  * membership only when an operator approves, recorded in the history.
  */
 
 jest.setTimeout(300_000);
+
+/** coreos/etcd-operator's EtcdCluster, reduced to what the API needs to serve it. */
+const ETCD_CLUSTER_CRD: V1CustomResourceDefinition = {
+  metadata: { name: 'etcdclusters.etcd.database.coreos.com' },
+  spec: {
+    group: 'etcd.database.coreos.com',
+    scope: 'Namespaced',
+    names: { plural: 'etcdclusters', singular: 'etcdcluster', kind: 'EtcdCluster' },
+    versions: [{ name: 'v1beta2', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', x_kubernetes_preserve_unknown_fields: true } } }],
+  },
+};
 
 const NS = 'etcd';
 let h: GuardianHarness;
@@ -195,21 +206,18 @@ it('a successor whose data directory is not empty does not start etcd, and the m
   expect(restarted?.status?.containerStatuses?.[0]?.restartCount).toBeGreaterThan(0);
 });
 
-it('members whose pods a StatefulSet owns are not moved: the monitor alerts with the reason and a manual migration is refused', async () => {
-  const apps = kube.config.makeApiClient(AppsV1Api);
-  const sts = await apps.createNamespacedStatefulSet({
-    namespace: NS,
-    body: {
-      metadata: { name: 'etcd' },
-      spec: {
-        serviceName: 'etcd',
-        replicas: 3,
-        selector: { matchLabels: { ...ETCD_LABELS } },
-        template: { metadata: { labels: { ...ETCD_LABELS } }, spec: { containers: [{ name: 'etcd', image: etcdImage(h.sandbox.info.etcd.version ?? '3.6.16') }] } },
-      },
-    },
-  });
-  const owner = { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'etcd', uid: sts.metadata?.uid ?? '', controller: true, blockOwnerDeletion: true };
+it('members whose pods another controller owns are not moved: the monitor alerts with the reason and a manual migration is refused', async () => {
+  // Pods owned directly by an operator's custom resource, as coreos/etcd-operator ran them (an EtcdCluster owns its
+  // member pods). A real owner object, so that the real garbage collector keeps the pods; no controller runs for it.
+  const crds = kube.config.makeApiClient(ApiextensionsV1Api);
+  const custom = kube.config.makeApiClient(CustomObjectsApi);
+  await crds.createCustomResourceDefinition({ body: ETCD_CLUSTER_CRD });
+  const cr = await until('the EtcdCluster resource to be served', async () =>
+    (await custom
+      .createNamespacedCustomObject({ group: 'etcd.database.coreos.com', version: 'v1beta2', namespace: NS, plural: 'etcdclusters', body: { apiVersion: 'etcd.database.coreos.com/v1beta2', kind: 'EtcdCluster', metadata: { name: 'main' }, spec: { size: 3 } } })
+      .catch(() => undefined)) as { metadata?: { uid?: string } } | undefined,
+  );
+  const owner = { apiVersion: 'etcd.database.coreos.com/v1beta2', kind: 'EtcdCluster', name: 'main', uid: cr.metadata?.uid ?? '', controller: true, blockOwnerDeletion: true };
   for (const pod of await memberPods()) await patchPod(pod.metadata?.name ?? '', [{ op: 'add', path: '/metadata/ownerReferences', value: [owner] }]);
   const pods = await podIdentities();
   const runBefore = await migrationRun();
@@ -221,15 +229,15 @@ it('members whose pods a StatefulSet owns are not moved: the monitor alerts with
   try {
     const status = await decisionMatching(new RegExp(`${victim} is at risk .* but the guardian will not move it`));
     expect(status.decision).toMatchObject({ kind: 'alert', reason: 'unmovable-workload' });
-    expect(status.decision?.summary).toContain(`pod ${victim} is a pod owned by StatefulSet etcd: that controller recreates and places its pods`);
+    expect(status.decision?.summary).toContain(`pod ${victim} is a pod owned by EtcdCluster main: that controller recreates and places its pods`);
     expect(status.assessment?.findings.map((f) => f.kind)).toContain('member-unreachable');
-    expect(renderStatus([{ cluster: 'main', status }])).toContain(`${victim}: a pod owned by StatefulSet etcd`);
+    expect(renderStatus([{ cluster: 'main', status }])).toContain(`${victim}: a pod owned by EtcdCluster main`);
 
     expect(await migrationRun()).toBe(runBefore);
     const manual = await migrate(victim);
     const refused = await failureOf(manual.result());
     expect(refused.type).toBe('CONTROLLER_OWNED');
-    expect(refused.message).toContain(`cannot move ${victim}: pod ${victim} is a pod owned by StatefulSet etcd`);
+    expect(refused.message).toContain(`cannot move ${victim}: pod ${victim} is a pod owned by EtcdCluster main`);
     // A few more cycles: the monitor still starts nothing, and no pod is deleted or created.
     await until('three more monitor cycles', async () => {
       const later = await monitor?.query<MonitorStatus>('status');
@@ -242,7 +250,7 @@ it('members whose pods a StatefulSet owns are not moved: the monitor alerts with
     await h.sandbox.heal(node);
   }
   for (const pod of await memberPods()) await patchPod(pod.metadata?.name ?? '', [{ op: 'remove', path: '/metadata/ownerReferences' }]);
-  await apps.deleteNamespacedStatefulSet({ namespace: NS, name: 'etcd' });
+  await crds.deleteCustomResourceDefinition({ name: ETCD_CLUSTER_CRD.metadata?.name ?? '' });
   await until(`${victim} healthy again`, async () => ((await h.sandbox.status()).members.filter((m) => m.healthy).length === 3 ? true : undefined), { timeoutMs: 60_000 });
 });
 

@@ -151,7 +151,24 @@ describe('the sandbox', () => {
     }
   });
 
-  it('turns a node-down node Unknown with the unreachable taints and its pod NotReady, and heal undoes it', async () => {
+  it('turns a node-down node Unknown with the unreachable taints and its pods NotReady, and heal undoes it', async () => {
+    // A pod that tolerates the unreachable taint for no time at all: the taint-eviction controller deletes it as
+    // soon as the node is tainted, and only the node's kubelet, once back, can finish that deletion.
+    await kube.core.createNamespacedPod({
+      namespace: 'default',
+      body: {
+        metadata: { name: 'evicted-at-once', namespace: 'default' },
+        spec: {
+          nodeName: 'node-0',
+          terminationGracePeriodSeconds: 1,
+          tolerations: [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 0 }],
+          containers: [{ name: 'sleeper', image: 'busybox', command: ['sleep', '3600'] }],
+        },
+      },
+    });
+    await eventually(async () => {
+      expect(condition(await kube.core.readNamespacedPod({ name: 'evicted-at-once', namespace: 'default' }), 'Ready')).toBe('True');
+    });
     await sandbox.fault('node-down', 'node-0');
     const down = await eventually(async () => {
       const node = await kube.core.readNode({ name: 'node-0' });
@@ -168,6 +185,11 @@ describe('the sandbox', () => {
     ]);
     const pod = await kube.core.readNamespacedPod({ name: 'etcd-0', namespace: info.etcd.namespace });
     expect(condition(pod, 'Ready')).toBe('False');
+    const evicted = await eventually(() => kube.core.readNamespacedPod({ name: 'evicted-at-once', namespace: 'default' }).then((p) => {
+      expect(p.metadata?.deletionTimestamp).toBeDefined();
+      return p;
+    }));
+    expect(condition(evicted, 'DisruptionTarget')).toBe('True');
     // Its member is really gone: a client aimed at it alone gets no answer.
     const lone = memberClient(info.etcd.clientUrls[0] ?? '');
     await expect(lone.get('sandbox/greeting').string()).rejects.toThrow();
@@ -177,8 +199,10 @@ describe('the sandbox', () => {
     await eventually(async () => {
       const node = await kube.core.readNode({ name: 'node-0' });
       expect([condition(node, 'Ready'), taintsOf(node)]).toEqual(['True', []]);
-      const healed = await kube.core.readNamespacedPod({ name: 'etcd-0', namespace: info.etcd.namespace });
-      expect([condition(healed, 'Ready'), restartsOf(healed)]).toEqual(['True', 1]);
+      // Every pod of the node is Ready again (the lifecycle controller's not Ready written over), and the evicted
+      // one is gone: the node's kubelet finished its deletion.
+      const pods = (await kube.core.listPodForAllNamespaces({ fieldSelector: 'spec.nodeName=node-0' })).items;
+      expect(pods.map((p) => [p.metadata?.name, condition(p, 'Ready'), restartsOf(p)])).toEqual([['etcd-0', 'True', 1]]);
     }, 30_000);
   });
 
@@ -227,6 +251,53 @@ describe('the sandbox', () => {
       }
       const pod = await kube.core.readNamespacedPod({ name: 'etcd-2', namespace: info.etcd.namespace });
       expect([condition(pod, 'Ready'), restartsOf(pod)]).toEqual(['True', 0]);
+    });
+  });
+
+  it('kills a frozen member whose liveness probe fails and restarts it, as a kubelet does, and the member rejoins', async () => {
+    // kubeadm's liveness probe (8 failures, 10 s apart, 15 s timeout) takes about two minutes on a frozen member: a
+    // copy of etcd-2 with a one-second probe shows the same in seconds. It keeps etcd-2's data directory and rejoins.
+    const namespace = info.etcd.namespace;
+    const original = await kube.core.readNamespacedPod({ name: 'etcd-2', namespace });
+    const container = original.spec?.containers[0];
+    if (original.spec === undefined || container?.livenessProbe?.httpGet === undefined) throw new Error('etcd-2 has no httpGet liveness probe');
+    expect(container.livenessProbe).toMatchObject({ periodSeconds: 10, timeoutSeconds: 15, failureThreshold: 8 });
+    await kube.core.deleteNamespacedPod({ name: 'etcd-2', namespace });
+    await eventually(async () => {
+      await expect(kube.core.readNamespacedPod({ name: 'etcd-2', namespace })).rejects.toMatchObject({ code: 404 });
+    }, 20_000);
+    const livenessProbe = { httpGet: container.livenessProbe.httpGet, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 3, terminationGracePeriodSeconds: 1 };
+    await kube.core.createNamespacedPod({
+      namespace,
+      body: { metadata: { name: 'etcd-2', namespace, labels: original.metadata?.labels ?? {} }, spec: { ...original.spec, containers: [{ ...container, livenessProbe }] } },
+    });
+    await eventually(async () => {
+      const pod = await kube.core.readNamespacedPod({ name: 'etcd-2', namespace });
+      expect([condition(pod, 'Ready'), restartsOf(pod)]).toEqual(['True', 0]);
+    }, 30_000);
+
+    await sandbox.fault('pod-freeze', 'etcd-2');
+    const restarted = await eventually(async () => {
+      const pod = await kube.core.readNamespacedPod({ name: 'etcd-2', namespace });
+      expect([restartsOf(pod), condition(pod, 'Ready')]).toEqual([1, 'True']);
+      return pod;
+    }, 30_000);
+    expect(restarted.status?.containerStatuses?.[0]?.lastState?.terminated).toMatchObject({ exitCode: 137, reason: 'Error' });
+    expect(readFileSync(join(info.logsDir, 'sandbox.log'), 'utf8')).toContain('Container etcd failed liveness probe, will be restarted');
+    // The freeze ended with the process it stopped.
+    expect((await sandbox.status()).faults).toEqual({});
+    await eventually(async () => {
+      const rejoined = memberClient(info.etcd.clientUrls[2] ?? '');
+      try {
+        expect(await rejoined.get('sandbox/greeting').string()).toBe('written through etcd-0');
+      } finally {
+        rejoined.close();
+      }
+      expect((await sandbox.status()).members.map((m) => [m.name, m.healthy])).toEqual([
+        ['etcd-0', true],
+        ['etcd-1', true],
+        ['etcd-2', true],
+      ]);
     });
   });
 

@@ -129,16 +129,24 @@ export class NodeAgent {
     await Promise.all([...this.workers.values()].map((worker) => worker.suspend()));
   }
 
-  /** Heals node-down: heartbeats resume, Ready is posted, pods start again. */
+  /**
+   * Heals node-down: heartbeats resume, Ready is posted, then the pods start again and each one's status is written
+   * afresh (the lifecycle controller set them not Ready meanwhile, whatever this node last wrote).
+   */
   async comeUp(): Promise<void> {
     this.down = false;
     // The machine "rebooted"; the lifecycle controller changed the conditions meanwhile, so read them afresh.
     this.bootId = newBootId();
     this.postedConditions = [];
-    for (const worker of this.workers.values()) worker.resume();
-    await this.renewLease();
-    await this.postStatus(true);
-    this.startHeartbeat();
+    try {
+      // The node first, as a rebooted kubelet registers before it syncs pods: a pod status posted while the node
+      // still looks unreachable would be marked not Ready again by the controller.
+      await this.renewLease();
+      await this.postStatus(true);
+    } finally {
+      for (const worker of this.workers.values()) worker.resume();
+      this.startHeartbeat();
+    }
   }
 
   /** node-pressure: the usage the metrics API reports; memory past the threshold turns MemoryPressure on. */

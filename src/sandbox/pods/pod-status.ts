@@ -33,6 +33,8 @@ export interface PodRuntime {
   state: ContainerState;
   lastTermination?: Termination;
   restartCount: number;
+  /** Running, and its startup probe passed (or it has none). */
+  started: boolean;
   ready: boolean;
   /** A container id, `sandbox://<pid>`, while a process exists. */
   containerID?: string;
@@ -110,7 +112,7 @@ export function podStatusJson(runtime: PodRuntime, previous: readonly PodConditi
         imageID: '',
         ...(runtime.containerID === undefined ? {} : { containerID: runtime.containerID }),
         ready: runtime.ready,
-        started: runtime.state.kind === 'running',
+        started: runtime.started,
         restartCount: runtime.restartCount,
         state: stateJson(runtime.state),
         lastState: runtime.lastTermination === undefined ? {} : { terminated: terminationJson(runtime.lastTermination) },

@@ -1,7 +1,8 @@
-import { type V1Pod } from '@kubernetes/client-node';
+import { type V1Pod, type V1Probe } from '@kubernetes/client-node';
 import { accessSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants as osConstants } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { messageOf } from '../errors';
 import { type Logger } from '../logger';
 import { ManagedProcess, type ExitInfo } from '../processes';
@@ -14,12 +15,16 @@ import { ContainerConfigError, resolveCommand, resolveExecProbe, type PodPlaceme
 import { findExecutable } from './executable';
 import { type PodApi } from './pod-api';
 import { podStatusJson, type ContainerState, type PodConditionRead, type PodRuntime, type Termination } from './pod-status';
+import { newProbeState, probeKillMessage, probeVerdict, recordProbe, type ContainerProbes, type ProbeKind } from './probe-state';
 import { probeOnce, probeTiming, runExecProbe } from './probes';
+import { foreignConditions, statusDrifted, type StatusLike } from './status-sync';
 
 /**
  * Runs one pod as a local process, the way a kubelet's pod worker runs its container: start, restart with
- * back-off, readiness, status, and deletion within the grace period. Every step runs through `tick()`, one at a
- * time; faults act directly on the process.
+ * back-off, startup, liveness and readiness probes (a failed startup or liveness probe kills the container, which
+ * is then restarted), status, and deletion within the grace period. Every step runs through `tick()`, one at a
+ * time; probes run beside the steps (a hung probe waits up to its timeout, which must not hold up a deletion);
+ * faults act directly on the process.
  */
 
 /** What a pod worker needs from its node. */
@@ -40,6 +45,12 @@ const CONFIG_RETRY_MS = 5_000;
 const CLAIM_RETRY_MS = 1_000;
 /** After SIGKILL, how long to wait for the exit (the hard deadline on top of the grace period). */
 const KILL_WAIT_MS = 5_000;
+/**
+ * How long after its own last write the worker compares the API's copy of the status with what it knows, and writes
+ * again when they differ (the kubelet's status manager reconciles every 10 s). It leaves the watch time to deliver the
+ * worker's own write first.
+ */
+const STATUS_RESYNC_MS = 2_000;
 
 /** Exit code of a process killed by a signal, as container runtimes report it: 128 + the signal's number. */
 function exitCodeOf(exit: ExitInfo): number {
@@ -58,8 +69,12 @@ export class PodWorker {
   private lastTermination: Termination | undefined;
   private restartCount = 0;
   private everStarted = false;
-  private ready = false;
-  private probe = { nextAt: 0, successes: 0, failures: 0 };
+  /** The probes of the current process (undefined before the first start). */
+  private probes: ContainerProbes | undefined;
+  /** Probes in flight for the current process. */
+  private probing = new Set<ProbeKind>();
+  /** The process being killed for a failed probe. */
+  private killing: ManagedProcess | undefined;
   private backoffMs: number | undefined;
   private nextStartAt = 0;
   private busy: Promise<void> | undefined;
@@ -69,6 +84,7 @@ export class PodWorker {
   private terminating = false;
   private closed = false;
   private lastWritten: string | undefined;
+  private lastWrittenAt = 0;
   private lastConditions: PodConditionRead[] | undefined;
   /** Node paths of the pod's claim volumes, once mounted (they stay mounted for the pod's life, as the kubelet's do). */
   private claimPaths: Record<string, string> | undefined;
@@ -186,9 +202,9 @@ export class PodWorker {
       await this.start();
     }
     const proc = this.process;
-    if (proc?.running === true) {
+    if (proc?.running === true && this.killing !== proc) {
       if (this.crashing && now - proc.startedAt.getTime() >= CRASH_AFTER_MS) proc.signal('SIGKILL');
-      else if (now >= this.probe.nextAt) await this.runProbe();
+      else this.runProbes(proc, now);
     }
     await this.writeStatus();
   }
@@ -260,9 +276,8 @@ export class PodWorker {
     this.everStarted = true;
     this.process = proc;
     this.phase = 'Running';
-    this.ready = false;
-    const timing = probeTiming(this.container()?.readinessProbe);
-    this.probe = { nextAt: Date.now() + timing.initialDelayMs, successes: 0, failures: 0 };
+    this.probes = this.newProbes(proc.startedAt.getTime());
+    this.probing = new Set();
     if (this.frozen) proc.signal('SIGSTOP');
     // The node may have gone down while the process was being spawned.
     if (this.suspended || this.closed) proc.signal('SIGKILL');
@@ -279,7 +294,10 @@ export class PodWorker {
   private onExit(proc: ManagedProcess, exit: ExitInfo): void {
     if (this.process !== proc) return;
     this.process = undefined;
-    this.ready = false;
+    const killedForProbe = this.killing === proc;
+    this.killing = undefined;
+    // pod-freeze stopped that process; it cannot outlive it.
+    this.frozen = false;
     const exitCode = exitCodeOf(exit);
     this.lastTermination = {
       exitCode,
@@ -290,7 +308,8 @@ export class PodWorker {
     };
     this.deps.logger.info({ pod: this.key, exitCode, signal: exit.signal }, 'container exited');
     const policy = this.pod.spec?.restartPolicy ?? 'Always';
-    if (policy === 'Never' || (policy === 'OnFailure' && exitCode === 0)) {
+    // A container killed for a failed probe is restarted whatever its exit code, unless the policy is Never.
+    if (policy === 'Never' || (policy === 'OnFailure' && exitCode === 0 && !killedForProbe)) {
       this.phase = exitCode === 0 ? 'Succeeded' : 'Failed';
       return;
     }
@@ -305,25 +324,82 @@ export class PodWorker {
     };
   }
 
-  private async runProbe(): Promise<void> {
+  /** The probes of a process that started at `startedAt`: startup and liveness only when the container has them. */
+  private newProbes(startedAt: number): ContainerProbes {
     const container = this.container();
-    const timing = probeTiming(container?.readinessProbe);
-    this.probe.nextAt = Date.now() + timing.periodMs;
+    const startup = container?.startupProbe;
+    const liveness = container?.livenessProbe;
+    return {
+      ...(startup === undefined ? {} : { startup: newProbeState('startup', probeTiming(startup), startedAt) }),
+      ...(liveness === undefined ? {} : { liveness: newProbeState('liveness', probeTiming(liveness), startedAt) }),
+      readiness: newProbeState('readiness', probeTiming(container?.readinessProbe), startedAt),
+    };
+  }
+
+  private probeSpec(kind: ProbeKind): V1Probe | undefined {
+    const container = this.container();
+    if (kind === 'startup') return container?.startupProbe;
+    return kind === 'liveness' ? container?.livenessProbe : container?.readinessProbe;
+  }
+
+  /** Starts the probes that are due, or kills the process when its startup or liveness probe failed. */
+  private runProbes(proc: ManagedProcess, now: number): void {
+    if (this.probes === undefined) return;
+    const verdict = probeVerdict(this.probes, now);
+    if (verdict.kill !== undefined) {
+      this.killForProbe(proc, verdict.kill);
+      return;
+    }
+    for (const kind of verdict.due) {
+      if (this.probing.has(kind)) continue;
+      this.probing.add(kind);
+      void this.runProbe(proc, kind, this.probing);
+    }
+  }
+
+  private async runProbe(proc: ManagedProcess, kind: ProbeKind, inFlight: Set<ProbeKind>): Promise<void> {
+    const container = this.container();
+    const spec = this.probeSpec(kind);
+    const timing = probeTiming(spec);
     const target = {
       podIP: this.deps.node.address,
       ports: container?.ports ?? [],
       exec: (command: readonly string[], timeoutMs: number) => this.execProbe(command, timeoutMs),
     };
-    const ok = await probeOnce(container?.readinessProbe, target, timing.timeoutMs);
-    if (ok) {
-      this.probe.failures = 0;
-      this.probe.successes++;
-      if (this.probe.successes >= timing.successThreshold) this.ready = true;
-    } else {
-      this.probe.successes = 0;
-      this.probe.failures++;
-      if (this.probe.failures >= timing.failureThreshold) this.ready = false;
+    const startedAt = Date.now();
+    let passed: boolean;
+    try {
+      passed = await probeOnce(spec, target, timing.timeoutMs);
+    } finally {
+      inFlight.delete(kind);
     }
+    // A probe of a process that has since been replaced says nothing about the new one.
+    const state = this.probes?.[kind];
+    if (this.process !== proc || this.probes === undefined || state === undefined) return;
+    const next = recordProbe(state, passed, startedAt, Date.now());
+    this.probes = { ...this.probes, [kind]: next };
+    if (!passed && kind !== 'readiness') {
+      this.deps.logger.info({ pod: this.key, probe: kind, failures: next.failures, failureThreshold: timing.failureThreshold }, `${kind} probe failed`);
+    }
+  }
+
+  /**
+   * Kills the process for a failed startup or liveness probe, as the kubelet does: SIGTERM, SIGKILL after the grace
+   * period (the probe's own terminationGracePeriodSeconds, else the pod's). A runtime does not resume a stopped
+   * process first, so a frozen one dies by the SIGKILL (exit code 137). The exit restarts it per the restart policy.
+   */
+  private killForProbe(proc: ManagedProcess, probe: 'startup' | 'liveness'): void {
+    this.killing = proc;
+    const graceSeconds = this.probeSpec(probe)?.terminationGracePeriodSeconds ?? this.pod.spec?.terminationGracePeriodSeconds ?? 30;
+    this.deps.logger.info({ pod: this.key, container: this.containerName, probe, graceSeconds }, probeKillMessage(this.containerName, probe));
+    proc.signal('SIGTERM');
+    const abort = new AbortController();
+    void Promise.race([proc.exited, sleep(graceSeconds * 1000, undefined, { signal: abort.signal }).catch(() => undefined)])
+      .then(async () => {
+        abort.abort();
+        if (proc.running) await proc.kill(KILL_WAIT_MS);
+      })
+      .catch((error: unknown) => this.deps.logger.warn({ pod: this.key, err: messageOf(error) }, 'probe kill failed'));
   }
 
   /** An exec probe, run like the container: same environment, PATH and mount paths, in the pod's directory. */
@@ -363,6 +439,8 @@ export class PodWorker {
   private runtime(): PodRuntime {
     const container = this.container();
     const proc = this.process;
+    const running = proc?.running === true;
+    const verdict = running && this.probes !== undefined ? probeVerdict(this.probes, Date.now()) : undefined;
     let state: ContainerState;
     const finished = this.phase === 'Succeeded' || this.phase === 'Failed';
     if (proc?.running === true) state = { kind: 'running', startedAt: proc.startedAt };
@@ -378,19 +456,32 @@ export class PodWorker {
       state,
       ...(this.lastTermination === undefined ? {} : { lastTermination: this.lastTermination }),
       restartCount: this.restartCount,
-      ready: this.ready && proc?.running === true,
+      started: verdict?.started ?? false,
+      ready: (verdict?.ready ?? false) && this.killing === undefined,
       ...(proc?.running === true ? { containerID: `sandbox://${proc.pid}` } : {}),
     };
   }
 
+  /**
+   * Writes the status when it changed, or when the API's copy says otherwise (someone else wrote over it: the node
+   * lifecycle controller marks the pods of an unreachable node not Ready). Conditions the kubelet does not own stay.
+   */
   private async writeStatus(): Promise<void> {
     if (this.suspended || this.closed) return;
     const previous: readonly PodConditionRead[] = this.lastConditions ?? this.pod.status?.conditions ?? [];
-    const status = podStatusJson(this.runtime(), previous, new Date());
+    const now = new Date();
+    const own = podStatusJson(this.runtime(), previous, now);
+    const ownConditions = own['conditions'] as PodConditionRead[];
+    const status = { ...own, conditions: [...ownConditions, ...foreignConditions(this.pod.status?.conditions)] };
     const text = JSON.stringify(status);
-    if (text === this.lastWritten) return;
+    if (text === this.lastWritten) {
+      const settled = now.getTime() - this.lastWrittenAt >= STATUS_RESYNC_MS;
+      if (!settled || !statusDrifted(status as StatusLike, this.pod.status as StatusLike | undefined)) return;
+      this.deps.logger.info({ pod: this.key }, 'pod status in the API differs from the node\'s; writing it again');
+    }
     await this.deps.api.writeStatus(this.namespace, this.name, status);
     this.lastWritten = text;
-    this.lastConditions = status['conditions'] as PodConditionRead[];
+    this.lastWrittenAt = Date.now();
+    this.lastConditions = ownConditions;
   }
 }

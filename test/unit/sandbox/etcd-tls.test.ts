@@ -67,6 +67,15 @@ describe('a member pod with TLS', () => {
   it('is probed with etcdctl and the health-check certificate, at its own host IP', () => {
     expect(container?.readinessProbe?.exec?.command).toEqual(['etcdctl', 'endpoint', 'health', '--dial-timeout=1s', '--command-timeout=1s']);
     expect(container?.readinessProbe?.httpGet).toBeUndefined();
+    // Liveness: a serializable read, what /livez checks, so a member of a cluster without quorum is not killed.
+    expect(container?.livenessProbe).toEqual({
+      exec: { command: ['etcdctl', 'get', 'health', '--consistency=s', '--dial-timeout=2s', '--command-timeout=5s'] },
+      initialDelaySeconds: 10,
+      periodSeconds: 10,
+      timeoutSeconds: 15,
+      failureThreshold: 8,
+    });
+    expect(container?.startupProbe?.exec?.command).toEqual(container?.readinessProbe?.exec?.command);
     expect(container?.env).toEqual([
       { name: 'HOST_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } },
       { name: 'ETCDCTL_ENDPOINTS', value: 'https://$(HOST_IP):2379' },

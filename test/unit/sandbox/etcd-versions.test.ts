@@ -91,4 +91,28 @@ describe('the member pods follow the etcd version', () => {
     expect(container?.image).toBe(image);
     expect(container?.readinessProbe?.httpGet?.path).toBe(path);
   });
+
+  it.each([
+    ['3.4.23', '/health?serializable=true', '/health'],
+    ['3.5.10', '/health?serializable=true', '/health'],
+    ['3.5.11', '/livez', '/readyz'],
+    ['3.6.16', '/livez', '/readyz'],
+  ])("etcd %s: kubeadm's liveness probe on %s, a startup probe on %s", (version, live, ready) => {
+    const container = etcdPodManifest(first, members, 'tok', false, version).spec?.containers[0];
+    expect(container?.livenessProbe).toEqual({
+      httpGet: { path: live, port: 2379, scheme: 'HTTP' },
+      initialDelaySeconds: 10,
+      periodSeconds: 10,
+      timeoutSeconds: 15,
+      failureThreshold: 8,
+    });
+    // kubeadm's path, timeout and 4-minute budget, probed every second (kubeadm: 24 probes 10 s apart).
+    expect(container?.startupProbe).toEqual({
+      httpGet: { path: ready, port: 2379, scheme: 'HTTP' },
+      initialDelaySeconds: 0,
+      periodSeconds: 1,
+      timeoutSeconds: 15,
+      failureThreshold: 240,
+    });
+  });
 });

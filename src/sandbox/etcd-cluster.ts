@@ -1,5 +1,6 @@
 import { type V1Container, type V1Pod, type V1Probe, type V1Volume } from '@kubernetes/client-node';
 import { livenessPath, parseEtcdVersion, readinessPath } from '../domain/etcd-version';
+import { expandVars } from './pods/expansion';
 import { ETCD_PKI_DIR, ETCD_PKI_FILES } from './etcd-pki';
 import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from './ports';
 import { type NodeLayout } from './topology';
@@ -29,9 +30,9 @@ export function etcdImage(version: string): string {
 }
 
 /** The version the sandbox's members run when none is given (Debian's etcd, what the cache links in its bin). */
-const DEFAULT_POD_ETCD_VERSION = '3.4.23';
+export const DEFAULT_POD_ETCD_VERSION = '3.4.23';
 /** Where the data directory is mounted in the "container". */
-const DATA_MOUNT = '/var/lib/etcd';
+export const DATA_MOUNT = '/var/lib/etcd';
 
 /** One member of the initial cluster. */
 export interface EtcdMemberLayout {
@@ -102,7 +103,7 @@ const ETCDCTL_READINESS = ['etcdctl', 'endpoint', 'health', '--dial-timeout=1s',
  * the health-check client certificate (a plain httpGet probe cannot present one, and the client port accepts nothing
  * else). The endpoint comes from the pod's host IP, so a copy of the pod on another node probes its own address.
  */
-function tlsContainer(): Pick<V1Container, 'env' | 'readinessProbe' | 'livenessProbe' | 'startupProbe' | 'volumeMounts'> {
+export function tlsContainer(): Pick<V1Container, 'env' | 'readinessProbe' | 'livenessProbe' | 'startupProbe' | 'volumeMounts'> {
   return {
     env: [
       { name: 'HOST_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } },
@@ -125,14 +126,14 @@ function tlsContainer(): Pick<V1Container, 'env' | 'readinessProbe' | 'livenessP
 }
 
 /** The node's PKI directory; `Directory`, not `DirectoryOrCreate`: a node without certificates cannot run a member. */
-const TLS_VOLUME: V1Volume = { name: 'etcd-certs', hostPath: { path: ETCD_PKI_DIR, type: 'Directory' } };
+export const TLS_VOLUME: V1Volume = { name: 'etcd-certs', hostPath: { path: ETCD_PKI_DIR, type: 'Directory' } };
 
 /**
  * The probes of a member of `version`, on kubeadm's paths: readiness and startup on `/readyz` where etcd serves it
  * (3.5.11+: no corruption alarm, a local and a linearizable read succeed), `/health` before; liveness on `/livez`
  * (3.5.11+: a local read succeeds, whatever the cluster's state), `/health?serializable=true` before.
  */
-function httpProbes(version: string): Pick<V1Container, 'readinessProbe' | 'livenessProbe' | 'startupProbe'> {
+export function httpProbes(version: string): Pick<V1Container, 'readinessProbe' | 'livenessProbe' | 'startupProbe'> {
   const parsed = parseEtcdVersion(version);
   const ready = parsed === undefined ? '/health' : readinessPath(parsed);
   const live = parsed === undefined ? '/health' : livenessPath(parsed);
@@ -221,4 +222,27 @@ export function etcdPodManifest(
 export function podFlag(pod: V1Pod, flag: string): string | undefined {
   const prefix = `--${flag}=`;
   return pod.spec?.containers[0]?.args?.find((arg) => arg.startsWith(prefix))?.slice(prefix.length);
+}
+
+/**
+ * A flag's value as the member's etcd sees it: `$(VAR)` references expanded from the container's env (values and the
+ * downward API's pod name and IPs), so that a StatefulSet pod's `--name=$(POD_NAME)` reads as its name. Undefined while
+ * a reference cannot be resolved yet (a pod has no IP before it runs).
+ */
+export function memberFlag(pod: V1Pod, flag: string): string | undefined {
+  const raw = podFlag(pod, flag);
+  if (raw === undefined || !raw.includes('$(')) return raw;
+  const fields: Record<string, string | undefined> = {
+    'metadata.name': pod.metadata?.name,
+    'metadata.namespace': pod.metadata?.namespace,
+    'status.podIP': pod.status?.podIP,
+    'status.hostIP': pod.status?.hostIP,
+  };
+  const env: Record<string, string | undefined> = {};
+  for (const entry of pod.spec?.containers[0]?.env ?? []) {
+    const path = entry.valueFrom?.fieldRef?.fieldPath;
+    env[entry.name] = path === undefined ? expandVars(entry.value ?? '', (name) => env[name]) : fields[path];
+  }
+  const value = expandVars(raw, (name) => env[name]);
+  return value.includes('$(') ? undefined : value;
 }

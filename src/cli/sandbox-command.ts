@@ -14,7 +14,7 @@ import { findRunningSandbox, type RunningSandbox } from '../sandbox/daemon/runni
 import { serveSandbox } from '../sandbox/daemon/serve';
 import { shutdownSandbox } from '../sandbox/daemon/shutdown';
 import { isNodeFault, parseFraction } from '../sandbox/faults';
-import { ETCD_VERSION_ENV, memberCountError, resolveEtcdVersion } from '../sandbox/options';
+import { ETCD_VERSION_ENV, ETCD_WORKLOADS, memberCountError, resolveEtcdVersion, resolveEtcdWorkload } from '../sandbox/options';
 import { TESTED_ETCD_MINORS } from '../domain/etcd-version';
 import { renderInfo, renderStatus } from '../sandbox/report';
 import { statePaths } from '../sandbox/state-dir';
@@ -40,6 +40,7 @@ export interface SandboxFlags {
   temporal?: boolean;
   etcdTls?: boolean;
   etcdVersion?: string;
+  etcdWorkload?: string;
   json?: boolean;
   cpu?: string;
   memory?: string;
@@ -74,6 +75,7 @@ export function sandboxOptions(flags: SandboxFlags): Omit<SandboxOptions, 'onPro
     etcdTls: flags.etcdTls === true,
     // Checked here, so that `up` refuses a bad value before it spawns anything.
     etcdVersion: resolveEtcdVersion(flags.etcdVersion),
+    etcdWorkload: resolveEtcdWorkload(flags.etcdWorkload, '--etcd-workload'),
   };
 }
 
@@ -103,7 +105,8 @@ export function registerSandboxCommand(program: Command, params: { cliEntry: () 
       .option('--slot <n>', 'port/address block 0-99 (default: the first free one)')
       .option('--no-temporal', 'do not start the Temporal dev server')
       .option('--etcd-tls', 'run the etcd members with TLS and client-certificate authentication (certificates made for this sandbox)')
-      .option('--etcd-version <minor>', `etcd the members run: ${TESTED_ETCD_MINORS.join(', ')} (default $${ETCD_VERSION_ENV}, else ${DEFAULTS.etcdVersion})`);
+      .option('--etcd-version <minor>', `etcd the members run: ${TESTED_ETCD_MINORS.join(', ')} (default $${ETCD_VERSION_ENV}, else ${DEFAULTS.etcdVersion})`)
+      .option('--etcd-workload <kind>', `how the members run: ${ETCD_WORKLOADS.join(' | ')} (default ${DEFAULTS.etcdWorkload}; statefulset: a StatefulSet with a local volume per member)`);
 
   withLayout(withStateDir(sandbox.command('up')))
     .description('start the sandbox in the background and wait until its etcd cluster is healthy')

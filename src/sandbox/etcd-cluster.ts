@@ -1,5 +1,6 @@
 import { type V1Container, type V1Pod, type V1Probe, type V1Volume } from '@kubernetes/client-node';
 import { parseEtcdVersion, readinessPath } from '../domain/etcd-version';
+import { expandVars } from './pods/expansion';
 import { ETCD_PKI_DIR, ETCD_PKI_FILES } from './etcd-pki';
 import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from './ports';
 import { type NodeLayout } from './topology';
@@ -29,9 +30,9 @@ export function etcdImage(version: string): string {
 }
 
 /** The version the sandbox's members run when none is given (Debian's etcd, what the cache links in its bin). */
-const DEFAULT_POD_ETCD_VERSION = '3.4.23';
+export const DEFAULT_POD_ETCD_VERSION = '3.4.23';
 /** Where the data directory is mounted in the "container". */
-const DATA_MOUNT = '/var/lib/etcd';
+export const DATA_MOUNT = '/var/lib/etcd';
 
 /** One member of the initial cluster. */
 export interface EtcdMemberLayout {
@@ -83,7 +84,7 @@ export function etcdTlsArgs(): string[] {
  * the client port accepts nothing else). The endpoint comes from the pod's host IP, so a copy of the pod on another
  * node probes its own address.
  */
-function tlsContainer(): Pick<V1Container, 'env' | 'readinessProbe' | 'volumeMounts'> {
+export function tlsContainer(): Pick<V1Container, 'env' | 'readinessProbe' | 'volumeMounts'> {
   return {
     env: [
       { name: 'HOST_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } },
@@ -104,14 +105,14 @@ function tlsContainer(): Pick<V1Container, 'env' | 'readinessProbe' | 'volumeMou
 }
 
 /** The node's PKI directory; `Directory`, not `DirectoryOrCreate`: a node without certificates cannot run a member. */
-const TLS_VOLUME: V1Volume = { name: 'etcd-certs', hostPath: { path: ETCD_PKI_DIR, type: 'Directory' } };
+export const TLS_VOLUME: V1Volume = { name: 'etcd-certs', hostPath: { path: ETCD_PKI_DIR, type: 'Directory' } };
 
 /**
  * The readiness probe of a member of `version`, as kubeadm writes it: `/readyz` where etcd serves it (3.5.11+: no
  * corruption alarm, a local and a linearizable read succeed), `/health` before. (No liveness probe: the node
  * simulator runs none, and a frozen member must stay frozen for the guardian to find.)
  */
-function readinessProbe(version: string): V1Probe {
+export function readinessProbe(version: string): V1Probe {
   const parsed = parseEtcdVersion(version);
   const path = parsed === undefined ? '/health' : readinessPath(parsed);
   return { httpGet: { path, port: ETCD_CLIENT_PORT, scheme: 'HTTP' }, periodSeconds: 2, timeoutSeconds: 1, failureThreshold: 2, successThreshold: 1 };
@@ -191,4 +192,27 @@ export function etcdPodManifest(
 export function podFlag(pod: V1Pod, flag: string): string | undefined {
   const prefix = `--${flag}=`;
   return pod.spec?.containers[0]?.args?.find((arg) => arg.startsWith(prefix))?.slice(prefix.length);
+}
+
+/**
+ * A flag's value as the member's etcd sees it: `$(VAR)` references expanded from the container's env (values and the
+ * downward API's pod name and IPs), so that a StatefulSet pod's `--name=$(POD_NAME)` reads as its name. Undefined while
+ * a reference cannot be resolved yet (a pod has no IP before it runs).
+ */
+export function memberFlag(pod: V1Pod, flag: string): string | undefined {
+  const raw = podFlag(pod, flag);
+  if (raw === undefined || !raw.includes('$(')) return raw;
+  const fields: Record<string, string | undefined> = {
+    'metadata.name': pod.metadata?.name,
+    'metadata.namespace': pod.metadata?.namespace,
+    'status.podIP': pod.status?.podIP,
+    'status.hostIP': pod.status?.hostIP,
+  };
+  const env: Record<string, string | undefined> = {};
+  for (const entry of pod.spec?.containers[0]?.env ?? []) {
+    const path = entry.valueFrom?.fieldRef?.fieldPath;
+    env[entry.name] = path === undefined ? expandVars(entry.value ?? '', (name) => env[name]) : fields[path];
+  }
+  const value = expandVars(raw, (name) => env[name]);
+  return value.includes('$(') ? undefined : value;
 }

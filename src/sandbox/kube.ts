@@ -1,11 +1,13 @@
 import {
   ApiException,
   ApiregistrationV1Api,
+  AppsV1Api,
   CoordinationV1Api,
   CoreV1Api,
   KubeConfig,
   PatchStrategy,
   setHeaderOptions,
+  StorageV1Api,
 } from '@kubernetes/client-node';
 
 /** The Kubernetes clients the sandbox uses, built from its admin kubeconfig. */
@@ -14,6 +16,10 @@ export interface KubeClients {
   core: CoreV1Api;
   coordination: CoordinationV1Api;
   apiRegistration: ApiregistrationV1Api;
+  /** StatefulSets (the `statefulset` etcd workload). */
+  apps: AppsV1Api;
+  /** StorageClasses (the `statefulset` etcd workload's local volumes). */
+  storage: StorageV1Api;
 }
 
 /** Clients for the kubeconfig at `path`. */
@@ -25,6 +31,8 @@ export function kubeClients(path: string): KubeClients {
     core: config.makeApiClient(CoreV1Api),
     coordination: config.makeApiClient(CoordinationV1Api),
     apiRegistration: config.makeApiClient(ApiregistrationV1Api),
+    apps: config.makeApiClient(AppsV1Api),
+    storage: config.makeApiClient(StorageV1Api),
   };
 }
 

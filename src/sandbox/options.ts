@@ -6,6 +6,11 @@ import { SLOT_COUNT } from './ports';
 /** Member counts the sandbox accepts: odd, so that a quorum always exists, and at most 7 as etcd advises. */
 export const MEMBER_COUNTS = [1, 3, 5, 7] as const;
 
+/** How the sandbox runs its etcd members: bare pods it creates itself, or a StatefulSet with a local volume per member. */
+export const ETCD_WORKLOADS = ['pods', 'statefulset'] as const;
+/** One of ETCD_WORKLOADS. */
+export type EtcdWorkload = (typeof ETCD_WORKLOADS)[number];
+
 /** The most nodes a sandbox can have: each needs its own address in 127.(20+slot).0.0/24. */
 export const MAX_NODES = 250;
 
@@ -50,6 +55,11 @@ export interface SandboxOptions {
    * `$ETCD_GUARDIAN_ETCD_VERSION`, else 3.6. The control plane's own etcd stays on 3.4.
    */
   etcdVersion?: string;
+  /**
+   * How the members run: `pods` (default), one bare pod per member bound to its node, or `statefulset`, a StatefulSet
+   * `etcd` whose claims bind to local PersistentVolumes the sandbox makes on the chosen nodes.
+   */
+  etcdWorkload?: EtcdWorkload;
   /** Called with one line per start-up step, for progress output. */
   onProgress?: (message: string) => void;
 }
@@ -67,6 +77,7 @@ export interface ResolvedOptions {
   users: SandboxUser[];
   etcdTls: boolean;
   etcdVersion: EtcdMinor;
+  etcdWorkload: EtcdWorkload;
   onProgress: (message: string) => void;
 }
 
@@ -80,6 +91,7 @@ export const DEFAULTS = {
   nodeGracePeriodSeconds: 8,
   etcdTls: false,
   etcdVersion: '3.6',
+  etcdWorkload: 'pods',
 } as const;
 
 /** The environment variable that picks the members' etcd version when the caller does not (the test matrix sets it). */
@@ -98,6 +110,16 @@ export function resolveEtcdVersion(value: string | undefined, env: NodeJS.Proces
     throw new SandboxArgumentError(`invalid ${source} ${JSON.stringify(raw)}: choose one of ${TESTED_ETCD_MINORS.join(', ')}`);
   }
   return minor as EtcdMinor;
+}
+
+/** The members' workload; anything else is an error naming the value and the choices: `invalid --etcd-workload "sts": ...`. */
+export function resolveEtcdWorkload(value: string | undefined, source = 'etcdWorkload'): EtcdWorkload {
+  if (value === undefined) return DEFAULTS.etcdWorkload;
+  const workload = (ETCD_WORKLOADS as readonly string[]).find((w) => w === value);
+  if (workload === undefined) {
+    throw new SandboxArgumentError(`invalid ${source} ${JSON.stringify(value)}: choose one of ${ETCD_WORKLOADS.join(', ')}`);
+  }
+  return workload as EtcdWorkload;
 }
 
 /** The one-line error for a member count the sandbox does not accept. */
@@ -152,6 +174,7 @@ export function resolveOptions(options: SandboxOptions): ResolvedOptions {
     users,
     etcdTls: options.etcdTls ?? DEFAULTS.etcdTls,
     etcdVersion: resolveEtcdVersion(options.etcdVersion),
+    etcdWorkload: resolveEtcdWorkload(options.etcdWorkload),
     onProgress: options.onProgress ?? (() => undefined),
   };
 }

@@ -30,6 +30,11 @@ export function renderInfo(info: SandboxInfo): string {
     ...(info.etcd.version === undefined ? [] : [`  etcd version    ${info.etcd.version}`]),
     `  etcd endpoints  ${info.etcd.clientUrls.join(',')}`,
     `  etcd pods       namespace ${info.etcd.namespace}, selector ${info.etcd.selector}`,
+    ...(info.etcd.statefulSet === undefined
+      ? []
+      : [
+          `  etcd workload   StatefulSet ${info.etcd.statefulSet.name} (headless Service ${info.etcd.statefulSet.serviceName}, claims ${info.etcd.statefulSet.claimTemplate}-${info.etcd.statefulSet.name}-<ordinal> on local volumes of StorageClass ${info.etcd.statefulSet.storageClassName})`,
+        ]),
     ...(info.etcd.tls === undefined ? [] : [`  etcd TLS        CA ${info.etcd.tls.caFile}, client ${info.etcd.tls.certFile}, key ${info.etcd.tls.keyFile}`]),
     `  nodes           ${info.nodes.map((node) => `${node.name} ${node.address} ${node.rack}/${node.domain}`).join(', ')}`,
     `  logs            ${info.logsDir}`,
@@ -78,6 +83,7 @@ export function renderStatus(status: SandboxStatus): string {
       member.faults.join(',') || '-',
     ]),
   );
-  const version = status.etcdVersion === undefined ? [] : ['', `etcd ${status.etcdVersion}`];
+  const workload = status.etcdWorkload === 'statefulset' ? ', StatefulSet etcd' : status.etcdWorkload === 'pods' ? ', bare pods' : '';
+  const version = status.etcdVersion === undefined ? [] : ['', `etcd ${status.etcdVersion}${workload}`];
   return [...nodes, '', ...members, ...version].join('\n');
 }

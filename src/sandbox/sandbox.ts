@@ -10,6 +10,7 @@ import { ControlServer } from './control-server';
 import { controlPlaneEtcdUrl, startControlPlaneEtcd } from './control-plane-etcd';
 import { SandboxArgumentError, SandboxStartError, messageOf } from './errors';
 import { ETCD_CLUSTER, ETCD_NAMESPACE, ETCD_SELECTOR, etcdPodManifest, memberLayout } from './etcd-cluster';
+import { createEtcdStatefulSet, initialVolumes, statefulSetInfo } from './etcd-statefulset-setup';
 import { etcdMemberHealthy, type EtcdClientTls } from './etcd-health';
 import { ETCD_PKI_DIR, generateEtcdPki, type EtcdPki } from './etcd-pki';
 import { parseFaultKind, type FaultKind, type PressureLevels } from './faults';
@@ -128,8 +129,8 @@ export class Sandbox {
     findEtcdBinary(opts.etcdVersion, 'etcd');
     findBinary('kube-apiserver');
     if (opts.temporal) findBinary('temporal');
-    // The TLS members' readiness probe runs etcdctl.
-    if (opts.etcdTls) findEtcdBinary(opts.etcdVersion, 'etcdctl');
+    // The TLS members' readiness probe and the StatefulSet's start script run etcdctl.
+    if (opts.etcdTls || opts.etcdWorkload === 'statefulset') findEtcdBinary(opts.etcdVersion, 'etcdctl');
     refuseIfRunning(opts.stateDir);
     const paths = statePaths(opts.stateDir);
     prepareStateDir(paths);
@@ -223,11 +224,17 @@ export class Sandbox {
 
     const members = memberLayout(placeMembers(nodes, opts.members), opts.etcdTls);
     const token = `etcd-guardian-${ETCD_CLUSTER}-${Date.now().toString(36)}`;
-    for (const member of members) {
-      await kube.core.createNamespacedPod({ namespace: ETCD_NAMESPACE, body: etcdPodManifest(member, members, token, opts.etcdTls, etcdVersion) });
+    const statefulSet = opts.etcdWorkload === 'statefulset';
+    if (statefulSet) {
+      const serviceAddress = `${etcdServiceAddress(ctx.slot)}:${ETCD_CLIENT_PORT}`;
+      await createEtcdStatefulSet(kube, { members, token, tls: opts.etcdTls, version: etcdVersion, serviceAddress });
+    } else {
+      for (const member of members) {
+        await kube.core.createNamespacedPod({ namespace: ETCD_NAMESPACE, body: etcdPodManifest(member, members, token, opts.etcdTls, etcdVersion) });
+      }
     }
     await waitForEtcd(kube, members.map((m) => m.clientUrl), paths.logs, parts.etcdTls, parts.etcdReadyPath);
-    progress(`etcd cluster of ${members.length} healthy (etcd ${etcdVersion}): ${members.map((m) => m.clientUrl).join(', ')} (${elapsed()})`);
+    progress(`etcd cluster of ${members.length} healthy (etcd ${etcdVersion}${statefulSet ? ', StatefulSet etcd' : ''}): ${members.map((m) => m.clientUrl).join(', ')} (${elapsed()})`);
     parts.serviceProxy = await ServiceProxy.start({
       kube,
       namespace: ETCD_NAMESPACE,
@@ -266,7 +273,16 @@ export class Sandbox {
         version: etcdVersion,
         clientUrls: members.map((m) => m.clientUrl),
         serviceUrl,
-        members: members.map((m) => ({ name: m.name, pod: m.name, node: m.node.name, clientUrl: m.clientUrl, peerUrl: m.peerUrl })),
+        workload: opts.etcdWorkload,
+        ...(statefulSet ? { statefulSet: statefulSetInfo() } : {}),
+        members: members.map((m) => ({
+          name: m.name,
+          pod: m.name,
+          node: m.node.name,
+          clientUrl: m.clientUrl,
+          peerUrl: m.peerUrl,
+          ...(statefulSet ? { volume: initialVolumes(members)[m.name] } : {}),
+        })),
         ...(etcdPki === undefined
           ? {}
           : { tls: { caFile: etcdPki.ca.cert, certFile: etcdPki.guardianClient.cert, keyFile: etcdPki.guardianClient.key } }),
@@ -299,6 +315,7 @@ export class Sandbox {
       kube,
       stateDir: this.info.stateDir,
       etcdVersion: this.info.etcd.version,
+      ...(this.info.etcd.workload === undefined ? {} : { etcdWorkload: this.info.etcd.workload }),
       ...(etcdReadyPath === undefined ? {} : { readyPath: etcdReadyPath }),
       usage: (node) => simulator.usage(node),
       faults: simulator.faults(),

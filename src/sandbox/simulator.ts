@@ -58,6 +58,8 @@ export class NodeSimulator {
       writeStatus: async (namespace, name, status) => {
         await tolerating([404], () => deps.kube.core.patchNamespacedPodStatus({ name, namespace, body: { status } }, MERGE_PATCH));
       },
+      readClaim: (namespace, name) => tolerating([404], () => deps.kube.core.readNamespacedPersistentVolumeClaim({ namespace, name })),
+      readVolume: (name) => tolerating([404], () => deps.kube.core.readPersistentVolume({ name })),
       deleteNow: async (namespace, name, uid) => {
         // 409: the name now belongs to a newer pod (precondition failed), which is not ours to delete.
         await tolerating([404, 409], () =>

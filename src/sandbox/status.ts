@@ -1,5 +1,5 @@
 import { type V1Pod } from '@kubernetes/client-node';
-import { ETCD_NAMESPACE, ETCD_SELECTOR, podFlag } from './etcd-cluster';
+import { ETCD_NAMESPACE, ETCD_SELECTOR, memberFlag } from './etcd-cluster';
 import { etcdMemberHealthy, type EtcdClientTls } from './etcd-health';
 import { type KubeClients } from './kube';
 import { type UsageFractions } from './nodes/usage';
@@ -13,7 +13,7 @@ function memberReport(pod: V1Pod, nodes: readonly NodeStatusReport[], faults: Re
   const node = nodes.find((n) => n.name === nodeName);
   const podName = pod.metadata?.name ?? '';
   return {
-    name: podFlag(pod, 'name') ?? podName,
+    name: memberFlag(pod, 'name') ?? podName,
     pod: podName,
     node: nodeName,
     rack: node?.rack ?? '',
@@ -22,7 +22,7 @@ function memberReport(pod: V1Pod, nodes: readonly NodeStatusReport[], faults: Re
     ready: pod.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True',
     restartCount: pod.status?.containerStatuses?.[0]?.restartCount ?? 0,
     terminating: pod.metadata?.deletionTimestamp !== undefined && pod.metadata.deletionTimestamp !== null,
-    clientUrl: (podFlag(pod, 'advertise-client-urls') ?? '').split(',')[0] ?? '',
+    clientUrl: (memberFlag(pod, 'advertise-client-urls') ?? '').split(',')[0] ?? '',
     faults: faults[podName] ?? [],
   };
 }
@@ -37,6 +37,8 @@ export async function readStatus(params: {
   etcdTls?: EtcdClientTls;
   /** The members' etcd version, and the path that says a member is ready for it (default /health). */
   etcdVersion?: string;
+  /** How the members run. */
+  etcdWorkload?: 'pods' | 'statefulset';
   readyPath?: '/health' | '/readyz';
 }): Promise<SandboxStatus> {
   const { kube, faults } = params;
@@ -69,6 +71,7 @@ export async function readStatus(params: {
     stateDir: params.stateDir,
     observedAt: new Date().toISOString(),
     ...(params.etcdVersion === undefined ? {} : { etcdVersion: params.etcdVersion }),
+    ...(params.etcdWorkload === undefined ? {} : { etcdWorkload: params.etcdWorkload }),
     nodes,
     members,
     faults,

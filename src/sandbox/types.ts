@@ -35,7 +35,12 @@ export interface SandboxInfo {
      * "Clients keep finding the cluster"). Absent in the state files of sandboxes started before it existed.
      */
     serviceUrl?: string;
-    members: Array<{ name: string; pod: string; node: string; clientUrl: string; peerUrl: string }>;
+    /** How the members run: `pods` (bare pods the sandbox made) or `statefulset`; absent in older state files (pods). */
+    workload?: 'pods' | 'statefulset';
+    /** With the `statefulset` workload: the StatefulSet, its headless Service, claim template and StorageClass. */
+    statefulSet?: { name: string; serviceName: string; claimTemplate: string; storageClassName: string };
+    /** `volume`: the member's local PersistentVolume, with the `statefulset` workload. */
+    members: Array<{ name: string; pod: string; node: string; clientUrl: string; peerUrl: string; volume?: string }>;
     /**
      * Present when the members serve TLS: the etcd CA and the guardian's client certificate and key, as paths (the
      * guardian config's `tls` section). The files stay in the state directory; their content is never handed out.
@@ -84,6 +89,8 @@ export interface SandboxStatus {
   observedAt: string;
   /** The etcd version the sandbox started its members with. */
   etcdVersion?: string;
+  /** How the members run: `pods` or `statefulset`. */
+  etcdWorkload?: 'pods' | 'statefulset';
   nodes: NodeStatusReport[];
   members: MemberStatusReport[];
   /** Faults in force, by target. */

@@ -30,6 +30,11 @@ describe('etcd-guardian sandbox (CLI)', () => {
     expect(await cli('up', '--members', '4')).toEqual({ code: 2, stdout: '', stderr: 'etcd-guardian: invalid member count 4: choose one of 1, 3, 5, 7\n' });
     expect(await cli('up', '--members', '9')).toEqual({ code: 2, stdout: '', stderr: 'etcd-guardian: invalid member count 9: choose one of 1, 3, 5, 7\n' });
     expect(await cli('up', '--etcd-version', '3.7')).toEqual({ code: 2, stdout: '', stderr: 'etcd-guardian: invalid --etcd-version "3.7": choose one of 3.4, 3.5, 3.6\n' });
+    expect(await cli('up', '--etcd-workload', 'deployment')).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'etcd-guardian: invalid --etcd-workload "deployment": choose one of pods, statefulset\n',
+    });
     expect(await cli('fault', 'node-melt', 'node-1')).toEqual({
       code: 2,
       stdout: '',

@@ -48,6 +48,7 @@ export function serveArgs(options: LaunchRequest['options'], stateDir: string): 
   if (options.temporal === false) args.push('--no-temporal');
   if (options.etcdTls === true) args.push('--etcd-tls');
   if (options.etcdVersion !== undefined) args.push('--etcd-version', options.etcdVersion);
+  if (options.etcdWorkload !== undefined) args.push('--etcd-workload', options.etcdWorkload);
   return args;
 }
 
@@ -76,7 +77,8 @@ export async function launchSandbox(request: LaunchRequest): Promise<LaunchResul
   findEtcdBinary(opts.etcdVersion, 'etcd');
   findBinary('kube-apiserver');
   if (opts.temporal) findBinary('temporal');
-  if (opts.etcdTls) findEtcdBinary(opts.etcdVersion, 'etcdctl');
+  // The TLS readiness probe and the StatefulSet's start script run etcdctl.
+  if (opts.etcdTls || opts.etcdWorkload === 'statefulset') findEtcdBinary(opts.etcdVersion, 'etcdctl');
 
   mkdirSync(paths.root, { recursive: true });
   const log = openSync(paths.serveLog, 'w');

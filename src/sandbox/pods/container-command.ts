@@ -17,6 +17,11 @@ export interface PodPlacement {
   hostPathRoot: string;
   /** The pod's own scratch directory (emptyDir volumes go below it). */
   podDir: string;
+  /**
+   * The node path of each persistentVolumeClaim volume, by volume name, once its claim is bound (the PersistentVolume's
+   * `local.path` or `hostPath.path`): it lives under `hostPathRoot` like a hostPath volume.
+   */
+  claimPaths?: Readonly<Record<string, string>>;
 }
 
 /** A volume mount as a host directory. */
@@ -103,6 +108,13 @@ function mountedDirs(pod: V1Pod, container: V1Container, placement: PodPlacement
       create = volume.hostPath.type === undefined || volume.hostPath.type === '' || volume.hostPath.type === 'DirectoryOrCreate';
     } else if (volume?.emptyDir !== undefined) {
       base = join(placement.podDir, 'volumes', mount.name);
+    } else if (volume?.persistentVolumeClaim !== undefined) {
+      const path = placement.claimPaths?.[volume.name];
+      if (path === undefined) {
+        throw new ContainerConfigError(`volume ${volume.name}: persistentvolumeclaim "${volume.persistentVolumeClaim.claimName}" is not mounted on this node`);
+      }
+      // A local volume's directory is the node's disk: made on first use, as an administrator would have made it.
+      base = join(placement.hostPathRoot, path);
     }
     // Other volume kinds (the service-account token, config maps) have no host directory: leave their paths alone.
     if (base === undefined || mount.mountPath === '/') continue;

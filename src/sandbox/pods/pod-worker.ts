@@ -8,7 +8,9 @@ import { ManagedProcess, type ExitInfo } from '../processes';
 import { hostPathRoot, podWorkDir, type StatePaths } from '../state-dir';
 import { type NodeLayout } from '../topology';
 import { nextBackoffMs } from './backoff';
-import { ContainerConfigError, resolveCommand, resolveExecProbe } from './container-command';
+import { nodeLabels } from '../nodes/node-object';
+import { resolveClaimVolumes } from './claim-volumes';
+import { ContainerConfigError, resolveCommand, resolveExecProbe, type PodPlacement } from './container-command';
 import { findExecutable } from './executable';
 import { type PodApi } from './pod-api';
 import { podStatusJson, type ContainerState, type PodConditionRead, type PodRuntime, type Termination } from './pod-status';
@@ -34,6 +36,8 @@ export interface PodWorkerDeps {
 const CRASH_AFTER_MS = 1_000;
 /** Delay before retrying a container whose spec cannot be run (it only changes if the pod is replaced). */
 const CONFIG_RETRY_MS = 5_000;
+/** How often a pod whose claims are not bound yet looks again. */
+const CLAIM_RETRY_MS = 1_000;
 /** After SIGKILL, how long to wait for the exit (the hard deadline on top of the grace period). */
 const KILL_WAIT_MS = 5_000;
 
@@ -66,6 +70,8 @@ export class PodWorker {
   private closed = false;
   private lastWritten: string | undefined;
   private lastConditions: PodConditionRead[] | undefined;
+  /** Node paths of the pod's claim volumes, once mounted (they stay mounted for the pod's life, as the kubelet's do). */
+  private claimPaths: Record<string, string> | undefined;
 
   constructor(
     pod: V1Pod,
@@ -187,7 +193,7 @@ export class PodWorker {
     await this.writeStatus();
   }
 
-  private placement(): { nodeName: string; hostIP: string; podIP: string; hostPathRoot: string; podDir: string } {
+  private placement(): PodPlacement {
     const { node, paths } = this.deps;
     return {
       nodeName: node.name,
@@ -196,10 +202,27 @@ export class PodWorker {
       podIP: node.address,
       hostPathRoot: hostPathRoot(paths, node.name),
       podDir: podWorkDir(paths, node.name, this.namespace, this.name),
+      ...(this.claimPaths === undefined ? {} : { claimPaths: this.claimPaths }),
     };
   }
 
+  /** Mounts the pod's claim volumes: false (and a waiting reason) while a claim is unbound or its volume cannot be used here. */
+  private async mountClaims(): Promise<boolean> {
+    if (this.claimPaths !== undefined) return true;
+    const node = { name: this.deps.node.name, labels: nodeLabels(this.deps.node) };
+    const claims = await resolveClaimVolumes(this.pod, this.namespace, node, this.deps.api);
+    if (claims.kind === 'ready') {
+      this.claimPaths = claims.paths;
+      return true;
+    }
+    // The kubelet keeps such a pod in ContainerCreating; a volume pinned elsewhere gets its FailedMount reason.
+    this.waiting = { reason: claims.kind === 'waiting' ? 'ContainerCreating' : 'FailedMount', message: claims.message };
+    this.nextStartAt = Date.now() + (claims.kind === 'waiting' ? CLAIM_RETRY_MS : CONFIG_RETRY_MS);
+    return false;
+  }
+
   private async start(): Promise<void> {
+    if (!(await this.mountClaims())) return;
     const placement = this.placement();
     let resolved;
     try {

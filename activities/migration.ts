@@ -93,6 +93,7 @@ const REFUSAL_TYPES: Partial<Record<PlanRefusal['code'], MigrationRefusedError['
   'peer-down': 'PEER_DOWN',
   'static-pod': 'STATIC_POD',
   'controller-owned': 'CONTROLLER_OWNED',
+  'workload-mismatch': 'WORKLOAD_MISMATCH',
 };
 
 /** The failure type of a refused repair; a refusal not listed is REPAIR_REFUSED. */

@@ -191,3 +191,25 @@ describe('the volumes left behind', () => {
     expect(voters(move.world)).toHaveLength(2);
   });
 });
+
+describe('prepareMigration and the configured workload', () => {
+  const request = { cluster, member: 'etcd-2', strategy: 'auto' as const, reason: 'test' };
+
+  it('plans a replace of a StatefulSet member when the StatefulSet is configured', async () => {
+    const plan = await run(aMove().act.prepareMigration, request);
+    expect([plan.strategy, plan.newMemberName, plan.steps.at(-1)?.step]).toEqual(['replace', 'etcd-2', 'release-volumes']);
+  });
+
+  it('refuses the same member when the cluster is configured as bare pods (CONTROLLER_OWNED), and a bare pod when configured as a StatefulSet (WORKLOAD_MISMATCH)', async () => {
+    const statefulWorld = aWorld({ seed: 1, workload: 'statefulset' });
+    const owned = await failure(run(createMigrationActivities(simDeps(statefulWorld)).prepareMigration, request));
+    expect([owned.type, owned.nonRetryable]).toEqual(['CONTROLLER_OWNED', true]);
+    expect(owned.message).toMatch(/^cannot move etcd-2: pod etcd-2 is a pod owned by StatefulSet etcd: /);
+
+    const bareWorld = aWorld({ seed: 1 });
+    const deps = simDeps(bareWorld, { policy: { workload: { kind: 'StatefulSet', name: 'etcd', volumeClaimTemplate: 'data' } } });
+    const bare = await failure(run(createMigrationActivities(deps).prepareMigration, request));
+    expect([bare.type, bare.nonRetryable]).toEqual(['WORKLOAD_MISMATCH', true]);
+    expect(bare.message).toMatch(/^cannot move etcd-2: pod etcd-2 is a bare pod owned by no controller, but the cluster's configured workload \(clusters\[\]\.workload\) is StatefulSet etcd/);
+  });
+});

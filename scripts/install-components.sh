@@ -3,7 +3,8 @@
 # Installs the real components the etcd-guardian sandbox and tests run, into a cache outside the repo:
 #   etcd, etcdctl     Debian packages etcd-server / etcd-client (linked into $CACHE/bin)
 #   temporal          Temporal CLI, go install github.com/temporalio/cli/cmd/temporal@v1.5.1
-#   kube-apiserver    built from the k8s.io/kubernetes Go module, staging modules replaced by published ones
+#   kube-apiserver, kube-controller-manager, kube-scheduler
+#                     built from the k8s.io/kubernetes Go module, staging modules replaced by published ones
 #   etcd 3.6, 3.5     etcd, etcdctl, etcdutl built from the go.etcd.io/etcd modules, one directory per version
 # Idempotent: a second run only checks versions and takes a few seconds.
 #
@@ -16,13 +17,16 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$SCRIPT_DIR/lib/common.sh"
 
 # ---- pinned versions --------------------------------------------------------------------------
-# kube-apiserver: newest 1.31 patch the Go module proxy serves (go list -m -versions k8s.io/kubernetes).
-KUBE_VERSION=${ETCD_GUARDIAN_KUBE_VERSION:-v1.31.14}
+# Kubernetes control plane: a release whose staging modules the Go module proxy serves in full (1.31's
+# kube-controller-manager and kube-scheduler modules are not served; 1.37.2's are, bar two sample modules
+# nothing imports). Check with: go list -m -versions k8s.io/kubernetes
+KUBE_VERSION=${ETCD_GUARDIAN_KUBE_VERSION:-v1.37.2}
+KUBE_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler)
 # Temporal CLI: v1.1.0..v1.5.1 have no replace directive; later tags cannot be go-installed.
 TEMPORAL_VERSION=1.5.1
-# Temporal CLI v1.5.1's go.mod says go 1.25.0; k8s.io/kubernetes 1.31 says go 1.22.0.
+# Temporal CLI v1.5.1's go.mod says go 1.25.0; k8s.io/kubernetes 1.37.2 says go 1.26.0.
 GO_MIN_TEMPORAL=1.25.0
-GO_MIN_KUBE=1.22.0
+GO_MIN_KUBE=1.26.0
 ETCD_MIN=3.4.0 # learners and strict reconfig
 # etcd built from the Go module proxy into $CACHE/etcd/v<version>/bin (etcd, etcdctl, etcdutl), beside Debian's 3.4.
 # Kubernetes runs 3.5 and 3.6; these are the newest patches the proxy serves (go list -m -versions
@@ -41,7 +45,7 @@ STAMP=$CACHE/components.json
 KUBE_MINOR=${BASH_REMATCH[1]}
 KUBE_PATCH=${BASH_REMATCH[2]}
 STAGING_VERSION=v0.${KUBE_MINOR}.${KUBE_PATCH}
-KUBE_BUILD_DIR=$CACHE/build/kube-apiserver-$KUBE_VERSION
+KUBE_BUILD_DIR=$CACHE/build/kube-$KUBE_VERSION
 read -r -a ETCD_BUILD_LIST <<<"$ETCD_BUILDS"
 for v in "${ETCD_BUILD_LIST[@]}"; do
   [[ $v =~ ^3\.[5-9]\.[0-9]+$ ]] ||
@@ -56,7 +60,7 @@ Usage: $(basename "$0") [option]
   --print-env  print shell lines to put the cached binaries on PATH:  eval "\$($(basename "$0") --print-env)"
   --force      reinstall / rebuild everything
   --smoke      start kube-apiserver against a throwaway etcd on loopback and GET /version, then clean up
-Cache: $CACHE (set ETCD_GUARDIAN_CACHE to move it). Pinned: kube-apiserver $KUBE_VERSION, Temporal CLI $TEMPORAL_VERSION,
+Cache: $CACHE (set ETCD_GUARDIAN_CACHE to move it). Pinned: Kubernetes $KUBE_VERSION (${KUBE_BINARIES[*]}), Temporal CLI $TEMPORAL_VERSION,
 etcd ${ETCD_BUILDS:-(no builds)} in $CACHE/etcd/v<version>/bin (ETCD_GUARDIAN_ETCD_BUILDS) beside Debian's etcd in $BIN.
 EOF
 }
@@ -81,7 +85,11 @@ need_etcd() {
   return 0
 }
 need_temporal() { [[ $(temporal_version "$BIN/temporal") != "$TEMPORAL_VERSION" ]]; }
-need_kube() { [[ $(kube_version "$BIN/kube-apiserver") != "$KUBE_VERSION" ]]; }
+need_kube() { # true unless every control-plane binary reports $KUBE_VERSION
+  local b
+  for b in "${KUBE_BINARIES[@]}"; do [[ $(kube_version "$BIN/$b") == "$KUBE_VERSION" ]] || return 0; done
+  return 1
+}
 etcd_build_bin() { printf '%s/etcd/v%s/bin' "$CACHE" "$1"; }
 need_etcd_build() { # need_etcd_build VERSION: true unless etcd, etcdctl and etcdutl of VERSION are all there
   local dir
@@ -104,7 +112,7 @@ check_only() {
   local missing=()
   need_etcd && missing+=("etcd/etcdctl >= $ETCD_MIN in $BIN (Debian packages etcd-server, etcd-client)")
   need_temporal && missing+=("temporal $TEMPORAL_VERSION in $BIN")
-  need_kube && missing+=("kube-apiserver $KUBE_VERSION in $BIN")
+  need_kube && missing+=("${KUBE_BINARIES[*]} $KUBE_VERSION in $BIN")
   local v
   for v in "${ETCD_BUILD_LIST[@]}"; do
     need_etcd_build "$v" && missing+=("etcd, etcdctl, etcdutl $v in $(etcd_build_bin "$v")")
@@ -116,7 +124,7 @@ check_only() {
     log "run scripts/install-components.sh to install them"
     return 1
   fi
-  log "all components present in $BIN (kube-apiserver $KUBE_VERSION, temporal $TEMPORAL_VERSION, etcd $(etcd_version "$BIN/etcd")${ETCD_BUILDS:+, etcd builds $ETCD_BUILDS})"
+  log "all components present in $BIN (Kubernetes $KUBE_VERSION control plane, temporal $TEMPORAL_VERSION, etcd $(etcd_version "$BIN/etcd")${ETCD_BUILDS:+, etcd builds $ETCD_BUILDS})"
 }
 
 # ---- prerequisites: fail at once, before any work ---------------------------------------------
@@ -139,11 +147,11 @@ check_prereqs() {
     can_be_root || die "installing the etcd-server and etcd-client packages needs root; run as root or install sudo"
   fi
   if ((DO_TEMPORAL && DO_KUBE)); then
-    check_go "$GO_MIN_TEMPORAL" "build kube-apiserver $KUBE_VERSION and the Temporal CLI $TEMPORAL_VERSION"
+    check_go "$GO_MIN_KUBE" "build the Kubernetes $KUBE_VERSION control plane and the Temporal CLI $TEMPORAL_VERSION"
   elif ((DO_TEMPORAL)); then
     check_go "$GO_MIN_TEMPORAL" "build the Temporal CLI $TEMPORAL_VERSION"
   elif ((DO_KUBE)); then
-    check_go "$GO_MIN_KUBE" "build kube-apiserver $KUBE_VERSION"
+    check_go "$GO_MIN_KUBE" "build the Kubernetes $KUBE_VERSION control plane"
   fi
   local v
   for v in "${ETCD_BUILD_LIST[@]}"; do
@@ -246,7 +254,7 @@ install_temporal() {
   [[ $v == "$TEMPORAL_VERSION" ]] || die "$BIN/temporal --version reports '${v:-nothing}', expected $TEMPORAL_VERSION"
 }
 
-# ---- kube-apiserver ----------------------------------------------------------------------------
+# ---- Kubernetes control plane ------------------------------------------------------------------
 # Prints the staging modules k8s.io/kubernetes@$KUBE_VERSION requires at v0.0.0 and replaces with ./staging/.
 staging_modules() {
   local gomod=$1
@@ -264,15 +272,23 @@ staging_modules() {
 # Go with a predictable environment: no toolchain switching, no workspace, no cgo, no VCS stamping.
 kube_go() { env GOTOOLCHAIN=local GOWORK=off GOFLAGS=-buildvcs=false CGO_ENABLED=0 go "$@"; }
 # These two run in the background under run_logged; the cd stays in that subshell.
-kube_get() { cd "$KUBE_BUILD_DIR" && kube_go get "k8s.io/kubernetes/cmd/kube-apiserver@$KUBE_VERSION"; }
+kube_cmds() { local b; for b in "${KUBE_BINARIES[@]}"; do printf 'k8s.io/kubernetes/cmd/%s\n' "$b"; done; }
+kube_get() {
+  local b args=()
+  for b in "${KUBE_BINARIES[@]}"; do args+=("k8s.io/kubernetes/cmd/$b@$KUBE_VERSION"); done
+  cd "$KUBE_BUILD_DIR" && kube_go get "${args[@]}"
+}
 kube_build() {
-  cd "$KUBE_BUILD_DIR" &&
-    kube_go build -trimpath -ldflags "$KUBE_LDFLAGS" -o "$BIN/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
+  local b
+  cd "$KUBE_BUILD_DIR" || return 1
+  for b in "${KUBE_BINARIES[@]}"; do
+    kube_go build -trimpath -ldflags "$KUBE_LDFLAGS" -o "$BIN/$b.tmp" "k8s.io/kubernetes/cmd/$b" || return 1
+  done
 }
 
 install_kube() {
   mkdir -p "$KUBE_BUILD_DIR"
-  log "kube-apiserver: resolving k8s.io/kubernetes@$KUBE_VERSION"
+  log "kubernetes: resolving k8s.io/kubernetes@$KUBE_VERSION"
   local json gomod info
   json=$(cd "$KUBE_BUILD_DIR/.." && kube_go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" 2>&1) ||
     die "go mod download k8s.io/kubernetes@$KUBE_VERSION failed: $(printf '%s' "$json" | tr '\n' ' ' | cut -c1-300)"
@@ -288,7 +304,7 @@ install_kube() {
   # Each staging module goes to its published $STAGING_VERSION (legacy-cloud-providers ends at v0.30,
   # cri-client starts at v0.31, externaljwt at v0.32; the list above comes from the release itself).
   # A module the proxy cannot serve at that version gets an empty local stub instead: MVS only needs a
-  # go.mod for it, and the check after `go get` proves kube-apiserver compiles no package from a stub.
+  # go.mod for it, and the check after `go get` proves no control-plane binary compiles a package from a stub.
   local args=() m bad=() published=() stubbed=()
   for m in "${mods[@]}"; do args+=("$m@$STAGING_VERSION"); done
   mapfile -t bad < <(cd "$CACHE/build" && { kube_go list -m -e -f '{{if .Error}}{{.Path}}{{end}}' "${args[@]}" 2>/dev/null | grep . || true; })
@@ -308,23 +324,23 @@ install_kube() {
 
   # go.mod of the throwaway build module; `go get` then adds the requirements and go.sum.
   {
-    printf '// Generated by etcd-guardian scripts/install-components.sh: builds kube-apiserver %s.\n' "$KUBE_VERSION"
-    printf 'module etcd-guardian.local/kube-apiserver-build\n\ngo 1.22.0\n\nrequire k8s.io/kubernetes %s\n\nreplace (\n' "$KUBE_VERSION"
+    printf '// Generated by etcd-guardian scripts/install-components.sh: builds the Kubernetes %s control plane.\n' "$KUBE_VERSION"
+    printf 'module etcd-guardian.local/kube-build\n\ngo 1.26.0\n\nrequire k8s.io/kubernetes %s\n\nreplace (\n' "$KUBE_VERSION"
     for m in "${published[@]}"; do printf '\t%s => %s %s\n' "$m" "$m" "$STAGING_VERSION"; done
     for m in "${stubbed[@]}"; do printf '\t%s => ./stub/%s\n' "$m" "${m#k8s.io/}"; done
     printf ')\n'
   } >"$KUBE_BUILD_DIR/go.mod"
   rm -f "$KUBE_BUILD_DIR/go.sum"
 
-  log "kube-apiserver: downloading modules (log: $LOGS/kube-apiserver-deps.log)"
-  run_logged "go get k8s.io/kubernetes/cmd/kube-apiserver" "$LOGS/kube-apiserver-deps.log" kube_get
+  log "kubernetes: downloading modules (log: $LOGS/kube-deps.log)"
+  run_logged "go get ${KUBE_BINARIES[*]}" "$LOGS/kube-deps.log" kube_get
   local deps from_stub
   deps=$(cd "$KUBE_BUILD_DIR" && kube_go list -deps -f '{{with .Module}}{{with .Replace}}{{.Path}}{{end}}{{end}}' \
-    k8s.io/kubernetes/cmd/kube-apiserver 2>&1) ||
-    die "go list -deps k8s.io/kubernetes/cmd/kube-apiserver failed in $KUBE_BUILD_DIR: $(printf '%s' "$deps" | tail -n 3 | tr '\n' ' ')"
+    $(kube_cmds) 2>&1) ||
+    die "go list -deps $(kube_cmds | tr '\n' ' ')failed in $KUBE_BUILD_DIR: $(printf '%s' "$deps" | tail -n 3 | tr '\n' ' ')"
   from_stub=$(printf '%s\n' "$deps" | grep '^\./stub/' | sort -u | tr '\n' ' ' || true)
   [[ -z $from_stub ]] ||
-    die "kube-apiserver $KUBE_VERSION needs staging modules the Go module proxy does not serve at $STAGING_VERSION: ${from_stub}; use a proxy that has them (GOPROXY) or another ETCD_GUARDIAN_KUBE_VERSION"
+    die "Kubernetes $KUBE_VERSION needs staging modules the Go module proxy does not serve at $STAGING_VERSION: ${from_stub}; use a proxy that has them (GOPROXY) or another ETCD_GUARDIAN_KUBE_VERSION"
 
   # The same -X pairs as hack/lib/version.sh (client-go and component-base both carry version vars).
   local build_date ldflags="-s -w" pkg
@@ -334,13 +350,15 @@ install_kube() {
     ldflags+=" -X $pkg.gitVersion=$KUBE_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$KUBE_MINOR"
     ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$build_date"
   done
-  log "kube-apiserver: go build (10-25 min on 2 cores; log: $LOGS/kube-apiserver-build.log)"
+  log "kubernetes: go build ${KUBE_BINARIES[*]} (about 6 min on 2 cores with the modules downloaded; log: $LOGS/kube-build.log)"
   KUBE_LDFLAGS=$ldflags
-  run_logged "go build kube-apiserver" "$LOGS/kube-apiserver-build.log" kube_build
-  mv -f "$BIN/kube-apiserver.tmp" "$BIN/kube-apiserver"
-  local v
-  v=$(kube_version "$BIN/kube-apiserver")
-  [[ $v == "$KUBE_VERSION" ]] || die "$BIN/kube-apiserver --version reports '${v:-nothing}', expected $KUBE_VERSION"
+  run_logged "go build ${KUBE_BINARIES[*]}" "$LOGS/kube-build.log" kube_build
+  local b v
+  for b in "${KUBE_BINARIES[@]}"; do
+    mv -f "$BIN/$b.tmp" "$BIN/$b"
+    v=$(kube_version "$BIN/$b")
+    [[ $v == "$KUBE_VERSION" ]] || die "$BIN/$b --version reports '${v:-nothing}', expected $KUBE_VERSION"
+  done
 }
 
 # ---- etcd 3.5+ from the Go module proxy --------------------------------------------------------
@@ -391,9 +409,12 @@ write_stamp() {
       "$(json_str "$BIN/etcdctl")" "$(json_str "$(etcdctl_version "$BIN/etcdctl")")" "$(json_str "$(readlink -f "$BIN/etcdctl")")"
     printf '    "temporal": {"path": %s, "version": %s, "source": "go:github.com/temporalio/cli/cmd/temporal@v%s"},\n' \
       "$(json_str "$BIN/temporal")" "$(json_str "$(temporal_version "$BIN/temporal")")" "$TEMPORAL_VERSION"
-    printf '    "kube-apiserver": {"path": %s, "version": %s, "source": "go:k8s.io/kubernetes/cmd/kube-apiserver@%s"}' \
-      "$(json_str "$BIN/kube-apiserver")" "$(json_str "$(kube_version "$BIN/kube-apiserver")")" "$KUBE_VERSION"
-    local v dir
+    local v dir b sep=
+    for b in "${KUBE_BINARIES[@]}"; do
+      printf '%s    "%s": {"path": %s, "version": %s, "source": "go:k8s.io/kubernetes/cmd/%s@%s"}' "$sep" "$b" \
+        "$(json_str "$BIN/$b")" "$(json_str "$(kube_version "$BIN/$b")")" "$b" "$KUBE_VERSION"
+      sep=$',\n'
+    done
     for v in "${ETCD_BUILD_LIST[@]}"; do
       dir=$(etcd_build_bin "$v")
       printf ',\n    "etcd-%s": {"path": %s, "version": %s, "etcdctl": %s, "etcdutl": %s, "source": "go:go.etcd.io/etcd/server/v3@v%s"}' \
@@ -480,7 +501,7 @@ step() { # step NAME DO FUNCTION [ARGS...]
 }
 step etcd "$DO_ETCD" install_etcd
 step temporal "$DO_TEMPORAL" install_temporal
-step kube-apiserver "$DO_KUBE" install_kube
+step kubernetes "$DO_KUBE" install_kube
 for v in "${ETCD_BUILD_LIST[@]}"; do
   DO_BUILD=1
   if ((!FORCE)) && ! need_etcd_build "$v"; then DO_BUILD=0; fi
@@ -491,7 +512,7 @@ write_stamp
 log "summary (stamp: $STAMP):"
 printf '[install]   %-15s %-10s %-10s %s\n' etcd "$(etcd_version "$BIN/etcd")" "${STATUS[etcd]}" "$(fmt_ms "${TOOK[etcd]}")"
 printf '[install]   %-15s %-10s %-10s %s\n' temporal "$(temporal_version "$BIN/temporal")" "${STATUS[temporal]}" "$(fmt_ms "${TOOK[temporal]}")"
-printf '[install]   %-15s %-10s %-10s %s\n' kube-apiserver "$(kube_version "$BIN/kube-apiserver")" "${STATUS[kube-apiserver]}" "$(fmt_ms "${TOOK[kube-apiserver]}")"
+printf '[install]   %-15s %-10s %-10s %s  (%s)\n' kubernetes "$(kube_version "$BIN/kube-scheduler")" "${STATUS[kubernetes]}" "$(fmt_ms "${TOOK[kubernetes]}")" "${KUBE_BINARIES[*]}"
 for v in "${ETCD_BUILD_LIST[@]}"; do
   printf '[install]   %-15s %-10s %-10s %s  (%s: etcd, etcdctl, etcdutl)\n' "etcd-$v" "$(etcd_version "$(etcd_build_bin "$v")/etcd")" \
     "${STATUS[etcd-$v]}" "$(fmt_ms "${TOOK[etcd-$v]}")" "$(etcd_build_bin "$v")"

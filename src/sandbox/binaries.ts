@@ -11,7 +11,7 @@ import { MissingBinaryError } from './errors';
  */
 
 /** The binaries the sandbox runs. */
-export type ComponentBinary = 'etcd' | 'etcdctl' | 'temporal' | 'kube-apiserver';
+export type ComponentBinary = 'etcd' | 'etcdctl' | 'temporal' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler';
 
 /** `${ETCD_GUARDIAN_CACHE:-~/.cache/etcd-guardian}`, the installer's cache. */
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {

@@ -4,20 +4,24 @@ import { METRICS_SERVICE } from './pki';
 import { waitFor } from './wait';
 
 /**
- * Objects the sandbox puts into a fresh API server before anything runs: namespaces with their default
- * ServiceAccount (the controller-manager that would create it is absent), and the metrics.k8s.io registration.
+ * Objects the sandbox puts into a fresh API server before anything runs: its namespaces, and the metrics.k8s.io
+ * registration. The `default` ServiceAccount the ServiceAccount admission plugin wants for every pod is made by the
+ * controller-manager's serviceaccount controller, as in any cluster: the sandbox waits for it.
  */
 
-/** Creates a namespace (if missing) and its `default` ServiceAccount, so that the ServiceAccount admission plugin admits pods. */
+/** Creates a namespace (if missing) and waits until its `default` ServiceAccount exists, so that pods are admitted. */
 export async function ensureNamespace(kube: KubeClients, name: string): Promise<void> {
   await tolerating([409], () => kube.core.createNamespace({ body: { metadata: { name } } }));
-  await ensureDefaultServiceAccount(kube, name);
+  await waitForDefaultServiceAccount(kube, name);
 }
 
-/** Creates the `default` ServiceAccount of an existing namespace. */
-export async function ensureDefaultServiceAccount(kube: KubeClients, namespace: string): Promise<void> {
-  const body = { metadata: { name: 'default', namespace } };
-  await tolerating([409], () => kube.core.createNamespacedServiceAccount({ namespace, body }));
+/** Waits until the serviceaccount controller has made the `default` ServiceAccount of a namespace. */
+export async function waitForDefaultServiceAccount(kube: KubeClients, namespace: string): Promise<void> {
+  await waitFor(
+    `ServiceAccount ${namespace}/default (made by kube-controller-manager)`,
+    async () => ((await tolerating([404], () => kube.core.readNamespacedServiceAccount({ name: 'default', namespace }))) ? true : undefined),
+    { timeoutMs: 30_000, intervalMs: 100 },
+  );
 }
 
 /**

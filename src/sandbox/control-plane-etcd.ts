@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { findBinary } from './binaries';
+import { findEtcdBinary } from './binaries';
 import { type SandboxContext } from './context';
 import { SandboxStartError } from './errors';
 import { httpCall } from './http';
@@ -7,7 +7,14 @@ import { ManagedProcess } from './processes';
 import { CONTROL_PLANE_HOST } from './ports';
 import { waitFor } from './wait';
 
-/** The control plane's own single-member etcd, which kube-apiserver stores the Kubernetes objects in. */
+/**
+ * The control plane's own single-member etcd, which kube-apiserver stores the Kubernetes objects in. It runs etcd 3.6
+ * whatever the members run: Kubernetes 1.37 expects a current etcd (3.4 lacks the watch-progress requests its cache
+ * relies on).
+ */
+
+/** The etcd minor of the control plane's own etcd. */
+export const CONTROL_PLANE_ETCD_MINOR = '3.6';
 
 /** Client URL of the control-plane etcd. */
 export function controlPlaneEtcdUrl(ctx: SandboxContext): string {
@@ -21,7 +28,7 @@ export async function startControlPlaneEtcd(ctx: SandboxContext): Promise<Manage
   const logPath = join(ctx.paths.logs, 'control-plane-etcd.log');
   const proc = await ManagedProcess.start({
     name: 'control-plane-etcd',
-    command: findBinary('etcd'),
+    command: findEtcdBinary(CONTROL_PLANE_ETCD_MINOR, 'etcd'),
     args: [
       '--name=control-plane',
       `--data-dir=${ctx.paths.controlPlaneEtcd}`,

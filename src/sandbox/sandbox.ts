@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseEtcdVersion, readinessPath } from '../domain/etcd-version';
 import { etcdVersionOf, findBinary, findEtcdBinary, podSearchPath } from './binaries';
-import { ensureDefaultServiceAccount, ensureNamespace, registerMetricsApi, waitForMetricsApi } from './bootstrap';
+import { ensureNamespace, registerMetricsApi, waitForDefaultServiceAccount, waitForMetricsApi } from './bootstrap';
 import { type SandboxContext } from './context';
 import { controlTokenPath } from './control-client';
 import { ControlServer } from './control-server';
-import { controlPlaneEtcdUrl, startControlPlaneEtcd } from './control-plane-etcd';
+import { CONTROL_PLANE_ETCD_MINOR, controlPlaneEtcdUrl, startControlPlaneEtcd } from './control-plane-etcd';
 import { SandboxArgumentError, SandboxStartError, messageOf } from './errors';
 import { ETCD_CLUSTER, ETCD_NAMESPACE, ETCD_SELECTOR, etcdPodManifest, memberLayout } from './etcd-cluster';
 import { createEtcdStatefulSet, initialVolumes, statefulSetInfo } from './etcd-statefulset-setup';
@@ -16,6 +16,7 @@ import { ETCD_PKI_DIR, generateEtcdPki, type EtcdPki } from './etcd-pki';
 import { parseFaultKind, type FaultKind, type PressureLevels } from './faults';
 import { httpCall } from './http';
 import { apiServerUrl, startKubeApiserver } from './kube-apiserver';
+import { CONTROLLER_MANAGER_USER, SCHEDULER_USER, startControllerManager, startScheduler } from './kube-controllers';
 import { kubeClients, type KubeClients } from './kube';
 import { writeKubeconfig } from './kubeconfig';
 import { createSandboxLogger } from './logger';
@@ -56,6 +57,8 @@ interface Parts {
   temporal?: ManagedProcess;
   controlPlaneEtcd?: ManagedProcess;
   apiServer?: ManagedProcess;
+  controllerManager?: ManagedProcess;
+  scheduler?: ManagedProcess;
   metrics?: MetricsApiServer;
   simulator?: NodeSimulator;
   control?: ControlServer;
@@ -78,6 +81,10 @@ async function stopParts(parts: Parts): Promise<void> {
   await parts.serviceProxy?.stop().catch(log('the etcd service proxy'));
   await parts.simulator?.stop(STOP_POD_GRACE_MS).catch(log('the node simulator'));
   await parts.metrics?.stop().catch(log('the metrics API'));
+  await Promise.all([
+    parts.controllerManager?.stop({ graceMs: STOP_COMPONENT_GRACE_MS }).catch(log('kube-controller-manager')),
+    parts.scheduler?.stop({ graceMs: STOP_COMPONENT_GRACE_MS }).catch(log('kube-scheduler')),
+  ]);
   await Promise.all([
     parts.apiServer?.stop({ graceMs: STOP_COMPONENT_GRACE_MS }).catch(log('kube-apiserver')),
     parts.temporal?.stop({ graceMs: STOP_COMPONENT_GRACE_MS }).catch(log('temporal')),
@@ -125,9 +132,11 @@ export class Sandbox {
   static async start(options: SandboxOptions): Promise<Sandbox> {
     const opts = resolveOptions(options);
     // A missing binary fails before anything starts or any file is touched.
-    findBinary('etcd');
+    findEtcdBinary(CONTROL_PLANE_ETCD_MINOR, 'etcd');
     findEtcdBinary(opts.etcdVersion, 'etcd');
     findBinary('kube-apiserver');
+    findBinary('kube-controller-manager');
+    findBinary('kube-scheduler');
     if (opts.temporal) findBinary('temporal');
     // The TLS members' readiness probe and the StatefulSet's start script run etcdctl.
     if (opts.etcdTls || opts.etcdWorkload === 'statefulset') findEtcdBinary(opts.etcdVersion, 'etcdctl');
@@ -180,8 +189,10 @@ export class Sandbox {
 
     const admin: TokenEntry = { token: newToken(), user: 'admin', groups: ['system:masters'] };
     const users = opts.users.map((user): TokenEntry => ({ token: newToken(), user: user.name, groups: user.groups ?? [] }));
+    // The controller-manager and the scheduler authenticate as the users the bootstrap RBAC policy grants their roles.
+    const components = [CONTROLLER_MANAGER_USER, SCHEDULER_USER].map((user): TokenEntry => ({ token: newToken(), user, groups: [] }));
     const tokenFile = join(paths.pki, 'tokens.csv');
-    writeTokenFile(tokenFile, [admin, ...users]);
+    writeTokenFile(tokenFile, [admin, ...components, ...users]);
     parts.apiServer = await startKubeApiserver(ctx, { etcdUrl: controlPlaneEtcdUrl(ctx), pki, tokenFile, adminToken: admin.token });
     const server = apiServerUrl(ctx);
     const caPem = readPem(pki.ca.cert);
@@ -191,13 +202,25 @@ export class Sandbox {
       writeKubeconfig({ path, server, caPem, user: user.user, token: user.token, namespace: ETCD_NAMESPACE });
       return { name: user.user, kubeconfig: path };
     });
+    const [managerConfig, schedulerConfig] = components.map((component) => {
+      const path = join(paths.pki, `${component.user.replace('system:', '')}.kubeconfig`);
+      writeKubeconfig({ path, server, caPem, user: component.user, token: component.token });
+      return path;
+    }) as [string, string];
     progress(`kube-apiserver ready at ${server} (${elapsed()})`);
 
     const kube = kubeClients(paths.kubeconfig);
     parts.kube = kube;
     const version = await httpCall({ url: `${server}/version`, token: admin.token, ca: caPem });
     const gitVersion = (JSON.parse(version.text) as { gitVersion?: string }).gitVersion ?? 'v0.0.0';
-    await Promise.all([ensureNamespace(kube, ETCD_NAMESPACE), ensureDefaultServiceAccount(kube, 'default')]);
+    await Promise.all([
+      startControllerManager(ctx, kube, { kubeconfig: managerConfig, pki, gracePeriodSeconds: opts.nodeGracePeriodSeconds }).then(
+        (proc) => (parts.controllerManager = proc),
+      ),
+      startScheduler(ctx, kube, { kubeconfig: schedulerConfig }).then((proc) => (parts.scheduler = proc)),
+    ]);
+    progress(`kube-controller-manager and kube-scheduler running (${elapsed()})`);
+    await Promise.all([ensureNamespace(kube, ETCD_NAMESPACE), waitForDefaultServiceAccount(kube, 'default')]);
 
     // The metrics backend must be up before the APIService is registered; it reads the simulator once that runs.
     parts.metrics = await MetricsApiServer.start({

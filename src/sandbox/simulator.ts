@@ -5,7 +5,6 @@ import { checkPressure, isNodeFault, type FaultKind, type PressureLevels } from 
 import { type KubeClients, MERGE_PATCH, tolerating } from './kube';
 import { type Logger } from './logger';
 import { conditionStatus } from './nodes/conditions';
-import { NodeLifecycleController } from './nodes/lifecycle-controller';
 import { NodeAgent } from './nodes/node-agent';
 import { type NodeVersions } from './nodes/node-object';
 import { baselineUsage, type UsageFractions } from './nodes/usage';
@@ -16,8 +15,9 @@ import { type NodeLayout } from './topology';
 import { waitFor } from './wait';
 
 /**
- * The node simulator: a kubelet per node plus the node lifecycle controller, fed by one watch on all pods. It is the
- * only simulated part of the sandbox, and the place faults are injected.
+ * The node simulator: a kubelet per node, fed by one watch on all pods. It is the only simulated part of the sandbox
+ * (the node lifecycle controller, the scheduler and every other controller are the real kube-controller-manager and
+ * kube-scheduler), and the place faults are injected.
  */
 
 /** How often every node syncs its pods (the watch also triggers a sync at once). */
@@ -46,7 +46,6 @@ export interface RunningPod {
 /** The simulated nodes. */
 export class NodeSimulator {
   private readonly agents: Map<string, NodeAgent>;
-  private readonly controller: NodeLifecycleController;
   private readonly informer: ListWatch<V1Pod>;
   private loop: NodeJS.Timeout | undefined;
   private syncing: Promise<void> | undefined;
@@ -74,20 +73,21 @@ export class NodeSimulator {
     };
     // A kubelet renews its lease every 10 s against a 40 s grace period; keep that ratio for shorter grace periods.
     const leaseRenewMs = Math.max(1_000, Math.min(10_000, deps.gracePeriodMs / 4));
-    const { kube, paths, logger, searchPath, versions, gracePeriodMs } = deps;
+    const { kube, paths, logger, searchPath, versions } = deps;
     this.agents = new Map(
       deps.nodes.map((node) => [node.name, new NodeAgent(node, { kube, podApi, paths, logger, searchPath, versions, leaseRenewMs })]),
     );
-    this.controller = new NodeLifecycleController({ kube, logger, gracePeriodMs });
     // One watch on every pod; each node takes those bound to it (spec.nodeName), as a kubelet's field selector would.
     this.informer = new ListWatch<V1Pod>('/api/v1/pods', new Watch(kube.config), () => kube.core.listPodForAllNamespaces(), false);
   }
 
-  /** Registers every node, starts the controller and the pod watch, and waits until every node is Ready and untainted. */
+  /**
+   * Registers every node, starts the pod watch, and waits until every node is Ready and untainted (the node lifecycle
+   * controller removes the not-ready taint the apiserver puts on a new Node once it sees the node Ready).
+   */
   static async start(deps: SimulatorDeps): Promise<NodeSimulator> {
     const simulator = new NodeSimulator(deps);
     await Promise.all([...simulator.agents.values()].map((agent) => agent.register()));
-    simulator.controller.start();
     simulator.informer.on('change', () => simulator.kick());
     simulator.informer.on('error', (error: unknown) => {
       // Stopping aborts the watch, which reports itself as an error.
@@ -158,7 +158,7 @@ export class NodeSimulator {
         if (agent.isDown) return `${target} is already down`;
         await agent.goDown();
         this.deps.logger.info({ node: target }, 'fault node-down');
-        return `${target} is down: its processes were killed and its heartbeats stopped; it turns Unknown after ${this.deps.gracePeriodMs / 1000} s`;
+        return `${target} is down: its processes were killed and its heartbeats stopped; the node lifecycle controller marks it Unknown after its ${this.deps.gracePeriodMs / 1000} s grace period`;
       }
       const checked = checkPressure(levels);
       const baseline = baselineUsage(target);
@@ -202,7 +202,6 @@ export class NodeSimulator {
     this.stopped = true;
     if (this.loop !== undefined) clearInterval(this.loop);
     await this.informer.stop();
-    await this.controller.stop();
     await this.syncing;
     await Promise.all([...this.agents.values()].map((agent) => agent.shutdown(graceMs)));
   }

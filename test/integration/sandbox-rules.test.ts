@@ -1,8 +1,9 @@
 import { type V1Pod } from '@kubernetes/client-node';
 import { SandboxArgumentError } from '../../src/sandbox';
 import { resolveOptions } from '../../src/sandbox/options';
-import { kubeletConditions, unknownConditions } from '../../src/sandbox/nodes/conditions';
-import { reconcileTaints } from '../../src/sandbox/nodes/taints';
+import { kubeletConditions } from '../../src/sandbox/nodes/conditions';
+import { controllerManagerArgs, nodeMonitorPeriodSeconds } from '../../src/sandbox/kube-controllers';
+import { type Pki } from '../../src/sandbox/pki';
 import { baselineUsage, usageQuantities } from '../../src/sandbox/nodes/usage';
 import { nextBackoffMs } from '../../src/sandbox/pods/backoff';
 import { resolveCommand } from '../../src/sandbox/pods/container-command';
@@ -16,6 +17,16 @@ import { layoutNodes, placeMembers } from '../../src/sandbox/topology';
  */
 
 const now = new Date('2026-01-01T10:00:00Z');
+const pair = (name: string) => ({ cert: `/pki/${name}.crt`, key: `/pki/${name}.key` });
+const fakePki: Pki = {
+  ca: pair('ca'),
+  apiServer: pair('apiserver'),
+  metricsServer: pair('metrics'),
+  frontProxyCa: pair('front-proxy-ca'),
+  frontProxyClient: pair('front-proxy-client'),
+  serviceAccountKey: '/pki/sa.key',
+  serviceAccountPub: '/pki/sa.pub',
+};
 
 describe('the sandbox topology', () => {
   it('puts racks inside domains: 3 racks in 2 domains gives rack-0 and rack-1 in zone-0, rack-2 in zone-1', () => {
@@ -129,18 +140,7 @@ describe('what the simulated kubelet runs', () => {
   });
 });
 
-describe('the simulated node lifecycle controller', () => {
-  it('marks every kubelet condition Unknown with NodeStatusUnknown and keeps the last heartbeat', () => {
-    const earlier = new Date('2026-01-01T09:00:00Z');
-    const posted = kubeletConditions({ memoryPressure: false }, [], earlier);
-    expect(unknownConditions(posted, now).map((c) => [c.type, c.status, c.reason, c.lastHeartbeatTime, c.lastTransitionTime])).toEqual([
-      ['MemoryPressure', 'Unknown', 'NodeStatusUnknown', '2026-01-01T09:00:00Z', '2026-01-01T10:00:00Z'],
-      ['DiskPressure', 'Unknown', 'NodeStatusUnknown', '2026-01-01T09:00:00Z', '2026-01-01T10:00:00Z'],
-      ['PIDPressure', 'Unknown', 'NodeStatusUnknown', '2026-01-01T09:00:00Z', '2026-01-01T10:00:00Z'],
-      ['Ready', 'Unknown', 'NodeStatusUnknown', '2026-01-01T09:00:00Z', '2026-01-01T10:00:00Z'],
-    ]);
-  });
-
+describe('the node conditions the simulated kubelet posts', () => {
   it('keeps a condition transition time while its status holds', () => {
     const earlier = new Date('2026-01-01T09:00:00Z');
     const first = kubeletConditions({ memoryPressure: false }, [], earlier);
@@ -153,22 +153,26 @@ describe('the simulated node lifecycle controller', () => {
     ]);
   });
 
+});
+
+describe('the real controller-manager and scheduler the sandbox runs', () => {
   it.each([
-    ['an Unknown node', { Ready: 'Unknown' }, ['node.kubernetes.io/unreachable:NoSchedule', 'node.kubernetes.io/unreachable:NoExecute']],
-    ['a NotReady node', { Ready: 'False' }, ['node.kubernetes.io/not-ready:NoSchedule', 'node.kubernetes.io/not-ready:NoExecute']],
-    ['a node under memory pressure', { Ready: 'True', MemoryPressure: 'True' }, ['node.kubernetes.io/memory-pressure:NoSchedule']],
-    ['a healthy node', { Ready: 'True', MemoryPressure: 'False' }, []],
-  ])('taints %s as the controller does, keeping foreign taints', (_name, statuses, expected) => {
-    const conditions = Object.entries(statuses).map(([type, status]) => ({ type, status }));
-    const existing = [
-      { key: 'dedicated', value: 'etcd', effect: 'NoSchedule' },
-      { key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' },
-    ];
-    const taints = reconcileTaints(existing, conditions, false, now);
-    expect(taints.map((t) => `${t.key}:${t.effect}`)).toEqual(['dedicated:NoSchedule', ...expected]);
-    expect(taints.filter((t) => t.effect === 'NoExecute').map((t) => t.timeAdded)).toEqual(
-      expected.filter((t) => t.endsWith('NoExecute')).map(() => '2026-01-01T10:00:00Z'),
+    [8, 1],
+    [20, 2],
+    [50, 5],
+    [300, 5],
+  ])('with a %i s node grace period, the node lifecycle controller looks every %i s (Kubernetes: 5 s at 50 s)', (grace, period) => {
+    expect(nodeMonitorPeriodSeconds(grace)).toBe(period);
+    expect(controllerManagerArgs({ kubeconfig: '/k', pki: fakePki, gracePeriodSeconds: grace })).toEqual(
+      expect.arrayContaining([`--node-monitor-grace-period=${grace}s`, `--node-monitor-period=${period}s`]),
     );
+  });
+
+  it('runs every default controller but the endpoint ones, which refuse the loopback pod addresses', () => {
+    const args = controllerManagerArgs({ kubeconfig: '/k', pki: fakePki, gracePeriodSeconds: 8 });
+    expect(args).toContain('--controllers=*,-endpoint,-endpointslice,-endpointslicemirroring');
+    expect(args).toContain('--use-service-account-credentials=true');
+    expect(args).toContain(`--service-account-private-key-file=${fakePki.serviceAccountKey}`);
   });
 });
 

@@ -1,8 +1,8 @@
 import { kubeTime, toDate } from '../kube';
 
 /**
- * Node conditions as the kubelet posts them and as the node lifecycle controller overwrites them when the kubelet
- * goes silent. Pure: the time is passed in.
+ * Node conditions as the kubelet posts them (the real node lifecycle controller overwrites them with Unknown when
+ * the kubelet goes silent). Pure: the time is passed in.
  */
 
 /** A node condition as written to the API (times as RFC 3339 strings). */
@@ -69,24 +69,6 @@ export function kubeletConditions(view: KubeletView, previous: readonly NodeCond
       message,
       lastHeartbeatTime: kubeTime(now),
       lastTransitionTime: transitionTime(previous.find((c) => c.type === type), status, now),
-    };
-  });
-}
-
-/**
- * What the node lifecycle controller writes when a node's heartbeats stop: every kubelet condition Unknown with
- * reason NodeStatusUnknown, last heartbeat kept as it was.
- */
-export function unknownConditions(previous: readonly NodeConditionRead[], now: Date): NodeConditionJson[] {
-  return KUBELET_CONDITIONS.map((type) => {
-    const old = previous.find((c) => c.type === type);
-    return {
-      type,
-      status: 'Unknown',
-      reason: 'NodeStatusUnknown',
-      message: 'Kubelet stopped posting node status.',
-      lastHeartbeatTime: kubeTime(toDate(old?.lastHeartbeatTime) ?? now),
-      lastTransitionTime: transitionTime(old, 'Unknown', now),
     };
   });
 }

@@ -31,7 +31,9 @@ export function renderInfo(info: SandboxInfo): string {
     `  etcd endpoints  ${info.etcd.clientUrls.join(',')}`,
     `  etcd pods       namespace ${info.etcd.namespace}, selector ${info.etcd.selector}`,
     ...(info.etcd.statefulSet === undefined
-      ? []
+      ? info.etcd.workload === 'pods'
+        ? ['  etcd workload   bare pods (one per member, made by the sandbox)']
+        : []
       : [
           `  etcd workload   StatefulSet ${info.etcd.statefulSet.name} (headless Service ${info.etcd.statefulSet.serviceName}, claims ${info.etcd.statefulSet.claimTemplate}-${info.etcd.statefulSet.name}-<ordinal> on local volumes of StorageClass ${info.etcd.statefulSet.storageClassName})`,
         ]),

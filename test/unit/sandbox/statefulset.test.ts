@@ -172,6 +172,9 @@ describe('the member as `sandbox status` reads it', () => {
     expect(renderInfo(info)).toContain(
       'etcd workload   StatefulSet etcd (headless Service etcd, claims data-etcd-<ordinal> on local volumes of StorageClass etcd-guardian-local)',
     );
+    const { statefulSet: _sts, ...bare } = info.etcd;
+    expect(renderInfo({ ...info, etcd: { ...bare, workload: 'pods' } })).toContain('etcd workload   bare pods (one per member, made by the sandbox)');
+    expect(renderStatus({ ...status, etcdWorkload: 'pods' })).toContain('etcd 3.6.16, bare pods');
   });
 });
 

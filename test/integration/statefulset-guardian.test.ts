@@ -73,3 +73,32 @@ it('replaces the member of a node that goes down through the StatefulSet: same o
   expect(left).not.toContain(oldVolume);
   await until('the monitor to see a healthy cluster', async () => ((await monitor.query<{ health: string }>('status')).health === 'healthy' ? true : undefined), { timeoutMs: 60_000 });
 });
+
+it('replaces a live member whose node is under pressure: its pod gets its grace period on a Ready node, and quorum holds although the member leaves first', async () => {
+  const { core } = kubeFor(h.sandbox.info);
+  const status = await h.sandbox.status();
+  const victim = 'etcd-2';
+  const node = status.members.find((m) => m.name === victim && !m.terminating)?.node ?? '?';
+  const previous = (await h.client.workflow.getHandle('migrate-main').describe()).runId;
+  const checks = await Invariants.ofCurrentMembers(h);
+  checks.start();
+  await new Promise((resolve) => setTimeout(resolve, 2000));
+  await h.sandbox.fault('node-pressure', node, { cpu: 0.96, memory: 0.5 });
+
+  const handle = await until('the monitor to start the next migration', async () => {
+    const next = h.client.workflow.getHandle('migrate-main');
+    return (await next.describe()).runId !== previous ? next : undefined;
+  }, { timeoutMs: 120_000 });
+  const { result, from, to } = await finished(handle);
+  const audit = await checks.audit({ from, to });
+
+  expect(result).toMatchObject({ member: victim, strategy: 'replace', from: node, newMember: victim });
+  expect(result.plan.reasons.some((r) => r.startsWith(`replace, not surge: pod ${victim} of StatefulSet etcd`))).toBe(true);
+  expect(audit.missing).toEqual([]);
+  expect(new Set(Object.values(audit.hashes)).size).toBe(1);
+  expect(audit.belowQuorum).toBe(0);
+  const pod = await core.readNamespacedPod({ namespace: 'etcd', name: victim });
+  expect(pod.spec?.nodeName).toBe(result.to);
+  expect(result.to).not.toBe(node);
+  await h.sandbox.heal(node);
+});

@@ -163,7 +163,10 @@ export function createStatefulSetActivities(deps: ActivityDeps) {
         const deleteClaim = claim !== undefined && claimElsewhere && !claim.metadata?.deletionTimestamp && claim.metadata?.uid !== undefined;
         const podDown = pod !== undefined && !(await nodeReady(pod.spec?.nodeName));
         const podTerminating = pod?.metadata?.deletionTimestamp !== undefined && pod.metadata.deletionTimestamp !== null;
-        const deletePod = pod?.metadata?.uid !== undefined && (podElsewhere || onDyingClaim || claimElsewhere) && (!podTerminating || podDown);
+        // Terminating past its grace period: no kubelet is finishing it (a node gone silent before it turns NotReady).
+        const overdue = podTerminating && pod?.metadata?.deletionTimestamp !== undefined && new Date(pod.metadata.deletionTimestamp).getTime() + 5_000 < deps.now().getTime();
+        const force = podDown || overdue;
+        const deletePod = pod?.metadata?.uid !== undefined && (podElsewhere || onDyingClaim || claimElsewhere) && (!podTerminating || force);
         if (pod && (deleteClaim || deletePod)) {
           // Afresh, right before acting: the pod of a voter is never deleted, nor its claim.
           const observation = await observe(runtime);
@@ -175,8 +178,8 @@ export function createStatefulSetActivities(deps: ActivityDeps) {
           if (await runtime.kube.deleteClaim(runtime.namespace, input.claimName, claim.metadata.uid)) claimsDeleted++;
         }
         if (deletePod && pod?.metadata?.uid) {
-          log.info(`schedule-pod: deleting pod ${input.podName} on ${pod.spec?.nodeName ?? '(not scheduled)'}${podDown ? ' at once (node not ready)' : ''}`, { ...fields, forced: podDown });
-          if (await runtime.kube.deletePod(runtime.namespace, input.podName, podDown ? 0 : undefined, pod.metadata.uid)) podsDeleted++;
+          log.info(`schedule-pod: deleting pod ${input.podName} on ${pod.spec?.nodeName ?? '(not scheduled)'}${podDown ? ' at once (node not ready)' : overdue ? ' at once (still terminating past its grace period)' : ''}`, { ...fields, forced: force });
+          if (await runtime.kube.deletePod(runtime.namespace, input.podName, force ? 0 : undefined, pod.metadata.uid)) podsDeleted++;
         }
         const placed =
           pod !== undefined &&

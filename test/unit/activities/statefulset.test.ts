@@ -111,6 +111,19 @@ describe('recreateStatefulPod', () => {
     expect(podNode(move.world, 'etcd-2')).toBe('node-5');
   });
 
+  it('a node gone silent but not yet NotReady: the pod gets its grace period, then, still terminating (no kubelet), is deleted at once', async () => {
+    const move = aMove();
+    const { world } = move;
+    world.apply({ kind: 'node-down', node: 'node-2' });
+    const id = await removedAndAdded(move);
+    const { volume } = await run(move.sts.reserveVolume, { ...ordinal, nodeName: 'node-5', memberId: id });
+
+    expect(await run(move.sts.recreateStatefulPod, { ...ordinal, nodeName: 'node-5', volume })).toMatchObject({ podsDeleted: 2 });
+    expect(world.calls.trace.filter((t) => t.method === 'deletePod').map((t) => t.args.split(', ')[2])).toEqual(['-', '0']);
+    expect(podNode(world, 'etcd-2')).toBe('node-5');
+    expect(world.kubeModel.nodeList().find((n) => n.name === 'node-2')?.ready).toBe('True');
+  });
+
   it('a lost answer to the claim\'s deletion: the repeat deletes no new claim (the uid precondition) and finishes the move', async () => {
     const move = aMove();
     const id = await removedAndAdded(move);

@@ -28,7 +28,8 @@ export class MigrationRefusedError extends ActivityError {
       | 'REPAIR_REFUSED'
       | 'PLACEMENT_POLICY'
       | 'STATIC_POD'
-      | 'CONTROLLER_OWNED',
+      | 'CONTROLLER_OWNED'
+      | 'WORKLOAD_MISMATCH',
     message: string,
   ) {
     super(message);

@@ -93,6 +93,7 @@ const REFUSAL_TYPES: Partial<Record<PlanRefusal['code'], MigrationRefusedError['
   'peer-down': 'PEER_DOWN',
   'static-pod': 'STATIC_POD',
   'controller-owned': 'CONTROLLER_OWNED',
+  'workload-mismatch': 'WORKLOAD_MISMATCH',
 };
 
 /** The failure type of a refused repair; a refusal not listed is REPAIR_REFUSED. */
@@ -325,7 +326,16 @@ export function createMigrationActivities(deps: ActivityDeps) {
     },
 
     /** The best feasible node now, excluding the given nodes; refuses with every node's reasons when none is. */
-    async chooseNode(input: { cluster: string; leaving: { memberId: string; name: string; nodeName?: string }; excludedNodes: Record<string, string>; usedNames: string[]; preferredName?: string; targetNode?: string }): Promise<ChosenNode> {
+    async chooseNode(input: {
+      cluster: string;
+      leaving: { memberId: string; name: string; nodeName?: string };
+      excludedNodes: Record<string, string>;
+      usedNames: string[];
+      preferredName?: string;
+      targetNode?: string;
+      /** A StatefulSet's ordinal: the successor is that pod, under its name, whatever else holds the name now. */
+      statefulSetPod?: string;
+    }): Promise<ChosenNode> {
       const runtime = runtimeOf(deps, input.cluster);
       const observation = await observe(runtime);
       const ranked = choosePlacement(placementRequestFor(observation, input.leaving, runtime.policy, input.excludedNodes));
@@ -333,7 +343,7 @@ export function createMigrationActivities(deps: ActivityDeps) {
       if (!placement.chosen) throw new MigrationRefusedError('NO_FEASIBLE_NODE', `${placement.summary}; ${describeCluster(observation)}`);
       // A name never used by this migration before: a failed attempt's data directory must never be picked up again.
       const taken = [...observation.members.map((m) => m.name), ...observation.pods.map((p) => p.name)];
-      const memberName = confirmSuccessorName(runtime.policy.memberNamePrefix, input.preferredName, taken, input.usedNames);
+      const memberName = input.statefulSetPod ?? confirmSuccessorName(runtime.policy.memberNamePrefix, input.preferredName, taken, input.usedNames);
       const address = observation.nodes.find((n) => n.name === placement.chosen?.node)?.internalIP ?? '';
       // Fixed now, while the node exists: the learner's cleanup finds it by this URL even if the node is deleted later.
       const peerURL = peerURLFor({ podName: memberName, ...(address ? { nodeIP: address } : {}) }, runtime.addressing, runtime.peerPort, runtime.scheme);
@@ -505,7 +515,7 @@ export function createMigrationActivities(deps: ActivityDeps) {
      * a node that may be gone). One guarded action: remove the member (a voter only if quorum allows), then, only if
      * it is no longer a member, delete its pod. The pod of a voter is never deleted.
      */
-    async retireSuccessor({ cluster, successor }: { cluster: string; successor: SuccessorRef }): Promise<{ removed: boolean; podDeleted: boolean }> {
+    async retireSuccessor({ cluster, successor, keepPod }: { cluster: string; successor: SuccessorRef; keepPod?: boolean }): Promise<{ removed: boolean; podDeleted: boolean }> {
       const runtime = runtimeOf(deps, cluster);
       const observation = await observe(runtime);
       const member = (successor.memberId ? memberById(observation, successor.memberId) : undefined) ?? observation.members.find((m) => m.peerURLs.includes(successor.peerURL));
@@ -524,7 +534,8 @@ export function createMigrationActivities(deps: ActivityDeps) {
       const after = await observe(runtime);
       const still = after.members.find((m) => m.peerURLs.includes(successor.peerURL) || m.id === successor.memberId || m.name === successor.podName);
       if (still) throw new NotReadyYetError(`${successor.podName} (${still.id}) is still a member after its removal; its pod stays until it is gone`);
-      const podDeleted = await runtime.kube.deletePod(runtime.namespace, successor.podName, 0);
+      // A StatefulSet's pod (`keepPod`) stays: its controller would only make it again; not a member, it waits.
+      const podDeleted = keepPod === true ? false : await runtime.kube.deletePod(runtime.namespace, successor.podName, 0);
       log.info(`compensation: ${successor.podName}: ${removed ? 'removed' : 'not a member'}, pod ${podDeleted ? 'deleted' : 'already gone'}`, fields);
       return { removed, podDeleted };
     },

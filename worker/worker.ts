@@ -3,6 +3,7 @@ import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker
 import { createBackupActivities } from '../activities/backup';
 import { createMigrationActivities } from '../activities/migration';
 import { createMonitorActivities } from '../activities/monitor';
+import { createStatefulSetActivities } from '../activities/statefulset';
 import type { ActivityDeps } from '../activities/runtime';
 import { createTrackingActivities } from '../activities/tracking';
 import type { GuardianConfig } from '../src/config/schema';
@@ -19,7 +20,7 @@ export function sourceWorkflows(): WorkflowSource {
 
 /** Every activity of the guardian, built from its dependencies. */
 export function createActivities(deps: ActivityDeps, temporal?: Client) {
-  return { ...createMonitorActivities(deps), ...createBackupActivities(deps), ...createMigrationActivities(deps), ...createTrackingActivities(temporal ? { temporal } : {}) };
+  return { ...createMonitorActivities(deps), ...createBackupActivities(deps), ...createMigrationActivities(deps), ...createStatefulSetActivities(deps), ...createTrackingActivities(temporal ? { temporal } : {}) };
 }
 
 /** The worker of the guardian: the one place where config becomes clients, gateways and a Temporal worker. */

@@ -1,7 +1,8 @@
 import type { BackupActivities, BackupRecord } from '../activities/backup';
 import type { ChosenNode, MigrationActivities, PrepareInput } from '../activities/migration';
+import type { StatefulSetActivities } from '../activities/statefulset';
 import type { MigrationPlan } from '../src/domain/plan';
-import { groupStart, type PlannedStep, type PlannedStepOf, type Slot, type StepMember } from '../src/domain/steps';
+import { groupStart, type PlannedStep, type PlannedStepOf, type Slot, type StatefulSetSlot, type StepMember } from '../src/domain/steps';
 import { failureType } from './failure-type';
 import type { Saga } from './saga';
 import { ACTIVITY_CLASS, withBudget, type ActivityClass, type MigrationTiming } from './timing';
@@ -14,7 +15,7 @@ import { ACTIVITY_CLASS, withBudget, type ActivityClass, type MigrationTiming } 
  */
 
 /** Every activity the plan's steps call. */
-export type StepActivities = MigrationActivities & BackupActivities;
+export type StepActivities = MigrationActivities & BackupActivities & StatefulSetActivities;
 
 /** The name of an activity a step calls. */
 export type StepKey = Extract<keyof StepActivities, keyof typeof ACTIVITY_CLASS>;
@@ -135,7 +136,7 @@ export async function runPlan(first: RunnablePlan, ctx: RunContext): Promise<Run
         return;
       }
       case 'choose-node': {
-        const { slot, leaving, preferredName, targetNode } = step.args;
+        const { slot, leaving, preferredName, targetNode, statefulSetPod } = step.args;
         const attempt = (attempts.get(slot) ?? 0) + 1;
         attempts.set(slot, attempt);
         const chosen = await saga.step(
@@ -147,6 +148,7 @@ export async function runPlan(first: RunnablePlan, ctx: RunContext): Promise<Run
               excludedNodes: { ...excluded },
               usedNames: [...usedNames],
               ...(preferredName !== undefined ? { preferredName } : {}),
+              ...(statefulSetPod !== undefined ? { statefulSetPod } : {}),
               // The operator's node is honoured on the first attempt; if placing there fails, the next attempts go
               // to the best other node rather than leave the member where it is at risk.
               ...(targetNode !== undefined && attempt === 1 ? { targetNode } : {}),
@@ -162,9 +164,10 @@ export async function runPlan(first: RunnablePlan, ctx: RunContext): Promise<Run
         return;
       }
       case 'schedule-pod': {
-        const { slot, templateMember } = step.args;
+        const { slot, templateMember, statefulSet } = step.args;
         const state = slotOf(slot);
         const { memberName, peerURL, node } = state.chosen;
+        if (statefulSet) return recreateOrdinal(step.step, slot, state, statefulSet);
         // Registered before the add: an add whose answer was lost still happened, and is found by its peer URL.
         saga.register({
           name: `retire ${memberName} on ${node}`,
@@ -207,6 +210,13 @@ export async function runPlan(first: RunnablePlan, ctx: RunContext): Promise<Run
         }
         return;
       }
+      case 'release-volumes': {
+        const { statefulSet, claims } = step.args;
+        await saga.step(step.step, () => call('releaseVolumes', { cluster, statefulSet, claims: claims.map((c) => ({ podName: c.podName, claimName: c.claimName })) }), (r) =>
+          r.deleted.length > 0 ? `deleted ${r.deleted.join(', ')}; in use: ${r.kept.join(', ')}` : `nothing left behind; in use: ${r.kept.join(', ')}`,
+        );
+        return;
+      }
       case 'verify-quorum': {
         result.verified = await saga.step(step.step, () => call('verifyQuorum', { cluster, expectedVoters: step.args.expectedVoters, hashTimeoutMs: step.args.hashTimeoutMs }), (v) =>
           `${v.voters.length} voters (${v.voters.join(', ')}), leader ${v.leader}, HashKV ${v.hash} at revision ${v.revision} on every member`,
@@ -214,6 +224,36 @@ export async function runPlan(first: RunnablePlan, ctx: RunContext): Promise<Run
         return;
       }
     }
+  }
+
+  /**
+   * A StatefulSet's ordinal on the chosen node: the learner first (its start script finds it and joins), then a
+   * volume reserved there for the ordinal's claim, then the claim and pod deleted for the controller to recreate on
+   * it. Undone by removing the learner and the reserved volume nobody bound; the pod stays the controller's.
+   */
+  async function recreateOrdinal(name: PlannedStep['step'], slot: Slot, state: SlotState, sts: StatefulSetSlot): Promise<void> {
+    const { memberName, peerURL, node } = state.chosen;
+    const ordinal = { cluster, statefulSet: sts.statefulSet, podName: sts.podName, claimName: sts.claimName };
+    saga.register({
+      name: `retire ${memberName} on ${node}`,
+      owner: slot,
+      run: async () => {
+        const r = await call('retireSuccessor', { cluster, successor: { podName: memberName, peerURL, ...(state.memberId ? { memberId: state.memberId } : {}) }, keepPod: true });
+        const v = await call('releaseReservedVolume', { ...ordinal, nodeName: node });
+        return `${r.removed ? 'member removed' : 'not a member'}, ${v.deleted.length > 0 ? `volume ${v.deleted.join(', ')} deleted` : 'no unbound volume left'}; pod ${sts.podName} stays StatefulSet ${sts.statefulSet}'s`;
+      },
+    });
+    await saga.step(
+      name,
+      async () => {
+        const added = await call('addLearner', { cluster, podName: memberName, peerURL, nodeName: node });
+        state.memberId = added.id;
+        const { volume } = await call('reserveVolume', { ...ordinal, nodeName: node, memberId: added.id });
+        await call('recreateStatefulPod', { ...ordinal, nodeName: node, volume });
+        return { ...added, volume };
+      },
+      (a) => `learner ${memberName} (${a.id}) at ${a.peerURL}; StatefulSet ${sts.statefulSet} recreated pod ${sts.podName} on ${node}, claim ${sts.claimName} on volume ${a.volume}`,
+    );
   }
 
   /** A step of a successor whose member answered again and stayed. */

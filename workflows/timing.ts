@@ -85,5 +85,9 @@ export const ACTIVITY_CLASS = {
   verifyMember: 'patient',
   verifyQuorum: 'patient',
   retireSuccessor: 'quick',
+  reserveVolume: 'quick',
+  recreateStatefulPod: 'waiting',
+  releaseReservedVolume: 'quick',
+  releaseVolumes: 'quick',
   describeClusterNow: 'quick',
 } as const satisfies Record<string, keyof MigrationTiming>;

@@ -28,6 +28,7 @@ export function sandboxGuardianConfigDocument(info: SandboxInfo, tuning: Sandbox
       backupDirectory: join(info.stateDir, 'backups'),
       desiredVoters: info.etcd.members.length,
       ...(info.etcd.tls ? { tls: info.etcd.tls } : {}),
+      ...(info.etcd.workload === 'statefulset' && info.etcd.statefulSet ? { statefulSet: { name: info.etcd.statefulSet.name, claimTemplate: info.etcd.statefulSet.claimTemplate } } : {}),
     },
     tuning,
   );

@@ -17,6 +17,8 @@ export interface SandboxFacts {
   /** Members the sandbox started: the voters the guardian should keep. Absent: the config's default. */
   desiredVoters?: number;
   tls?: { caFile: string; certFile: string; keyFile: string };
+  /** The members are a StatefulSet's (`sandbox up --etcd-workload statefulset`): its name and claim template. */
+  statefulSet?: { name: string; claimTemplate: string };
 }
 
 /** Per-cluster settings a test or the demo may tune. */
@@ -44,6 +46,7 @@ export function sandboxConfigDocument(facts: SandboxFacts, tuning: SandboxCluste
         memberNamePrefix: 'etcd',
         addressing: { mode: 'host-network' },
         ...(facts.tls ? { tls: facts.tls } : {}),
+        ...(facts.statefulSet ? { workload: { kind: 'StatefulSet', name: facts.statefulSet.name, volumeClaimTemplate: facts.statefulSet.claimTemplate } } : {}),
         ...(facts.desiredVoters !== undefined ? { desiredVoters: facts.desiredVoters } : {}),
         topology: { rackLabel: facts.rackLabel, domainLabel: facts.domainLabel },
         hysteresis: { samples: tuning.hysteresisSamples ?? 3 },

@@ -175,6 +175,24 @@ const addressingSchema = z.discriminatedUnion(
   { error: onWrongType('expected a mapping with mode: host-network or mode: headless-service') },
 );
 
+/**
+ * How the members are deployed: bare pods (the default), or the pods of one StatefulSet, whose members the guardian
+ * moves through that controller (`volumeClaimTemplate` names the claim template holding etcd's data, `data` by
+ * default, so the claim of pod etcd-1 is data-etcd-1).
+ */
+const workloadSchema = z.discriminatedUnion(
+  'kind',
+  [
+    z.strictObject({ kind: z.literal('pods') }),
+    z.strictObject({
+      kind: z.literal('StatefulSet'),
+      name: dnsSubdomain('the name of the StatefulSet that runs the etcd members, such as "etcd"'),
+      volumeClaimTemplate: dnsLabel('the name of the StatefulSet\'s volume claim template holding etcd\'s data, such as "data"').default('data'),
+    }),
+  ],
+  { error: onWrongType('expected a mapping with kind: pods or kind: StatefulSet (and name: <the StatefulSet>)') },
+);
+
 const portsSchema = z
   .strictObject({
     client: port.default(2379),
@@ -313,6 +331,7 @@ function clusterSchemaWith(durationField: DurationField) {
         .regex(DNS_LABEL)
         .default(DEFAULT_POLICY.memberNamePrefix),
       addressing: addressingSchema,
+      workload: section(workloadSchema.default({ kind: 'pods' })),
       ports: section(portsSchema.prefault({})),
       tls: section(clusterTlsSchema.optional()),
       topology: section(topologySchema.prefault({})),
@@ -454,6 +473,7 @@ export function toPolicy(cluster: ClusterConfig): Policy {
     tolerations: cluster.tolerations.map((toleration) => ({ ...toleration })),
     desiredVoters: cluster.desiredVoters,
     addressingMode: cluster.addressing.mode,
+    ...(cluster.workload.kind === 'StatefulSet' ? { workload: { ...cluster.workload } } : {}),
     ...(cluster.placement ? { placement: toPlacementRules(cluster.placement) } : {}),
   };
 }

@@ -9,7 +9,7 @@ import { isMemberHealthy, knownLeader, toVoterViews } from './quorum';
 import type { Assessment, Finding, FindingKind } from './risk';
 import { buildRepairPlan, type RepairPlan } from './repair';
 import { buildSteps, type PlannedStep, type PlannedSuccessor } from './steps';
-import { clusterWorkload, kubeadmRunbook, unmovableReason, workloadOf } from './workload';
+import { clusterWorkload, kubeadmRunbook, moveModeOf, type MoveMode } from './workload';
 
 export type { PlannedStep, StepName } from './steps';
 
@@ -77,7 +77,7 @@ export interface MigrationState {
 
 /** Why a plan could not be built. `field` names the request field at fault, when one is. */
 export interface PlanRefusal {
-  code: 'unknown-member' | 'member-is-learner' | 'unknown-target' | 'target-refused' | 'no-feasible-node' | 'quorum-guard' | 'peer-down' | 'static-pod' | 'controller-owned';
+  code: 'unknown-member' | 'member-is-learner' | 'unknown-target' | 'target-refused' | 'no-feasible-node' | 'quorum-guard' | 'peer-down' | 'static-pod' | 'controller-owned' | 'workload-mismatch';
   field?: 'member' | 'targetNode';
   message: string;
   placement?: PlacementResult;
@@ -156,23 +156,24 @@ function plannedMember(observation: ClusterObservation, member: MemberObservatio
 }
 
 /**
- * The guardian deletes and copies only bare pods: a member whose pod is static or owned by a controller is refused,
- * with the reason. A member whose pod is not seen is judged by the cluster's other pods (its successor would copy one).
+ * How the member's pod may be moved under the cluster's configured workload: bare pods are deleted and copied, the
+ * configured StatefulSet's pods are recreated through it, anything else is refused with the reason. A member whose
+ * pod is not seen is judged by the cluster's other pods (its successor would copy one, or be one of the same set).
  */
-function unmovableRefusal(observation: ClusterObservation, member: MemberObservation): PlanRefusal | undefined {
+function moveModeFor(observation: ClusterObservation, member: MemberObservation, policy: Policy): { mode: MoveMode } | { refusal: PlanRefusal } {
   const own = member.podName ? observation.pods.find((p) => p.name === member.podName) : undefined;
-  const judged = own ? { workload: workloadOf(own), pod: own.name } : clusterWorkload(observation.pods);
-  if (judged.workload.kind === 'movable' || judged.pod === undefined) return undefined;
+  const judged = own ? { workload: own.workload ?? { kind: 'movable' as const }, pod: own.name } : clusterWorkload(observation.pods);
+  const mode = moveModeOf(judged.pod ?? member.podName ?? (member.name || member.id), judged.workload, policy.workload);
+  if (mode.kind !== 'refused') return { mode };
   const who = member.name || member.id;
-  const reason = unmovableReason(judged.pod, judged.workload) ?? '';
-  if (judged.workload.kind === 'controller-owned') {
-    return { code: 'controller-owned', field: 'member', message: `cannot move ${who}: ${reason}` };
-  }
+  if (mode.code !== 'static-pod') return { refusal: { code: mode.code, field: 'member', message: `cannot move ${who}: ${mode.reason}` } };
   if (isMemberHealthy(member)) {
     return {
-      code: 'static-pod',
-      field: 'member',
-      message: `cannot move ${who}: ${reason}; it answers, so it stays a member: relieve its node or replace the node by hand (kubeadm reset there, kubeadm join --control-plane on a new one)`,
+      refusal: {
+        code: 'static-pod',
+        field: 'member',
+        message: `cannot move ${who}: ${mode.reason}; it answers, so it stays a member: relieve its node or replace the node by hand (kubeadm reset there, kubeadm join --control-plane on a new one)`,
+      },
     };
   }
   const healthy = observation.members.find((m) => m.id !== member.id && !m.isLearner && isMemberHealthy(m));
@@ -183,10 +184,21 @@ function unmovableRefusal(observation: ClusterObservation, member: MemberObserva
     ...(healthy?.clientURLs[0] ? { endpoint: healthy.clientURLs[0] } : {}),
   });
   return {
-    code: 'static-pod',
-    field: 'member',
-    message: `cannot move ${who}: ${reason}; it is down: approve its removal with etcd-guardian repair ${observation.cluster} --approve-removal ${who}, then replace its node`,
-    runbook,
+    refusal: {
+      code: 'static-pod',
+      field: 'member',
+      message: `cannot move ${who}: ${mode.reason}; it is down: approve its removal with etcd-guardian repair ${observation.cluster} --approve-removal ${who}, then replace its node`,
+      runbook,
+    },
+  };
+}
+
+/** A StatefulSet's member is always replaced, and the plan says why not surged. */
+function statefulSetStrategy(statefulSet: string, member: PlannedMember): { strategy: Strategy; reason: string } {
+  const pod = member.podName ?? member.name;
+  return {
+    strategy: 'replace',
+    reason: `replace, not surge: pod ${pod} of StatefulSet ${statefulSet} holds the ordinal's name while it exists, so no successor can run beside it; ${member.name} is removed, then StatefulSet ${statefulSet} recreates ${pod} on the chosen node and it joins as a learner`,
   };
 }
 
@@ -206,8 +218,9 @@ export function buildMigrationPlan(request: PlanRequest): { plan: MigrationPlan 
   }
   const nodes = new Map(observation.nodes.map((n) => [n.name, n]));
   const planned = plannedMember(observation, member);
-  const unmovable = unmovableRefusal(observation, member);
-  if (unmovable) return { refusal: unmovable };
+  const movable = moveModeFor(observation, member, policy);
+  if ('refusal' in movable) return { refusal: movable.refusal };
+  const statefulSet = movable.mode.kind === 'statefulset' ? { name: movable.mode.statefulSet, volumeClaimTemplate: movable.mode.volumeClaimTemplate } : undefined;
 
   const placementRequest = placementRequestFor(observation, { memberId: member.id, name: planned.name, ...(member.nodeName ? { nodeName: member.nodeName } : {}) }, policy, request.excludedNodes);
   const placement = choosePlacement(placementRequest);
@@ -227,7 +240,7 @@ export function buildMigrationPlan(request: PlanRequest): { plan: MigrationPlan 
     return { refusal: { code: 'no-feasible-node', message: `cannot move ${planned.name}: ${placement.summary}`, placement } };
   }
 
-  const { strategy, reason: strategyReason } = resolveStrategy(request.strategy, planned.healthy);
+  const { strategy, reason: strategyReason } = statefulSet ? statefulSetStrategy(statefulSet.name, planned) : resolveStrategy(request.strategy, planned.healthy);
   const othersDown = observation.members
     .filter((m) => m.id !== member.id && !m.isLearner && !isMemberHealthy(m))
     .map((m) => plannedMember(observation, m));
@@ -245,14 +258,19 @@ export function buildMigrationPlan(request: PlanRequest): { plan: MigrationPlan 
   const taken = [...observation.members.map((m) => m.name), ...observation.pods.map((p) => p.name)];
   const naming = (leaving: string, given: readonly string[]) =>
     successorName({ strategy, leaving, prefix: policy.memberNamePrefix, taken: [...taken, ...given], ...(policy.addressingMode ? { addressing: policy.addressingMode } : {}) });
-  const mainName = naming(member.name, []);
+  // A StatefulSet's successor takes over its member's ordinal: the same pod name, so the same member name.
+  const mainName = statefulSet
+    ? { name: planned.podName ?? planned.name, reused: true, why: `StatefulSet ${statefulSet.name} recreates the ordinal's pod under its own name` }
+    : naming(member.name, []);
   const newMemberName = mainName.name;
   const successors: PlannedSuccessor[] = [
     { slot: 'main', leaving: stepMember(planned), newName: newMemberName, plannedNode: target.node, ...(request.targetNode !== undefined ? { targetNode: request.targetNode } : {}) },
   ];
   for (const other of also) {
     // The name as etcd knows it: a member that never started has none (its plan shows its id), so none to reuse.
-    const { name } = naming(observation.members.find((m) => m.id === other.id)?.name ?? '', successors.map((s) => s.newName));
+    const { name } = statefulSet
+      ? { name: other.podName ?? other.name }
+      : naming(observation.members.find((m) => m.id === other.id)?.name ?? '', successors.map((s) => s.newName));
     successors.push({ slot: `also-${other.name}`, leaving: stepMember(other), newName: name, plannedNode: '(chosen when it runs)' });
   }
   const voters = observation.members.filter((m) => !m.isLearner).length;
@@ -267,6 +285,7 @@ export function buildMigrationPlan(request: PlanRequest): { plan: MigrationPlan 
     // Replaced because it looked down (not because the operator asked for a replace): if it answers when its
     // removal comes, one failed status call made it look dead, and the migration is planned again.
     replanIfAnswers: strategy === 'replace' && !planned.healthy && request.strategy !== 'replace',
+    ...(statefulSet ? { statefulSet } : {}),
   });
   if ('refusal' in projected) {
     return { refusal: { code: 'quorum-guard', message: `cannot move ${planned.name} with ${strategy}: ${projected.refusal}`, placement } };
@@ -410,7 +429,7 @@ export function planMigration(
     // Another voter is down but not yet confirmed: once it is, it comes first and is replaced, then this one.
     return { kind: 'none', reason: 'not-actionable', summary: `${who} is at risk but waits: ${built.refusal.message}` };
   }
-  if ('refusal' in built && (built.refusal.code === 'static-pod' || built.refusal.code === 'controller-owned')) {
+  if ('refusal' in built && (built.refusal.code === 'static-pod' || built.refusal.code === 'controller-owned' || built.refusal.code === 'workload-mismatch')) {
     // Findings stay reported and the monitor keeps watching; the guardian touches no pod of such a member.
     return {
       kind: 'alert',

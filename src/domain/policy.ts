@@ -1,4 +1,5 @@
 import type { Toleration } from './observation';
+import type { WorkloadConfig } from './workload';
 
 /**
  * The knobs an operator sets per etcd cluster. Validated and defaulted by src/config; the domain only reads them.
@@ -63,6 +64,8 @@ export interface Policy {
    * successorName); absent means host-network.
    */
   addressingMode?: 'host-network' | 'headless-service';
+  /** How the members are deployed (`clusters[].workload`); absent means bare pods. */
+  workload?: WorkloadConfig;
 }
 
 /** Defaults an SRE would start from; every value can be overridden in the config file. */

@@ -16,7 +16,8 @@ export type StepName =
   | 'schedule-pod'
   | 'rejoin'
   | 'verify-member'
-  | 'verify-quorum';
+  | 'verify-quorum'
+  | 'release-volumes';
 
 /** A member a step acts on, as it was when planned. */
 export interface StepMember {
@@ -46,15 +47,28 @@ export interface StepArgs {
   /** Delete the pod of a member that is no longer a voter. `memberDown`: it was down when planned, so at once. */
   'delete-pod': { member: StepMember; podName: string; memberDown: boolean };
   /** Pick the node for a successor (the operator's target first, for the main slot), and its member name. */
-  'choose-node': { slot: Slot; leaving: StepMember; preferredName?: string; targetNode?: string };
-  /** Add the slot's successor as a learner and create its pod from the template member's pod. */
-  'schedule-pod': { slot: Slot; templateMember: string };
+  'choose-node': { slot: Slot; leaving: StepMember; preferredName?: string; targetNode?: string; statefulSetPod?: string };
+  /**
+   * Add the slot's successor as a learner and create its pod from the template member's pod; for a StatefulSet's
+   * member (`statefulSet`), reserve a volume for its claim on the chosen node and have the controller recreate the pod
+   * there instead (the pod and the claim are deleted, the controller makes both again, the claim binds to the volume).
+   */
+  'schedule-pod': { slot: Slot; templateMember: string; statefulSet?: StatefulSetSlot };
   /** Promote the slot's learner once it has caught up; the budget grows with the database. */
   rejoin: { slot: Slot; catchUpBudgetMs: number };
   /** The slot's member is a voter that answers and knows the leader. */
   'verify-member': { slot: Slot };
   /** Every voter healthy, no learner, one leader, the same HashKV everywhere. */
   'verify-quorum': { expectedVoters: number; hashTimeoutMs: number };
+  /** Delete the volumes the moved StatefulSet members left behind (Released: their data is a removed member's). */
+  'release-volumes': { statefulSet: string; claims: StatefulSetSlot[] };
+}
+
+/** The ordinal of a StatefulSet a successor takes over: its pod's name (the member's name) and its claim. */
+export interface StatefulSetSlot {
+  statefulSet: string;
+  podName: string;
+  claimName: string;
 }
 
 /** How a step is undone if a later one fails. `retire-successor`: remove the slot's member, then its pod. */
@@ -128,6 +142,11 @@ export interface StepListRequest {
   budgets: StepBudgets;
   /** The member is replaced because it looked down: its removal plans again if it answers by then. */
   replanIfAnswers?: boolean;
+  /**
+   * The members are a StatefulSet's (its name and claim template): each successor takes over its member's ordinal,
+   * so the pod is recreated by the controller rather than deleted and copied, and the old volumes go at the end.
+   */
+  statefulSet?: { name: string; volumeClaimTemplate: string };
 }
 
 type Spec = { [K in StepName]: Omit<StepBase, 'projected'> & { step: K; args: StepArgs[K]; change?: MembershipChange } }[StepName];
@@ -140,7 +159,7 @@ const BACKUP: Spec = {
   guard: 'a healthy voter to stream it from',
 };
 
-function placementSpecs(successor: PlannedSuccessor, template: string, budgets: StepBudgets, withVerify: boolean): Spec[] {
+function placementSpecs(successor: PlannedSuccessor, template: string, budgets: StepBudgets, withVerify: boolean, sts?: StatefulSetSlot): Spec[] {
   const { slot, newName } = successor;
   const group = { id: slot, attempts: PLACEMENT_ATTEMPTS };
   const newId = `new:${newName}`;
@@ -148,22 +167,39 @@ function placementSpecs(successor: PlannedSuccessor, template: string, budgets: 
     {
       step: 'choose-node',
       // Another slot's successor asks for its name only when it reuses its member's (headless-service addressing).
-      args: { slot, leaving: successor.leaving, ...(slot === 'main' || newName === successor.leaving.name ? { preferredName: newName } : {}), ...(successor.targetNode !== undefined ? { targetNode: successor.targetNode } : {}) },
+      args: {
+        slot,
+        leaving: successor.leaving,
+        ...(slot === 'main' || newName === successor.leaving.name ? { preferredName: newName } : {}),
+        ...(successor.targetNode !== undefined ? { targetNode: successor.targetNode } : {}),
+        ...(sts ? { statefulSetPod: sts.podName } : {}),
+      },
       description: `confirm ${successor.plannedNode} is still the best feasible node for the successor of ${successor.leaving.name}`,
       destructive: false,
       guard: 'the node is Ready, pressure-free, schedulable and untainted, and holds no member',
       group,
     },
-    {
-      step: 'schedule-pod',
-      args: { slot, templateMember: template },
-      description: `add ${newName} as a learner and create its pod`,
-      destructive: false,
-      guard: 'no other learner; the learner is in the member list before its pod starts',
-      compensation: 'retire-successor',
-      group,
-      change: { kind: 'add-learner', memberId: newId, name: newName },
-    },
+    sts
+      ? {
+          step: 'schedule-pod',
+          args: { slot, templateMember: template, statefulSet: sts },
+          description: `add ${newName} as a learner at the chosen node, reserve a volume there for claim ${sts.claimName}, delete the claim and pod ${sts.podName}, and let StatefulSet ${sts.statefulSet} recreate them on that node`,
+          destructive: false,
+          guard: `no other learner; the learner is in the member list before its pod is recreated; pod ${sts.podName} is deleted only while it runs no voter, and its claim only while it is bound to another volume`,
+          compensation: 'retire-successor',
+          group,
+          change: { kind: 'add-learner', memberId: newId, name: newName },
+        }
+      : {
+          step: 'schedule-pod',
+          args: { slot, templateMember: template },
+          description: `add ${newName} as a learner and create its pod`,
+          destructive: false,
+          guard: 'no other learner; the learner is in the member list before its pod starts',
+          compensation: 'retire-successor',
+          group,
+          change: { kind: 'add-learner', memberId: newId, name: newName },
+        },
     {
       step: 'rejoin',
       args: { slot, catchUpBudgetMs: catchUpBudgetMs(budgets.dbSizeBytes) },
@@ -228,12 +264,49 @@ function deletePodSpec(member: StepMember & { healthy: boolean }): Spec[] {
   ];
 }
 
+/** The ordinal a successor takes over: the name of the pod it replaces (a StatefulSet's member is named after it). */
+function ordinalOf(successor: PlannedSuccessor, statefulSet: { name: string; volumeClaimTemplate: string }): StatefulSetSlot {
+  const podName = successor.leaving.podName ?? successor.newName;
+  return { statefulSet: statefulSet.name, podName, claimName: `${statefulSet.volumeClaimTemplate}-${podName}` };
+}
+
+/**
+ * A StatefulSet's members are replaced, never surged: the ordinal's pod name is held by the old pod while it
+ * exists, so no successor can run beside it. Each member leaves, then its ordinal is recreated by the controller on
+ * a volume reserved on the chosen node (no delete-pod step: the pod goes only once that volume exists, or the
+ * controller would recreate it on the old one). The volumes left behind go once the cluster is verified.
+ */
+function statefulSetSpecs(request: StepListRequest, statefulSet: { name: string; volumeClaimTemplate: string }): Spec[] {
+  const { member } = request;
+  const template = member.podName ?? member.name;
+  const ordinals = request.successors.map((s) => ordinalOf(s, statefulSet));
+  const moveLeader: Spec[] = member.isLeader
+    ? [{ step: 'move-leader', args: { member }, description: `move leadership off ${member.name} to the most caught-up healthy voter`, destructive: false, guard: 'a healthy voter to take it' }]
+    : [];
+  return [
+    BACKUP,
+    ...moveLeader,
+    withReplan(removeSpec(member, false, true, ''), request.replanIfAnswers === true),
+    ...request.alsoReplaced.map((m) => removeSpec(m, true, true, `, also down: etcd adds no member while a voter is disconnected`)),
+    ...request.successors.flatMap((s, i) => placementSpecs(s, template, request.budgets, true, ordinals[i])),
+    verifyQuorum(request),
+    {
+      step: 'release-volumes',
+      args: { statefulSet: statefulSet.name, claims: ordinals },
+      description: `delete the volumes ${ordinals.map((o) => o.podName).join(', ')} left behind (Released, with a removed member's data); never one a claim is bound to`,
+      destructive: false,
+      guard: 'the volume is bound to no claim, and is not the one claim ' + ordinals.map((o) => o.claimName).join(', ') + ' holds now',
+    },
+  ];
+}
+
 /** The specs of a strategy, in the order they run. */
 function specsOf(request: StepListRequest): Spec[] {
   const { member, strategy } = request;
   const template = member.podName ?? member.name;
   const [main, ...others] = request.successors;
   if (!main) return [];
+  if (strategy === 'replace' && request.statefulSet) return statefulSetSpecs(request, request.statefulSet);
   if (strategy === 'replace') {
     const moveLeader: Spec[] = member.isLeader
       ? [{ step: 'move-leader', args: { member }, description: `move leadership off ${member.name} to the most caught-up healthy voter`, destructive: false, guard: 'a healthy voter to take it' }]

@@ -77,6 +77,62 @@ export function clusterWorkload(pods: readonly { name: string; workload?: Worklo
   return worst;
 }
 
+/**
+ * How the cluster's members are deployed, as the operator configures it (`clusters[].workload`): bare pods the
+ * guardian deletes and copies itself, or the pods of one StatefulSet, moved through that controller.
+ */
+export type WorkloadConfig = { kind: 'pods' } | { kind: 'StatefulSet'; name: string; volumeClaimTemplate: string };
+
+/** What the config means when it says nothing: bare pods. */
+export const PODS_WORKLOAD: WorkloadConfig = { kind: 'pods' };
+
+/**
+ * How the guardian may move a member's pod: copy it (a bare pod), have the configured StatefulSet recreate it on a
+ * volume reserved on the chosen node, or not at all (with the reason).
+ */
+export type MoveMode =
+  | { kind: 'bare' }
+  | { kind: 'statefulset'; statefulSet: string; volumeClaimTemplate: string }
+  | { kind: 'refused'; code: 'static-pod' | 'controller-owned' | 'workload-mismatch'; reason: string };
+
+/** The configured workload in words: `bare pods` or `StatefulSet etcd`. */
+export function describeWorkloadConfig(config: WorkloadConfig): string {
+  return config.kind === 'pods' ? 'bare pods' : `StatefulSet ${config.name}`;
+}
+
+/**
+ * How a pod of this workload is moved under the cluster's configured workload. A pod owned by the configured
+ * StatefulSet moves through it; a pod owned by any other controller is refused, naming the owner and what is
+ * configured; a bare pod in a cluster configured as a StatefulSet is refused too: deleting it would lose it (no
+ * controller brings it back), so the config or the cluster is not what the operator thinks.
+ */
+export function moveModeOf(podName: string, workload: Workload, config: WorkloadConfig = PODS_WORKLOAD): MoveMode {
+  const configured = `the cluster's configured workload (clusters[].workload) is ${describeWorkloadConfig(config)}`;
+  switch (workload.kind) {
+    case 'static':
+      return { kind: 'refused', code: 'static-pod', reason: unmovableReason(podName, workload) ?? '' };
+    case 'controller-owned':
+      if (config.kind === 'StatefulSet' && workload.ownerKind === 'StatefulSet' && workload.ownerName === config.name) {
+        return { kind: 'statefulset', statefulSet: config.name, volumeClaimTemplate: config.volumeClaimTemplate };
+      }
+      return {
+        kind: 'refused',
+        code: 'controller-owned',
+        reason:
+          config.kind === 'StatefulSet'
+            ? `pod ${podName} is ${describeWorkload(workload)}, but ${configured}: the guardian moves only that StatefulSet's pods; move the member through the ${workload.ownerKind}, or configure workload: { kind: ${workload.ownerKind}, name: ${workload.ownerName} } if it is a StatefulSet`
+            : `${unmovableReason(podName, workload) ?? ''} (${configured}; a StatefulSet's members move through it when it is configured as workload: { kind: StatefulSet, name: <its name> })`,
+      };
+    case 'movable':
+      if (config.kind === 'pods') return { kind: 'bare' };
+      return {
+        kind: 'refused',
+        code: 'workload-mismatch',
+        reason: `pod ${podName} is a bare pod owned by no controller, but ${configured}: deleting it would lose it, since no controller recreates it; fix clusters[].workload or the pod`,
+      };
+  }
+}
+
 /** The member a runbook is about. */
 export interface RunbookMember {
   name: string;

@@ -1,4 +1,4 @@
-import { ApiException, CoreV1Api, KubeConfig, Metrics, type V1ConfigMap, type V1Pod } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, KubeConfig, Metrics, type V1ConfigMap, type V1PersistentVolume, type V1PersistentVolumeClaim, type V1Pod } from '@kubernetes/client-node';
 import type { Resources } from '../domain/observation';
 import { errorText } from '../errors';
 import { toNodeObservation, toPodInfo, type PodInfo, type TopologyLabels } from './convert';
@@ -26,6 +26,28 @@ export type NodeUsage = { ok: true; usage: Map<string, Resources> } | { ok: fals
 /** The HTTP status of a Kubernetes API error, if it is one. */
 export function apiStatus(error: unknown): number | undefined {
   return error instanceof ApiException ? error.code : undefined;
+}
+
+/** The object, or undefined when the API server answers 404. */
+async function absent<T>(read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (error) {
+    if (apiStatus(error) === 404) return undefined;
+    throw error;
+  }
+}
+
+/** True once the delete was accepted; false when the object was gone (404) or a precondition did not hold (409). */
+async function gone(remove: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await remove();
+    return true;
+  } catch (error) {
+    const status = apiStatus(error);
+    if (status === 404 || status === 409) return false;
+    throw error;
+  }
 }
 
 /** A thin, typed gateway over the parts of the Kubernetes API the guardian reads. */
@@ -72,16 +94,48 @@ export class KubeGateway implements KubePort {
 
   /**
    * Delete a pod. Grace 0 removes the object at once: needed when its node is down, since no kubelet is left to
-   * finish a graceful deletion. Returns false when the pod was already gone.
+   * finish a graceful deletion. Returns false when the pod was already gone, or (with `uid`) when the name now
+   * belongs to another pod: the API server's precondition answers 409 then.
    */
-  async deletePod(namespace: string, name: string, gracePeriodSeconds?: number): Promise<boolean> {
-    try {
-      await this.core.deleteNamespacedPod({ namespace, name, ...(gracePeriodSeconds !== undefined ? { gracePeriodSeconds } : {}) });
-      return true;
-    } catch (error) {
-      if (apiStatus(error) === 404) return false;
-      throw error;
-    }
+  async deletePod(namespace: string, name: string, gracePeriodSeconds?: number, uid?: string): Promise<boolean> {
+    return gone(() =>
+      this.core.deleteNamespacedPod({
+        namespace,
+        name,
+        ...(gracePeriodSeconds !== undefined ? { gracePeriodSeconds } : {}),
+        ...(uid !== undefined ? { body: { preconditions: { uid }, ...(gracePeriodSeconds !== undefined ? { gracePeriodSeconds } : {}) } } : {}),
+      }),
+    );
+  }
+
+  /** One PersistentVolumeClaim, or undefined when it does not exist. */
+  async getClaim(namespace: string, name: string): Promise<V1PersistentVolumeClaim | undefined> {
+    return absent(() => this.core.readNamespacedPersistentVolumeClaim({ namespace, name }));
+  }
+
+  /** Delete that very claim (a uid precondition); false when it is gone or the name belongs to a newer claim. */
+  async deleteClaim(namespace: string, name: string, uid: string): Promise<boolean> {
+    return gone(() => this.core.deleteNamespacedPersistentVolumeClaim({ namespace, name, body: { preconditions: { uid } } }));
+  }
+
+  /** One PersistentVolume, or undefined when it does not exist. */
+  async getVolume(name: string): Promise<V1PersistentVolume | undefined> {
+    return absent(() => this.core.readPersistentVolume({ name }));
+  }
+
+  /** The PersistentVolumes matching a label selector. */
+  async listVolumes(labelSelector: string): Promise<V1PersistentVolume[]> {
+    return (await this.core.listPersistentVolume({ labelSelector })).items;
+  }
+
+  /** Create a PersistentVolume; returns what the API server stored. */
+  async createVolume(volume: V1PersistentVolume): Promise<V1PersistentVolume> {
+    return this.core.createPersistentVolume({ body: volume });
+  }
+
+  /** Delete a PersistentVolume; false when it was already gone (or, with `uid`, replaced by another). */
+  async deleteVolume(name: string, uid?: string): Promise<boolean> {
+    return gone(() => this.core.deletePersistentVolume({ name, ...(uid !== undefined ? { body: { preconditions: { uid } } } : {}) }));
   }
 
   /** A ConfigMap's data, or undefined when it does not exist. */

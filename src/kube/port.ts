@@ -1,4 +1,4 @@
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1PersistentVolume, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import type { NodeObservation } from '../domain/observation';
 import type { PodInfo, TopologyLabels } from './convert';
 import type { NodeUsage } from './gateway';
@@ -18,8 +18,23 @@ export interface KubePort {
   getPod(namespace: string, name: string): Promise<V1Pod | undefined>;
   /** Create a pod; returns what the API server stored. */
   createPod(namespace: string, pod: V1Pod): Promise<V1Pod>;
-  /** Delete a pod (grace 0: at once); false when it was already gone. */
-  deletePod(namespace: string, name: string, gracePeriodSeconds?: number): Promise<boolean>;
+  /**
+   * Delete a pod (grace 0: at once); false when it was already gone. With `uid`, only that very object: false when
+   * the name now belongs to another pod (a controller recreated it).
+   */
+  deletePod(namespace: string, name: string, gracePeriodSeconds?: number, uid?: string): Promise<boolean>;
+  /** One PersistentVolumeClaim, or undefined when it does not exist. */
+  getClaim(namespace: string, name: string): Promise<V1PersistentVolumeClaim | undefined>;
+  /** Delete that very claim (a uid precondition); false when it is gone or the name belongs to a newer claim. */
+  deleteClaim(namespace: string, name: string, uid: string): Promise<boolean>;
+  /** One PersistentVolume, or undefined when it does not exist. */
+  getVolume(name: string): Promise<V1PersistentVolume | undefined>;
+  /** The PersistentVolumes matching a label selector. */
+  listVolumes(labelSelector: string): Promise<V1PersistentVolume[]>;
+  /** Create a PersistentVolume; returns what the API server stored. */
+  createVolume(volume: V1PersistentVolume): Promise<V1PersistentVolume>;
+  /** Delete a PersistentVolume; false when it was already gone. With `uid`, only that very object. */
+  deleteVolume(name: string, uid?: string): Promise<boolean>;
   /** Node CPU and memory usage. Never throws. */
   nodeUsage(): Promise<NodeUsage>;
   /**

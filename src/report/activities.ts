@@ -66,6 +66,18 @@ export function describeResult(type: string, input: unknown, result: unknown): s
       if (r.removed === true) return `removed member ${who}, ${r.podDeleted === true ? 'then deleted its pod' : 'its pod was already gone'}`;
       return `${who} was not a member, ${r.podDeleted === true ? 'deleted its pod' : 'its pod was already gone'}`;
     }
+    case 'reserveVolume':
+      return `${r.created === false ? 'volume already reserved' : 'volume reserved'}: ${str(r.volume)} on ${str(i.nodeName)} for claim ${str(i.claimName)}`;
+    case 'recreateStatefulPod':
+      return `StatefulSet ${str(i.statefulSet)} recreated pod ${str(i.podName)} on ${str(i.nodeName)} (claim ${str(i.claimName)} on ${str(i.volume)})`;
+    case 'releaseReservedVolume': {
+      const deleted = Array.isArray(r.deleted) ? r.deleted.map((v) => str(v)) : [];
+      return deleted.length > 0 ? `deleted ${deleted.join(', ')}` : 'no unbound volume left';
+    }
+    case 'releaseVolumes': {
+      const deleted = Array.isArray(r.deleted) ? r.deleted.map((v) => str(v)) : [];
+      return deleted.length > 0 ? `deleted ${deleted.join(', ')}` : 'nothing left behind';
+    }
     case 'removeAddedMember':
       return r.removed === true ? `removed ${str(i.podName)} on ${str(i.nodeName)}` : `${str(i.podName)} on ${str(i.nodeName)} was not a member`;
     case 'describeClusterNow':

@@ -39,6 +39,9 @@ const STEP_OF: Readonly<Record<string, string>> = {
   chooseNode: 'choose-node',
   addLearner: 'schedule-pod',
   createMemberPod: 'schedule-pod',
+  reserveVolume: 'schedule-pod',
+  recreateStatefulPod: 'schedule-pod',
+  releaseVolumes: 'release-volumes',
   promoteLearner: 'rejoin',
   verifyMember: 'verify-member',
   verifyQuorum: 'verify-quorum',
@@ -53,6 +56,7 @@ export function migrationStepLabeller(spans: readonly ActivitySpan[]): (span: Ac
   const created = new Set(spans.filter((s) => s.type === 'addLearner').map((s) => optStr(obj(s.input).podName)).filter((n): n is string => n !== undefined));
   return (span) => {
     const input = obj(span.input);
+    if (span.type === 'releaseReservedVolume') return { step: `compensate: release the volume reserved for ${optStr(input.podName) ?? '?'} on ${optStr(input.nodeName) ?? '?'}`, compensation: true };
     if (span.type === 'retireSuccessor') return { step: `compensate: retire ${optStr(obj(input.successor).podName) ?? '?'}`, compensation: true };
     // The compensation of migrations started before plan-is-the-program: their histories still read.
     if (span.type === 'removeAddedMember') return { step: `compensate: remove learner ${optStr(input.podName) ?? '?'} on ${optStr(input.nodeName) ?? '?'}`, compensation: true };

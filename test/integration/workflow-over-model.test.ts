@@ -8,11 +8,12 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createBackupActivities } from '../../activities/backup';
 import { createMigrationActivities } from '../../activities/migration';
+import { createStatefulSetActivities } from '../../activities/statefulset';
 import { createTrackingActivities } from '../../activities/tracking';
 import type { Policy } from '../../src/domain/policy';
 import type { MigrationProgress, MigrationResult, StepRecord } from '../../workflows/migrate';
 import { SIM_CLUSTER, simDeps } from '../simulation/deps';
-import { aWorld, SIM_NAMESPACE } from '../simulation/model/builders';
+import { aWorld, SIM_NAMESPACE, SIM_STATEFULSET } from '../simulation/model/builders';
 import type { Fault, FaultHook, PortCall } from '../simulation/model/faults';
 import { healthyVoters, learners, lostAcknowledgedWrites, quorumState, voters } from '../simulation/model/invariants';
 import type { World } from '../simulation/model/world';
@@ -140,8 +141,8 @@ interface Scenario {
 /** What the workflow ended with: its result, or its failure's type, message and step records. */
 type Outcome = { result: MigrationResult } | { failure: { type: string | undefined; message: string; steps: StepRecord[] } };
 
-function aScenario(name: string, seed: number, faults?: (world: World) => FaultHook | undefined): Scenario {
-  const world = aWorld({ seed, members: 3, nodes: 6, racks: 3, keys: 5 });
+function aScenario(name: string, seed: number, faults?: (world: World) => FaultHook | undefined, workload: 'pods' | 'statefulset' = 'pods'): Scenario {
+  const world = aWorld({ seed, members: 3, nodes: 6, racks: 3, keys: 5, workload });
   const watch: Watch = { mutations: [], violations: [] };
   world.faults = watching(world, watch, faults?.(world));
   return { name, world, watch, pacer: new Pacer(world), taskQueue: `workflow-over-model-${name}-${Date.now()}` };
@@ -158,7 +159,7 @@ async function workerFor(s: Scenario, identity: string): Promise<{ worker: Worke
     taskQueue: s.taskQueue,
     identity,
     workflowBundle: bundle,
-    activities: { ...createMigrationActivities(deps), ...createBackupActivities(deps), ...createTrackingActivities({}) },
+    activities: { ...createMigrationActivities(deps), ...createStatefulSetActivities(deps), ...createBackupActivities(deps), ...createTrackingActivities({}) },
     // A worker that is shut down mid-run hands its workflows back at once rather than after the default 10 s.
     stickyQueueScheduleToStartTimeout: '1s',
   });
@@ -521,4 +522,78 @@ it('refuses a manual migration to a node outside the placement policy, before an
     again.worker.shutdown();
     await again.running;
   }
+});
+
+describe('a StatefulSet-managed cluster', () => {
+  const statefulSet = { workload: { kind: 'StatefulSet' as const, name: SIM_STATEFULSET.name, volumeClaimTemplate: SIM_STATEFULSET.volumeClaimTemplate } };
+  /** The ordinal's volumes as "name phase", and the node its pod runs on. */
+  const volumesOf = (world: World, pod: string): string[] => world.kubeModel.listVolumes(`etcd-guardian.io/member=${pod}`).map((v) => `${v.metadata?.name ?? '?'} ${v.status?.phase ?? '?'}`);
+
+  it('replaces a member whose node went down through its StatefulSet: the ordinal comes back on the chosen node, under its name, and the old volume goes', async () => {
+    const s = aScenario('statefulset-replace', 17, undefined, 'statefulset');
+    s.policy = statefulSet;
+    const moved = follower(s.world);
+    const node = nodeOfPod(s.world, moved) ?? '?';
+    s.world.apply({ kind: 'node-down', node });
+    s.world.advance(45_000);
+    const before = names(voters(s.world));
+
+    const { outcome } = await run(s, moved, 'auto');
+
+    const result = resultOf(s, outcome);
+    expect(result.strategy).toBe('replace');
+    expect(stepNames(result.steps)).toEqual(['backup-snapshot', 'remove-member', 'choose-node', 'schedule-pod', 'rejoin', 'verify-member', 'verify-quorum', 'release-volumes']);
+    expect(result.plan.reasons.some((r) => r.startsWith(`replace, not surge: pod ${moved} of StatefulSet etcd holds the ordinal's name`))).toBe(true);
+    expectNoFailedStep(result);
+    expectSafeEnd(s);
+    // The member keeps its name: the controller made the same ordinal again, on the node the guardian chose.
+    expect(result.newMember).toBe(moved);
+    expect(names(voters(s.world))).toEqual(before);
+    expect(result.to).not.toBe(node);
+    expect(nodeOfPod(s.world, moved)).toBe(result.to);
+    expect(s.watch.mutations).toEqual([`remove ${moved} (voter)`, `delete pod ${moved}`]);
+    const claim = s.world.kubeModel.getClaim(SIM_NAMESPACE, `data-${moved}`);
+    expect(volumesOf(s.world, moved)).toEqual([`${claim?.spec?.volumeName ?? '?'} Bound`]);
+    expect(result.steps.find((r) => r.step === 'release-volumes')?.detail).toMatch(new RegExp(`^deleted etcd-data-\\d-${node}; in use: `));
+  });
+
+  it('a placement that fails after the member was removed is undone (learner and unbound volume) and the ordinal lands on the next node', async () => {
+    let firstNode: string | undefined;
+    const s = aScenario(
+      'statefulset-placement-retry',
+      18,
+      (world) => (call) => {
+        // The first target goes down as its volume is reserved, past the node monitor's grace: the member is removed already.
+        if (firstNode !== undefined || call.port !== 'kube' || call.method !== 'createVolume') return undefined;
+        firstNode = (call.args[0] as { spec?: { nodeAffinity?: { required?: { nodeSelectorTerms?: { matchExpressions?: { values?: string[] }[] }[] } } } }).spec?.nodeAffinity?.required?.nodeSelectorTerms?.[0]?.matchExpressions?.[0]?.values?.[0];
+        if (firstNode) world.apply({ kind: 'node-down', node: firstNode });
+        return { kind: 'delay', ms: 41_000 };
+      },
+      'statefulset',
+    );
+    s.policy = statefulSet;
+    const moved = follower(s.world);
+    const node = nodeOfPod(s.world, moved) ?? '?';
+    s.world.apply({ kind: 'node-down', node });
+    s.world.advance(45_000);
+    const before = names(voters(s.world));
+
+    const { outcome } = await run(s, moved, 'auto');
+
+    const result = resultOf(s, outcome);
+    expect(firstNode).toBeDefined();
+    expect(result.steps.filter((r) => r.step === 'choose-node').map((r) => r.detail?.match(/attempt (\d+)/)?.[1])).toEqual(['1', '2']);
+    expect(result.steps.filter((r) => r.step === 'schedule-pod').map((r) => r.status)).toEqual(['failed', 'done']);
+    expect(result.steps.find((r) => r.step === 'schedule-pod')?.detail).toBe(`node ${firstNode ?? '?'} of the new member is not ready`);
+    const retire = result.steps.find((r) => r.step.startsWith('compensate: retire '));
+    expect(retire?.step).toBe(`compensate: retire ${moved} on ${firstNode ?? '?'}`);
+    expect(retire?.status).toBe('compensated');
+    expect(retire?.detail).toMatch(new RegExp(`^member removed, volume etcd-data-\\d-${firstNode ?? '?'}-[0-9a-f]{6} deleted; pod ${moved} stays StatefulSet etcd's$`));
+    expectSafeEnd(s);
+    expect(names(voters(s.world))).toEqual(before);
+    expect(result.to).not.toBe(firstNode);
+    expect(nodeOfPod(s.world, moved)).toBe(result.to);
+    const claim = s.world.kubeModel.getClaim(SIM_NAMESPACE, `data-${moved}`);
+    expect(volumesOf(s.world, moved)).toEqual([`${claim?.spec?.volumeName ?? '?'} Bound`]);
+  });
 });

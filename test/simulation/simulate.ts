@@ -5,6 +5,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createBackupActivities } from '../../activities/backup';
 import { createMigrationActivities, type PrepareInput } from '../../activities/migration';
+import { createStatefulSetActivities } from '../../activities/statefulset';
 import { observeCluster } from '../../activities/observe';
 import type { MigrationPlan } from '../../src/domain/plan';
 import type { StrategyPreference } from '../../src/domain/policy';
@@ -16,7 +17,7 @@ import { runPlan, type Invoke, type StepActivities } from '../../workflows/run-p
 import { Saga, type StepRecord } from '../../workflows/saga';
 import { MIGRATION_TIMING, type ActivityClass } from '../../workflows/timing';
 import { SIM_CLUSTER, simDeps } from './deps';
-import { aWorld, SIM_NAMESPACE } from './model/builders';
+import { aWorld, SIM_NAMESPACE, SIM_STATEFULSET } from './model/builders';
 import type { WorldEvent } from './model/events';
 import type { Fault, PortCall } from './model/faults';
 import { learners, lostAcknowledgedWrites, voters } from './model/invariants';
@@ -46,6 +47,8 @@ export interface Scenario {
   faultRate: number;
   /** World events (member deaths, partitions, a node down) the schedule may inject: 0, 1 or 2. */
   disruptions: number;
+  /** How the members run: bare pods, or StatefulSet etcd with a local volume per member. */
+  workload: 'pods' | 'statefulset';
 }
 
 /** A broken invariant: what, when, and the step. */
@@ -87,10 +90,12 @@ export function scenarioFor(seed: number): Scenario {
     strategy: random.pick<StrategyPreference>(['auto', 'auto', 'replace', 'surge']),
     faultRate: random.pick([0, 0.005, 0.01, 0.03]),
     disruptions: random.pick([0, 0, 1, 1, 2]),
+    // Drawn last, so that every seed's other draws stay what they were before StatefulSets.
+    workload: random.chance(0.35) ? 'statefulset' : 'pods',
   };
 }
 
-const MUTATING = new Set(['addLearner', 'removeMember', 'promoteMember', 'moveLeader', 'createPod', 'deletePod']);
+const MUTATING = new Set(['addLearner', 'removeMember', 'promoteMember', 'moveLeader', 'createPod', 'deletePod', 'deleteClaim', 'createVolume', 'deleteVolume']);
 
 /** Healthy voters as the invariants count them: running and connected, whether or not an election is under way. */
 function aliveVoters(world: World): number {
@@ -104,7 +109,7 @@ function memberOfPod(world: World, podName: string) {
 
 /** Run one seed to the end and check every invariant. */
 export async function simulateSeed(scenario: Scenario): Promise<SeedResult> {
-  const world = aWorld({ members: scenario.members, nodes: scenario.nodes, racks: scenario.racks, seed: scenario.seed, keys: 5 });
+  const world = aWorld({ members: scenario.members, nodes: scenario.nodes, racks: scenario.racks, seed: scenario.seed, keys: 5, workload: scenario.workload });
   const random = new Random(scenario.seed);
   // Named by the seed, not at random: the path is in the schedule, which must replay exactly.
   const backups = join(tmpdir(), `guardian-sim-${process.pid}`, String(scenario.seed));
@@ -202,8 +207,9 @@ export async function simulateSeed(scenario: Scenario): Promise<SeedResult> {
     return undefined;
   };
 
-  const deps = simDeps(world, { policy: { desiredVoters: voterCount }, backup: { required: false, directory: backups } });
-  const activities: StepActivities = { ...createMigrationActivities(deps), ...createBackupActivities(deps) };
+  const workload = scenario.workload === 'statefulset' ? { workload: { kind: 'StatefulSet' as const, name: SIM_STATEFULSET.name, volumeClaimTemplate: SIM_STATEFULSET.volumeClaimTemplate } } : {};
+  const deps = simDeps(world, { policy: { desiredVoters: voterCount, ...workload }, backup: { required: false, directory: backups } });
+  const activities: StepActivities = { ...createMigrationActivities(deps), ...createBackupActivities(deps), ...createStatefulSetActivities(deps) };
   const quiet = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
   const env = new MockActivityEnvironment({}, { logger: quiet });
   /** Temporal's retry policy on the virtual clock: the same classes the workflow gives its proxies. */
@@ -285,6 +291,10 @@ export async function simulateSeed(scenario: Scenario): Promise<SeedResult> {
     if (outcome === 'succeeded') {
       if (endVoters !== voterCount || learners(world).length > 0 || endAlive !== endVoters) {
         violate('a migration that succeeded leaves the desired voters, all healthy, and no learner', `${endAlive}/${endVoters} healthy voters (desired ${voterCount}), ${learners(world).length} learner(s)`);
+      }
+      const leftBehind = world.kubeModel.listVolumes('etcd-guardian.io/cluster=main').filter((v) => v.status?.phase !== 'Bound');
+      if (leftBehind.length > 0) {
+        violate('a StatefulSet migration that succeeded leaves no volume behind', leftBehind.map((v) => `${v.metadata?.name ?? '?'} ${v.status?.phase ?? '?'}`).join(', '));
       }
     } else {
       if (endAlive - Math.floor(endVoters / 2) - 1 < startAlive - quorum - disrupted.size && disrupted.size === 0) {

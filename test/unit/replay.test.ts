@@ -31,6 +31,8 @@ it('has recorded histories of both workflows, and of every migration step kind a
     'migrate-placement-retry.json',
     'migrate-plan-stale.json',
     'migrate-replace.json',
+    'migrate-statefulset-placement-retry.json',
+    'migrate-statefulset-replace.json',
     'migrate-surge.json',
     'monitor-cluster.json',
   ]);

@@ -35,7 +35,15 @@ export interface WorldShape {
   endpointTimeoutMs?: number;
   /** Extra voters that were added but never started (no name, no pod): what etcd calls "not started". */
   unstartedVoters?: number;
+  /**
+   * How the members run: bare pods (the default), or StatefulSet `etcd` with a claim `data-etcd-<i>` per member on a
+   * local volume of its node (the sandbox's `--etcd-workload statefulset`).
+   */
+  workload?: 'pods' | 'statefulset';
 }
+
+/** The StatefulSet of a `workload: 'statefulset'` world, its claim template and storage class (the sandbox's). */
+export const SIM_STATEFULSET = { name: 'etcd', volumeClaimTemplate: 'data', storageClassName: 'etcd-guardian-local' } as const;
 
 /** A node's InternalIP: distinct loopback addresses, as the sandbox gives its nodes. */
 export function nodeIPFor(index: number): string {
@@ -123,6 +131,18 @@ export function aWorld(shape: WorldShape = {}): World {
     const pod = aMemberPod({ name: s.name, nodeName: s.node.name, nodeIP: s.node.ip, initialCluster, state: 'new' });
     world.kubeModel.adoptPod(SIM_NAMESPACE, pod, created[i]?.id ?? '', world.now());
   });
+  if (shape.workload === 'statefulset') {
+    const template = aMemberPod({ name: 'etcd', nodeName: '', nodeIP: '', initialCluster, state: 'new' });
+    world.kubeModel.adoptStatefulSet({
+      namespace: SIM_NAMESPACE,
+      name: SIM_STATEFULSET.name,
+      template: { ...template, metadata: { labels: { ...SIM_LABELS } } },
+      claimTemplate: SIM_STATEFULSET.volumeClaimTemplate,
+      storageClassName: SIM_STATEFULSET.storageClassName,
+      memberIds: specs.map((_, i) => created[i]?.id ?? ''),
+      volumeLabels: (podName) => ({ 'etcd-guardian.io/cluster': 'main', 'etcd-guardian.io/member': podName }),
+    });
+  }
   for (let i = 0; i < (shape.keys ?? 10); i++) world.put(`key-${i}`, `value-${i}`);
   return world;
 }

@@ -76,8 +76,8 @@ export function summarizeArgs(args: readonly unknown[]): string {
     .map((arg) => {
       if (arg === undefined) return '-';
       if (typeof arg === 'object' && arg !== null && 'metadata' in arg) {
-        const name = (arg as { metadata?: { name?: string } }).metadata?.name;
-        return `pod ${name ?? '?'}`;
+        const object = arg as { kind?: string; metadata?: { name?: string } };
+        return `${object.kind === 'PersistentVolume' ? 'volume' : 'pod'} ${object.metadata?.name ?? '?'}`;
       }
       const text = JSON.stringify(arg) ?? 'undefined';
       return text.length > 80 ? `${text.slice(0, 77)}...` : text;

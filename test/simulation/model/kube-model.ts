@@ -1,4 +1,4 @@
-import type { V1ContainerStatus, V1Node, V1Pod, V1Taint } from '@kubernetes/client-node';
+import type { V1ContainerStatus, V1Node, V1PersistentVolume, V1PersistentVolumeClaim, V1Pod, V1Taint } from '@kubernetes/client-node';
 import type { Resources } from '../../../src/domain/observation';
 import type { VirtualClock } from './clock';
 import type { EtcdFlags, ProcessState } from './etcd-model';
@@ -7,8 +7,10 @@ import { KubeApiError } from './faults';
 /**
  * The Kubernetes objects the guardian touches (nodes and the etcd pods), with a simulated kubelet per node: a pod
  * bound to a Ready node starts its etcd process after a short delay, a deleted pod's process stops, a node that goes
- * down stops its processes and turns NotReady after the node monitor's grace period. No scheduler: a pod without
- * spec.nodeName stays Pending (the guardian always binds its pods).
+ * down stops its processes and turns NotReady after the node monitor's grace period. A StatefulSet controller
+ * recreates a deleted ordinal's pod (and its claim, once the old one is gone); a scheduler places such a pod where its
+ * claim's volume is (binding an unbound claim to the volume reserved for it by name) on a Ready, schedulable node.
+ * A pod with a claim runs the start script of the StatefulSet contract (README "What the guardian supports").
  */
 
 /** What the kubelet asks of the etcd processes. */
@@ -19,6 +21,8 @@ export interface MemberProcesses {
   state(memberId: string): ProcessState | undefined;
   /** etcd's /health: the member answers and knows a leader (the readiness probe). */
   healthy(memberId: string): boolean;
+  /** `etcdctl member list` through the cluster's Service: every member's name and peer URL, or undefined when no member answers. */
+  peers(): { name: string; peerURL: string }[] | undefined;
 }
 
 /** The kubelet's and the control plane's timings, virtual. */
@@ -34,6 +38,8 @@ export interface KubeModelOptions {
   maxBackoffMs: number;
   /** metrics.k8s.io answers. */
   metricsAvailable: boolean;
+  /** From an ordinal's pod gone to the StatefulSet controller's new one, and from a pod created to the scheduler's decision. */
+  controllerMs: number;
 }
 
 /** Defaults of a stock cluster, with a quick container start. */
@@ -44,6 +50,7 @@ export const DEFAULT_KUBE_OPTIONS: KubeModelOptions = {
   restartBackoffMs: 10_000,
   maxBackoffMs: 300_000,
   metricsAvailable: true,
+  controllerMs: 200,
 };
 
 /** A node to create. */
@@ -87,6 +94,44 @@ interface PodRecord {
   noRestart: boolean;
   deletion?: { at: Date; graceSeconds: number };
   timers: number[];
+}
+
+interface ClaimRecord {
+  namespace: string;
+  name: string;
+  uid: string;
+  created: Date;
+  /** The volume it is bound to. */
+  volumeName?: string;
+  /** Deleted, held by the pvc-protection finalizer while a pod uses it. */
+  deleting?: Date;
+  storageClassName: string;
+  storage: string;
+}
+
+interface VolumeRecord {
+  volume: V1PersistentVolume;
+  uid: string;
+  created: Date;
+  phase: 'Available' | 'Bound' | 'Released';
+  /** The claim that bound it (claimRef uid). */
+  claimUid?: string;
+  /** The member whose data directory it holds, once etcd ran on it. */
+  memberId?: string;
+  /** Deleted while bound: gone once released (pv-protection). */
+  deleting?: boolean;
+}
+
+interface StatefulSetRecord {
+  namespace: string;
+  name: string;
+  uid: string;
+  replicas: number;
+  /** The pod template: labels and spec. */
+  template: V1Pod;
+  claimTemplate: string;
+  storageClassName: string;
+  storage: string;
 }
 
 /** The value of `--flag=value` (or `--flag value`) in a container's arguments. */
@@ -136,6 +181,9 @@ export class KubeModel {
   readonly options: KubeModelOptions;
   private readonly nodes = new Map<string, NodeRecord>();
   private readonly pods = new Map<string, PodRecord>();
+  private readonly claims = new Map<string, ClaimRecord>();
+  private readonly volumes = new Map<string, VolumeRecord>();
+  private readonly statefulSets = new Map<string, StatefulSetRecord>();
   private uid = 0;
   private version = 1;
 
@@ -312,12 +360,15 @@ export class KubeModel {
   }
 
   /** Delete a pod: at once with grace 0, else its process gets SIGTERM; on a node that is down it stays Terminating. */
-  deletePod(namespace: string, name: string, gracePeriodSeconds?: number): boolean {
+  deletePod(namespace: string, name: string, gracePeriodSeconds?: number, uid?: string): boolean {
     const rec = this.pods.get(key(namespace, name));
     if (!rec) return false;
+    // The API server's precondition: another pod now holds the name (409, reported as not deleted).
+    if (uid !== undefined && rec.uid !== uid) return false;
     const node = this.nodes.get(rec.pod.spec?.nodeName ?? '');
     const grace = gracePeriodSeconds ?? rec.deletion?.graceSeconds ?? rec.pod.spec?.terminationGracePeriodSeconds ?? 30;
-    if (grace === 0) {
+    // A pod no node ever took has no kubelet to wait for: it goes at once.
+    if (grace === 0 || !rec.pod.spec?.nodeName) {
       this.remove(rec, 'killed: pod force-deleted');
       return true;
     }
@@ -408,7 +459,7 @@ export class KubeModel {
     if (!node?.up || rec.deletion || rec.running || this.pods.get(key(rec.namespace, rec.name)) !== rec) return;
     if (isRestart) rec.restartCount += 1;
     rec.resourceVersion = ++this.version;
-    const result = this.processes.start(etcdFlagsOf(rec.pod), node.ip, rec.memberId);
+    const result = claimOf(rec.pod) !== undefined ? this.startScript(rec, node) : this.processes.start(etcdFlagsOf(rec.pod), node.ip, rec.memberId);
     // With restartPolicy Always a pod whose container has been started is Running, crash-looping or not.
     rec.phase = 'Running';
     if (result.ok) {
@@ -432,6 +483,266 @@ export class KubeModel {
       rec.running = false;
       this.processes.stop(rec.memberId, reason);
     }
+    // The pvc-protection controller lets a deleted claim go once no pod uses it; the StatefulSet controller notices.
+    const claim = claimOf(rec.pod);
+    const held = claim === undefined ? undefined : this.claims.get(key(rec.namespace, claim));
+    if (held?.deleting) this.finalizeClaim(held);
+    if (ownerStatefulSet(rec.pod) !== undefined) this.reconcileSoon();
+  }
+
+  // ---- volumes, claims and the StatefulSet controller --------------------------------------------------------------
+
+  /** The start script of a StatefulSet member (the contract's three cases), on the node's address. */
+  private startScript(rec: PodRecord, node: NodeRecord): { ok: true; memberId: string } | { ok: false; reason: string } {
+    const claim = this.claims.get(key(rec.namespace, claimOf(rec.pod) ?? ''));
+    const volume = claim?.volumeName ? this.volumes.get(claim.volumeName) : undefined;
+    if (!volume) return { ok: false, reason: `volume of claim ${claimOf(rec.pod) ?? '?'} is not mounted` };
+    const peerURL = `http://${node.ip}:2380`;
+    const clientURL = `http://${node.ip}:2379`;
+    // 1. The data directory holds member/: a restart.
+    if (volume.memberId !== undefined) return this.processes.start({ name: rec.name, peerURL, clientURL }, node.ip, volume.memberId);
+    // 2. Ask the running cluster; 3. none answers: a moved member never bootstraps a new cluster.
+    const peers = this.processes.peers();
+    if (!peers) return { ok: false, reason: `exit 1: no cluster answers at the Service, and ${rec.name}=${peerURL} is not in ETCD_INITIAL_CLUSTER` };
+    if (!peers.some((p) => p.peerURL === peerURL)) return { ok: false, reason: `exit 1: ${peerURL} is not in the member list: not added yet` };
+    const initialCluster = peers.map((p) => `${p.peerURL === peerURL ? rec.name : p.name}=${p.peerURL}`).join(',');
+    const result = this.processes.start({ name: rec.name, peerURL, clientURL, initialCluster, initialClusterState: 'existing' }, node.ip);
+    if (result.ok) volume.memberId = result.memberId;
+    return result;
+  }
+
+  /**
+   * A StatefulSet whose pods, claims and volumes already exist (a cluster bootstrapped before the simulation): its
+   * ordinal i is the adopted pod `<name>-i`, its claim `<claimTemplate>-<name>-i` bound to a local volume on the
+   * pod's node that holds member `memberIds[i]`'s data.
+   */
+  adoptStatefulSet(params: { namespace: string; name: string; template: V1Pod; claimTemplate: string; storageClassName: string; memberIds: readonly string[]; volumeLabels: (podName: string) => Record<string, string> }): void {
+    const sts: StatefulSetRecord = {
+      namespace: params.namespace,
+      name: params.name,
+      uid: `uid-${++this.uid}`,
+      replicas: params.memberIds.length,
+      template: structuredClone(params.template),
+      claimTemplate: params.claimTemplate,
+      storageClassName: params.storageClassName,
+      storage: '1Gi',
+    };
+    this.statefulSets.set(key(params.namespace, params.name), sts);
+    params.memberIds.forEach((memberId, i) => {
+      const podName = `${params.name}-${i}`;
+      const rec = this.pods.get(key(params.namespace, podName));
+      const node = rec?.pod.spec?.nodeName ?? '';
+      const claim = this.makeClaim(sts, podName);
+      const volumeName = `${params.name}-data-${i}-${node}`;
+      this.createVolume(localVolume(volumeName, node, params.namespace, claim.name, params.storageClassName, params.volumeLabels(podName)));
+      this.bind(claim, volumeName);
+      const volume = this.volumes.get(volumeName);
+      if (volume) volume.memberId = memberId;
+      if (rec) rec.pod = this.statefulPod(sts, podName, node);
+    });
+  }
+
+  /** The owner of a StatefulSet's pods, for tests: its uid. */
+  statefulSetUid(namespace: string, name: string): string | undefined {
+    return this.statefulSets.get(key(namespace, name))?.uid;
+  }
+
+  /** Create a PersistentVolume (the guardian reserves one per move). */
+  createVolume(volume: V1PersistentVolume): V1PersistentVolume {
+    const name = volume.metadata?.name ?? '';
+    if (name === '') throw new KubeApiError(422, 'PersistentVolume "" is invalid: metadata.name: Required value');
+    if (this.volumes.has(name)) throw new KubeApiError(409, `persistentvolumes "${name}" already exists`);
+    const rec: VolumeRecord = { volume: structuredClone(volume), uid: `uid-${++this.uid}`, created: this.clock.now(), phase: 'Available' };
+    this.volumes.set(name, rec);
+    return this.renderVolume(rec);
+  }
+
+  /** One volume, as the API returns it. */
+  getVolume(name: string): V1PersistentVolume | undefined {
+    const rec = this.volumes.get(name);
+    return rec ? this.renderVolume(rec) : undefined;
+  }
+
+  /** Volumes matching a label selector, in name order. */
+  listVolumes(labelSelector: string): V1PersistentVolume[] {
+    return [...this.volumes.values()]
+      .filter((v) => matchesSelector(v.volume.metadata?.labels ?? {}, labelSelector))
+      .sort((a, b) => ((a.volume.metadata?.name ?? '') < (b.volume.metadata?.name ?? '') ? -1 : 1))
+      .map((v) => this.renderVolume(v));
+  }
+
+  /** Delete a volume; one still bound goes once its claim is gone (pv-protection). */
+  deleteVolume(name: string, uid?: string): boolean {
+    const rec = this.volumes.get(name);
+    if (!rec || (uid !== undefined && rec.uid !== uid)) return false;
+    if (rec.phase === 'Bound') rec.deleting = true;
+    else this.volumes.delete(name);
+    return true;
+  }
+
+  /** One claim, as the API returns it. */
+  getClaim(namespace: string, name: string): V1PersistentVolumeClaim | undefined {
+    const rec = this.claims.get(key(namespace, name));
+    return rec ? this.renderClaim(rec) : undefined;
+  }
+
+  /** Delete that very claim; while a pod uses it, it stays (terminating) until that pod is gone. */
+  deleteClaim(namespace: string, name: string, uid: string): boolean {
+    const rec = this.claims.get(key(namespace, name));
+    if (!rec || rec.uid !== uid) return false;
+    if (rec.deleting) return true;
+    rec.deleting = this.clock.now();
+    const used = [...this.pods.values()].some((p) => p.namespace === namespace && claimOf(p.pod) === name);
+    if (!used) this.finalizeClaim(rec);
+    return true;
+  }
+
+  private makeClaim(sts: StatefulSetRecord, podName: string): ClaimRecord {
+    const claim: ClaimRecord = {
+      namespace: sts.namespace,
+      name: `${sts.claimTemplate}-${podName}`,
+      uid: `uid-${++this.uid}`,
+      created: this.clock.now(),
+      storageClassName: sts.storageClassName,
+      storage: sts.storage,
+    };
+    this.claims.set(key(claim.namespace, claim.name), claim);
+    return claim;
+  }
+
+  private bind(claim: ClaimRecord, volumeName: string): void {
+    const volume = this.volumes.get(volumeName);
+    if (!volume) return;
+    volume.phase = 'Bound';
+    volume.claimUid = claim.uid;
+    claim.volumeName = volumeName;
+  }
+
+  private finalizeClaim(claim: ClaimRecord): void {
+    this.claims.delete(key(claim.namespace, claim.name));
+    const volume = claim.volumeName ? this.volumes.get(claim.volumeName) : undefined;
+    if (volume && volume.claimUid === claim.uid) {
+      volume.phase = 'Released';
+      if (volume.deleting) this.volumes.delete(claim.volumeName ?? '');
+    }
+    this.reconcileSoon();
+  }
+
+  private statefulPod(sts: StatefulSetRecord, podName: string, nodeName?: string): V1Pod {
+    const pod: V1Pod = structuredClone(sts.template);
+    pod.metadata = {
+      ...pod.metadata,
+      name: podName,
+      namespace: sts.namespace,
+      labels: { ...(pod.metadata?.labels ?? {}), 'apps.kubernetes.io/pod-index': podName.slice(sts.name.length + 1) },
+      ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: sts.name, uid: sts.uid, controller: true, blockOwnerDeletion: true }],
+    };
+    const volumes = (pod.spec?.volumes ?? []).filter((v) => v.name !== sts.claimTemplate);
+    pod.spec = {
+      ...(pod.spec ?? { containers: [] }),
+      hostname: podName,
+      volumes: [...volumes, { name: sts.claimTemplate, persistentVolumeClaim: { claimName: `${sts.claimTemplate}-${podName}` } }],
+    };
+    if (nodeName) pod.spec.nodeName = nodeName;
+    else delete pod.spec.nodeName;
+    return pod;
+  }
+
+  private reconcileTimer: number | undefined;
+
+  private reconcileSoon(): void {
+    if (this.reconcileTimer !== undefined) return;
+    this.reconcileTimer = this.clock.schedule(this.options.controllerMs, 'StatefulSet controller', () => {
+      this.reconcileTimer = undefined;
+      this.reconcile();
+    });
+  }
+
+  /** The StatefulSet controller: every missing ordinal's claim, then its pod (Parallel pod management). */
+  private reconcile(): void {
+    for (const sts of this.statefulSets.values()) {
+      for (let i = 0; i < sts.replicas; i++) {
+        const podName = `${sts.name}-${i}`;
+        if (this.pods.has(key(sts.namespace, podName))) continue;
+        const existing = this.claims.get(key(sts.namespace, `${sts.claimTemplate}-${podName}`));
+        // A claim still being deleted is waited for: a pod made on it would never start.
+        if (existing?.deleting) continue;
+        if (!existing) this.makeClaim(sts, podName);
+        const rec: PodRecord = {
+          pod: this.statefulPod(sts, podName),
+          namespace: sts.namespace,
+          name: podName,
+          uid: `uid-${++this.uid}`,
+          created: this.clock.now(),
+          resourceVersion: ++this.version,
+          phase: 'Pending',
+          running: false,
+          restartCount: 0,
+          failedStarts: 0,
+          noRestart: false,
+          timers: [],
+        };
+        this.pods.set(key(sts.namespace, podName), rec);
+        this.scheduleSoon(rec);
+      }
+    }
+  }
+
+  /** The scheduler with volume binding: the node of the claim's volume, or of the volume reserved for the claim. */
+  private scheduleSoon(rec: PodRecord): void {
+    rec.timers.push(
+      this.clock.schedule(this.options.controllerMs, `schedule pod ${rec.name}`, () => {
+        rec.timers = [];
+        if (this.pods.get(key(rec.namespace, rec.name)) !== rec || rec.deletion || rec.pod.spec?.nodeName) return;
+        const claim = this.claims.get(key(rec.namespace, claimOf(rec.pod) ?? ''));
+        const eligible = (name: string | undefined): boolean => {
+          const node = this.nodes.get(name ?? '');
+          return node !== undefined && node.ready === 'True' && !node.unschedulable && !node.taints.some((t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute');
+        };
+        let volumeName = claim?.volumeName;
+        if (claim && !claim.deleting && volumeName === undefined) {
+          const reserved = [...this.volumes.values()].find(
+            (v) => v.phase === 'Available' && !v.deleting && v.volume.spec?.claimRef?.name === claim.name && v.volume.spec.claimRef.namespace === claim.namespace && !v.volume.spec.claimRef.uid && eligible(nodeOfVolume(v.volume)),
+          );
+          if (reserved) {
+            volumeName = reserved.volume.metadata?.name ?? '';
+            this.bind(claim, volumeName);
+          }
+        }
+        const volume = volumeName ? this.volumes.get(volumeName) : undefined;
+        const node = volume ? nodeOfVolume(volume.volume) : undefined;
+        if (!claim || claim.deleting || !volume || !eligible(node) || !node) {
+          // Unschedulable for now: the scheduler tries again.
+          this.scheduleSoonAfter(rec, 5_000);
+          return;
+        }
+        rec.pod.spec = { ...(rec.pod.spec ?? { containers: [] }), nodeName: node };
+        rec.resourceVersion = ++this.version;
+        this.scheduleStart(rec, this.options.podStartMs, false);
+      }),
+    );
+  }
+
+  private scheduleSoonAfter(rec: PodRecord, ms: number): void {
+    rec.timers.push(this.clock.schedule(ms, `retry scheduling pod ${rec.name}`, () => this.scheduleSoon(rec)));
+  }
+
+  private renderVolume(rec: VolumeRecord): V1PersistentVolume {
+    const volume = structuredClone(rec.volume);
+    volume.metadata = { ...volume.metadata, uid: rec.uid, creationTimestamp: rec.created };
+    if (volume.spec?.claimRef && rec.claimUid) volume.spec.claimRef = { ...volume.spec.claimRef, uid: rec.claimUid };
+    volume.status = { phase: rec.phase };
+    return volume;
+  }
+
+  private renderClaim(rec: ClaimRecord): V1PersistentVolumeClaim {
+    return {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: rec.name, namespace: rec.namespace, uid: rec.uid, creationTimestamp: rec.created, ...(rec.deleting ? { deletionTimestamp: rec.deleting } : {}) },
+      spec: { accessModes: ['ReadWriteOnce'], storageClassName: rec.storageClassName, resources: { requests: { storage: rec.storage } }, ...(rec.volumeName ? { volumeName: rec.volumeName } : {}) },
+      status: { phase: rec.volumeName ? 'Bound' : 'Pending' },
+    };
   }
 
   private render(rec: PodRecord): V1Pod {
@@ -480,4 +791,37 @@ export class KubeModel {
 
 function key(namespace: string, name: string): string {
   return `${namespace}/${name}`;
+}
+
+/** The claim a pod's volumes name, if any. */
+function claimOf(pod: V1Pod): string | undefined {
+  return pod.spec?.volumes?.find((v) => v.persistentVolumeClaim)?.persistentVolumeClaim?.claimName;
+}
+
+/** The StatefulSet that controls a pod, if one does. */
+function ownerStatefulSet(pod: V1Pod): string | undefined {
+  return pod.metadata?.ownerReferences?.find((o) => o.controller === true && o.kind === 'StatefulSet')?.name;
+}
+
+/** The node a local volume's node affinity names. */
+function nodeOfVolume(volume: V1PersistentVolume): string | undefined {
+  return volume.spec?.nodeAffinity?.required?.nodeSelectorTerms?.[0]?.matchExpressions?.find((e) => e.key === 'kubernetes.io/hostname')?.values?.[0];
+}
+
+/** A local volume pinned to a node and reserved for a claim by name, as the sandbox makes them. */
+export function localVolume(name: string, node: string, namespace: string, claimName: string, storageClassName: string, labels: Record<string, string>): V1PersistentVolume {
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name, labels },
+    spec: {
+      capacity: { storage: '1Gi' },
+      accessModes: ['ReadWriteOnce'],
+      storageClassName,
+      persistentVolumeReclaimPolicy: 'Retain',
+      local: { path: `/var/lib/etcd-guardian/${name}` },
+      nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [node] }] }] } },
+      claimRef: { namespace, name: claimName },
+    },
+  };
 }

@@ -1,4 +1,4 @@
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1PersistentVolume, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import type { NodeObservation } from '../../../src/domain/observation';
 import { toNodeObservation, toPodInfo, type PodInfo, type TopologyLabels } from '../../../src/kube/convert';
 import type { NodeUsage } from '../../../src/kube/gateway';
@@ -40,9 +40,40 @@ export class ModelKubePort implements KubePort {
     return this.calls.run('kube', 'createPod', [namespace, pod], this.unavailable, () => this.model.createPod(namespace, pod));
   }
 
-  /** Delete a pod; false when it was already gone. */
-  deletePod(namespace: string, name: string, gracePeriodSeconds?: number): Promise<boolean> {
-    return this.calls.run('kube', 'deletePod', [namespace, name, gracePeriodSeconds], this.unavailable, () => this.model.deletePod(namespace, name, gracePeriodSeconds));
+  /** Delete a pod; false when it was already gone (or, with `uid`, replaced by another). */
+  deletePod(namespace: string, name: string, gracePeriodSeconds?: number, uid?: string): Promise<boolean> {
+    const args = uid === undefined ? [namespace, name, gracePeriodSeconds] : [namespace, name, gracePeriodSeconds, uid];
+    return this.calls.run('kube', 'deletePod', args, this.unavailable, () => this.model.deletePod(namespace, name, gracePeriodSeconds, uid));
+  }
+
+  /** One claim, or undefined. */
+  getClaim(namespace: string, name: string): Promise<V1PersistentVolumeClaim | undefined> {
+    return this.calls.run('kube', 'getClaim', [namespace, name], this.unavailable, () => this.model.getClaim(namespace, name));
+  }
+
+  /** Delete that very claim. */
+  deleteClaim(namespace: string, name: string, uid: string): Promise<boolean> {
+    return this.calls.run('kube', 'deleteClaim', [namespace, name, uid], this.unavailable, () => this.model.deleteClaim(namespace, name, uid));
+  }
+
+  /** One volume, or undefined. */
+  getVolume(name: string): Promise<V1PersistentVolume | undefined> {
+    return this.calls.run('kube', 'getVolume', [name], this.unavailable, () => this.model.getVolume(name));
+  }
+
+  /** Volumes by label selector. */
+  listVolumes(labelSelector: string): Promise<V1PersistentVolume[]> {
+    return this.calls.run('kube', 'listVolumes', [labelSelector], this.unavailable, () => this.model.listVolumes(labelSelector));
+  }
+
+  /** Create a volume. */
+  createVolume(volume: V1PersistentVolume): Promise<V1PersistentVolume> {
+    return this.calls.run('kube', 'createVolume', [volume], this.unavailable, () => this.model.createVolume(volume));
+  }
+
+  /** Delete a volume. */
+  deleteVolume(name: string, uid?: string): Promise<boolean> {
+    return this.calls.run('kube', 'deleteVolume', uid === undefined ? [name] : [name, uid], this.unavailable, () => this.model.deleteVolume(name, uid));
   }
 
   /** Node usage; never throws. */

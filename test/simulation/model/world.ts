@@ -71,6 +71,12 @@ export class World {
           const member = etcd.find(memberId);
           return member !== undefined && !member.removed && etcd.hasLeader(member);
         },
+        peers: () => {
+          const members = etcd.list();
+          // etcdctl member list through the Service: answered by any member that reaches a leader.
+          if (!members.some((m) => !m.isLearner && etcd.hasLeader(m))) return undefined;
+          return members.map((m) => ({ name: m.name || (m.pending?.name ?? ''), peerURL: m.peerURL }));
+        },
       },
       options.kube,
     );

@@ -63,7 +63,13 @@ function withoutNodes(kube: KubePort, deleted: readonly string[]): KubePort {
     listPodObjects: (namespace, selector) => kube.listPodObjects(namespace, selector),
     getPod: (namespace, name) => kube.getPod(namespace, name),
     createPod: (namespace, pod) => kube.createPod(namespace, pod),
-    deletePod: (namespace, name, grace) => kube.deletePod(namespace, name, grace),
+    deletePod: (namespace, name, grace, uid) => kube.deletePod(namespace, name, grace, uid),
+    getClaim: (namespace, name) => kube.getClaim(namespace, name),
+    deleteClaim: (namespace, name, uid) => kube.deleteClaim(namespace, name, uid),
+    getVolume: (name) => kube.getVolume(name),
+    listVolumes: (selector) => kube.listVolumes(selector),
+    createVolume: (volume) => kube.createVolume(volume),
+    deleteVolume: (name, uid) => kube.deleteVolume(name, uid),
     nodeUsage: () => kube.nodeUsage(),
   };
 }

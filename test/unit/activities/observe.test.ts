@@ -51,6 +51,12 @@ class FakeKube implements KubePort {
   getPod = (): Promise<undefined> => Promise.resolve(undefined);
   createPod = notUsed('createPod');
   deletePod = notUsed('deletePod');
+  getClaim = notUsed('getClaim');
+  deleteClaim = notUsed('deleteClaim');
+  getVolume = notUsed('getVolume');
+  listVolumes = notUsed('listVolumes');
+  createVolume = notUsed('createVolume');
+  deleteVolume = notUsed('deleteVolume');
   nodeUsage = (): Promise<NodeUsage> => Promise.resolve({ ok: false, error: 'no metrics API' });
 }
 

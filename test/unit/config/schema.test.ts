@@ -49,6 +49,7 @@ const DEFAULT_CLUSTER: ClusterConfig = {
   podSelector: 'app=etcd',
   memberNamePrefix: 'etcd',
   addressing: { mode: 'host-network' },
+  workload: { kind: 'pods' },
   ports: { client: 2379, peer: 2380, metrics: 2379 },
   topology: { rackLabel: 'topology.kubernetes.io/rack', domainLabel: 'topology.kubernetes.io/zone' },
   thresholds: {
@@ -120,6 +121,17 @@ describe('guardian config defaults', () => {
     ['a desired size of five voters is kept', { desiredVoters: 5 }, { desiredVoters: 5 }],
     ['an even desired size is allowed: etcd runs it, if with no more fault tolerance than one fewer', { desiredVoters: 4 }, { desiredVoters: 4 }],
     ['a single voter may be desired', { desiredVoters: 1 }, { desiredVoters: 1 }],
+    ['a cluster that does not say its workload runs bare pods', { workload: null }, { workload: { kind: 'pods' } }],
+    [
+      "a StatefulSet's claim template is data unless named",
+      { workload: { kind: 'StatefulSet', name: 'etcd' } },
+      { workload: { kind: 'StatefulSet', name: 'etcd', volumeClaimTemplate: 'data' } },
+    ],
+    [
+      'a named claim template is kept',
+      { workload: { kind: 'StatefulSet', name: 'etcd-main', volumeClaimTemplate: 'etcd-data' } },
+      { workload: { kind: 'StatefulSet', name: 'etcd-main', volumeClaimTemplate: 'etcd-data' } },
+    ],
   ])('%s', (_case, overrides, expected) => {
     expect(firstCluster(aConfig({ clusters: [aCluster(overrides)] }))).toEqual({ ...DEFAULT_CLUSTER, ...expected });
   });
@@ -131,6 +143,11 @@ describe('guardian config problems', () => {
     ['a namespace with an underscore', { namespace: 'kube_system' }, 'clusters.0.namespace: expected a Kubernetes namespace name such as "kube-system", got "kube_system"'],
     ['an empty pod selector, which would select every pod', { podSelector: '' }, 'clusters.0.podSelector: expected a label selector such as "app=etcd,tier=control-plane", got ""'],
     ['a set-based pod selector', { podSelector: 'app in (etcd)' }, 'clusters.0.podSelector: expected a label selector such as "app=etcd,tier=control-plane", got "app in (etcd)"'],
+    ['a workload kind the guardian does not know', { workload: { kind: 'Deployment', name: 'etcd' } }, 'clusters.0.workload.kind: expected one of pods, StatefulSet, got "Deployment"'],
+    ['a StatefulSet without its name', { workload: { kind: 'StatefulSet' } }, 'clusters.0.workload.name: expected the name of the StatefulSet that runs the etcd members, such as "etcd", got (missing)'],
+    ['a StatefulSet name with upper case', { workload: { kind: 'StatefulSet', name: 'Etcd' } }, 'clusters.0.workload.name: expected the name of the StatefulSet that runs the etcd members, such as "etcd", got "Etcd"'],
+    ['a workload written as a word', { workload: 'statefulset' }, 'clusters.0.workload: expected a mapping with kind: pods or kind: StatefulSet (and name: <the StatefulSet>), got "statefulset"'],
+    ['a name given to bare pods', { workload: { kind: 'pods', name: 'etcd' } }, 'clusters.0.workload.name: unknown key; the keys allowed here are kind'],
     ['an upper-case member name prefix', { memberNamePrefix: 'Etcd' }, 'clusters.0.memberNamePrefix: expected a DNS-1123 label of at most 57 characters, such as "etcd", got "Etcd"'],
     ['no addressing', { addressing: undefined }, 'clusters.0.addressing: expected a mapping with mode: host-network or mode: headless-service, got (missing)'],
     ['an unknown addressing mode', { addressing: { mode: 'node-port' } }, 'clusters.0.addressing.mode: expected one of host-network, headless-service, got "node-port"'],
@@ -277,6 +294,7 @@ describe('toPolicy', () => {
             memberNamePrefix: 'events',
             desiredVoters: 5,
             addressing: { mode: 'headless-service', serviceName: 'events-etcd' },
+            workload: { kind: 'StatefulSet', name: 'events-etcd' },
             tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'etcd', effect: 'NoSchedule' }],
             placement: { nodeSelector: { 'node-role.kubernetes.io/control-plane': '' }, allowedNodes: ['cp-1', 'cp-2', 'cp-3', 'cp-4'] },
           }),
@@ -294,6 +312,7 @@ describe('toPolicy', () => {
       tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'etcd', effect: 'NoSchedule' }],
       desiredVoters: 5,
       addressingMode: 'headless-service',
+      workload: { kind: 'StatefulSet', name: 'events-etcd', volumeClaimTemplate: 'data' },
       placement: { nodeSelector: { 'node-role.kubernetes.io/control-plane': '' }, allowedNodes: ['cp-1', 'cp-2', 'cp-3', 'cp-4'] },
     });
   });

@@ -525,3 +525,107 @@ describe('members the guardian may not move', () => {
     if (decision.kind === 'alert') expect(decision.summary).toContain('kubeadm join --control-plane');
   });
 });
+
+describe('members of the configured StatefulSet', () => {
+  const owner = (name: string) => ({ kind: 'controller-owned', ownerKind: 'StatefulSet', ownerName: name }) as const;
+  const statefulSet = aPolicy({ workload: { kind: 'StatefulSet', name: 'etcd', volumeClaimTemplate: 'data' } });
+  const ownedBy = (obs: ClusterObservation, name: string, kind = 'StatefulSet'): ClusterObservation => ({
+    ...obs,
+    pods: obs.pods.map((p) => ({ ...p, workload: { ...owner(name), ownerKind: kind } })),
+  });
+
+  it('a dead member is replaced through its StatefulSet: removed, its ordinal recreated on the chosen node, old volumes released last', () => {
+    const plan = migratePlan(decide(ownedBy(nodeDown(), 'etcd'), { policy: statefulSet }));
+    expect(plan).toMatchObject({ strategy: 'replace', newMemberName: 'etcd-2', target: { node: 'node-5' } });
+    expect(plan.steps.map((s) => [s.step, s.projected.voters, s.projected.healthyVoters, s.projected.learners])).toEqual([
+      ['backup-snapshot', 3, 2, 0],
+      ['remove-member', 2, 2, 0],
+      ['choose-node', 2, 2, 0],
+      ['schedule-pod', 2, 2, 1],
+      ['rejoin', 3, 2, 0],
+      ['verify-member', 3, 3, 0],
+      ['verify-quorum', 3, 3, 0],
+      ['release-volumes', 3, 3, 0],
+    ]);
+    const schedule = plan.steps.find((s) => s.step === 'schedule-pod');
+    expect(schedule?.args).toEqual({ slot: 'main', templateMember: 'etcd-2', statefulSet: { statefulSet: 'etcd', podName: 'etcd-2', claimName: 'data-etcd-2' } });
+    expect(plan.steps.find((s) => s.step === 'choose-node')?.args).toMatchObject({ statefulSetPod: 'etcd-2' });
+    expect(plan.steps.find((s) => s.step === 'release-volumes')?.args).toEqual({ statefulSet: 'etcd', claims: [{ statefulSet: 'etcd', podName: 'etcd-2', claimName: 'data-etcd-2' }] });
+  });
+
+  it('a live member is replaced, not surged, and the plan says why: the ordinal\'s pod name is held by the old pod', () => {
+    for (const preference of ['auto', 'surge'] as const) {
+      const built = buildMigrationPlan({ observation: ownedBy(livePressure(), 'etcd'), member: 'etcd-1', strategy: preference, policy: statefulSet, now: NOW });
+      if (!('plan' in built)) throw new Error(built.refusal.message);
+      expect(built.plan.strategy).toBe('replace');
+      expect(built.plan.reasons).toContain(
+        'replace, not surge: pod etcd-1 of StatefulSet etcd holds the ordinal\'s name while it exists, so no successor can run beside it; etcd-1 is removed, then StatefulSet etcd recreates etcd-1 on the chosen node and it joins as a learner',
+      );
+      // A live member is removed while healthy: fault tolerance drops to 0 until its successor votes, never below quorum.
+      expect(built.plan.steps.map((s) => s.projected.faultTolerance)).toEqual([1, 0, 0, 0, 0, 1, 1, 1]);
+    }
+  });
+
+  it('keeps the same guards: a cluster that would lose quorum is refused', () => {
+    const twoDown = withMember(nodeDown(), 1, { status: aDeadStatus() });
+    const built = buildMigrationPlan({ observation: ownedBy(twoDown, 'etcd'), member: 'etcd-2', strategy: 'auto', policy: statefulSet, now: NOW });
+    expect('refusal' in built && built.refusal.code).toBe('quorum-guard');
+  });
+
+  it('keeps the placement rules: only an allowed node is chosen, and none left is a refusal', () => {
+    const allowed = aPolicy({ workload: { kind: 'StatefulSet', name: 'etcd', volumeClaimTemplate: 'data' }, placement: { allowedNodes: ['node-4'] } });
+    const built = buildMigrationPlan({ observation: ownedBy(nodeDown(), 'etcd'), member: 'etcd-2', strategy: 'auto', policy: allowed, now: NOW });
+    expect('plan' in built && built.plan.target.node).toBe('node-4');
+    const none = aPolicy({ workload: { kind: 'StatefulSet', name: 'etcd', volumeClaimTemplate: 'data' }, placement: { allowedNodes: ['node-2'] } });
+    const refused = buildMigrationPlan({ observation: ownedBy(nodeDown(), 'etcd'), member: 'etcd-2', strategy: 'auto', policy: none, now: NOW });
+    expect('refusal' in refused && refused.refusal.code).toBe('no-feasible-node');
+  });
+
+  it('another down voter is replaced in the same run, on its own ordinal', () => {
+    const obs = ownedBy(withMember(withNode(aCluster(5), aDownNode(1)), 1, { status: aDeadStatus() }), 'etcd');
+    const built = buildMigrationPlan({ observation: withMember(withNode(obs, aDownNode(3)), 3, { status: aDeadStatus() }), member: 'etcd-1', strategy: 'auto', policy: statefulSet, now: NOW });
+    if (!('plan' in built)) throw new Error(built.refusal.message);
+    const schedules = built.plan.steps.filter((s) => s.step === 'schedule-pod').map((s) => s.args);
+    expect(schedules.map((a) => ('statefulSet' in a ? a.statefulSet?.podName : undefined))).toEqual(['etcd-1', 'etcd-3']);
+    expect(built.plan.steps.at(-1)?.args).toMatchObject({ claims: [{ podName: 'etcd-1' }, { podName: 'etcd-3' }] });
+  });
+
+  it.each<[string, ClusterObservation, Policy, string, string]>([
+    [
+      'a pod of another StatefulSet',
+      ownedBy(nodeDown(), 'etcd-old'),
+      statefulSet,
+      'controller-owned',
+      "cannot move etcd-2: pod etcd-2 is a pod owned by StatefulSet etcd-old, but the cluster's configured workload (clusters[].workload) is StatefulSet etcd: the guardian moves only that StatefulSet's pods; move the member through the StatefulSet, or configure workload: { kind: StatefulSet, name: etcd-old } if it is a StatefulSet",
+    ],
+    [
+      'a pod of a ReplicaSet',
+      ownedBy(nodeDown(), 'etcd-7d9f', 'ReplicaSet'),
+      statefulSet,
+      'controller-owned',
+      "cannot move etcd-2: pod etcd-2 is a pod owned by ReplicaSet etcd-7d9f, but the cluster's configured workload (clusters[].workload) is StatefulSet etcd: the guardian moves only that StatefulSet's pods; move the member through the ReplicaSet, or configure workload: { kind: ReplicaSet, name: etcd-7d9f } if it is a StatefulSet",
+    ],
+    [
+      'a StatefulSet pod in a cluster configured as bare pods',
+      ownedBy(nodeDown(), 'etcd'),
+      aPolicy(),
+      'controller-owned',
+      "cannot move etcd-2: pod etcd-2 is a pod owned by StatefulSet etcd: that controller recreates and places its pods, so the guardian does not delete or copy them; move the member through the StatefulSet (the cluster's configured workload (clusters[].workload) is bare pods; a StatefulSet's members move through it when it is configured as workload: { kind: StatefulSet, name: <its name> })",
+    ],
+    [
+      'a bare pod in a cluster configured as a StatefulSet',
+      nodeDown(),
+      statefulSet,
+      'workload-mismatch',
+      "cannot move etcd-2: pod etcd-2 is a bare pod owned by no controller, but the cluster's configured workload (clusters[].workload) is StatefulSet etcd: deleting it would lose it, since no controller recreates it; fix clusters[].workload or the pod",
+    ],
+  ])('refuses %s, naming the owner and what is configured', (_name, observation, policy, code, message) => {
+    const built = buildMigrationPlan({ observation, member: 'etcd-2', strategy: 'auto', policy, now: NOW });
+    expect('refusal' in built && [built.refusal.code, built.refusal.field, built.refusal.message]).toEqual([code, 'member', message]);
+  });
+
+  it('the monitor alerts instead of migrating a member of a StatefulSet that is not the configured one', () => {
+    const decision = decide(ownedBy(nodeDown(), 'etcd-old'), { policy: statefulSet });
+    expect(decision).toMatchObject({ kind: 'alert', reason: 'unmovable-workload' });
+  });
+});

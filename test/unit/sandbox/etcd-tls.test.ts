@@ -223,6 +223,11 @@ describe('what the sandbox tells the guardian', () => {
     expect(parseConfig(sandboxConfigDocument(facts), 'sandbox').clusters[0]?.tls).toBeUndefined();
   });
 
+  it("names the StatefulSet as the cluster's workload when the members are one, and bare pods otherwise", () => {
+    expect(parseConfig(sandboxConfigDocument({ ...facts, statefulSet: { name: 'etcd', claimTemplate: 'data' } }), 'sandbox').clusters[0]?.workload).toEqual({ kind: 'StatefulSet', name: 'etcd', volumeClaimTemplate: 'data' });
+    expect(parseConfig(sandboxConfigDocument(facts), 'sandbox').clusters[0]?.workload).toEqual({ kind: 'pods' });
+  });
+
   it('prints the paths and the etcdctl variables in `sandbox up`', () => {
     const info = {
       stateDir: '/s',

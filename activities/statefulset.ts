@@ -1,9 +1,11 @@
 import { log } from '@temporalio/activity';
 import type { V1PersistentVolume, V1PersistentVolumeClaim, V1Pod } from '@kubernetes/client-node';
 import { isNodeReady } from '../src/domain/nodes';
+import { nextOrdinalAction } from '../src/domain/stateful-ordinal';
 import type { ClusterObservation } from '../src/domain/observation';
 import { classifyWorkload } from '../src/domain/workload';
 import { errorText } from '../src/errors';
+import { localVolume, VOLUME_CLUSTER_LABEL, VOLUME_MEMBER_LABEL, volumeNode } from '../src/kube/local-volume';
 import { describeCluster, observeForChange } from './observe';
 import { effectsOf, heartbeating, waitFor } from './effects';
 import { MigrationRefusedError, NotReadyYetError, TargetLostError } from './errors';
@@ -16,14 +18,6 @@ import { runtimeOf, type ActivityDeps, type ClusterRuntime } from './runtime';
  * the claim and the pod, and the StatefulSet controller recreates both: the claim binds to the reserved volume and
  * the scheduler places the pod on its node. Each step is idempotent: a repeat finds its result in place.
  */
-
-/** Labels on every volume the guardian reserves, and on the sandbox's: which cluster and which ordinal. */
-export const VOLUME_CLUSTER_LABEL = 'etcd-guardian.io/cluster';
-export const VOLUME_MEMBER_LABEL = 'etcd-guardian.io/member';
-/** The storage class of the members' local volumes when the claim names none. */
-export const LOCAL_STORAGE_CLASS = 'etcd-guardian-local';
-/** Where a local volume lives on its node: `/var/lib/etcd-guardian/<volume name>`. */
-export const LOCAL_VOLUME_ROOT = '/var/lib/etcd-guardian';
 
 /** What a StatefulSet step acts on: the ordinal's pod and claim, and the controller that owns them. */
 export interface OrdinalInput {
@@ -44,40 +38,26 @@ export function reservedVolumeName(podName: string, node: string, memberId: stri
   return `${set}-data-${ordinal}-${node}-${memberId.slice(-6)}`.slice(0, 253);
 }
 
-/** The node a local volume is pinned to by its node affinity. */
-export function volumeNode(volume: V1PersistentVolume): string | undefined {
-  for (const term of volume.spec?.nodeAffinity?.required?.nodeSelectorTerms ?? []) {
-    for (const expr of term.matchExpressions ?? []) {
-      if (expr.key === 'kubernetes.io/hostname' && expr.operator === 'In' && expr.values?.[0]) return expr.values[0];
-    }
-  }
-  return undefined;
-}
-
 /** A volume some claim is bound to (its claimRef carries that claim's uid, or the API says Bound). */
 function isBound(volume: V1PersistentVolume): boolean {
   return volume.status?.phase === 'Bound' || (volume.spec?.claimRef?.uid !== undefined && volume.status?.phase !== 'Released' && volume.status?.phase !== 'Failed');
 }
 
-/** The volume for an ordinal on a node: local, pinned to the node, reserved for the ordinal's claim by name. */
+/** The volume for an ordinal on a node, sized and shaped as the ordinal's claim asks when it exists. */
 export function reservedVolume(params: { name: string; cluster: string; namespace: string; podName: string; node: string; claim?: V1PersistentVolumeClaim; claimName: string }): V1PersistentVolume {
   const spec = params.claim?.spec;
-  return {
-    apiVersion: 'v1',
-    kind: 'PersistentVolume',
-    metadata: { name: params.name, labels: { [VOLUME_CLUSTER_LABEL]: params.cluster, [VOLUME_MEMBER_LABEL]: params.podName } },
-    spec: {
-      capacity: { storage: spec?.resources?.requests?.storage ?? '1Gi' },
-      accessModes: spec?.accessModes ?? ['ReadWriteOnce'],
-      volumeMode: spec?.volumeMode ?? 'Filesystem',
-      storageClassName: spec?.storageClassName ?? LOCAL_STORAGE_CLASS,
-      persistentVolumeReclaimPolicy: 'Retain',
-      local: { path: `${LOCAL_VOLUME_ROOT}/${params.name}` },
-      nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [params.node] }] }] } },
-      // No uid: the claim the controller creates next, whatever its uid, binds to this volume and no other does.
-      claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: params.namespace, name: params.claimName },
-    },
-  };
+  return localVolume({
+    name: params.name,
+    cluster: params.cluster,
+    namespace: params.namespace,
+    podName: params.podName,
+    node: params.node,
+    claimName: params.claimName,
+    ...(spec?.resources?.requests?.['storage'] ? { storage: spec.resources.requests['storage'] } : {}),
+    ...(spec?.accessModes ? { accessModes: spec.accessModes } : {}),
+    ...(spec?.volumeMode ? { volumeMode: spec.volumeMode } : {}),
+    ...(spec?.storageClassName ? { storageClassName: spec.storageClassName } : {}),
+  });
 }
 
 /** Refuse a pod the configured StatefulSet does not own: the guardian deletes only that controller's pods. */
@@ -156,17 +136,16 @@ export function createStatefulSetActivities(deps: ActivityDeps) {
         const claim = await runtime.kube.getClaim(runtime.namespace, input.claimName);
         const pod = await runtime.kube.getPod(runtime.namespace, input.podName);
         if (pod) refuseForeign(pod, input.statefulSet);
-        const claimElsewhere = claim?.spec?.volumeName !== undefined && claim.spec.volumeName !== '' && claim.spec.volumeName !== input.volume;
-        const podElsewhere = pod?.spec?.nodeName !== undefined && pod.spec.nodeName !== input.nodeName;
-        // A pod made on a claim that is going away would wait for it forever: it goes too, and comes back on the new one.
-        const onDyingClaim = pod !== undefined && !pod.spec?.nodeName && claim?.metadata?.deletionTimestamp !== undefined && claim.metadata.deletionTimestamp !== null;
-        const deleteClaim = claim !== undefined && claimElsewhere && !claim.metadata?.deletionTimestamp && claim.metadata?.uid !== undefined;
-        const podDown = pod !== undefined && !(await nodeReady(pod.spec?.nodeName));
-        const podTerminating = pod?.metadata?.deletionTimestamp !== undefined && pod.metadata.deletionTimestamp !== null;
-        // Terminating past its grace period: no kubelet is finishing it (a node gone silent before it turns NotReady).
-        const overdue = podTerminating && pod?.metadata?.deletionTimestamp !== undefined && new Date(pod.metadata.deletionTimestamp).getTime() + 5_000 < deps.now().getTime();
-        const force = podDown || overdue;
-        const deletePod = pod?.metadata?.uid !== undefined && (podElsewhere || onDyingClaim || claimElsewhere) && (!podTerminating || force);
+        const deletingSince = pod?.metadata?.deletionTimestamp ? new Date(pod.metadata.deletionTimestamp) : undefined;
+        const { deleteClaim, deletePod, force, forceReason, placed } = nextOrdinalAction({
+          ...(pod
+            ? { pod: { uid: pod.metadata?.uid, nodeName: pod.spec?.nodeName, deletingSince, phase: pod.status?.phase, nodeReady: await nodeReady(pod.spec?.nodeName) } }
+            : {}),
+          ...(claim ? { claim: { uid: claim.metadata?.uid, volumeName: claim.spec?.volumeName, deleting: Boolean(claim.metadata?.deletionTimestamp) } } : {}),
+          targetNode: input.nodeName,
+          volume: input.volume,
+          now: deps.now(),
+        });
         if (pod && (deleteClaim || deletePod)) {
           // Afresh, right before acting: the pod of a voter is never deleted, nor its claim.
           const observation = await observe(runtime);
@@ -178,19 +157,13 @@ export function createStatefulSetActivities(deps: ActivityDeps) {
           if (await runtime.kube.deleteClaim(runtime.namespace, input.claimName, claim.metadata.uid)) claimsDeleted++;
         }
         if (deletePod && pod?.metadata?.uid) {
-          log.info(`schedule-pod: deleting pod ${input.podName} on ${pod.spec?.nodeName ?? '(not scheduled)'}${podDown ? ' at once (node not ready)' : overdue ? ' at once (still terminating past its grace period)' : ''}`, { ...fields, forced: force });
+          log.info(`schedule-pod: deleting pod ${input.podName} on ${pod.spec?.nodeName ?? '(not scheduled)'}${forceReason ? ` at once (${forceReason})` : ''}`, { ...fields, forced: force });
           if (await runtime.kube.deletePod(runtime.namespace, input.podName, force ? 0 : undefined, pod.metadata.uid)) podsDeleted++;
         }
-        const placed =
-          pod !== undefined &&
-          !pod.metadata?.deletionTimestamp &&
-          pod.spec?.nodeName === input.nodeName &&
-          claim?.spec?.volumeName === input.volume &&
-          pod.status?.phase === 'Running';
         last = pod
           ? `pod ${input.podName} ${pod.metadata?.deletionTimestamp ? 'terminating' : (pod.status?.phase ?? 'Pending')} on ${pod.spec?.nodeName ?? '(no node yet)'}, claim ${claim ? `${claim.metadata?.deletionTimestamp ? 'terminating' : (claim.status?.phase ?? 'Pending')} on ${claim.spec?.volumeName ?? '(no volume yet)'}` : 'absent'}`
           : `pod ${input.podName} absent, claim ${claim ? (claim.spec?.volumeName ?? 'unbound') : 'absent'}`;
-        return placed && pod.metadata?.uid ? { podUid: pod.metadata.uid } : undefined;
+        return placed && pod?.metadata?.uid ? { podUid: pod.metadata.uid } : undefined;
       };
       return heartbeating(effects, `recreate ${input.podName}`, (async () => {
         try {

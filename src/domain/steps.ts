@@ -270,6 +270,13 @@ function ordinalOf(successor: PlannedSuccessor, statefulSet: { name: string; vol
   return { statefulSet: statefulSet.name, podName, claimName: `${statefulSet.volumeClaimTemplate}-${podName}` };
 }
 
+/** Leadership moves off a leaving leader first, to the most caught-up healthy voter; nothing for a follower. */
+function moveLeaderSpecs(member: StepListRequest['member']): Spec[] {
+  return member.isLeader
+    ? [{ step: 'move-leader', args: { member }, description: `move leadership off ${member.name} to the most caught-up healthy voter`, destructive: false, guard: 'a healthy voter to take it' }]
+    : [];
+}
+
 /**
  * A StatefulSet's members are replaced, never surged: the ordinal's pod name is held by the old pod while it
  * exists, so no successor can run beside it. Each member leaves, then its ordinal is recreated by the controller on
@@ -280,12 +287,9 @@ function statefulSetSpecs(request: StepListRequest, statefulSet: { name: string;
   const { member } = request;
   const template = member.podName ?? member.name;
   const ordinals = request.successors.map((s) => ordinalOf(s, statefulSet));
-  const moveLeader: Spec[] = member.isLeader
-    ? [{ step: 'move-leader', args: { member }, description: `move leadership off ${member.name} to the most caught-up healthy voter`, destructive: false, guard: 'a healthy voter to take it' }]
-    : [];
   return [
     BACKUP,
-    ...moveLeader,
+    ...moveLeaderSpecs(member),
     withReplan(removeSpec(member, false, true, ''), request.replanIfAnswers === true),
     ...request.alsoReplaced.map((m) => removeSpec(m, true, true, `, also down: etcd adds no member while a voter is disconnected`)),
     ...request.successors.flatMap((s, i) => placementSpecs(s, template, request.budgets, true, ordinals[i])),
@@ -308,12 +312,9 @@ function specsOf(request: StepListRequest): Spec[] {
   if (!main) return [];
   if (strategy === 'replace' && request.statefulSet) return statefulSetSpecs(request, request.statefulSet);
   if (strategy === 'replace') {
-    const moveLeader: Spec[] = member.isLeader
-      ? [{ step: 'move-leader', args: { member }, description: `move leadership off ${member.name} to the most caught-up healthy voter`, destructive: false, guard: 'a healthy voter to take it' }]
-      : [];
     return [
       BACKUP,
-      ...moveLeader,
+      ...moveLeaderSpecs(member),
       withReplan(removeSpec(member, false, true, ''), request.replanIfAnswers === true),
       // etcd adds no member while a voter is disconnected: the other down voters leave now, and are replaced after.
       ...request.alsoReplaced.map((m) => removeSpec(m, true, true, `, also down: etcd adds no member while a voter is disconnected`)),

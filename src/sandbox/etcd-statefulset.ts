@@ -18,8 +18,8 @@ import {
   tlsContainer,
   type EtcdMemberLayout,
 } from './etcd-cluster';
+import { LOCAL_STORAGE_CLASS, localVolume, VOLUME_CLUSTER_LABEL } from '../kube/local-volume';
 import { ETCD_CLIENT_PORT, ETCD_PEER_PORT } from './ports';
-import { LABELS } from './topology';
 
 /**
  * The sandbox's etcd cluster run as etcd-io/etcd-operator, etcd-druid and the common Helm charts run it: a StatefulSet
@@ -34,17 +34,11 @@ export const STATEFULSET_NAME = 'etcd';
 /** The headless Service the StatefulSet names as its serviceName. */
 export const HEADLESS_SERVICE_NAME = 'etcd';
 /** The StorageClass of the members' claims and local volumes. */
-export const STORAGE_CLASS_NAME = 'etcd-guardian-local';
+export const STORAGE_CLASS_NAME = LOCAL_STORAGE_CLASS;
 /** The StatefulSet's one volumeClaimTemplate; claims are `data-etcd-<ordinal>`. */
 export const CLAIM_TEMPLATE_NAME = 'data';
-/** The directory on a node under which the local volumes live. */
-export const LOCAL_VOLUME_ROOT = '/var/lib/etcd-guardian';
 /** The size of each member's volume (a sandbox member's data stays far below it). */
 export const LOCAL_VOLUME_CAPACITY = '1Gi';
-/** The label that names the member a local volume belongs to. */
-export const MEMBER_LABEL = 'etcd-guardian.io/member';
-/** The label that names the cluster a local volume belongs to. */
-export const CLUSTER_LABEL = 'etcd-guardian.io/cluster';
 
 /** The pod name (and etcd member name) of an ordinal. */
 export function statefulPodName(ordinal: number): string {
@@ -72,7 +66,7 @@ export function storageClassManifest(): V1StorageClass {
   return {
     apiVersion: 'storage.k8s.io/v1',
     kind: 'StorageClass',
-    metadata: { name: STORAGE_CLASS_NAME, labels: { [CLUSTER_LABEL]: ETCD_CLUSTER } },
+    metadata: { name: STORAGE_CLASS_NAME, labels: { [VOLUME_CLUSTER_LABEL]: ETCD_CLUSTER } },
     provisioner: 'kubernetes.io/no-provisioner',
     volumeBindingMode: 'WaitForFirstConsumer',
     reclaimPolicy: 'Retain',
@@ -103,27 +97,16 @@ export function headlessServiceManifest(): V1Service {
  * uid): the claim the StatefulSet controller creates binds to it, and the scheduler then places the pod on `node`.
  */
 export function localVolumeManifest(params: { ordinal: number; node: string; cluster?: string }): V1PersistentVolume {
-  const name = localVolumeName(params.ordinal, params.node);
-  return {
-    apiVersion: 'v1',
-    kind: 'PersistentVolume',
-    metadata: {
-      name,
-      labels: { [CLUSTER_LABEL]: params.cluster ?? ETCD_CLUSTER, [MEMBER_LABEL]: statefulPodName(params.ordinal) },
-    },
-    spec: {
-      capacity: { storage: LOCAL_VOLUME_CAPACITY },
-      accessModes: ['ReadWriteOnce'],
-      volumeMode: 'Filesystem',
-      persistentVolumeReclaimPolicy: 'Retain',
-      storageClassName: STORAGE_CLASS_NAME,
-      local: { path: `${LOCAL_VOLUME_ROOT}/${name}` },
-      nodeAffinity: {
-        required: { nodeSelectorTerms: [{ matchExpressions: [{ key: LABELS.hostname, operator: 'In', values: [params.node] }] }] },
-      },
-      claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: ETCD_NAMESPACE, name: claimName(params.ordinal) },
-    },
-  };
+  return localVolume({
+    name: localVolumeName(params.ordinal, params.node),
+    cluster: params.cluster ?? ETCD_CLUSTER,
+    namespace: ETCD_NAMESPACE,
+    podName: statefulPodName(params.ordinal),
+    node: params.node,
+    claimName: claimName(params.ordinal),
+    storage: LOCAL_VOLUME_CAPACITY,
+    storageClassName: STORAGE_CLASS_NAME,
+  });
 }
 
 /** The exit code of the start script when it must not start etcd (yet): the kubelet restarts it with back-off. */

@@ -29,7 +29,9 @@ export class MigrationRefusedError extends ActivityError {
       | 'PLACEMENT_POLICY'
       | 'STATIC_POD'
       | 'CONTROLLER_OWNED'
-      | 'WORKLOAD_MISMATCH',
+      | 'WORKLOAD_MISMATCH'
+      | 'NOTHING_TO_MAINTAIN'
+      | 'STILL_FULL',
     message: string,
   ) {
     super(message);
@@ -69,5 +71,14 @@ export class QuorumGuardError extends ActivityError {
 /** A surge whose member went down before its successor joined: etcd adds no member now, so the plan is stale. */
 export class PlanStaleError extends ActivityError {
   readonly code = 'PLAN_STALE';
+  readonly retryable = false;
+}
+
+/**
+ * Maintenance must not go on: a voter is down, the cluster has no fault tolerance or no leader. Not retried: the
+ * maintenance ends, the cluster as it was, and the monitor's migration path takes over the member at fault.
+ */
+export class MaintenanceStoppedError extends ActivityError {
+  readonly code = 'MAINTENANCE_STOPPED';
   readonly retryable = false;
 }

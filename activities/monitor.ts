@@ -80,6 +80,10 @@ function logDecision(cluster: string, assessment: Assessment, decision: Decision
     log.warn(`cluster ${cluster}: ${decision.dryRun ? 'would repair (dry run)' : 'repair'}: ${decision.summary}`, { ...fields, dryRun: decision.dryRun, repair: decision.plan.kind });
     return;
   }
+  if (decision.kind === 'maintain') {
+    log.warn(`cluster ${cluster}: ${decision.dryRun ? 'would maintain (dry run)' : 'maintain'}: ${decision.summary}`, { ...fields, dryRun: decision.dryRun, maintenance: decision.plan.mode });
+    return;
+  }
   const { plan } = decision;
   log.info(`cluster ${cluster}: ${decision.dryRun ? 'would migrate (dry run)' : 'migrate'}: ${decision.summary}`, {
     ...fields,

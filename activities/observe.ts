@@ -43,6 +43,7 @@ async function observeMember(runtime: ClusterRuntime, member: EtcdMemberInfo, al
     if (s.raftIndex !== undefined) status.raftIndex = s.raftIndex;
     if (s.raftAppliedIndex !== undefined) status.raftAppliedIndex = s.raftAppliedIndex;
     if (s.dbSizeBytes !== undefined) status.dbSizeBytes = s.dbSizeBytes;
+    if (s.dbSizeInUseBytes !== undefined) status.dbSizeInUseBytes = s.dbSizeInUseBytes;
     if (s.version !== undefined && s.version !== '') status.version = s.version;
     if (s.reachable) {
       try {

@@ -26,6 +26,7 @@ import { SA } from '../src/config/search-attributes';
 import { cycleSamples, failedCycleSamples } from '../src/observability/cluster-metrics';
 import { recordSamples } from '../src/observability/record';
 import { failureType, invalidInputFailure, rootMessage } from './failures';
+import { maintainCluster } from './maintain';
 import { migrateMember } from './migrate';
 import { monitorActivityTimeoutMs } from './timing';
 import { repairMembership } from './repair';
@@ -81,6 +82,8 @@ function monitorActivities(endpointTimeoutMs: number | undefined) {
 export function healthOf(assessment: Assessment, decision: Decision): Health {
   if (!assessment.quorum.hasQuorum) return 'quorum-lost';
   if (decision.kind === 'migrate' || decision.kind === 'alert' || decision.kind === 'repair') return 'at-risk';
+  // A NOSPACE cluster refuses writes; a fragmented one only wastes disk.
+  if (decision.kind === 'maintain' && decision.plan.mode === 'nospace') return 'at-risk';
   return assessment.healthy && assessment.findings.every((f) => f.severity === 'info') ? 'healthy' : 'degraded';
 }
 
@@ -143,7 +146,11 @@ export async function monitorCluster(raw: MonitorClusterInput): Promise<void> {
     if (!inFlight) return;
     const state = await migrationStatus({ workflowId: inFlight.workflowId });
     if (state.running) return;
-    status.migration = { lastEndedAt: state.closedAt ?? new Date().toISOString() };
+    // A maintenance moved no member: its end starts no cooldown (the last migration's, if any, stands).
+    if (inFlight.operation === 'maintenance') {
+      const { inFlight: _ended, ...rest } = status.migration;
+      status.migration = rest;
+    } else status.migration = { lastEndedAt: state.closedAt ?? new Date().toISOString() };
     status.lastMigration = { workflowId: inFlight.workflowId, member: inFlight.member, status: state.status };
   }
 
@@ -189,6 +196,26 @@ export async function monitorCluster(raw: MonitorClusterInput): Promise<void> {
     }
   }
 
+  /**
+   * Start a maintenance (defragmentation, NOSPACE recovery) under the cluster's migration id: it never overlaps a
+   * migration or a repair. Only new decisions are of this kind, so histories recorded before it replay unchanged.
+   */
+  async function startMaintenance(decision: Extract<Decision, { kind: 'maintain' }>): Promise<void> {
+    const workflowId = migrationWorkflowId(input.cluster);
+    try {
+      await startChild(maintainCluster, {
+        workflowId,
+        args: [{ cluster: input.cluster, mode: decision.plan.mode, reason: decision.plan.reasons[0] ?? decision.summary, requestedBy: workflowInfo().workflowId }],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      });
+      status.migration = { ...status.migration, inFlight: { workflowId, member: `(maintenance: ${decision.plan.mode})`, operation: 'maintenance' } };
+      log.warn(`cluster ${input.cluster}: started ${workflowId}: ${decision.summary}`);
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      status.migration = { ...status.migration, inFlight: { workflowId, member: '(started by an operator)' } };
+    }
+  }
+
   for (;;) {
     await condition(() => !paused);
     checkNow = false;
@@ -209,6 +236,7 @@ export async function monitorCluster(raw: MonitorClusterInput): Promise<void> {
       recordSamples(metricMeter, cycleSamples({ cluster: input.cluster, assessment: result.assessment, decision: result.decision, health, ...(previousLeaderId ? { previousLeaderId } : {}) }));
       if (result.decision.kind === 'migrate' && !result.decision.dryRun) await startMigration(result.decision);
       else if (result.decision.kind === 'repair' && !result.decision.dryRun) await startRepair(result.decision);
+      else if (result.decision.kind === 'maintain' && !result.decision.dryRun) await startMaintenance(result.decision);
       else if (result.decision.kind !== 'none') log.warn(`cluster ${input.cluster}: ${result.decision.summary}`);
     } catch (error) {
       // A failed cycle is reported and the loop goes on: the monitor must outlive a flaky API.

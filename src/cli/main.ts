@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { registerDemoCommand } from './demo-command';
 import { registerFollowCommand, registerMigrateCommand } from './migrate-command';
+import { registerMaintainCommand } from './maintain-command';
 import { registerRepairCommand } from './repair-command';
 import { registerReportCommand } from './report-command';
 import { registerSandboxCommand } from './sandbox-command';
@@ -52,6 +53,7 @@ export function buildProgram(): Command {
   registerStatusCommand(program);
   registerMigrateCommand(program);
   registerRepairCommand(program);
+  registerMaintainCommand(program);
   registerFollowCommand(program);
   registerReportCommand(program);
   registerSandboxCommand(program, { cliEntry: () => __filename });

@@ -14,7 +14,8 @@ import { findRunningSandbox, type RunningSandbox } from '../sandbox/daemon/runni
 import { serveSandbox } from '../sandbox/daemon/serve';
 import { shutdownSandbox } from '../sandbox/daemon/shutdown';
 import { isNodeFault, parseFraction } from '../sandbox/faults';
-import { ETCD_VERSION_ENV, ETCD_WORKLOADS, memberCountError, resolveEtcdVersion, resolveEtcdWorkload } from '../sandbox/options';
+import { ETCD_VERSION_ENV, ETCD_WORKLOADS, memberCountError, resolveEtcdQuota, resolveEtcdVersion, resolveEtcdWorkload } from '../sandbox/options';
+import { parseByteSize, SIZE_EXPECTED } from '../config/size';
 import { TESTED_ETCD_MINORS } from '../domain/etcd-version';
 import { renderInfo, renderStatus } from '../sandbox/report';
 import { statePaths } from '../sandbox/state-dir';
@@ -41,6 +42,7 @@ export interface SandboxFlags {
   etcdTls?: boolean;
   etcdVersion?: string;
   etcdWorkload?: string;
+  etcdQuota?: string;
   json?: boolean;
   cpu?: string;
   memory?: string;
@@ -55,6 +57,13 @@ function wholeNumber(value: string | undefined, invalid: (raw: string) => Error)
 
 function countError(what: string, max: string) {
   return (raw: string): Error => new SandboxArgumentError(`invalid ${what} ${raw}: choose a whole number from 1 to ${max}`);
+}
+
+/** `--etcd-quota 64MiB` in bytes; a value that is no size, or too small, is a one-line error naming it. */
+function etcdQuotaFlag(raw: string): number {
+  const bytes = parseByteSize(raw);
+  if (bytes === undefined) throw new SandboxArgumentError(`invalid --etcd-quota ${JSON.stringify(raw)}: ${SIZE_EXPECTED}`);
+  return resolveEtcdQuota(bytes, '--etcd-quota') ?? bytes;
 }
 
 /** Sandbox options from the flags of `up` and `serve`. */
@@ -76,6 +85,7 @@ export function sandboxOptions(flags: SandboxFlags): Omit<SandboxOptions, 'onPro
     // Checked here, so that `up` refuses a bad value before it spawns anything.
     etcdVersion: resolveEtcdVersion(flags.etcdVersion),
     etcdWorkload: resolveEtcdWorkload(flags.etcdWorkload, '--etcd-workload'),
+    ...(flags.etcdQuota !== undefined ? { etcdQuotaBytes: etcdQuotaFlag(flags.etcdQuota) } : {}),
   };
 }
 
@@ -106,6 +116,7 @@ export function registerSandboxCommand(program: Command, params: { cliEntry: () 
       .option('--no-temporal', 'do not start the Temporal dev server')
       .option('--etcd-tls', 'run the etcd members with TLS and client-certificate authentication (certificates made for this sandbox)')
       .option('--etcd-version <minor>', `etcd the members run: ${TESTED_ETCD_MINORS.join(', ')} (default $${ETCD_VERSION_ENV}, else ${DEFAULTS.etcdVersion})`)
+      .option('--etcd-quota <size>', 'the members\' space quota (--quota-backend-bytes), such as 64MiB, to reach NOSPACE in a test (default: etcd\'s 2GiB)')
       .option('--etcd-workload <kind>', `how the members run: ${ETCD_WORKLOADS.join(' | ')} (default ${DEFAULTS.etcdWorkload}; statefulset: a StatefulSet with a local volume per member)`);
 
   withLayout(withStateDir(sandbox.command('up')))

@@ -8,6 +8,9 @@ import {
   type Thresholds,
 } from '../domain/policy';
 import { duration, formatDuration } from './duration';
+import { byteSize } from './size';
+import { DEFAULT_SPACE_POLICY } from '../domain/space';
+import { DEFAULT_MAINTENANCE_POLICY, WEEKDAYS, minutesOf } from '../domain/maintenance-window';
 
 /**
  * The guardian's configuration: where Temporal and Kubernetes are, and for each etcd cluster how to find its
@@ -309,6 +312,50 @@ function backupSchemaWith(durationField: DurationField) {
   });
 }
 
+function spaceSchemaWith(durationField: DurationField) {
+  return z
+    .strictObject({
+      fragmentedRatio: fraction.default(DEFAULT_SPACE_POLICY.fragmentedRatio),
+      fragmentedMinSize: byteSize().prefault(DEFAULT_SPACE_POLICY.fragmentedMinBytes),
+      quotaWarning: fraction.default(DEFAULT_SPACE_POLICY.quotaWarning),
+      quotaCritical: fraction.default(DEFAULT_SPACE_POLICY.quotaCritical),
+      growthHorizon: durationField({ min: 60_000, default: DEFAULT_SPACE_POLICY.growthHorizonMs }),
+      // The members report their own quota on /metrics; this is for members that do not.
+      quota: byteSize(1).optional(),
+    })
+    .superRefine((space, ctx) => {
+      if (space.quotaCritical < space.quotaWarning) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['quotaCritical'],
+          message: `expected a fraction of at least quotaWarning (${space.quotaWarning})`,
+          input: space.quotaCritical,
+        });
+      }
+    });
+}
+
+const clockTime = z
+  .string({ error: 'expected a UTC time of day such as "02:00"' })
+  .trim()
+  .refine((t) => minutesOf(t) !== undefined, { error: 'expected a UTC time of day such as "02:00" (HH:MM, 00:00 to 23:59)' });
+
+const maintenanceWindowSchema = z.strictObject({
+  days: z
+    .array(z.enum(WEEKDAYS, { error: `expected a day of the week: one of ${WEEKDAYS.join(', ')}` }), { error: `expected a list of days such as [sat, sun]` })
+    .optional(),
+  start: clockTime,
+  end: clockTime,
+});
+
+function maintenanceSchemaWith(durationField: DurationField) {
+  return z.strictObject({
+    auto: flag.default(DEFAULT_MAINTENANCE_POLICY.auto),
+    windows: section(z.array(maintenanceWindowSchema, { error: 'expected a list of windows such as - { days: [sat, sun], start: "02:00", end: "04:00" }' }).default([])),
+    pauseBetweenMembers: durationField({ default: DEFAULT_MAINTENANCE_POLICY.pauseBetweenMembersMs }),
+  });
+}
+
 const monitorSchema = z.strictObject({
   // Bounds each run's history: about 25 events a cycle stays well under Temporal's 51,200-event limit.
   continueAsNewEvery: z.int({ error: 'expected a whole number between 1 and 1000' }).min(1).max(1000).default(100),
@@ -347,6 +394,8 @@ function clusterSchemaWith(durationField: DurationField) {
       placement: section(placementSchema.optional()),
       desiredVoters: voterCount.default(DEFAULT_POLICY.desiredVoters),
       monitor: section(monitorSchema.prefault({})),
+      space: section(spaceSchemaWith(durationField).prefault({})),
+      maintenance: section(maintenanceSchemaWith(durationField).prefault({})),
     })
     .superRefine(
       (cluster, ctx) => {
@@ -474,6 +523,19 @@ export function toPolicy(cluster: ClusterConfig): Policy {
     desiredVoters: cluster.desiredVoters,
     addressingMode: cluster.addressing.mode,
     ...(cluster.workload.kind === 'StatefulSet' ? { workload: { ...cluster.workload } } : {}),
+    space: {
+      fragmentedRatio: cluster.space.fragmentedRatio,
+      fragmentedMinBytes: cluster.space.fragmentedMinSize,
+      quotaWarning: cluster.space.quotaWarning,
+      quotaCritical: cluster.space.quotaCritical,
+      growthHorizonMs: cluster.space.growthHorizon,
+      ...(cluster.space.quota !== undefined ? { quotaBytes: cluster.space.quota } : {}),
+    },
+    maintenance: {
+      auto: cluster.maintenance.auto,
+      windows: cluster.maintenance.windows.map((w) => ({ ...w, ...(w.days ? { days: [...w.days] } : {}) })),
+      pauseBetweenMembersMs: cluster.maintenance.pauseBetweenMembers,
+    },
     ...(cluster.placement ? { placement: toPlacementRules(cluster.placement) } : {}),
   };
 }

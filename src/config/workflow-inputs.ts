@@ -20,6 +20,7 @@ const sampleWindowSchema = z.strictObject({
   streaks: z.record(z.string(), wholeNumber),
   counters: z.record(z.string(), z.number()),
   increments: z.record(z.string(), z.array(z.number())),
+  gauges: z.record(z.string(), z.array(z.tuple([z.number(), z.number()]))).optional(),
 }) satisfies z.ZodType<SampleWindow>;
 
 /** The last cycle's outcome, carried so that `status` answers at once after a continue-as-new. */
@@ -46,6 +47,7 @@ const carriedSchema = z.strictObject({
         .strictObject({
           workflowId: nonEmpty('the workflow id of the running migration'),
           member: nonEmpty('the member being migrated'),
+          operation: z.enum(['maintenance']).optional(),
         })
         .optional(),
       lastEndedAt: z.iso.datetime({ offset: true }).optional(),
@@ -107,6 +109,44 @@ const repairMembershipInputSchema = z.strictObject(
     ctx.addIssue({ code: 'custom', path: ['requestedBy'], message: `the approver's name is required with approveRemoval (${input.approveRemoval})` });
   }
 });
+
+const maintainClusterInputSchema = z
+  .strictObject(
+    {
+      cluster: clusterNameSchema,
+      /** `auto`: NOSPACE recovery when the alarm is raised, else a defragmentation of the fragmented members. */
+      mode: z.enum(['auto', 'defragment', 'nospace'], { error: 'expected one of auto, defragment, nospace' }).default('auto'),
+      /** Defragment only these members (names); absent: the fragmented ones. */
+      members: z.array(nonEmpty('a member name such as "etcd-1"'), { error: 'expected a list of member names such as ["etcd-1"]' }).min(1, 'expected at least one member name; leave members out for the fragmented ones').optional(),
+      /** Defragment every member, fragmented or not. */
+      all: z.boolean({ error: 'expected true or false' }).default(false),
+      reason: nonEmpty('a non-empty reason').optional(),
+      dryRun: z.boolean({ error: 'expected true or false' }).default(false),
+      requestedBy: nonEmpty('the name of who asked').optional(),
+    },
+    { error: (issue) => (issue.code === 'invalid_type' ? 'expected an object with cluster' : undefined) },
+  )
+  .superRefine((input, ctx) => {
+    if (input.mode === 'nospace' && (input.members !== undefined || input.all)) {
+      ctx.addIssue({ code: 'custom', path: [input.members !== undefined ? 'members' : 'all'], message: 'expected no member selection with mode nospace: a NOSPACE recovery defragments every member' });
+    }
+    if (input.members !== undefined && input.all) {
+      ctx.addIssue({ code: 'custom', path: ['all'], message: 'expected either members or all, not both' });
+    }
+  });
+
+/** Input of the maintainCluster workflow once validated, defaults applied. */
+export type MaintainClusterInput = z.output<typeof maintainClusterInputSchema>;
+
+/** What a caller may send to maintainCluster. */
+export type MaintainClusterRequest = z.input<typeof maintainClusterInputSchema>;
+
+/** Validates a maintainCluster input; throws InvalidInputError listing every problem. */
+export function parseMaintainClusterInput(raw: unknown): MaintainClusterInput {
+  const result = validate(maintainClusterInputSchema, raw, IN_WORKFLOW);
+  if (!result.ok) throw new InvalidInputError('maintainCluster', result.issues);
+  return result.value;
+}
 
 /** Input of the repairMembership workflow once validated, defaults applied. */
 export type RepairMembershipInput = z.output<typeof repairMembershipInputSchema>;

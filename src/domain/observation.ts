@@ -81,6 +81,10 @@ export interface RaftStatus {
   raftIndex?: number;
   raftAppliedIndex?: number;
   dbSizeBytes?: number;
+  /** Bytes of the database file holding live data (etcd 3.4+); the rest is free pages a defragmentation returns. */
+  dbSizeInUseBytes?: number;
+  /** The member's space quota (etcd_server_quota_backend_bytes: its --quota-backend-bytes, or etcd's default). */
+  quotaBytes?: number;
   /** The etcd version the member's status reports (`3.6.16`). */
   version?: string;
   /** Active alarms raised by this member (NOSPACE, CORRUPT). */

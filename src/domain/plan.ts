@@ -8,6 +8,8 @@ import type { Policy, Strategy, StrategyPreference } from './policy';
 import { isMemberHealthy, knownLeader, toVoterViews } from './quorum';
 import type { Assessment, Finding, FindingKind } from './risk';
 import { buildRepairPlan, type RepairPlan } from './repair';
+import { buildMaintenancePlan, type MaintenancePlan } from './maintenance';
+import { DEFAULT_MAINTENANCE_POLICY, describeWindow, inMaintenanceWindow, nextWindowOpening } from './maintenance-window';
 import { buildSteps, type PlannedStep, type PlannedSuccessor } from './steps';
 import { clusterWorkload, kubeadmRunbook, moveModeOf, type MoveMode } from './workload';
 
@@ -49,16 +51,18 @@ export interface MigrationPlan {
 }
 
 /** Why the planner did nothing. */
-export type NoActionReason = 'healthy' | 'not-actionable' | 'migration-in-flight' | 'cooldown';
+export type NoActionReason = 'healthy' | 'not-actionable' | 'migration-in-flight' | 'cooldown' | 'outside-window';
 
 /** Why the planner wants a person to look. */
-export type AlertReason = 'quorum-lost' | 'no-leader' | 'needs-operator' | 'no-feasible-node' | 'quorum-guard' | 'unmovable-workload';
+export type AlertReason = 'quorum-lost' | 'no-leader' | 'needs-operator' | 'no-feasible-node' | 'quorum-guard' | 'unmovable-workload' | 'nospace';
 
 /** What the monitor should do after an assessment. */
 export type Decision =
   | { kind: 'none'; reason: NoActionReason; summary: string }
   /** Bring the cluster back to its desired voters (a failed migration, a member removed by hand). */
   | { kind: 'repair'; plan: RepairPlan; dryRun: boolean; summary: string }
+  /** Compact, defragment and disarm: the space findings' remedy (never at the same time as a migration). */
+  | { kind: 'maintain'; plan: MaintenancePlan; dryRun: boolean; summary: string }
   /** `runbook`: what the operator runs (the kubeadm node replacement, for a dead member of a static pod). */
   | { kind: 'alert'; reason: AlertReason; summary: string; findings: Finding[]; runbook?: string[] }
   /**
@@ -70,7 +74,11 @@ export type Decision =
 
 /** What the monitor knows of migrations, carried across cycles. */
 export interface MigrationState {
-  inFlight?: { workflowId: string; member: string };
+  /**
+   * The disruptive operation running under the cluster's migration id. `operation: 'maintenance'` for a maintenance
+   * (defragmentation, NOSPACE recovery): its end starts no cooldown, since it moved no member.
+   */
+  inFlight?: { workflowId: string; member: string; operation?: 'maintenance' };
   /** ISO time the last migration ended (successfully or not), for the cooldown. */
   lastEndedAt?: string;
 }
@@ -386,6 +394,8 @@ export function planMigration(
         return { kind: 'alert', reason: 'unmovable-workload', summary: `needs an operator: ${short.message}; ${repair.refusal.message}`, findings: critical.length > 0 ? critical : [short] };
       }
     }
+    const maintenance = maintenanceDecision(observation, assessment, policy, state, now);
+    if (maintenance) return maintenance;
     if (critical.length > 0) {
       return { kind: 'alert', reason: 'needs-operator', summary: `needs an operator: ${critical.map((f) => f.message).join('; ')}`, findings: critical };
     }
@@ -451,5 +461,60 @@ export function planMigration(
     strategyPreference: policy.strategy,
     dryRun: policy.dryRun,
     summary: `${policy.dryRun ? '[dry run] ' : ''}migrate ${plan.member.name} from ${plan.member.nodeName ?? '?'} to ${plan.target.node} with ${plan.strategy}: ${first.triggers.map((f) => f.kind).join(', ')}${cooldownNote}`,
+  };
+}
+
+/** The etcd runbook for NOSPACE, for an operator when the guardian may not run it itself. */
+export const NOSPACE_RUNBOOK = [
+  'etcdctl endpoint status -w table   # DB SIZE of every member against its quota',
+  'rev=$(etcdctl endpoint status --write-out=json | grep -o \'"revision":[0-9]*\' | head -1 | cut -d: -f2)',
+  'etcdctl compact "$rev" --physical',
+  'etcdctl defrag --endpoints=<one member at a time, the leader last>',
+  'etcdctl alarm disarm',
+];
+
+/**
+ * Maintenance the space findings call for, when nothing else comes first: a NOSPACE recovery at any time, a
+ * defragmentation of fragmented members inside the cluster's windows. Undefined when no space finding is confirmed
+ * (or automatic maintenance is off and nothing is critical), so that the planner's other answers stand.
+ */
+export function maintenanceDecision(
+  observation: ClusterObservation,
+  assessment: Assessment,
+  policy: Policy,
+  state: MigrationState,
+  now: Date,
+): Decision | undefined {
+  const confirmed = assessment.findings.filter((f) => f.confirmed);
+  const nospace = confirmed.find((f) => f.kind === 'nospace-alarm');
+  const fragmented = confirmed.filter((f) => f.kind === 'db-fragmented');
+  if (!nospace && fragmented.length === 0) return undefined;
+  const maintenance = policy.maintenance ?? DEFAULT_MAINTENANCE_POLICY;
+  if (!maintenance.auto) {
+    if (!nospace) return undefined;
+    return { kind: 'alert', reason: 'nospace', summary: `${nospace.message}; automatic maintenance is off for ${observation.cluster} (maintenance.auto): recover by hand or run etcd-guardian maintain ${observation.cluster}`, findings: [nospace], runbook: NOSPACE_RUNBOOK };
+  }
+  if (state.inFlight) {
+    return { kind: 'none', reason: 'migration-in-flight', summary: `${nospace ? 'NOSPACE' : 'fragmentation'} waits: ${state.inFlight.workflowId} (${state.inFlight.member}) is still running, and one disruptive operation runs at a time` };
+  }
+  if (!nospace && !inMaintenanceWindow(maintenance.windows, now)) {
+    const next = nextWindowOpening(maintenance.windows, now);
+    return {
+      kind: 'none',
+      reason: 'outside-window',
+      summary: `${fragmented.map((f) => f.member ?? '?').join(', ')} fragmented; defragmentation waits for a maintenance window (${maintenance.windows.map(describeWindow).join('; ')}${next ? `, next at ${next.toISOString()}` : ''})`,
+    };
+  }
+  const built = buildMaintenancePlan(observation, policy, nospace ? { mode: 'nospace', reason: nospace.message } : { mode: 'defragment', members: fragmented.map((f) => f.member ?? ''), reason: fragmented.map((f) => f.message).join('; ') }, now);
+  if ('refusal' in built) {
+    if (nospace) return { kind: 'alert', reason: 'nospace', summary: `${nospace.message}; the guardian cannot recover it now: ${built.refusal.message}`, findings: [nospace], runbook: NOSPACE_RUNBOOK };
+    return { kind: 'none', reason: 'not-actionable', summary: `fragmentation waits: ${built.refusal.message}` };
+  }
+  const { plan } = built;
+  return {
+    kind: 'maintain',
+    plan,
+    dryRun: policy.dryRun,
+    summary: `${policy.dryRun ? '[dry run] ' : ''}${plan.mode === 'nospace' ? 'recover from NOSPACE' : 'defragment'} ${observation.cluster}: ${plan.reasons.join('; ')}`,
   };
 }

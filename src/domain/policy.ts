@@ -1,4 +1,6 @@
+import { DEFAULT_MAINTENANCE_POLICY, type MaintenancePolicy } from './maintenance-window';
 import type { Toleration } from './observation';
+import { DEFAULT_SPACE_POLICY, type SpacePolicy } from './space';
 import type { WorkloadConfig } from './workload';
 
 /**
@@ -66,6 +68,10 @@ export interface Policy {
   addressingMode?: 'host-network' | 'headless-service';
   /** How the members are deployed (`clusters[].workload`); absent means bare pods. */
   workload?: WorkloadConfig;
+  /** Space thresholds (`clusters[].space`); absent: DEFAULT_SPACE_POLICY. */
+  space?: SpacePolicy;
+  /** When the monitor may start maintenance (`clusters[].maintenance`); absent: DEFAULT_MAINTENANCE_POLICY. */
+  maintenance?: MaintenancePolicy;
 }
 
 /** Defaults an SRE would start from; every value can be overridden in the config file. */
@@ -94,6 +100,8 @@ export const DEFAULT_POLICY: Policy = {
   // The size kubeadm's stacked control plane and most production clusters run: tolerates one failure.
   desiredVoters: 3,
   addressingMode: 'host-network',
+  space: DEFAULT_SPACE_POLICY,
+  maintenance: DEFAULT_MAINTENANCE_POLICY,
 };
 
 /** The most voters a config may ask for: etcd advises at most 7, since every write waits for a quorum of them. */

@@ -1,6 +1,7 @@
 import { activePressures, isNodeReady, percent, readyCondition, utilization } from './nodes';
 import type { ClusterObservation, MemberObservation, NodeObservation } from './observation';
 import type { Policy } from './policy';
+import { DEFAULT_SPACE_POLICY, formatBytes, formatDurationMs, fragmentation, growthRate, memberSpaces, nospaceMembers, type SpacePolicy } from './space';
 import { isMemberHealthy, knownLeader, quorumSize, quorumState, toVoterViews, type QuorumState } from './quorum';
 import { WindowBuilder, type SampleWindow } from './window';
 
@@ -18,6 +19,10 @@ export const FINDING_KINDS = [
   'slow-fsync',
   'slow-peer-network',
   'db-alarm',
+  'nospace-alarm',
+  'db-near-quota',
+  'db-growth',
+  'db-fragmented',
   'node-not-ready',
   'node-cpu-high',
   'node-memory-high',
@@ -248,13 +253,15 @@ function memberSignals(obs: ClusterObservation, policy: Policy, window: WindowBu
         evidence: { peerRoundTripP99Seconds: s.peerRoundTripP99Seconds, threshold: thresholds.peerRoundTripP99Seconds },
       });
     }
-    if (s.alarms.length > 0) {
+    // NOSPACE is the cluster's own finding (nospace-alarm), with its recovery; any other alarm needs a person.
+    const otherAlarms = s.alarms.filter((a) => a !== 'NOSPACE');
+    if (otherAlarms.length > 0) {
       signals.push({
         kind: 'db-alarm',
         severity: 'critical',
         ...who,
-        message: `member ${who.member} raised ${s.alarms.join(', ')}`,
-        evidence: { alarms: s.alarms.join(','), dbSizeBytes: s.dbSizeBytes ?? 0 },
+        message: `member ${who.member} raised ${otherAlarms.join(', ')}`,
+        evidence: { alarms: otherAlarms.join(','), dbSizeBytes: s.dbSizeBytes ?? 0 },
       });
     }
     // Every member counts each leader change it sees, so the cluster's churn is the largest count, not the sum.
@@ -280,6 +287,70 @@ function memberSignals(obs: ClusterObservation, policy: Policy, window: WindowBu
       message: `${failedProposals} failed proposals in the last ${policy.windowSamples} samples (threshold ${thresholds.failedProposals})`,
       evidence: { failedProposals, windowSamples: policy.windowSamples, threshold: thresholds.failedProposals },
     });
+  }
+  return signals;
+}
+
+/**
+ * Space: a NOSPACE alarm (the cluster refuses writes), a database near its quota, growing towards it, or mostly free
+ * pages. Each names its figures and the thresholds they crossed.
+ */
+function spaceSignals(obs: ClusterObservation, space: SpacePolicy, window: WindowBuilder): Signal[] {
+  const signals: Signal[] = [];
+  const raised = nospaceMembers(obs);
+  if (raised.length > 0) {
+    const names = raised.map(memberLabel);
+    const largest = Math.max(0, ...obs.members.map((m) => m.status.dbSizeBytes ?? 0));
+    const quotas = memberSpaces(obs, space).map((m) => m.quotaBytes);
+    const quota = quotas.length > 0 ? Math.min(...quotas) : (space.quotaBytes ?? 0);
+    signals.push({
+      kind: 'nospace-alarm',
+      severity: 'critical',
+      message: `NOSPACE alarm raised by ${names.join(', ')}: etcd refuses every write until the database is below its quota and the alarm is disarmed (largest database ${formatBytes(largest)}${quota > 0 ? `, quota ${formatBytes(quota)}` : ''})`,
+      evidence: { members: names.join(','), dbSizeBytes: largest, quotaBytes: quota },
+    });
+  }
+  const at = Date.parse(obs.observedAt);
+  for (const { member, quotaBytes, quotaRatio } of memberSpaces(obs, space)) {
+    const who = memberSubject(member);
+    const total = member.status.dbSizeBytes ?? 0;
+    const ratio = quotaRatio ?? 0;
+    if (ratio >= space.quotaWarning) {
+      const critical = ratio >= space.quotaCritical;
+      signals.push({
+        kind: 'db-near-quota',
+        severity: critical ? 'critical' : 'warning',
+        ...who,
+        message: `member ${who.member} database ${formatBytes(total)} is ${(ratio * 100).toFixed(1)}% of its ${formatBytes(quotaBytes)} quota (${critical ? 'critical' : 'warning'} at ${Math.round((critical ? space.quotaCritical : space.quotaWarning) * 100)}%)`,
+        evidence: { dbSizeBytes: total, quotaBytes, quotaRatio: Number(ratio.toFixed(4)), warning: space.quotaWarning, critical: space.quotaCritical },
+      });
+    }
+    const f = fragmentation(member);
+    if (f && f.total >= space.fragmentedMinBytes && f.inUseRatio < space.fragmentedRatio) {
+      signals.push({
+        kind: 'db-fragmented',
+        severity: 'warning',
+        ...who,
+        message: `member ${who.member} database is ${formatBytes(f.total)} with ${formatBytes(f.inUse)} in use (${(f.inUseRatio * 100).toFixed(1)}%, below ${Math.round(space.fragmentedRatio * 100)}%): defragmenting would return ${formatBytes(f.total - f.inUse)}`,
+        evidence: { dbSizeBytes: f.total, dbSizeInUseBytes: f.inUse, inUseRatio: Number(f.inUseRatio.toFixed(4)), threshold: space.fragmentedRatio, minBytes: space.fragmentedMinBytes },
+      });
+    }
+    // In use grows with the data; the file follows only once its free pages run out, so in use is what to project.
+    const used = member.status.dbSizeInUseBytes ?? total;
+    const rate = Number.isFinite(at) ? growthRate(window.gauge(`db-in-use/${member.id}`, at, used)) : undefined;
+    if (rate !== undefined && rate > 0) {
+      const etaMs = Math.max(0, quotaBytes - used) / rate;
+      if (etaMs <= space.growthHorizonMs) {
+        const perHour = rate * 3_600_000;
+        signals.push({
+          kind: 'db-growth',
+          severity: 'warning',
+          ...who,
+          message: `member ${who.member} database grows ${formatBytes(perHour)}/h (${formatBytes(used)} in use): at that rate it reaches its ${formatBytes(quotaBytes)} quota in ${formatDurationMs(etaMs)} (horizon ${formatDurationMs(space.growthHorizonMs)})`,
+          evidence: { bytesPerHour: Math.round(perHour), dbSizeInUseBytes: used, quotaBytes, etaSeconds: Math.round(etaMs / 1000), horizonSeconds: Math.round(space.growthHorizonMs / 1000) },
+        });
+      }
+    }
   }
   return signals;
 }
@@ -453,6 +524,7 @@ export function assessRisk(
     signals.push(...podSignals(obs, member, policy, builder));
   }
   signals.push(...spreadSignals(obs, nodes));
+  signals.push(...spaceSignals(obs, policy.space ?? DEFAULT_SPACE_POLICY, builder));
 
   const findings = signals.map((signal): Finding => {
     // While quorum is lost no member's health means much: member signals are shown but their streaks start over

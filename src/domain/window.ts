@@ -11,6 +11,11 @@ export interface SampleWindow {
   counters: Record<string, number>;
   /** Recent increments of each counter, newest last, at most `windowSamples` long. */
   increments: Record<string, number[]>;
+  /**
+   * Recent values of each gauge with their times, `[ms, value]`, oldest first, at most `windowSamples` long (database
+   * sizes, for their growth). Absent in windows carried by monitors that ran before gauges were kept.
+   */
+  gauges?: Record<string, [number, number][]>;
 }
 
 /** The window before the first sample. */
@@ -46,6 +51,14 @@ export class WindowBuilder {
     this.next.counters[key] = value;
     this.next.increments[key] = history;
     return history.reduce((sum, x) => sum + x, 0);
+  }
+
+  /** Record a gauge's value at `atMs`; returns its recent points, this one included, oldest first. */
+  gauge(key: string, atMs: number, value: number | undefined): readonly [number, number][] {
+    if (value === undefined) return [];
+    const points = [...(this.previous.gauges?.[key] ?? []), [atMs, value] as [number, number]].slice(-this.windowSamples);
+    (this.next.gauges ??= {})[key] = points;
+    return points;
   }
 
   /** Mark a signal as holding in this sample; returns for how many consecutive samples it has held. */

@@ -51,7 +51,16 @@ export class EtcdTlsError extends Error {
 /** etcd answered and refused the request; the code says why, and retrying only helps for a failed precondition. */
 export class EtcdRequestError extends Error {
   constructor(
-    readonly code: 'ETCD_NOT_FOUND' | 'ETCD_FAILED_PRECONDITION' | 'ETCD_ALREADY_EXISTS' | 'ETCD_INVALID_ARGUMENT' | 'ETCD_PERMISSION_DENIED',
+    readonly code:
+      | 'ETCD_NOT_FOUND'
+      | 'ETCD_FAILED_PRECONDITION'
+      | 'ETCD_ALREADY_EXISTS'
+      | 'ETCD_INVALID_ARGUMENT'
+      | 'ETCD_PERMISSION_DENIED'
+      /** A revision compacted away, or not reached yet. */
+      | 'ETCD_OUT_OF_RANGE'
+      /** "database space exceeded": a NOSPACE alarm is raised, and every write is refused until it is disarmed. */
+      | 'ETCD_NO_SPACE',
     readonly operation: string,
     readonly endpoint: string,
     detail: string,
@@ -60,9 +69,12 @@ export class EtcdRequestError extends Error {
     this.name = 'EtcdRequestError';
   }
 
-  /** A learner that has not caught up, or a second learner while one is pending: etcd says "not yet". */
+  /**
+   * "Not yet": a learner that has not caught up, a second learner while one is pending, a revision not reached yet, a
+   * write refused until the NOSPACE alarm is disarmed.
+   */
   get retryable(): boolean {
-    return this.code === 'ETCD_FAILED_PRECONDITION';
+    return this.code === 'ETCD_FAILED_PRECONDITION' || this.code === 'ETCD_OUT_OF_RANGE' || this.code === 'ETCD_NO_SPACE';
   }
 }
 

@@ -9,6 +9,8 @@ import {
   GRPCFailedPreconditionError,
   GRPCInvalidArgumentError,
   GRPCNotFoundError,
+  GRPCOutOfRangeError,
+  GRPCResourceExhastedError,
   type IOptions,
 } from 'etcd3';
 import type { ConnectionPool } from 'etcd3/lib/connection-pool';
@@ -64,6 +66,8 @@ export interface EndpointStatus {
   raftIndex?: number;
   raftAppliedIndex?: number;
   dbSizeBytes?: number;
+  /** Bytes of the database file holding live data (etcd 3.4+). */
+  dbSizeInUseBytes?: number;
   version?: string;
 }
 
@@ -123,6 +127,8 @@ function asRequestError(error: unknown, operation: string, endpoint: string): Et
   if (error instanceof GRPCAlreadyExistsError) return new EtcdRequestError('ETCD_ALREADY_EXISTS', operation, endpoint, detail);
   if (error instanceof GRPCInvalidArgumentError) return new EtcdRequestError('ETCD_INVALID_ARGUMENT', operation, endpoint, detail);
   if (error instanceof EtcdPermissionDeniedError) return new EtcdRequestError('ETCD_PERMISSION_DENIED', operation, endpoint, detail);
+  if (error instanceof GRPCOutOfRangeError) return new EtcdRequestError('ETCD_OUT_OF_RANGE', operation, endpoint, detail);
+  if (error instanceof GRPCResourceExhastedError) return new EtcdRequestError('ETCD_NO_SPACE', operation, endpoint, detail);
   return undefined;
 }
 
@@ -331,6 +337,9 @@ export class EtcdGateway implements EtcdPort {
         dbSizeBytes: Number(s.dbSize),
         version: s.version,
       };
+      // etcd 3.4+ reports it; an older server leaves it out (etcd3 decodes that as "0" or undefined).
+      const inUse = Number((s as { dbSizeInUse?: string }).dbSizeInUse ?? 0);
+      if (inUse > 0) status.dbSizeInUseBytes = inUse;
       return { status };
     } catch (error) {
       const tls = this.tlsFailure(error);
@@ -450,6 +459,35 @@ export class EtcdGateway implements EtcdPort {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * Defragment one member's database. The member stops serving while bbolt rewrites its file: the caller decides
+   * whether the cluster can spare it. Within `timeoutMs`, which must cover the rewrite of the whole database.
+   */
+  async defragment(endpoint: string, timeoutMs: number): Promise<void> {
+    await this.firstAnswer(`defragment ${endpoint}`, (c) => c.maintenance.defragment(), [endpoint], timeoutMs);
+  }
+
+  /**
+   * Compact the keyspace's history up to `revision`, physically (the call returns once the pages are free). A
+   * revision already compacted is refused by etcd with ETCD_OUT_OF_RANGE-like text: the caller treats it as done.
+   */
+  async compact(revision: number, endpoints?: readonly string[], timeoutMs?: number): Promise<void> {
+    await this.firstAnswer(`compact to revision ${revision}`, (c) => c.kv.compact({ revision, physical: true }), endpoints, timeoutMs);
+  }
+
+  /** Disarm one member's alarm (NOSPACE, CORRUPT). */
+  async disarmAlarm(memberId: string, alarm: string, endpoints?: readonly string[]): Promise<void> {
+    const type = alarm.toUpperCase() === 'NOSPACE' ? 'Nospace' : alarm.toUpperCase() === 'CORRUPT' ? 'Corrupt' : undefined;
+    if (!type) throw new Error(`unknown alarm ${JSON.stringify(alarm)}: expected NOSPACE or CORRUPT`);
+    await this.firstAnswer(`alarm disarm ${alarm} of ${memberId}`, (c) => c.maintenance.alarm({ action: 'Deactivate', memberID: toDecimalId(memberId), alarm: type }), endpoints);
+  }
+
+  /** Write one key; returns the revision of the write. */
+  async put(key: string, value: string, endpoints?: readonly string[]): Promise<{ revision: number }> {
+    const { value: answer } = await this.firstAnswer(`put ${key}`, (c) => c.put(key).value(value).exec(), endpoints);
+    return { revision: Number(answer.header.revision) };
   }
 
   /** Close every client. */

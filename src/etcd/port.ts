@@ -33,6 +33,14 @@ export interface EtcdPort {
   revision(endpoint: string): Promise<number>;
   /** Stream a snapshot from one endpoint into `path`; returns its revision, size and sha256. */
   snapshot(endpoint: string, path: string, timeoutMs: number): Promise<{ revision: number; bytes: number; sha256: string }>;
+  /** Defragment one member's database; it stops serving meanwhile. */
+  defragment(endpoint: string, timeoutMs: number): Promise<void>;
+  /** Compact the keyspace's history up to `revision`, physically. */
+  compact(revision: number, endpoints?: readonly string[], timeoutMs?: number): Promise<void>;
+  /** Disarm one member's alarm (NOSPACE, CORRUPT). */
+  disarmAlarm(memberId: string, alarm: string, endpoints?: readonly string[]): Promise<void>;
+  /** Write one key; returns the revision of the write. */
+  put(key: string, value: string, endpoints?: readonly string[]): Promise<{ revision: number }>;
   /** Release connections. */
   close(): void;
 }

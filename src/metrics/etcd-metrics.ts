@@ -4,7 +4,7 @@ import { bucketDelta, histogramBuckets, histogramQuantile, sampleValue, type Buc
 /** The Raft health figures the guardian reads from one member's /metrics endpoint: those fields of RaftStatus. */
 export type EtcdMetricFigures = Pick<
   RaftStatus,
-  'hasLeader' | 'leaderChangesSeen' | 'proposalsFailed' | 'proposalsPending' | 'walFsyncP99Seconds' | 'peerRoundTripP99Seconds'
+  'hasLeader' | 'leaderChangesSeen' | 'proposalsFailed' | 'proposalsPending' | 'walFsyncP99Seconds' | 'peerRoundTripP99Seconds' | 'quotaBytes'
 >;
 
 /** Per histogram: the snapshot a window started from, and the p99 of the last window that held enough observations. */
@@ -51,6 +51,9 @@ export function extractEtcdFigures(samples: readonly Sample[], memory?: Histogra
   if (failed !== undefined) figures.proposalsFailed = failed;
   const pending = sampleValue(samples, 'etcd_server_proposals_pending');
   if (pending !== undefined) figures.proposalsPending = pending;
+  // The member's own quota (--quota-backend-bytes, or its default), since etcd 3.4.
+  const quota = sampleValue(samples, 'etcd_server_quota_backend_bytes');
+  if (quota !== undefined && quota > 0) figures.quotaBytes = quota;
   const fsync = histogramBuckets(samples, 'etcd_disk_wal_fsync_duration_seconds').get('');
   if (fsync) {
     const value = p99('wal-fsync', fsync, memory);

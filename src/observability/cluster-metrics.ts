@@ -27,8 +27,18 @@ function healthSamples(cluster: string, health: HealthState): MetricSample[] {
   return HEALTH_STATES.map((state) => ({ metric: 'health', value: state === health ? 1 : 0, labels: { cluster, health: state } }));
 }
 
-function decisionReason(decision: Decision): string {
-  return decision.kind === 'migrate' ? decision.plan.strategy : decision.kind === 'repair' ? decision.plan.kind : decision.reason;
+/** The decision's second word: a migration's strategy, a repair's kind, a maintenance's mode, or why nothing or an alert. */
+export function decisionReason(decision: Decision): string {
+  switch (decision.kind) {
+    case 'migrate':
+      return decision.plan.strategy;
+    case 'repair':
+      return decision.plan.kind;
+    case 'maintain':
+      return decision.plan.mode;
+    default:
+      return decision.reason;
+  }
 }
 
 /** The samples of a cycle that completed: quorum figures, health, findings, decision, leader change. */

@@ -1,4 +1,5 @@
 import type { Finding } from '../domain/risk';
+import { decisionReason } from '../observability/cluster-metrics';
 import { rootOf } from './history';
 import type { ActivityReport, CycleReport, FailureSummary, MigrationReport, MonitorReport, TimelineSegment, WorkflowReport } from './types';
 
@@ -242,7 +243,7 @@ function monitorSections(report: WorkflowReport, mon: MonitorReport): string[] {
     '',
   );
   if (mon.decisions.length === 0) out.push('None: every cycle decided there was nothing to do.', '');
-  else out.push(...table(['cycle', 'decision', 'reason', 'summary'], mon.decisions.map((d) => [d.cycle, d.decision.kind, d.decision.kind === 'migrate' ? d.decision.plan.strategy : d.decision.kind === 'repair' ? d.decision.plan.kind : d.decision.reason, d.decision.summary])), '');
+  else out.push(...table(['cycle', 'decision', 'reason', 'summary'], mon.decisions.map((d) => [d.cycle, d.decision.kind, decisionReason(d.decision), d.decision.summary])), '');
   out.push('## Findings', '');
   if (mon.findings.length === 0) out.push('None.', '');
   else {

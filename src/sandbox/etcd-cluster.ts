@@ -147,7 +147,7 @@ export function httpProbes(version: string): Pick<V1Container, 'readinessProbe' 
 
 /**
  * The pod of one member of a new cluster running etcd `version` (image tag and probes follow it); `tls` adds etcd's
- * TLS flags, the certificates' volume and an exec probe.
+ * TLS flags, the certificates' volume and an exec probe; `quotaBytes` sets etcd's space quota.
  */
 export function etcdPodManifest(
   member: EtcdMemberLayout,
@@ -155,6 +155,7 @@ export function etcdPodManifest(
   token: string,
   tls = false,
   version: string = DEFAULT_POD_ETCD_VERSION,
+  quotaBytes?: number,
 ): V1Pod {
   const initialCluster = cluster.map((m) => `${m.name}=${m.peerUrl}`).join(',');
   const secure = tls ? tlsContainer() : undefined;
@@ -192,6 +193,7 @@ export function etcdPodManifest(
             `--initial-cluster-token=${token}`,
             '--logger=zap',
             '--log-outputs=stderr',
+            ...(quotaBytes !== undefined ? [`--quota-backend-bytes=${quotaBytes}`] : []),
             ...(tls ? etcdTlsArgs() : []),
           ],
           ...(secure?.env ? { env: secure.env } : {}),

@@ -177,6 +177,8 @@ export interface StatefulSetParams {
   version?: string;
   /** The cluster's Service address, host:port (the sandbox's kube-proxy stand-in). */
   serviceAddress: string;
+  /** etcd's space quota (--quota-backend-bytes); absent: etcd's default. */
+  quotaBytes?: number;
 }
 
 /**
@@ -233,6 +235,7 @@ export function statefulSetManifest(params: StatefulSetParams): V1StatefulSet {
                 `--initial-cluster-token=${params.token}`,
                 '--logger=zap',
                 '--log-outputs=stderr',
+                ...(params.quotaBytes !== undefined ? [`--quota-backend-bytes=${params.quotaBytes}`] : []),
                 ...(tls ? etcdTlsArgs() : []),
               ],
               env,

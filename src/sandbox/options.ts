@@ -60,6 +60,11 @@ export interface SandboxOptions {
    * `etcd` whose claims bind to local PersistentVolumes the sandbox makes on the chosen nodes.
    */
   etcdWorkload?: EtcdWorkload;
+  /**
+   * The members' space quota in bytes (`--quota-backend-bytes`), so that NOSPACE and fragmentation can be reached in a
+   * test; absent: etcd's default (2 GiB).
+   */
+  etcdQuotaBytes?: number;
   /** Called with one line per start-up step, for progress output. */
   onProgress?: (message: string) => void;
 }
@@ -78,6 +83,7 @@ export interface ResolvedOptions {
   etcdTls: boolean;
   etcdVersion: EtcdMinor;
   etcdWorkload: EtcdWorkload;
+  etcdQuotaBytes: number | undefined;
   onProgress: (message: string) => void;
 }
 
@@ -120,6 +126,18 @@ export function resolveEtcdWorkload(value: string | undefined, source = 'etcdWor
     throw new SandboxArgumentError(`invalid ${source} ${JSON.stringify(value)}: choose one of ${ETCD_WORKLOADS.join(', ')}`);
   }
   return workload as EtcdWorkload;
+}
+
+/** The smallest quota the sandbox accepts: a fresh member's database and a few writes must fit. */
+export const MIN_ETCD_QUOTA_BYTES = 8 * 1024 * 1024;
+
+/** The members' quota: absent, or a whole number of bytes of at least MIN_ETCD_QUOTA_BYTES. */
+export function resolveEtcdQuota(bytes: number | undefined, source = 'etcdQuotaBytes'): number | undefined {
+  if (bytes === undefined) return undefined;
+  if (!Number.isSafeInteger(bytes) || bytes < MIN_ETCD_QUOTA_BYTES) {
+    throw new SandboxArgumentError(`invalid ${source} ${String(bytes)}: choose at least ${MIN_ETCD_QUOTA_BYTES} bytes (8MiB), such as 64MiB`);
+  }
+  return bytes;
 }
 
 /** The one-line error for a member count the sandbox does not accept. */
@@ -175,6 +193,7 @@ export function resolveOptions(options: SandboxOptions): ResolvedOptions {
     etcdTls: options.etcdTls ?? DEFAULTS.etcdTls,
     etcdVersion: resolveEtcdVersion(options.etcdVersion),
     etcdWorkload: resolveEtcdWorkload(options.etcdWorkload),
+    etcdQuotaBytes: resolveEtcdQuota(options.etcdQuotaBytes),
     onProgress: options.onProgress ?? (() => undefined),
   };
 }

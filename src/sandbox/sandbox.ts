@@ -254,10 +254,10 @@ export class Sandbox {
     const statefulSet = opts.etcdWorkload === 'statefulset';
     if (statefulSet) {
       const serviceAddress = `${etcdServiceAddress(ctx.slot)}:${ETCD_CLIENT_PORT}`;
-      await createEtcdStatefulSet(kube, { members, token, tls: opts.etcdTls, version: etcdVersion, serviceAddress });
+      await createEtcdStatefulSet(kube, { members, token, tls: opts.etcdTls, version: etcdVersion, serviceAddress, ...(opts.etcdQuotaBytes !== undefined ? { quotaBytes: opts.etcdQuotaBytes } : {}) });
     } else {
       for (const member of members) {
-        await kube.core.createNamespacedPod({ namespace: ETCD_NAMESPACE, body: etcdPodManifest(member, members, token, opts.etcdTls, etcdVersion) });
+        await kube.core.createNamespacedPod({ namespace: ETCD_NAMESPACE, body: etcdPodManifest(member, members, token, opts.etcdTls, etcdVersion, opts.etcdQuotaBytes) });
       }
     }
     await waitForEtcd(kube, members.map((m) => m.clientUrl), paths.logs, parts.etcdTls, parts.etcdReadyPath);

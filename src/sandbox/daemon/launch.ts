@@ -43,6 +43,7 @@ export function serveArgs(options: LaunchRequest['options'], stateDir: string): 
     ['--domains', options.domains],
     ['--grace-period', options.nodeGracePeriodSeconds],
     ['--slot', options.slot],
+    ['--etcd-quota', options.etcdQuotaBytes],
   ];
   for (const [flag, value] of numeric) if (value !== undefined) args.push(flag, String(value));
   if (options.temporal === false) args.push('--no-temporal');

@@ -264,6 +264,10 @@ export async function startEtcdTarget(options: EtcdTargetOptions): Promise<EtcdT
     hashKv: (endpoint, revision, timeoutMs) => gateway.hashKv(endpoint, revision, timeoutMs),
     revision: (endpoint) => gateway.revision(endpoint),
     snapshot: (endpoint, path, timeoutMs) => gateway.snapshot(endpoint, path, timeoutMs),
+    defragment: (endpoint, timeoutMs) => gateway.defragment(endpoint, timeoutMs),
+    compact: (revision, endpoints, timeoutMs) => gateway.compact(revision, endpoints, timeoutMs),
+    disarmAlarm: (memberId, alarm, endpoints) => gateway.disarmAlarm(memberId, alarm, endpoints),
+    put: (key, value, endpoints) => gateway.put(key, value, endpoints),
     close: () => gateway.close(),
   };
 

@@ -16,7 +16,7 @@ import type { Random } from './random';
 export type ProcessState = 'none' | 'running' | 'stopped' | 'frozen';
 
 /** The gRPC codes etcd answers membership and maintenance calls with. */
-export type GrpcCode = 'NOT_FOUND' | 'FAILED_PRECONDITION' | 'ALREADY_EXISTS' | 'INVALID_ARGUMENT' | 'UNAVAILABLE' | 'OUT_OF_RANGE';
+export type GrpcCode = 'NOT_FOUND' | 'FAILED_PRECONDITION' | 'ALREADY_EXISTS' | 'INVALID_ARGUMENT' | 'UNAVAILABLE' | 'OUT_OF_RANGE' | 'RESOURCE_EXHAUSTED';
 
 /** gRPC's numbers, as grpc-js prints them before the code's name ("9 FAILED_PRECONDITION: ..."). */
 export const GRPC_NUMBERS: Record<GrpcCode, number> = {
@@ -25,6 +25,7 @@ export const GRPC_NUMBERS: Record<GrpcCode, number> = {
   ALREADY_EXISTS: 6,
   FAILED_PRECONDITION: 9,
   OUT_OF_RANGE: 11,
+  RESOURCE_EXHAUSTED: 8,
   UNAVAILABLE: 14,
 };
 
@@ -42,6 +43,8 @@ export const ETCD_ERRORS = {
   /** etcd 3.4 and 3.5; 3.6 says FAILED_PRECONDITION (the model follows its `version`). */
   learnerNotSupported: { code: 'UNAVAILABLE', message: 'etcdserver: rpc not supported for learner' },
   futureRevision: { code: 'OUT_OF_RANGE', message: 'etcdserver: mvcc: required revision is a future revision' },
+  compacted: { code: 'OUT_OF_RANGE', message: 'etcdserver: mvcc: required revision has been compacted' },
+  noSpace: { code: 'RESOURCE_EXHAUSTED', message: 'etcdserver: mvcc: database space exceeded' },
 } as const satisfies Record<string, { code: GrpcCode; message: string }>;
 
 /** What one endpoint did with one request: answered, answered with a gRPC error, or gave no answer at all. */
@@ -57,8 +60,12 @@ export interface EtcdModelOptions {
   electionDelayMs: number;
   /** etcd's HealthInterval: strict reconfiguration wants every peer connected for this long. */
   healthIntervalMs: number;
-  /** The database size a learner must receive before it is in sync. */
+  /** The database size a learner must receive before it is in sync; also the base of every member's database. */
   dbSizeBytes: number;
+  /** The members' space quota (--quota-backend-bytes): a write that would grow a database past it raises NOSPACE. */
+  quotaBytes: number;
+  /** What each revision a write adds to the database until compaction frees it. */
+  bytesPerWrite: number;
   /** How fast a learner receives the leader's snapshot. */
   catchUpBytesPerSecond: number;
   /** The fixed part of a learner's catch-up (connecting, the first heartbeats). */
@@ -83,6 +90,8 @@ export const DEFAULT_ETCD_OPTIONS: EtcdModelOptions = {
   electionDelayMs: 1_000,
   healthIntervalMs: 5_000,
   dbSizeBytes: 20 * 1024 * 1024,
+  quotaBytes: 2 * 1024 ** 3,
+  bytesPerWrite: 1024,
   catchUpBytesPerSecond: 20 * 1024 * 1024,
   catchUpBaseMs: 200,
   memberListReads: 'linearizable',
@@ -120,6 +129,8 @@ export interface ModelMember {
   proposalsFailed: number;
   /** It was removed from the cluster; its process exits as soon as it learns so. */
   removed: boolean;
+  /** Its database file: grows with the data, shrinks only when defragmented (undefined: as large as its data). */
+  fileBytes?: number;
 }
 
 type Entry =
@@ -167,6 +178,8 @@ export class EtcdModel {
   private term = 1;
   private electionAt: number | undefined;
   private revisionNow = 1;
+  /** The revision history was compacted up to (1: never). */
+  private compactedRevision = 1;
   private exitListeners: ExitListener[] = [];
 
   constructor(
@@ -294,6 +307,29 @@ export class EtcdModel {
     return this.options.catchUpBaseMs + Math.ceil((this.options.dbSizeBytes / this.options.catchUpBytesPerSecond) * 1000);
   }
 
+  /**
+   * The bytes of a member's database holding data: the base, plus every applied revision after the compaction
+   * point, plus the keys the compaction kept.
+   */
+  inUseBytes(member: ModelMember): number {
+    let revisions = 0;
+    for (const entry of this.entries.slice(0, member.applied)) if (entry.kind === 'put' && entry.revision > this.compactedRevision) revisions++;
+    const kept = this.compactedRevision > 1 ? this.kvOf(member, this.compactedRevision).size : 0;
+    return this.options.dbSizeBytes + (revisions + kept) * this.options.bytesPerWrite;
+  }
+
+  /** The size of a member's database file: its data, or more when it has free pages. */
+  fileBytes(member: ModelMember): number {
+    const inUse = this.inUseBytes(member);
+    if (member.fileBytes === undefined || member.fileBytes < inUse) member.fileBytes = inUse;
+    return member.fileBytes;
+  }
+
+  /** The revision history is compacted up to. */
+  compactRevision(): number {
+    return this.compactedRevision;
+  }
+
   /** Raise an alarm, as a full disk (NOSPACE) or a failed corruption check (CORRUPT) would. */
   raiseAlarm(memberId: string, alarm: string): void {
     this.alarmList.push({ memberId, alarm });
@@ -385,6 +421,14 @@ export class EtcdModel {
   put(key: string, value: string): { ok: true; revision: number } | { ok: false; reason: string } {
     this.sync();
     if (this.leader === undefined) return { ok: false, reason: 'etcdserver: no leader' };
+    // etcd's quota check: refused while NOSPACE is raised, and a write that would grow the leader's file past the
+    // quota raises it.
+    if (this.alarmList.some((a) => a.alarm === 'NOSPACE')) return { ok: false, reason: ETCD_ERRORS.noSpace.message };
+    const leader = this.members.get(this.leader);
+    if (leader && this.inUseBytes(leader) + this.options.bytesPerWrite > this.options.quotaBytes) {
+      this.alarmList.push({ memberId: leader.id, alarm: 'NOSPACE' });
+      return { ok: false, reason: ETCD_ERRORS.noSpace.message };
+    }
     this.revisionNow += 1;
     const entry: Entry = { index: this.entries.length + 1, kind: 'put', key, value, revision: this.revisionNow };
     this.entries.push(entry);
@@ -414,7 +458,8 @@ export class EtcdModel {
         raftTerm: this.term,
         raftIndex: m.applied,
         raftAppliedIndex: m.applied,
-        dbSizeBytes: this.options.dbSizeBytes,
+        dbSizeBytes: this.fileBytes(m),
+        dbSizeInUseBytes: this.inUseBytes(m),
         version: this.options.version,
       },
     }));
@@ -459,6 +504,50 @@ export class EtcdModel {
   /** The member's applied keys, as a snapshot stream would carry them, served locally. */
   snapshot(endpoint: string): Answer<{ revision: number; keys: [string, string][] }> {
     return this.serve(endpoint, (m) => ({ ok: true, value: { revision: this.memberRevision(m), keys: [...this.kvOf(m)].sort(([a], [b]) => (a < b ? -1 : 1)) } }));
+  }
+
+  /** A client write at one endpoint: through the leader, refused as etcd refuses it. */
+  putAt(endpoint: string, key: string, value: string): Answer<{ revision: number }> {
+    return this.serve(endpoint, (m) => {
+      if (m.isLearner) return status(this.learnerRefusal());
+      if (!this.hasLeader(m)) return this.proposalTimeout(m, endpoint);
+      const written = this.put(key, value);
+      if (!written.ok) return written.reason === ETCD_ERRORS.noSpace.message ? status(ETCD_ERRORS.noSpace) : timeout(endpoint);
+      return { ok: true, value: { revision: written.revision } };
+    });
+  }
+
+  /** Compact history up to `revision`, through Raft (every member applies it). */
+  compact(endpoint: string, revision: number): Answer<void> {
+    return this.serve(endpoint, (m) => {
+      if (m.isLearner) return status(this.learnerRefusal());
+      if (!this.hasLeader(m)) return this.proposalTimeout(m, endpoint);
+      if (revision <= this.compactedRevision) return status(ETCD_ERRORS.compacted);
+      if (revision > this.revisionNow) return status(ETCD_ERRORS.futureRevision);
+      this.compactedRevision = revision;
+      return { ok: true, value: undefined };
+    });
+  }
+
+  /** Defragment the member at `endpoint`: its file shrinks to its data. Served locally, learners included. */
+  defragment(endpoint: string): Answer<void> {
+    return this.serve(endpoint, (m) => {
+      m.fileBytes = this.inUseBytes(m);
+      return { ok: true, value: undefined };
+    });
+  }
+
+  /** Deactivate one member's alarm, through Raft. Disarming an alarm that is not raised is no error, as in etcd. */
+  disarmAlarm(endpoint: string, memberId: string, alarm: string): Answer<void> {
+    return this.serve(endpoint, (m) => {
+      if (m.isLearner) return status(this.learnerRefusal());
+      if (!this.hasLeader(m)) return this.proposalTimeout(m, endpoint);
+      for (let i = this.alarmList.length - 1; i >= 0; i--) {
+        const a = this.alarmList[i];
+        if (a && a.memberId === memberId && a.alarm === alarm) this.alarmList.splice(i, 1);
+      }
+      return { ok: true, value: undefined };
+    });
   }
 
   /** `member add --learner`, with etcd's checks in etcd's order. */
@@ -747,7 +836,9 @@ export class EtcdModel {
       gauge('etcd_server_proposals_failed_total', 'The total number of failed proposals seen.', 'counter', m.proposalsFailed),
       gauge('etcd_server_proposals_pending', 'The current number of pending proposals to commit.', 'gauge', 0),
       gauge('etcd_server_proposals_committed_total', 'The total number of consensus proposals committed.', 'gauge', m.applied),
-      gauge('etcd_mvcc_db_total_size_in_bytes', 'Total size of the underlying database physically allocated in bytes.', 'gauge', this.options.dbSizeBytes),
+      gauge('etcd_mvcc_db_total_size_in_bytes', 'Total size of the underlying database physically allocated in bytes.', 'gauge', this.fileBytes(m)),
+      gauge('etcd_mvcc_db_total_size_in_use_in_bytes', 'Total size of the underlying database logically in use in bytes.', 'gauge', this.inUseBytes(m)),
+      gauge('etcd_server_quota_backend_bytes', 'Current backend storage quota size in bytes.', 'gauge', this.options.quotaBytes),
       '# HELP etcd_disk_wal_fsync_duration_seconds The latency distributions of fsync called by WAL.\n',
       '# TYPE etcd_disk_wal_fsync_duration_seconds histogram\n',
       ...fsync.map((le) => `etcd_disk_wal_fsync_duration_seconds_bucket{le="${le}"} ${le >= 0.004 ? count : 0}\n`),

@@ -20,6 +20,8 @@ const REQUEST_CODES: Partial<Record<GrpcCode, EtcdRequestError['code']>> = {
   FAILED_PRECONDITION: 'ETCD_FAILED_PRECONDITION',
   ALREADY_EXISTS: 'ETCD_ALREADY_EXISTS',
   INVALID_ARGUMENT: 'ETCD_INVALID_ARGUMENT',
+  OUT_OF_RANGE: 'ETCD_OUT_OF_RANGE',
+  RESOURCE_EXHAUSTED: 'ETCD_NO_SPACE',
 };
 
 /** grpc-js's message for a status: "9 FAILED_PRECONDITION: etcdserver: ...". */
@@ -170,6 +172,34 @@ export class ModelEtcdPort implements EtcdPort {
       writeFileSync(`${path}.part`, body, { mode: 0o600 });
       renameSync(`${path}.part`, path);
       return { revision: answer.value.revision, bytes: body.length, sha256: createHash('sha256').update(body).digest('hex') };
+    });
+  }
+
+  /** Defragment one member; served locally. */
+  defragment(endpoint: string, timeoutMs: number): Promise<void> {
+    return this.calls.run('etcd', 'defragment', [endpoint], { error: this.unavailable(`defragment ${endpoint}`, [endpoint]) }, () => {
+      this.firstAnswer(`defragment ${endpoint}`, (e) => this.model.defragment(e), [endpoint], timeoutMs);
+    });
+  }
+
+  /** Compact history, through Raft. */
+  compact(revision: number, endpoints?: readonly string[], timeoutMs?: number): Promise<void> {
+    return this.calls.run('etcd', 'compact', [revision, endpoints], { error: this.unavailable(`compact to revision ${revision}`, endpoints) }, () => {
+      this.firstAnswer(`compact to revision ${revision}`, (e) => this.model.compact(e, revision), endpoints, timeoutMs);
+    });
+  }
+
+  /** Disarm one member's alarm. */
+  disarmAlarm(memberId: string, alarm: string, endpoints?: readonly string[]): Promise<void> {
+    return this.calls.run('etcd', 'disarmAlarm', [memberId, alarm, endpoints], { error: this.unavailable(`alarm disarm ${alarm} of ${memberId}`, endpoints) }, () => {
+      this.firstAnswer(`alarm disarm ${alarm} of ${memberId}`, (e) => this.model.disarmAlarm(e, memberId, alarm), endpoints);
+    });
+  }
+
+  /** A client write. */
+  put(key: string, value: string, endpoints?: readonly string[]): Promise<{ revision: number }> {
+    return this.calls.run('etcd', 'put', [key, endpoints], { error: this.unavailable(`put ${key}`, endpoints) }, () => {
+      return this.firstAnswer(`put ${key}`, (e) => this.model.putAt(e, key, value), endpoints).value;
     });
   }
 

@@ -41,6 +41,10 @@ class FakeEtcd implements EtcdPort {
   hashKv = notUsed('hashKv');
   revision = notUsed('revision');
   snapshot = notUsed('snapshot');
+  defragment = notUsed('defragment');
+  compact = notUsed('compact');
+  disarmAlarm = notUsed('disarmAlarm');
+  put = notUsed('put');
   close(): void {}
 }
 

@@ -63,6 +63,10 @@ class FakeEtcd implements EtcdPort {
   promoteMember = notUsed('promoteMember');
   moveLeader = notUsed('moveLeader');
   hashKv = notUsed('hashKv');
+  defragment = notUsed('defragment');
+  compact = notUsed('compact');
+  disarmAlarm = notUsed('disarmAlarm');
+  put = notUsed('put');
   close(): void {}
 }
 

@@ -74,6 +74,8 @@ describe('loadConfig with the example file', () => {
           placement: { nodeSelector: { 'node-role.kubernetes.io/control-plane': '' } },
           desiredVoters: 5,
           monitor: { continueAsNewEvery: 100 },
+          space: { fragmentedRatio: 0.55, fragmentedMinSize: 100 * 1024 * 1024, quotaWarning: 0.8, quotaCritical: 0.95, growthHorizon: 4 * 3_600_000 },
+          maintenance: { auto: true, windows: [], pauseBetweenMembers: 5_000 },
         },
         {
           name: 'events',
@@ -95,6 +97,8 @@ describe('loadConfig with the example file', () => {
           tolerations: [],
           desiredVoters: 3,
           monitor: { continueAsNewEvery: 100 },
+          space: { fragmentedRatio: 0.55, fragmentedMinSize: 100 * 1024 * 1024, quotaWarning: 0.8, quotaCritical: 0.95, growthHorizon: 4 * 3_600_000 },
+          maintenance: { auto: true, windows: [], pauseBetweenMembers: 5_000 },
         },
       ],
     });

@@ -72,6 +72,8 @@ const DEFAULT_CLUSTER: ClusterConfig = {
   tolerations: [],
   desiredVoters: 3,
   monitor: { continueAsNewEvery: 100 },
+  space: { fragmentedRatio: 0.55, fragmentedMinSize: 100 * 1024 * 1024, quotaWarning: 0.8, quotaCritical: 0.95, growthHorizon: 4 * 3_600_000 },
+  maintenance: { auto: true, windows: [], pauseBetweenMembers: 5_000 },
 };
 
 describe('guardian config defaults', () => {
@@ -297,6 +299,8 @@ describe('toPolicy', () => {
             workload: { kind: 'StatefulSet', name: 'events-etcd' },
             tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'etcd', effect: 'NoSchedule' }],
             placement: { nodeSelector: { 'node-role.kubernetes.io/control-plane': '' }, allowedNodes: ['cp-1', 'cp-2', 'cp-3', 'cp-4'] },
+            space: { fragmentedRatio: 0.5, fragmentedMinSize: '200MiB', quotaWarning: 0.7, quotaCritical: 0.9, growthHorizon: '2h', quota: '8GiB' },
+            maintenance: { auto: false, windows: [{ days: ['sat', 'sun'], start: '22:00', end: '02:00' }], pauseBetweenMembers: '30s' },
           }),
         ],
       }),
@@ -314,6 +318,8 @@ describe('toPolicy', () => {
       addressingMode: 'headless-service',
       workload: { kind: 'StatefulSet', name: 'events-etcd', volumeClaimTemplate: 'data' },
       placement: { nodeSelector: { 'node-role.kubernetes.io/control-plane': '' }, allowedNodes: ['cp-1', 'cp-2', 'cp-3', 'cp-4'] },
+      space: { fragmentedRatio: 0.5, fragmentedMinBytes: 200 * 1024 ** 2, quotaWarning: 0.7, quotaCritical: 0.9, growthHorizonMs: 7_200_000, quotaBytes: 8 * 1024 ** 3 },
+      maintenance: { auto: false, windows: [{ days: ['sat', 'sun'], start: '22:00', end: '02:00' }], pauseBetweenMembersMs: 30_000 },
     });
   });
 });

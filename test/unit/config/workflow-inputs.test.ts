@@ -139,7 +139,7 @@ describe('the modules workflow code imports', () => {
     (file) => {
       const source = readFileSync(join('src/config', file), 'utf8');
       const imports = [...source.matchAll(/from '([^']+)'/g)].map((match) => match[1]);
-      const allowed = /^(zod|\.\.\/domain\/[a-z-]+|\.\/(duration|errors|issues|schema|env))$/;
+      const allowed = /^(zod|\.\.\/domain\/[a-z-]+|\.\/(duration|errors|issues|schema|env|size))$/;
       expect(imports.filter((specifier) => specifier === undefined || !allowed.test(specifier))).toEqual([]);
     },
   );

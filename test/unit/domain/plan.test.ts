@@ -240,8 +240,8 @@ describe('when the guardian must not move anything', () => {
   });
 
   it('alerts for a critical finding it cannot fix by moving a member', () => {
-    const obs = withMember(aCluster(3), 0, { status: aStatus({ alarms: ['NOSPACE'] }) });
-    expect(decide(obs)).toMatchObject({ kind: 'alert', reason: 'needs-operator', summary: 'needs an operator: member etcd-0 raised NOSPACE' });
+    const obs = withMember(aCluster(3), 0, { status: aStatus({ alarms: ['CORRUPT'] }) });
+    expect(decide(obs)).toMatchObject({ kind: 'alert', reason: 'needs-operator', summary: 'needs an operator: member etcd-0 raised CORRUPT' });
   });
 
   it('does nothing while another migration of the cluster is in flight', () => {
@@ -311,9 +311,9 @@ describe('when the guardian must not move anything', () => {
   });
 
   it('still alerts for another critical finding during a migration, naming only that finding', () => {
-    const obs = withMember(aCluster(2), 0, { status: aStatus({ alarms: ['NOSPACE'] }) });
+    const obs = withMember(aCluster(2), 0, { status: aStatus({ alarms: ['CORRUPT'] }) });
     const decision = decide(obs, { state: { inFlight: { workflowId: 'migrate-main', member: 'etcd-2' } } });
-    expect(decision).toMatchObject({ kind: 'alert', reason: 'needs-operator', summary: 'needs an operator: member etcd-0 raised NOSPACE' });
+    expect(decision).toMatchObject({ kind: 'alert', reason: 'needs-operator', summary: 'needs an operator: member etcd-0 raised CORRUPT' });
     expect(decision.kind === 'alert' && decision.findings.map((f) => f.kind)).toEqual(['db-alarm']);
   });
 

@@ -86,12 +86,13 @@ describe('histogram quantiles, as histogram_quantile computes them', () => {
 });
 
 describe('etcd figures from /metrics', () => {
-  it('reads leader, counters and WAL fsync p99 from a real member', () => {
+  it('reads leader, counters, WAL fsync p99 and the space quota (etcd\'s 2 GiB default) from a real member', () => {
     expect(extractEtcdFigures(parsePrometheusText(realEtcd))).toEqual({
       hasLeader: true,
       leaderChangesSeen: 1,
       proposalsFailed: 0,
       proposalsPending: 0,
+      quotaBytes: 2 * 1024 ** 3,
       walFsyncP99Seconds: expect.any(Number) as number,
     });
   });

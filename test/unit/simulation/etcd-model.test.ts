@@ -130,9 +130,9 @@ describe('the etcd model: leadership and reads', () => {
     expect(a.revision).toBe(revision);
     expect((await world.etcd.hashKv(e(world, 'etcd-2'), 0)).hash).not.toBe(a.hash);
     expect(await refusal(world.etcd.hashKv(e(world, 'etcd-2'), revision))).toEqual([
-      'EtcdUnavailableError',
-      'ETCD_UNAVAILABLE',
-      `hashkv at http://127.20.0.3:2379: no etcd endpoint answered (http://127.20.0.3:2379: 11 OUT_OF_RANGE: etcdserver: mvcc: required revision is a future revision)`,
+      'EtcdRequestError',
+      'ETCD_OUT_OF_RANGE',
+      `hashkv at http://127.20.0.3:2379 at http://127.20.0.3:2379: 11 OUT_OF_RANGE: etcdserver: mvcc: required revision is a future revision`,
     ]);
     expect(missingWrites(world, world.member('etcd-2')).map((w) => w.key)).toEqual(['late']);
     expect(lostAcknowledgedWrites(world)).toEqual([]);

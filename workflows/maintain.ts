@@ -1,0 +1,124 @@
+import {
+  ActivityCancellationType,
+  ApplicationFailure,
+  CancellationScope,
+  defineQuery,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import { SA } from '../src/config/search-attributes';
+import { parseMaintainClusterInput, type MaintainClusterInput } from '../src/config/workflow-inputs';
+import type { MaintenancePlan } from '../src/domain/maintenance';
+import { failureType, invalidInputFailure, rootMessage } from './failures';
+import { MAINTENANCE_ACTIVITY_CLASS, runMaintenance, type MaintenanceInvoke, type MaintenanceRun, type MaintenanceStepActivities } from './run-maintenance';
+import { Saga, type StepRecord } from './saga';
+import { MIGRATION_TIMING, scaledTiming, type ActivityClass } from './timing';
+
+/** What the maintenance's `progress` query answers. */
+export interface MaintenanceProgress {
+  cluster: string;
+  phase: 'validating' | 'planning' | 'maintaining' | 'succeeded' | 'failed';
+  plan?: MaintenancePlan;
+  currentStep?: string;
+  steps: StepRecord[];
+}
+
+/** The outcome of a maintenance that did not fail. */
+export interface MaintenanceResult extends Partial<MaintenanceRun> {
+  cluster: string;
+  dryRun: boolean;
+  requestedBy?: string;
+  plan: MaintenancePlan;
+  steps: StepRecord[];
+}
+
+/** The current step and each step's timing and result. */
+export const maintenanceProgressQuery = defineQuery<MaintenanceProgress>('progress');
+
+function proxy(cls: ActivityClass) {
+  return proxyActivities<MaintenanceStepActivities>({
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    startToCloseTimeout: cls.startToCloseMs,
+    ...(cls.heartbeatMs !== undefined ? { heartbeatTimeout: cls.heartbeatMs } : {}),
+    ...(cls.scheduleToCloseMs !== undefined ? { scheduleToCloseTimeout: cls.scheduleToCloseMs } : {}),
+    retry: {
+      initialInterval: cls.retry.initialIntervalMs,
+      backoffCoefficient: cls.retry.backoffCoefficient,
+      maximumInterval: cls.retry.maximumIntervalMs,
+      ...(cls.retry.maximumAttempts !== undefined ? { maximumAttempts: cls.retry.maximumAttempts } : {}),
+    },
+  });
+}
+
+const invoke = ((name: string, cls: ActivityClass, input: unknown) => {
+  const fn = (proxy(cls) as unknown as Record<string, (input: unknown) => Promise<unknown>>)[name];
+  if (!fn) throw ApplicationFailure.nonRetryable(`no activity ${name}`, 'BUG');
+  return fn(input);
+}) as MaintenanceInvoke;
+
+/**
+ * Maintenance of a cluster's space: defragment members one at a time (the leader last, leadership moved off it
+ * first), or recover from NOSPACE (compact, defragment every member, disarm, prove a write). Started by the monitor
+ * for a confirmed space finding, or by an operator (`etcd-guardian maintain`, the Temporal UI), under the cluster's
+ * migration id: one disruptive operation per cluster at a time. A voter that goes down stops it (nothing is undone:
+ * no step weakens the cluster) and the migration path takes over.
+ */
+export async function maintainCluster(raw: unknown): Promise<MaintenanceResult> {
+  const asked = (typeof raw === 'object' && raw !== null ? raw : {}) as { cluster?: unknown };
+  const progress: MaintenanceProgress = { cluster: typeof asked.cluster === 'string' ? asked.cluster : '?', phase: 'validating', steps: [] };
+  const saga = new Saga({ now: () => new Date(), nonCancellable: (fn) => CancellationScope.nonCancellable(fn), messageOf: rootMessage }, progress.steps);
+  setHandler(maintenanceProgressQuery, () => (saga.current !== undefined ? { ...progress, currentStep: saga.current } : progress));
+  let input: MaintainClusterInput;
+  try {
+    input = parseMaintainClusterInput(raw);
+  } catch (error) {
+    progress.phase = 'failed';
+    throw invalidInputFailure(error) ?? error;
+  }
+  upsertSearchAttributes([{ key: SA.cluster, value: input.cluster }, { key: SA.strategy, value: 'maintenance' }]);
+  progress.phase = 'planning';
+  const quick = MIGRATION_TIMING.quick;
+  const plan = await saga
+    .step(
+      'plan',
+      () =>
+        invoke('prepareMaintenance', quick, {
+          cluster: input.cluster,
+          mode: input.mode,
+          ...(input.members ? { members: input.members } : {}),
+          ...(input.all ? { all: true } : {}),
+          ...(input.reason ? { reason: input.reason } : {}),
+        }),
+      (p) => `${p.mode}: ${p.reasons.join('; ')}${p.skipped.length > 0 ? `; skipped: ${p.skipped.map((s) => `${s.member} (${s.reason})`).join(', ')}` : ''}`,
+    )
+    .catch((error: unknown) => {
+      progress.phase = 'failed';
+      throw ApplicationFailure.create({ message: rootMessage(error), type: failureType(error) ?? 'PLAN_FAILED', nonRetryable: true });
+    });
+  progress.plan = plan;
+  const result: MaintenanceResult = { cluster: input.cluster, dryRun: input.dryRun, ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}), plan, steps: progress.steps };
+  if (input.dryRun) {
+    progress.phase = 'succeeded';
+    return result;
+  }
+  progress.phase = 'maintaining';
+  const timing = scaledTiming(MIGRATION_TIMING, plan.endpointTimeoutMs);
+  try {
+    const run = await runMaintenance(plan, { cluster: input.cluster, invoke, saga, timing, sleep: (ms) => sleep(ms) });
+    progress.phase = 'succeeded';
+    return { ...result, ...run };
+  } catch (error) {
+    progress.phase = 'failed';
+    if (isCancellation(error)) throw error;
+    const now = await CancellationScope.nonCancellable(() => invoke('describeClusterNow', timing[MAINTENANCE_ACTIVITY_CLASS.describeClusterNow], { cluster: input.cluster })).catch(() => 'cluster state unknown');
+    throw ApplicationFailure.create({
+      message: `maintenance of ${input.cluster} stopped at ${progress.steps.find((s) => s.status === 'failed')?.step ?? 'an unknown step'}: ${rootMessage(error)}; ${now}`,
+      type: failureType(error) ?? 'MAINTENANCE_FAILED',
+      nonRetryable: true,
+      details: [progress.steps],
+    });
+  }
+}

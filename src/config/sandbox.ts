@@ -30,6 +30,10 @@ export interface SandboxClusterTuning {
   dryRun?: boolean;
   continueAsNewEvery?: number;
   strategy?: 'auto' | 'replace' | 'surge';
+  /** The cluster's `space` section, as written in a config file (thresholds of the space findings). */
+  space?: Record<string, unknown>;
+  /** The cluster's `maintenance` section, as written in a config file (auto, windows, pauseBetweenMembers). */
+  maintenance?: Record<string, unknown>;
 }
 
 /** A raw config document (before validation) for the sandbox, with snappy intervals suited to a demo. */
@@ -57,6 +61,8 @@ export function sandboxConfigDocument(facts: SandboxFacts, tuning: SandboxCluste
         dryRun: tuning.dryRun ?? false,
         backup: { required: true, directory: facts.backupDirectory },
         monitor: { continueAsNewEvery: tuning.continueAsNewEvery ?? 100 },
+        ...(tuning.space ? { space: tuning.space } : {}),
+        ...(tuning.maintenance ? { maintenance: tuning.maintenance } : {}),
       },
     ],
   };

@@ -11,8 +11,9 @@ import type { StepMember } from './steps';
  *
  * - `defragment`: defragment members one at a time, followers first and the leader last (leadership moved off it
  *   first), with a health gate after each (every voter healthy, the member caught up) and a pause between them.
- * - `nospace`: compact to the current revision, defragment every member as above, disarm the NOSPACE alarm once every
- *   database is below 90 % of its quota, then prove that a write succeeds.
+ * - `nospace`: compact to the current revision, defragment every member as above (without the pause: the cluster refuses
+ *   writes until the last one is done), disarm the NOSPACE alarm once every database is below 90 % of its quota, then
+ *   prove that a write succeeds.
  *
  * A defragmentation blocks the member while it rewrites its database: never with a voter down, never without
  * fault tolerance.
@@ -210,7 +211,8 @@ export function buildMaintenancePlan(
         guard: 'a healthy voter to take it',
       });
     }
-    const last = i === ordered.length - 1;
+    // A NOSPACE cluster refuses writes until the last member is done: no pause, the health gate is enough.
+    const last = i === ordered.length - 1 || mode === 'nospace';
     steps.push({
       step: 'defragment',
       args: { member, learner: m.isLearner, budgetMs: defragBudgetMs(m.status.dbSizeBytes ?? 0), pauseAfterMs: last ? 0 : pauseMs },

@@ -63,6 +63,11 @@ describe('a maintenance plan: one member at a time, followers first, the leader 
     expect(defragBudgetMs(200 * MiB)).toBe(50_000);
   });
 
+  it('a NOSPACE recovery does not pause between members: writes are refused until the last one is done', () => {
+    const nospace = withMember(cluster(QUOTA, QUOTA - MiB), 1, { status: aStatus({ dbSizeBytes: QUOTA, alarms: ['NOSPACE'] }) });
+    expect(plan(nospace, { mode: 'auto' }).steps.filter((s) => s.step === 'defragment').map((s) => s.step === 'defragment' && s.args.pauseAfterMs)).toEqual([0, 0, 0]);
+  });
+
   it('says why and records every member\'s sizes before', () => {
     const p = plan(withMember(cluster(), 2, { status: aStatus({ dbSizeBytes: 12 * MiB, dbSizeInUseBytes: 11 * MiB, quotaBytes: QUOTA }) }), { mode: 'defragment' });
     expect(p.reasons).toEqual(['fragmented: etcd-1, etcd-0', 'defragment etcd-1, etcd-0 one at a time, leader etcd-0 last']);

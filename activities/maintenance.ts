@@ -36,7 +36,8 @@ export interface DefragResult {
 export const WRITE_PROBE_KEY = 'etcd-guardian/write-probe';
 
 /** A refused maintenance plan's failure type; the request's own faults are INVALID_INPUT. */
-const REFUSAL_TYPES: Record<MaintenanceRefusal['code'], MigrationRefusedError['code'] | 'MAINTENANCE_STOPPED'> = {
+const REFUSAL_TYPES: Record<MaintenanceRefusal['code'], MigrationRefusedError['code'] | 'MAINTENANCE_STOPPED' | 'NOT_READY_YET'> = {
+  'alarms-unknown': 'NOT_READY_YET',
   'unknown-member': 'INVALID_INPUT',
   'no-alarm': 'INVALID_INPUT',
   'nothing-to-do': 'NOTHING_TO_MAINTAIN',
@@ -49,23 +50,30 @@ const REFUSAL_TYPES: Record<MaintenanceRefusal['code'], MigrationRefusedError['c
 
 const label = (m: MemberObservation): string => m.name || m.id;
 
+/** Refusals that one more look may lift: a status call that failed once, an election under way. */
+const TRANSIENT: ReadonlySet<MaintenanceRefusal['code']> = new Set(['membership-unknown', 'alarms-unknown', 'quorum-lost', 'no-leader', 'voter-unhealthy']);
+
+/** Looks a refusal gets before it stands: a member that missed one status call is not down. */
+const LOOKS = 3;
+
 /**
  * The gate before a member is taken out of service: the membership read through the leader, every voter healthy,
  * and the cluster keeping quorum without this member. A member that is down now is the migration's business: the
  * maintenance stops (not retried) and says why.
  */
-function defragGuard(obs: ClusterObservation, member: MemberObservation): void {
+function defragGuard(obs: ClusterObservation, member: MemberObservation): MaintenanceStoppedError | undefined {
   const cluster = obs.cluster;
   const down = obs.members.filter((m) => !m.isLearner && !isMemberHealthy(m));
   if (down.length > 0) {
-    throw new MaintenanceStoppedError(
+    return new MaintenanceStoppedError(
       `maintenance of ${cluster} stopped before defragmenting ${label(member)}: ${down.map((m) => `${label(m)} (${m.status.error ?? 'no leader'})`).join(', ')} not healthy; the monitor replaces it first; ${describeCluster(obs)}`,
     );
   }
   const quorum = quorumState(toVoterViews(obs.members));
   if (!member.isLearner && quorum.faultTolerance < 1) {
-    throw new MaintenanceStoppedError(`maintenance of ${cluster} stopped before defragmenting ${label(member)}: no fault tolerance (${quorum.healthyVoters} healthy voters, quorum ${quorum.quorum}); ${describeCluster(obs)}`);
+    return new MaintenanceStoppedError(`maintenance of ${cluster} stopped before defragmenting ${label(member)}: no fault tolerance (${quorum.healthyVoters} healthy voters, quorum ${quorum.quorum}); ${describeCluster(obs)}`);
   }
+  return undefined;
 }
 
 /**
@@ -89,21 +97,23 @@ export function createMaintenanceActivities(deps: ActivityDeps) {
     /** Observe, and plan the maintenance the request asks for; a refusal says why before any side effect. */
     async prepareMaintenance(input: PrepareMaintenanceInput): Promise<MaintenancePlan> {
       const runtime = runtimeOf(deps, input.cluster);
-      const observation = await observe(runtime);
-      const built = buildMaintenancePlan(
-        observation,
-        runtime.policy,
-        {
-          mode: input.mode,
-          ...(input.members && input.members.length > 0 ? { members: input.members } : {}),
-          ...(input.all ? { all: true } : {}),
-          ...(input.reason ? { reason: input.reason } : {}),
-        },
-        deps.now(),
-      );
+      const request = {
+        mode: input.mode,
+        ...(input.members && input.members.length > 0 ? { members: input.members } : {}),
+        ...(input.all ? { all: true } : {}),
+        ...(input.reason ? { reason: input.reason } : {}),
+      };
+      let observation = await observe(runtime);
+      let built = buildMaintenancePlan(observation, runtime.policy, request, deps.now());
+      for (let look = 2; look <= LOOKS && 'refusal' in built && TRANSIENT.has(built.refusal.code); look++) {
+        await effects.sleep(1000);
+        observation = await observe(runtime);
+        built = buildMaintenancePlan(observation, runtime.policy, request, deps.now());
+      }
       if ('refusal' in built) {
         const code = REFUSAL_TYPES[built.refusal.code];
         const message = `${built.refusal.message}; ${describeCluster(observation)}`;
+        if (code === 'NOT_READY_YET') throw new NotReadyYetError(message);
         throw code === 'MAINTENANCE_STOPPED' ? new MaintenanceStoppedError(message) : new MigrationRefusedError(code, message);
       }
       const { plan } = built;
@@ -135,15 +145,23 @@ export function createMaintenanceActivities(deps: ActivityDeps) {
      */
     async defragmentMember({ cluster, memberId, budgetMs }: { cluster: string; memberId: string; budgetMs: number }): Promise<DefragResult> {
       const runtime = runtimeOf(deps, cluster);
-      const obs = await observe(runtime);
-      if (obs.membershipUnknown !== undefined) throw new MembershipUnknownError(`cannot read the members of ${cluster}: ${obs.membershipUnknown}`);
-      const member = obs.members.find((m) => m.id === memberId);
-      if (!member) {
-        log.info(`defragment: ${memberId} is no longer a member of ${cluster}: nothing to do`, { step: 'defragment', cluster, memberId });
-        return { member: memberId, gone: true };
+      let obs = await observe(runtime);
+      let stop: MaintenanceStoppedError | undefined;
+      let member: MemberObservation | undefined;
+      for (let look = 1; ; look++) {
+        if (obs.membershipUnknown !== undefined) throw new MembershipUnknownError(`cannot read the members of ${cluster}: ${obs.membershipUnknown}`);
+        member = obs.members.find((m) => m.id === memberId);
+        if (!member) {
+          log.info(`defragment: ${memberId} is no longer a member of ${cluster}: nothing to do`, { step: 'defragment', cluster, memberId });
+          return { member: memberId, gone: true };
+        }
+        stop = defragGuard(obs, member);
+        if (!stop || look >= LOOKS) break;
+        await effects.sleep(1000);
+        obs = await observe(runtime);
       }
+      if (stop) throw stop;
       const name = label(member);
-      defragGuard(obs, member);
       const endpoint = member.clientURLs[0];
       if (!endpoint) throw new NotReadyYetError(`${name} has no client URL yet`);
       const beforeBytes = member.status.dbSizeBytes;

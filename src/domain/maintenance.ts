@@ -87,7 +87,7 @@ export interface MaintenanceRequest {
 
 /** Why no plan was made. `field` names the request field at fault, when one is. */
 export interface MaintenanceRefusal {
-  code: 'membership-unknown' | 'quorum-lost' | 'no-leader' | 'voter-unhealthy' | 'no-fault-tolerance' | 'unknown-member' | 'no-alarm' | 'nothing-to-do';
+  code: 'membership-unknown' | 'alarms-unknown' | 'quorum-lost' | 'no-leader' | 'voter-unhealthy' | 'no-fault-tolerance' | 'unknown-member' | 'no-alarm' | 'nothing-to-do';
   field?: 'members' | 'mode';
   message: string;
 }
@@ -126,6 +126,10 @@ export function buildMaintenancePlan(
     return { refusal: { code: 'membership-unknown', message: `the member list of ${cluster} cannot be read (${obs.membershipUnknown}): no maintenance on an unknown membership` } };
   }
   const raised = nospaceMembers(obs);
+  // Unknown is not absent: without the alarm list, "no NOSPACE" would be a guess, and `auto` would pick the wrong remedy.
+  if (raised.length === 0 && request.mode !== 'defragment' && obs.missingSignals.includes('alarms')) {
+    return { refusal: { code: 'alarms-unknown', message: `the alarm list of ${cluster} could not be read: whether NOSPACE is raised is unknown` } };
+  }
   const mode: MaintenanceMode = request.mode === 'auto' ? (raised.length > 0 ? 'nospace' : 'defragment') : request.mode;
   if (mode === 'nospace' && raised.length === 0) {
     return { refusal: { code: 'no-alarm', field: 'mode', message: `no NOSPACE alarm is raised on ${cluster}: nothing to recover; ask for mode "defragment" to return free pages` } };

@@ -1,8 +1,9 @@
+import { maintenanceScenarioFor, simulateMaintenanceSeed } from './simulate-maintenance';
 import { scenarioFor, simulateSeed, type SeedResult } from './simulate';
 
 /**
- * `npm run simulate -- --runs N --seed S`: run N seeds from S and report violations. A failing seed prints its
- * scenario, its steps and its whole schedule; `--runs 1 --seed <it>` replays it exactly.
+ * `npm run simulate -- --runs N --seed S`: run N migration seeds and N maintenance seeds from S and report violations.
+ * A failing seed prints its scenario, its steps and its whole schedule; `--runs 1 --seed <it>` replays it exactly.
  */
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -41,7 +42,32 @@ async function main(): Promise<void> {
     console.log('  schedule:');
     console.log(result.schedule.split('\n').map((l) => `    ${l}`).join('\n'));
   }
-  process.exit(failing.length > 0 ? 1 : 0);
+  // The maintenance (defragmentation, NOSPACE recovery) over the same model, the same number of seeds.
+  const maintenanceStarted = Date.now();
+  const maintenanceOutcomes = new Map<string, number>();
+  const maintenanceFailing: string[] = [];
+  for (let s = seed; s < seed + runs; s++) {
+    const result = await simulateMaintenanceSeed(maintenanceScenarioFor(s));
+    const key = result.outcome === 'succeeded' ? 'succeeded' : `failed (${result.failureType ?? 'untyped'})`;
+    maintenanceOutcomes.set(key, (maintenanceOutcomes.get(key) ?? 0) + 1);
+    if (verbose) console.log(`maintenance seed ${s}: ${key}${result.failure ? `: ${result.failure}` : ''}`);
+    if (result.violations.length === 0) continue;
+    maintenanceFailing.push(
+      [
+        `\nmaintenance seed ${s}: ${JSON.stringify(result.scenario)}`,
+        ...result.violations.map((v) => `  VIOLATION ${v.invariant}: ${v.detail} (at ${v.atMs} ms, step ${v.step ?? '-'})`),
+        `  outcome: ${result.outcome}${result.failure ? `: ${result.failure}` : ''}`,
+        ...result.steps.map((r) => `  ${r.status.padEnd(11)} ${r.step}: ${r.detail ?? ''}`),
+        result.schedule.split('\n').map((l) => `    ${l}`).join('\n'),
+      ].join('\n'),
+    );
+  }
+  const maintenanceSeconds = (Date.now() - maintenanceStarted) / 1000;
+  console.log(`simulate maintenance: ${runs} seeds from ${seed} in ${maintenanceSeconds.toFixed(1)} s`);
+  for (const [key, n] of [...maintenanceOutcomes].sort()) console.log(`  ${key}: ${n}`);
+  console.log(`  violations: ${maintenanceFailing.length} seed(s)`);
+  for (const text of maintenanceFailing.slice(0, 3)) console.log(text);
+  process.exit(failing.length > 0 || maintenanceFailing.length > 0 ? 1 : 0);
 }
 
 main().catch((error: unknown) => {

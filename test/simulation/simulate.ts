@@ -1,8 +1,6 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
-import { MockActivityEnvironment } from '@temporalio/testing';
 import { createBackupActivities } from '../../activities/backup';
 import { createMigrationActivities, type PrepareInput } from '../../activities/migration';
 import { createStatefulSetActivities } from '../../activities/statefulset';
@@ -15,13 +13,14 @@ import { emptyWindow } from '../../src/domain/window';
 import { failureType, rootMessage } from '../../workflows/failure-type';
 import { runPlan, type Invoke, type StepActivities } from '../../workflows/run-plan';
 import { Saga, type StepRecord } from '../../workflows/saga';
-import { MIGRATION_TIMING, type ActivityClass } from '../../workflows/timing';
+import { MIGRATION_TIMING } from '../../workflows/timing';
 import { SIM_CLUSTER, simDeps } from './deps';
 import { aWorld, SIM_NAMESPACE, SIM_STATEFULSET } from './model/builders';
 import type { WorldEvent } from './model/events';
 import type { Fault, PortCall } from './model/faults';
 import { learners, lostAcknowledgedWrites, voters } from './model/invariants';
 import { Random } from './model/random';
+import { retryingInvoke } from './retry';
 import type { World } from './model/world';
 
 /**
@@ -210,30 +209,7 @@ export async function simulateSeed(scenario: Scenario): Promise<SeedResult> {
   const workload = scenario.workload === 'statefulset' ? { workload: { kind: 'StatefulSet' as const, name: SIM_STATEFULSET.name, volumeClaimTemplate: SIM_STATEFULSET.volumeClaimTemplate } } : {};
   const deps = simDeps(world, { policy: { desiredVoters: voterCount, ...workload }, backup: { required: false, directory: backups } });
   const activities: StepActivities = { ...createMigrationActivities(deps), ...createBackupActivities(deps), ...createStatefulSetActivities(deps) };
-  const quiet = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
-  const env = new MockActivityEnvironment({}, { logger: quiet });
-  /** Temporal's retry policy on the virtual clock: the same classes the workflow gives its proxies. */
-  const invoke = (async (name: keyof StepActivities, cls: ActivityClass, input: unknown) => {
-    const fn = activities[name] as (input: unknown) => Promise<unknown>;
-    const started = world.elapsedMs();
-    let interval = cls.retry.initialIntervalMs;
-    for (let attempt = 1; ; attempt++) {
-      const attemptStart = world.elapsedMs();
-      try {
-        const value = await env.run(fn, input);
-        // An attempt that outlived its start-to-close timeout was abandoned by the server: its answer is lost.
-        if (world.elapsedMs() - attemptStart > cls.startToCloseMs) throw ApplicationFailure.retryable(`activity ${name} timed out (start-to-close)`, 'TIMEOUT');
-        return value;
-      } catch (error) {
-        const nonRetryable = error instanceof ApplicationFailure && error.nonRetryable;
-        const outOfAttempts = cls.retry.maximumAttempts !== undefined && attempt >= cls.retry.maximumAttempts;
-        const outOfTime = cls.scheduleToCloseMs !== undefined && world.elapsedMs() + interval - started > cls.scheduleToCloseMs;
-        if (nonRetryable || outOfAttempts || outOfTime) throw error;
-        world.advance(interval);
-        interval = Math.min(interval * cls.retry.backoffCoefficient, cls.retry.maximumIntervalMs);
-      }
-    }
-  }) as Invoke;
+  const invoke = retryingInvoke(world, activities) as Invoke;
 
   const records: StepRecord[] = [];
   const saga = new Saga({ now: () => world.now(), nonCancellable: (fn) => fn(), messageOf: rootMessage }, records);

@@ -524,6 +524,8 @@ export class EtcdModel {
       if (!this.hasLeader(m)) return this.proposalTimeout(m, endpoint);
       if (revision <= this.compactedRevision) return status(ETCD_ERRORS.compacted);
       if (revision > this.revisionNow) return status(ETCD_ERRORS.futureRevision);
+      // The files keep the size the history gave them: compaction frees pages, it does not shrink a file.
+      for (const member of this.members.values()) this.fileBytes(member);
       this.compactedRevision = revision;
       return { ok: true, value: undefined };
     });

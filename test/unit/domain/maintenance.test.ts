@@ -83,6 +83,7 @@ describe('a maintenance is refused before any side effect, with the reason', () 
     ['quorum lost', withMember(withMember(cluster(), 1, { status: aDeadStatus() }), 2, { status: aDeadStatus() }), { mode: 'defragment' }, 'quorum-lost', /has lost quorum \(1\/3 healthy voters\)/],
     ['membership unknown', { ...cluster(), membershipUnknown: 'no endpoint answered' }, { mode: 'auto' }, 'membership-unknown', /cannot be read \(no endpoint answered\)/],
     ['mode nospace without an alarm', cluster(), { mode: 'nospace' }, 'no-alarm', /no NOSPACE alarm is raised on main/],
+    ['the alarm list unread: NOSPACE is unknown, not absent', { ...cluster(), missingSignals: ['alarms'] }, { mode: 'auto' }, 'alarms-unknown', /the alarm list of main could not be read/],
     ['an unknown member named', cluster(), { mode: 'defragment', members: ['etcd-9'] }, 'unknown-member', /no member named "etcd-9" in main; members: etcd-0, etcd-1, etcd-2/],
     ['nothing fragmented', cluster(4 * MiB, 3 * MiB), { mode: 'defragment' }, 'nothing-to-do', /^nothing to defragment in main: etcd-0 not fragmented/],
   ])('%s', (_name, obs, request, code, message) => {

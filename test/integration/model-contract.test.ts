@@ -7,7 +7,7 @@ import { peersMarkSilentPeerInactive } from '../../src/domain/etcd-version';
 import { acquireSlot, type SlotLease } from '../../src/sandbox/slot-lock';
 import { startEtcdTarget } from '../simulation/contract/etcd-target';
 import { modelTarget } from '../simulation/contract/model-target';
-import { runScenario, type Outcome, type Scenario, type StepResult } from '../simulation/contract/scenario';
+import { modelSpaceOptions, runScenario, type Outcome, type Scenario, type StepResult } from '../simulation/contract/scenario';
 import { SCENARIOS } from '../simulation/contract/scenarios';
 import { aWorld } from '../simulation/model/builders';
 
@@ -81,7 +81,7 @@ describe('the model against real etcd: the contract scenarios', () => {
   const scenarios = SCENARIOS.filter((s) => s.silentPeersStayActive === undefined || s.silentPeersStayActive === silentPeersStayActive);
 
   it.each(scenarios.map((s) => [s.name, s, SCENARIOS.indexOf(s)] as const))('%s: the same outcome at every step', async (_name, scenario, index) => {
-    const model = await runScenario(modelTarget(aWorld({ members: scenario.members, etcd: { silentPeersStayActive, version } })), scenario);
+    const model = await runScenario(modelTarget(aWorld({ members: scenario.members, etcd: { silentPeersStayActive, version, ...modelSpaceOptions(scenario) } })), scenario);
     if (!lease) throw new Error('no sandbox slot');
     const started = Date.now();
     const real = await startEtcdTarget({
@@ -90,6 +90,7 @@ describe('the model against real etcd: the contract scenarios', () => {
       dir: join(base, `scenario-${index}`),
       timeoutMs: REAL_TIMEOUT_MS,
       token: `contract-${process.pid}-${index}`,
+      ...(scenario.space ? { quotaBytes: scenario.space.quotaBytes } : {}),
     });
     let actual: StepResult[];
     try {

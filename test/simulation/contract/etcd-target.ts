@@ -73,6 +73,8 @@ export interface EtcdTargetOptions {
   timeoutMs: number;
   /** A token that makes this cluster's ids its own. */
   token: string;
+  /** etcd's --quota-backend-bytes, for a space scenario. */
+  quotaBytes?: number;
 }
 
 /** The last lines of a log file, for an error that says why a process did not come up. */
@@ -145,6 +147,7 @@ export async function startEtcdTarget(options: EtcdTargetOptions): Promise<EtcdT
         // --strict-reconfig-check is etcd's default (true); heartbeat and election timeouts stay at theirs too.
         '--logger=zap',
         '--log-outputs=stderr',
+        ...(options.quotaBytes !== undefined ? [`--quota-backend-bytes=${options.quotaBytes}`] : []),
       ],
       env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/' },
       logPath: member.logPath,

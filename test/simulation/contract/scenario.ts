@@ -31,7 +31,15 @@ export type ScenarioCall =
   | { call: 'removeMember'; member: ScenarioMember; at: ScenarioMember[]; expect: Outcome }
   | { call: 'promoteMember'; member: ScenarioMember; at: ScenarioMember[]; expect: Outcome }
   /** `at` may be `$leader`: the current leader's endpoint. */
-  | { call: 'moveLeader'; to: ScenarioMember; at: ScenarioMember; expect: Outcome };
+  | { call: 'moveLeader'; to: ScenarioMember; at: ScenarioMember; expect: Outcome }
+  /** Rewrite `keys` keys with values of the scenario's `space.valueBytes` until a put is refused; the outcome is that refusal. */
+  | { call: 'fillUntilRefused'; keys: number; at: ScenarioMember[]; expect: Outcome }
+  | { call: 'put'; key: string; at: ScenarioMember[]; expect: Outcome }
+  /** Compact to the revision `at[0]` reads now (`again`: the revision of the previous compaction). */
+  | { call: 'compact'; again?: boolean; at: ScenarioMember[]; expect: Outcome }
+  | { call: 'defragment'; member: ScenarioMember; expect: Outcome }
+  /** Disarm every NOSPACE alarm the alarm list shows. */
+  | { call: 'disarmNospace'; at: ScenarioMember[]; expect: Outcome };
 
 /** One step: a call, a world event, or starting the last learner's process (its pod, in the sandbox). */
 export type ScenarioStep = ScenarioCall | { event: WorldEvent } | { startLearner: { name: string; node: string } } | { waitMs: number };
@@ -46,6 +54,11 @@ export interface Scenario {
    * active to its peers (3.5+) or not (3.4). The model runs with the same setting; real etcd only on such a version.
    */
   silentPeersStayActive?: boolean;
+  /**
+   * Space: real etcd runs with `--quota-backend-bytes=quotaBytes`; the model with that quota, a 1 MiB empty database
+   * and `valueBytes` per write. Outcomes are compared, never sizes: the two count bytes differently.
+   */
+  space?: { quotaBytes: number; valueBytes: number };
 }
 
 /** What a scenario runs against. */
@@ -100,6 +113,7 @@ export async function runScenario(target: ScenarioTarget, scenario: Scenario): P
   let learner: { id: string; peerURL: string; members: { id: string; name: string; peerURLs: string[] }[] } | undefined;
   const resolve = (member: ScenarioMember): string => (member === '$learner' ? (learner?.id ?? 'no-learner-yet') : target.idOf(member));
   const endpoints = (at: ScenarioMember[]): string[] => at.map((m) => target.endpointOf(resolve(m)));
+  let compactedAt = 0;
   for (const [index, step] of scenario.steps.entries()) {
     if ('event' in step) {
       await target.apply(step.event);
@@ -139,6 +153,30 @@ export async function runScenario(target: ScenarioTarget, scenario: Scenario): P
           await target.etcd.moveLeader(target.endpointOf(at), resolve(step.to));
           break;
         }
+        case 'fillUntilRefused': {
+          const value = 'v'.repeat(scenario.space?.valueBytes ?? 1024);
+          // Bounded: a target that never refuses ends the loop and the step reports ok, which the expectation catches.
+          for (let i = 0; i < 10_000; i++) await target.etcd.put(`fill-${i % step.keys}`, value, endpoints(step.at));
+          break;
+        }
+        case 'put':
+          await target.etcd.put(step.key, 'x', endpoints(step.at));
+          break;
+        case 'compact': {
+          const at = endpoints(step.at);
+          const revision = step.again ? compactedAt : await target.etcd.revision(at[0] ?? '');
+          compactedAt = revision;
+          await target.etcd.compact(revision, at);
+          break;
+        }
+        case 'defragment':
+          await target.etcd.defragment(target.endpointOf(resolve(step.member)), 30_000);
+          break;
+        case 'disarmNospace': {
+          const at = endpoints(step.at);
+          for (const alarm of await target.etcd.alarms(at)) if (alarm.alarm === 'NOSPACE') await target.etcd.disarmAlarm(alarm.memberId, 'NOSPACE', at);
+          break;
+        }
       }
     } catch (caught) {
       error = caught;
@@ -146,4 +184,9 @@ export async function runScenario(target: ScenarioTarget, scenario: Scenario): P
     results.push({ step: index, call: step.call, expected: step.expect, actual: outcomeOf(error), detail: error === undefined ? 'ok' : errorText(error) });
   }
   return results;
+}
+
+/** The model's etcd options for a scenario: its space settings, when it has them. */
+export function modelSpaceOptions(scenario: Scenario): { quotaBytes?: number; dbSizeBytes?: number; bytesPerWrite?: number } {
+  return scenario.space ? { quotaBytes: scenario.space.quotaBytes, dbSizeBytes: 1024 * 1024, bytesPerWrite: scenario.space.valueBytes } : {};
 }

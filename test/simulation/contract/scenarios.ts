@@ -93,4 +93,23 @@ export const SCENARIOS: Scenario[] = [
       { call: 'memberList', at: ['etcd-0', 'etcd-1', 'etcd-2'], expect: { ok: true } },
     ],
   },
+  {
+    name: 'NOSPACE: refused at the quota, compacted, defragmented, disarmed, writable again',
+    members: 3,
+    space: { quotaBytes: 16 * 1024 * 1024, valueBytes: 512 * 1024 },
+    steps: [
+      { call: 'fillUntilRefused', keys: 4, at: ['etcd-0'], expect: { refused: 'etcdserver: mvcc: database space exceeded' } },
+      // The alarm is raised: every write is refused, on every member, until it is disarmed.
+      { call: 'put', key: 'small', at: ['etcd-1'], expect: { refused: 'etcdserver: mvcc: database space exceeded' } },
+      { call: 'compact', at: ['etcd-0'], expect: { ok: true } },
+      { call: 'compact', again: true, at: ['etcd-0'], expect: { refused: 'etcdserver: mvcc: required revision has been compacted' } },
+      // Compaction frees pages but the alarm stays: still refused.
+      { call: 'put', key: 'small', at: ['etcd-0'], expect: { refused: 'etcdserver: mvcc: database space exceeded' } },
+      { call: 'defragment', member: 'etcd-1', expect: { ok: true } },
+      { call: 'defragment', member: 'etcd-2', expect: { ok: true } },
+      { call: 'defragment', member: 'etcd-0', expect: { ok: true } },
+      { call: 'disarmNospace', at: ['etcd-0'], expect: { ok: true } },
+      { call: 'put', key: 'small', at: ['etcd-0'], expect: { ok: true } },
+    ],
+  },
 ];

@@ -4,9 +4,9 @@ import type { Invoke, StepActivities } from './run-plan';
 import type { ActivityClass } from './timing';
 
 // Saga steps wait for a cancelled activity to stop before compensating, so that two steps never overlap.
-/** A proxy of every step activity under one class of timeouts and retries. */
-export function proxyFor(cls: ActivityClass) {
-  return proxyActivities<StepActivities>({
+/** A proxy of every step activity (the migration's, or those `T` names) under one class of timeouts and retries. */
+export function proxyFor<T extends object = StepActivities>(cls: ActivityClass) {
+  return proxyActivities<T>({
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     startToCloseTimeout: cls.startToCloseMs,
     ...(cls.heartbeatMs !== undefined ? { heartbeatTimeout: cls.heartbeatMs } : {}),

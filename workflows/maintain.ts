@@ -1,18 +1,9 @@
-import {
-  ActivityCancellationType,
-  ApplicationFailure,
-  CancellationScope,
-  defineQuery,
-  isCancellation,
-  proxyActivities,
-  setHandler,
-  sleep,
-  upsertSearchAttributes,
-} from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, defineQuery, isCancellation, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import { SA } from '../src/config/search-attributes';
 import { parseMaintainClusterInput, type MaintainClusterInput } from '../src/config/workflow-inputs';
 import type { MaintenancePlan } from '../src/domain/maintenance';
 import { failureType, invalidInputFailure, rootMessage } from './failures';
+import { proxyFor } from './invoke';
 import { MAINTENANCE_ACTIVITY_CLASS, runMaintenance, type MaintenanceInvoke, type MaintenanceRun, type MaintenanceStepActivities } from './run-maintenance';
 import { Saga, type StepRecord } from './saga';
 import { MIGRATION_TIMING, scaledTiming, type ActivityClass } from './timing';
@@ -38,23 +29,8 @@ export interface MaintenanceResult extends Partial<MaintenanceRun> {
 /** The current step and each step's timing and result. */
 export const maintenanceProgressQuery = defineQuery<MaintenanceProgress>('progress');
 
-function proxy(cls: ActivityClass) {
-  return proxyActivities<MaintenanceStepActivities>({
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    startToCloseTimeout: cls.startToCloseMs,
-    ...(cls.heartbeatMs !== undefined ? { heartbeatTimeout: cls.heartbeatMs } : {}),
-    ...(cls.scheduleToCloseMs !== undefined ? { scheduleToCloseTimeout: cls.scheduleToCloseMs } : {}),
-    retry: {
-      initialInterval: cls.retry.initialIntervalMs,
-      backoffCoefficient: cls.retry.backoffCoefficient,
-      maximumInterval: cls.retry.maximumIntervalMs,
-      ...(cls.retry.maximumAttempts !== undefined ? { maximumAttempts: cls.retry.maximumAttempts } : {}),
-    },
-  });
-}
-
 const invoke = ((name: string, cls: ActivityClass, input: unknown) => {
-  const fn = (proxy(cls) as unknown as Record<string, (input: unknown) => Promise<unknown>>)[name];
+  const fn = (proxyFor<MaintenanceStepActivities>(cls) as unknown as Record<string, (input: unknown) => Promise<unknown>>)[name];
   if (!fn) throw ApplicationFailure.nonRetryable(`no activity ${name}`, 'BUG');
   return fn(input);
 }) as MaintenanceInvoke;

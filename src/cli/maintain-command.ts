@@ -1,11 +1,10 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { InvalidInputError } from '../config/errors';
 import { parseMaintainClusterInput, type MaintainClusterRequest } from '../config/workflow-inputs';
 import { formatBytes } from '../domain/space';
 import type { MaintenanceResult } from '../../workflows/maintain';
-import { cliConfig, clusterNamed, CliArgumentError, temporalClient } from './context';
-import { migrationIdFor } from './migrate-command';
+import { runClusterWorkflow } from './cluster-workflow';
+import { cliConfig, clusterNamed, CliArgumentError } from './context';
 
 /** The plan, one line per step, then what each step did. */
 export function maintenanceLines(result: MaintenanceResult): string[] {
@@ -54,23 +53,7 @@ export function registerMaintainCommand(program: Command): void {
         if (error instanceof InvalidInputError) throw new CliArgumentError(error.message);
         throw error;
       }
-      const client = await temporalClient(config);
-      const workflowId = migrationIdFor(cluster);
-      try {
-        const handle = await client.workflow.start('maintainCluster', { workflowId, taskQueue: config.temporal.taskQueue, args: [request] }).catch((error: unknown) => {
-          if (error instanceof WorkflowExecutionAlreadyStartedError) {
-            throw new Error(`a migration, repair or maintenance of cluster ${cluster} is already running (${workflowId}); wait for it (etcd-guardian status)`, { cause: error });
-          }
-          throw error;
-        });
-        process.stderr.write(`started ${handle.workflowId} (run ${handle.firstExecutionRunId})\n`);
-        const result = (await handle.result().catch((error: unknown) => {
-          if (error instanceof WorkflowFailedError) throw new Error(`maintenance failed: ${error.cause?.message ?? error.message}`, { cause: error });
-          throw error;
-        })) as MaintenanceResult;
-        process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${maintenanceLines(result).join('\n')}\n`);
-      } finally {
-        await client.connection.close();
-      }
+      const result = await runClusterWorkflow<MaintenanceResult>(config, cluster, 'maintainCluster', request, 'maintenance');
+      process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${maintenanceLines(result).join('\n')}\n`);
     });
 }

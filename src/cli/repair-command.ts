@@ -1,10 +1,9 @@
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { InvalidInputError } from '../config/errors';
 import { parseRepairMembershipInput, type RepairMembershipRequest } from '../config/workflow-inputs';
 import type { RepairResult } from '../../workflows/repair';
-import { cliConfig, clusterNamed, CliArgumentError, temporalClient } from './context';
-import { migrationIdFor } from './migrate-command';
+import { runClusterWorkflow } from './cluster-workflow';
+import { cliConfig, clusterNamed, CliArgumentError } from './context';
 
 /** One line of the plan per step, for the dry run and the outcome. */
 function planLines(result: RepairResult): string[] {
@@ -46,24 +45,8 @@ export function registerRepairCommand(program: Command): void {
         if (error instanceof InvalidInputError) throw new CliArgumentError(error.message);
         throw error;
       }
-      const client = await temporalClient(config);
-      const workflowId = migrationIdFor(cluster);
-      try {
-        const handle = await client.workflow.start('repairMembership', { workflowId, taskQueue: config.temporal.taskQueue, args: [request] }).catch((error: unknown) => {
-          if (error instanceof WorkflowExecutionAlreadyStartedError) {
-            throw new Error(`a migration or repair of cluster ${cluster} is already running (${workflowId}); wait for it (etcd-guardian status)`, { cause: error });
-          }
-          throw error;
-        });
-        process.stderr.write(`started ${handle.workflowId} (run ${handle.firstExecutionRunId})\n`);
-        const result = (await handle.result().catch((error: unknown) => {
-          if (error instanceof WorkflowFailedError) throw new Error(`repair failed: ${error.cause?.message ?? error.message}`, { cause: error });
-          throw error;
-        })) as RepairResult;
-        const lines = [...planLines(result), result.dryRun ? 'dry run: nothing changed' : `verified: ${result.verified?.voters.join(', ') ?? '?'}`, ...(result.plan.runbook ?? [])];
-        process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${lines.join('\n')}\n`);
-      } finally {
-        await client.connection.close();
-      }
+      const result = await runClusterWorkflow<RepairResult>(config, cluster, 'repairMembership', request, 'repair');
+      const lines = [...planLines(result), result.dryRun ? 'dry run: nothing changed' : `verified: ${result.verified?.voters.join(', ') ?? '?'}`, ...(result.plan.runbook ?? [])];
+      process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${lines.join('\n')}\n`);
     });
 }

@@ -14,6 +14,7 @@ import type { Fault, PortCall } from './model/faults';
 import { lostAcknowledgedWrites, voters } from './model/invariants';
 import { Random } from './model/random';
 import type { World } from './model/world';
+import { chaos } from './chaos';
 import { retryingInvoke } from './retry';
 import type { Violation } from './simulate';
 
@@ -93,14 +94,14 @@ export async function simulateMaintenanceSeed(scenario: MaintenanceScenario): Pr
   await prepare(world, scenario.mode);
   const random = new Random(scenario.seed);
   const violations: Violation[] = [];
-  let currentStep: string | undefined;
+  /** The step running (the saga's), or 'end' once the run is over. */
+  let ended = false;
   const violate = (invariant: string, detail: string): void => {
-    violations.push({ invariant, detail, atMs: world.elapsedMs(), ...(currentStep ? { step: currentStep } : {}) });
+    const step = ended ? 'end' : saga.current;
+    violations.push({ invariant, detail, atMs: world.elapsedMs(), ...(step ? { step } : {}) });
   };
   const votersBefore = voters(world).map((m) => m.id).sort();
   const disrupted = new Set<string>();
-  let disruptionsLeft = scenario.disruptions;
-  let writes = 0;
 
   const disruption = (): WorldEvent | undefined => {
     const candidates = voters(world).filter((m) => world.etcdModel.connected(m));
@@ -110,6 +111,7 @@ export async function simulateMaintenanceSeed(scenario: MaintenanceScenario): Pr
     return random.pick([{ kind: 'kill', member: victim.id }, { kind: 'partition', member: victim.id }] as const);
   };
 
+  const rest = chaos({ world, random, faultRate: scenario.faultRate, disruptionChance: 0.03, disruptions: scenario.disruptions, disruption, mutating: MUTATING });
   world.faults = (call: PortCall): Fault | undefined => {
     if (call.port === 'etcd' && call.method === 'defragment') {
       // Never with a voter down (unless the schedule took it down after the guard looked).
@@ -120,24 +122,7 @@ export async function simulateMaintenanceSeed(scenario: MaintenanceScenario): Pr
       const full = world.etcdModel.list().filter((m) => world.etcdModel.fileBytes(m) >= DISARM_BELOW_QUOTA * QUOTA);
       if (full.length > 0) violate('NOSPACE is disarmed only once every database is below 90 % of its quota', full.map((m) => `${m.name} ${world.etcdModel.fileBytes(m)} bytes`).join(', '));
     }
-    // A client keeps writing (refused while NOSPACE is raised): every acknowledged write must survive.
-    if (call.index % 4 === 0) {
-      writes += 1;
-      world.put(`sim-${writes}`, `v${writes}`);
-    }
-    if (disruptionsLeft > 0 && random.chance(0.03)) {
-      const event = disruption();
-      if (event) {
-        disruptionsLeft -= 1;
-        return { kind: 'event', event };
-      }
-    }
-    if (random.chance(scenario.faultRate)) {
-      const kinds: Fault['kind'][] = MUTATING.has(call.method) ? ['error', 'timeout', 'lost-response'] : ['error', 'timeout'];
-      const kind = random.pick(kinds);
-      return kind === 'error' ? { kind: 'error' } : kind === 'timeout' ? { kind: 'timeout' } : { kind: 'lost-response' };
-    }
-    return undefined;
+    return rest(call);
   };
 
   const deps = simDeps(world, {
@@ -161,7 +146,7 @@ export async function simulateMaintenanceSeed(scenario: MaintenanceScenario): Pr
   }
 
   world.faults = undefined;
-  currentStep = 'end';
+  ended = true;
   const succeededAfterAll = outcome === 'succeeded';
   world.apply({ kind: 'heal' });
   world.advance(60_000);

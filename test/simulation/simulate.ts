@@ -20,6 +20,7 @@ import type { WorldEvent } from './model/events';
 import type { Fault, PortCall } from './model/faults';
 import { learners, lostAcknowledgedWrites, voters } from './model/invariants';
 import { Random } from './model/random';
+import { chaos } from './chaos';
 import { retryingInvoke } from './retry';
 import type { World } from './model/world';
 
@@ -136,11 +137,9 @@ export async function simulateSeed(scenario: Scenario): Promise<SeedResult> {
   const spare = startAlive - quorum;
   /** Members the schedule itself disrupted: losing them is not the guardian's doing. */
   const disrupted = new Set<string>();
-  let disruptionsLeft = scenario.disruptions;
   let successor: string | undefined;
   /** The strategy the domain chose (it may plan again). */
   let strategy: string | undefined;
-  let writes = 0;
 
   const disruption = (): WorldEvent | undefined => {
     const candidates = voters(world).filter((m) => world.etcdModel.connected(m));
@@ -156,6 +155,7 @@ export async function simulateSeed(scenario: Scenario): Promise<SeedResult> {
     return { kind: 'kill', member: victim.id };
   };
 
+  const rest = chaos({ world, random, faultRate: scenario.faultRate, disruptionChance: 0.02, disruptions: scenario.disruptions, disruption, mutating: MUTATING });
   world.faults = (call: PortCall): Fault | undefined => {
     // Safety checks before a destructive effect: these are the guardian's choices, whatever the faults.
     if (call.port === 'etcd' && call.method === 'removeMember') {
@@ -186,24 +186,7 @@ export async function simulateSeed(scenario: Scenario): Promise<SeedResult> {
         if (joined) successor = joined.id;
       });
     }
-    // A client keeps writing: every acknowledged write must survive.
-    if (call.index % 4 === 0) {
-      writes += 1;
-      world.put(`sim-${writes}`, `v${writes}`);
-    }
-    if (disruptionsLeft > 0 && random.chance(0.02)) {
-      const event = disruption();
-      if (event) {
-        disruptionsLeft -= 1;
-        return { kind: 'event', event };
-      }
-    }
-    if (random.chance(scenario.faultRate)) {
-      const kinds: Fault['kind'][] = MUTATING.has(call.method) ? ['error', 'timeout', 'lost-response'] : ['error', 'timeout'];
-      const kind = random.pick(kinds);
-      return kind === 'error' ? { kind: 'error' } : kind === 'timeout' ? { kind: 'timeout' } : { kind: 'lost-response' };
-    }
-    return undefined;
+    return rest(call);
   };
 
   const workload = scenario.workload === 'statefulset' ? { workload: { kind: 'StatefulSet' as const, name: SIM_STATEFULSET.name, volumeClaimTemplate: SIM_STATEFULSET.volumeClaimTemplate } } : {};

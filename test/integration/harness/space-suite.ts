@@ -4,7 +4,8 @@ import { Etcd3, Range } from 'etcd3';
 import type { SandboxClusterTuning } from '../../../src/config/sandbox';
 import { formatBytes } from '../../../src/domain/space';
 import type { MaintenanceProgress, MaintenanceResult } from '../../../workflows/maintain';
-import { CliWorker } from './cli-worker';
+import { runCli } from '../support/cli';
+import { builtCli, CliWorker } from './cli-worker';
 import { expectInvariantsHeld, GameDay, putOnce } from './gameday';
 import { startGuardian, writeConfigFile, type GuardianHarness } from './guardian';
 import { currentEndpoints } from './invariants';
@@ -22,7 +23,7 @@ import { until } from './wait';
 const MiB = 1024 * 1024;
 
 /** The scenarios, by name, for `only`. */
-export const SPACE_SCENARIOS = ['nospace', 'fragmentation', 'worker killed', 'member down'] as const;
+export const SPACE_SCENARIOS = ['cli', 'nospace', 'fragmentation', 'worker killed', 'member down'] as const;
 /** One of SPACE_SCENARIOS. */
 export type SpaceScenario = (typeof SPACE_SCENARIOS)[number];
 
@@ -252,7 +253,33 @@ async function memberDown(): Promise<void> {
   figures.push(`  member down mid-maintenance: maintenance stopped, ${migrated.member} migrated ${migrated.from ?? '?'} -> ${migrated.to ?? '?'} ${seconds(Date.now() - faultAt)} after the fault; ${audit.summary}`);
 }
 
+async function cli(): Promise<void> {
+  const main = builtCli();
+  const run = (...args: string[]) => runCli(main, ['maintain', 'main', '--config', configFile, ...args], h.sandbox.info.stateDir);
+  const before = await day.latestMigrationRun();
+  // Bad input: refused before anything starts, naming the field.
+  const bad = await run('--mode', 'nospace', '--all');
+  expect(bad.code).not.toBe(0);
+  expect(bad.stderr).toMatch(/all: expected no member selection with mode nospace/);
+  expect(await day.latestMigrationRun()).toBe(before);
+  // A NOSPACE recovery asked of a cluster without the alarm: refused by the plan, with the reason.
+  const noAlarm = await run('--mode', 'nospace');
+  expect(noAlarm.code).not.toBe(0);
+  expect(noAlarm.stderr).toMatch(/maintenance failed: no NOSPACE alarm is raised on main/);
+  // The dry run prints the plan, every member one at a time, the leader last, and changes nothing.
+  const sizesBefore = await sizes();
+  const dry = await run('--all', '--dry-run');
+  expect(dry.code).toBe(0);
+  const lines = dry.stdout.split('\n');
+  expect(lines[0]).toMatch(/^defragmentation of main: /);
+  expect(lines.filter((l) => /^ {2}\d+\. defragment: defragment etcd-\d/.test(l))).toHaveLength(SIZE);
+  expect(lines.filter((l) => /^ {2}\d+\. move-leader: /.test(l))).toHaveLength(1);
+  expect(lines).toContain('dry run: nothing changed');
+  expect(Object.keys(await sizes()).sort()).toEqual(Object.keys(sizesBefore).sort());
+}
+
 const RUNS: Record<SpaceScenario, { title: string; run: () => Promise<void> }> = {
+  cli: { title: 'etcd-guardian maintain: bad input refused naming the field, a NOSPACE recovery without the alarm refused, a dry run printing the plan', run: cli },
   nospace: { title: 'a cluster filled to NOSPACE takes writes again without an operator: compacted, every member defragmented, the alarm disarmed', run: nospace },
   fragmentation: { title: 'a fragmented database is found and defragmented member by member, the leader last: every member shrinks', run: fragmentation },
   'worker killed': { title: 'the worker SIGKILLed while a member is defragmented: the maintenance completes after a new worker starts', run: workerKilled },

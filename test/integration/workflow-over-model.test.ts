@@ -7,10 +7,12 @@ import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createBackupActivities } from '../../activities/backup';
+import { createMaintenanceActivities } from '../../activities/maintenance';
 import { createMigrationActivities } from '../../activities/migration';
 import { createStatefulSetActivities } from '../../activities/statefulset';
 import { createTrackingActivities } from '../../activities/tracking';
 import type { Policy } from '../../src/domain/policy';
+import type { MaintenanceProgress, MaintenanceResult } from '../../workflows/maintain';
 import type { MigrationProgress, MigrationResult, StepRecord } from '../../workflows/migrate';
 import { SIM_CLUSTER, simDeps } from '../simulation/deps';
 import { aWorld, SIM_NAMESPACE, SIM_STATEFULSET } from '../simulation/model/builders';
@@ -78,8 +80,13 @@ class Pacer {
   private timer: NodeJS.Timeout | undefined;
   private last = 0;
   private writes = 0;
+  private ticks = 0;
 
-  constructor(private readonly world: World) {}
+  /** `writeEvery`: a client write every that many ticks (a small database fills up fast). */
+  constructor(
+    private readonly world: World,
+    private readonly writeEvery = 1,
+  ) {}
 
   start(): void {
     this.last = Date.now();
@@ -87,8 +94,11 @@ class Pacer {
       const now = Date.now();
       this.world.advance((now - this.last) * SPEED);
       this.last = now;
-      this.writes += 1;
-      this.world.put(`client-${this.writes}`, `v${this.writes}`);
+      this.ticks += 1;
+      if (this.ticks % this.writeEvery === 0) {
+        this.writes += 1;
+        this.world.put(`client-${this.writes}`, `v${this.writes}`);
+      }
       const all = voters(this.world);
       const connected = all.filter((m) => this.world.etcdModel.connected(m)).length;
       if (connected < Math.floor(all.length / 2) + 1) this.belowQuorum.push(`${connected}/${all.length} at +${this.world.elapsedMs()} ms`);
@@ -159,7 +169,7 @@ async function workerFor(s: Scenario, identity: string): Promise<{ worker: Worke
     taskQueue: s.taskQueue,
     identity,
     workflowBundle: bundle,
-    activities: { ...createMigrationActivities(deps), ...createStatefulSetActivities(deps), ...createBackupActivities(deps), ...createTrackingActivities({}) },
+    activities: { ...createMigrationActivities(deps), ...createMaintenanceActivities(deps), ...createStatefulSetActivities(deps), ...createBackupActivities(deps), ...createTrackingActivities({}) },
     // A worker that is shut down mid-run hands its workflows back at once rather than after the default 10 s.
     stickyQueueScheduleToStartTimeout: '1s',
   });
@@ -204,12 +214,12 @@ async function outcomeOf(s: Scenario, handle: WorkflowHandle, timeoutMs = 90_000
 }
 
 /** Replay the history against today's workflow code, and record it when asked. */
-async function checkHistory(s: Scenario, handle: WorkflowHandle): Promise<void> {
+async function checkHistory(s: Scenario, handle: WorkflowHandle, prefix = 'migrate'): Promise<void> {
   const history = await handle.fetchHistory();
   await Worker.runReplayHistory({ workflowBundle: bundle }, history);
   if (RECORD) {
     mkdirSync(HISTORIES, { recursive: true });
-    writeFileSync(join(HISTORIES, `migrate-${s.name}.json`), historyToJSON(history));
+    writeFileSync(join(HISTORIES, `${prefix}-${s.name}.json`), historyToJSON(history));
   }
 }
 
@@ -595,5 +605,69 @@ describe('a StatefulSet-managed cluster', () => {
     expect(nodeOfPod(s.world, moved)).toBe(result.to);
     const claim = s.world.kubeModel.getClaim(SIM_NAMESPACE, `data-${moved}`);
     expect(volumesOf(s.world, moved)).toEqual([`${claim?.spec?.volumeName ?? '?'} Bound`]);
+  });
+});
+
+describe('the maintenance over the model', () => {
+  it('recovers a NOSPACE cluster, finished by a new worker after the first is shut down mid-run: compacted, every member defragmented, disarmed, writable', async () => {
+    const world = aWorld({ seed: 31, members: 3, nodes: 6, racks: 3, keys: 5, etcd: { dbSizeBytes: 1024 * 1024, quotaBytes: 8 * 1024 * 1024, bytesPerWrite: 16 * 1024 } });
+    const watch: Watch = { mutations: [], violations: [] };
+    let gate = true;
+    world.faults = watching(world, watch, (call) => {
+      // Until the first worker is gone, the second member's defragmentation gets no answer: the run waits there.
+      if (!gate || call.port !== 'etcd' || call.method !== 'defragment') return undefined;
+      const defragmented = watch.mutations.filter((m) => m.startsWith('defragment')).length;
+      watch.mutations.push(`defragment ${String(call.args[0])}`);
+      return defragmented >= 1 ? { kind: 'error' } : undefined;
+    });
+    for (let i = 0; i < 1000 && world.put(`fill-${i % 4}`, String(i)).ok; i++);
+    expect(await world.etcd.alarms(world.etcdModel.list().map((m) => m.clientURL))).toEqual([expect.objectContaining({ alarm: 'NOSPACE' })]);
+    const s: Scenario = {
+      name: 'nospace',
+      world,
+      watch,
+      pacer: new Pacer(world, 10),
+      taskQueue: `workflow-over-model-nospace-${Date.now()}`,
+      policy: { maintenance: { auto: true, windows: [], pauseBetweenMembersMs: 500 } },
+    };
+    const first = await workerFor(s, 'worker-before-crash');
+    s.pacer.start();
+    let second: Awaited<ReturnType<typeof workerFor>> | undefined;
+    try {
+      const handle = await client.workflow.start('maintainCluster', { taskQueue: s.taskQueue, workflowId: `maintain-nospace-${Date.now()}`, args: [{ cluster: SIM_CLUSTER, reason: 'workflow-over-model: NOSPACE' }] });
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const progress = await handle.query<MaintenanceProgress>('progress');
+        if (progress.steps.filter((r) => r.step.startsWith('defragment') && r.status === 'done').length === 1 && progress.currentStep?.startsWith('defragment')) break;
+        if (Date.now() > deadline) throw new Error(`the second defragmentation never started: ${JSON.stringify(progress)}`);
+        await sleep(100);
+      }
+      first.worker.shutdown();
+      await first.running;
+      gate = false;
+      second = await workerFor(s, 'worker-after-crash');
+      const result = (await handle.result()) as MaintenanceResult;
+      await checkHistory(s, handle, 'maintain');
+      expect(result.plan.mode).toBe('nospace');
+      expect(result.steps.filter((r) => r.status !== 'done')).toEqual([]);
+      expect(result.defragmented?.map((d) => d.member).sort()).toEqual(['etcd-0', 'etcd-1', 'etcd-2']);
+      expect(result.disarmed).toEqual([expect.any(String)]);
+      expect(await world.etcd.alarms(world.etcdModel.list().map((m) => m.clientURL))).toEqual([]);
+      expect(world.put('after', 'ok').ok).toBe(true);
+      // The membership is what it was, every voter healthy, no write lost, quorum all along.
+      expect(names(voters(world))).toEqual(['etcd-0', 'etcd-1', 'etcd-2']);
+      expectSafeEnd(s);
+      const history = await handle.fetchHistory();
+      const identities = new Set((history.events ?? []).map((e) => e.workflowTaskCompletedEventAttributes?.identity).filter((i): i is string => typeof i === 'string'));
+      expect([...identities].sort()).toEqual(['worker-after-crash', 'worker-before-crash']);
+    } finally {
+      s.pacer.stop();
+      if (first.worker.getState() === 'RUNNING') first.worker.shutdown();
+      await first.running;
+      if (second) {
+        second.worker.shutdown();
+        await second.running;
+      }
+    }
   });
 });

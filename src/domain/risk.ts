@@ -291,11 +291,14 @@ function memberSignals(obs: ClusterObservation, policy: Policy, window: WindowBu
   return signals;
 }
 
+/** Samples of the leader's database a growth rate needs: two could be one burst. */
+const MIN_GROWTH_POINTS = 3;
+
 /**
  * Space: a NOSPACE alarm (the cluster refuses writes), a database near its quota, growing towards it, or mostly free
  * pages. Each names its figures and the thresholds they crossed.
  */
-function spaceSignals(obs: ClusterObservation, space: SpacePolicy, window: WindowBuilder): Signal[] {
+function spaceSignals(obs: ClusterObservation, space: SpacePolicy, window: WindowBuilder, leaderId: string | undefined): Signal[] {
   const signals: Signal[] = [];
   const raised = nospaceMembers(obs);
   if (raised.length > 0) {
@@ -336,8 +339,12 @@ function spaceSignals(obs: ClusterObservation, space: SpacePolicy, window: Windo
       });
     }
     // In use grows with the data; the file follows only once its free pages run out, so in use is what to project.
+    // The leader's alone: every member holds the same data, and a member that just joined fills up from the leader's
+    // snapshot in seconds, which is no growth of the cluster's data.
+    if (member.id !== leaderId) continue;
     const used = member.status.dbSizeInUseBytes ?? total;
-    const rate = Number.isFinite(at) ? growthRate(window.gauge(`db-in-use/${member.id}`, at, used)) : undefined;
+    const points = Number.isFinite(at) ? window.gauge(`db-in-use/${member.id}`, at, used) : [];
+    const rate = points.length >= MIN_GROWTH_POINTS ? growthRate(points) : undefined;
     if (rate !== undefined && rate > 0) {
       const etaMs = Math.max(0, quotaBytes - used) / rate;
       if (etaMs <= space.growthHorizonMs) {
@@ -524,7 +531,7 @@ export function assessRisk(
     signals.push(...podSignals(obs, member, policy, builder));
   }
   signals.push(...spreadSignals(obs, nodes));
-  signals.push(...spaceSignals(obs, policy.space ?? DEFAULT_SPACE_POLICY, builder));
+  signals.push(...spaceSignals(obs, policy.space ?? DEFAULT_SPACE_POLICY, builder, leader?.id));
 
   const findings = signals.map((signal): Finding => {
     // While quorum is lost no member's health means much: member signals are shown but their streaks start over

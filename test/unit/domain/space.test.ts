@@ -81,12 +81,23 @@ describe('growth towards the quota', () => {
 
   it.each<[string, Array<[number, number]>, boolean]>([
     ['steady in use: no growth', [[0, 10], [1, 10], [2, 10], [3, 10]], false],
-    ['1 MiB a minute, 54 MiB to go: the quota in 54 min, within 4 h', [[0, 10], [1, 11], [2, 12], [3, 13]], true],
+    ['1 MiB a minute, 54 MiB to go: the quota in 54 min, within 4 h (a rate from the third sample, confirmed three samples later)', [[0, 10], [1, 11], [2, 12], [3, 13], [4, 14]], true],
     ['1 MiB an hour: the quota in days', [[0, 10], [60, 11], [120, 12], [180, 13]], false],
     ['shrinking (a compaction): no growth', [[0, 20], [1, 15], [2, 12], [3, 10]], false],
   ])('%s', (_name, points, expected) => {
     const found = spaceFindings(points.map(([m, mib]) => growing(m, mib)), aPolicy({ space: { ...DEFAULT_SPACE_POLICY, fragmentedMinBytes: 1024 * MiB } }));
     expect(found.some((f) => f.kind === 'db-growth' && f.confirmed)).toBe(expected);
+  });
+
+  it('a follower filling up from the leader\'s snapshot (a member that just joined) is no growth: only the leader\'s data counts', () => {
+    const joining = (minute: number, inUseMiB: number): ClusterObservation => at(withMember(sized(40 * MiB, 10 * MiB), 2, { status: aStatus({ dbSizeBytes: inUseMiB * MiB, dbSizeInUseBytes: inUseMiB * MiB, quotaBytes: QUOTA }) }), minute);
+    const found = spaceFindings([joining(0, 1), joining(0.1, 20), joining(0.2, 40), joining(0.3, 40)], aPolicy({ space: { ...DEFAULT_SPACE_POLICY, fragmentedMinBytes: 1024 * MiB } }));
+    expect(found.filter((f) => f.kind === 'db-growth')).toEqual([]);
+  });
+
+  it('two samples are not a rate: a burst between them is no trend', () => {
+    const found = spaceFindings([growing(0, 10), growing(1, 30)], aPolicy({ space: { ...DEFAULT_SPACE_POLICY, fragmentedMinBytes: 1024 * MiB }, hysteresisSamples: 1 }));
+    expect(found.filter((f) => f.kind === 'db-growth')).toEqual([]);
   });
 
   it('says the rate and when the quota is reached', () => {

@@ -2,6 +2,7 @@ import { defaultPayloadConverter, type PayloadConverter } from '@temporalio/comm
 import type { History } from '@temporalio/common/lib/proto-utils';
 import { activityReport, type StepLabel } from './activities';
 import { readHistory, type ActivitySpan, type RunHistory } from './history';
+import { maintenanceStepLabeller } from './maintenance';
 import { buildMigrationReport, migrationStepLabeller, type TriggerContext } from './migration';
 import { buildMonitorReport, monitorStepLabeller } from './monitor';
 import { accountFor, buildTimeline, type Span } from './timeline';
@@ -29,6 +30,7 @@ function statusOf(run: RunHistory): RunStatus {
 
 function labeller(run: RunHistory): (span: ActivitySpan) => StepLabel {
   if (run.workflowType === 'migrateMember') return migrationStepLabeller(run.activities);
+  if (run.workflowType === 'maintainCluster') return maintenanceStepLabeller(run.activities);
   if (run.workflowType === 'monitorCluster') {
     const carried = (run.input as { carried?: { cycles?: unknown } } | undefined)?.carried;
     return monitorStepLabeller(run.activities, typeof carried?.cycles === 'number' ? carried.cycles : 0);

@@ -20,12 +20,12 @@ export interface JsonHistory {
 const dir = join(__dirname, '../../fixtures/histories');
 
 /** A recorded history, as JSON (a fresh copy each time, free to edit). */
-export function recordedJson(name: 'migrate-member' | 'monitor-cluster'): JsonHistory {
+export function recordedJson(name: 'migrate-member' | 'monitor-cluster' | 'maintain-nospace'): JsonHistory {
   return JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')) as JsonHistory;
 }
 
 /** A recorded history, as the client's fetchHistory() would return it. */
-export function recorded(name: 'migrate-member' | 'monitor-cluster'): History {
+export function recorded(name: 'migrate-member' | 'monitor-cluster' | 'maintain-nospace'): History {
   return historyFromJSON(recordedJson(name));
 }
 

@@ -14,8 +14,7 @@ import { findRunningSandbox, type RunningSandbox } from '../sandbox/daemon/runni
 import { serveSandbox } from '../sandbox/daemon/serve';
 import { shutdownSandbox } from '../sandbox/daemon/shutdown';
 import { isNodeFault, parseFraction } from '../sandbox/faults';
-import { ETCD_VERSION_ENV, ETCD_WORKLOADS, memberCountError, resolveEtcdQuota, resolveEtcdVersion, resolveEtcdWorkload } from '../sandbox/options';
-import { parseByteSize, SIZE_EXPECTED } from '../config/size';
+import { ETCD_VERSION_ENV, ETCD_WORKLOADS, memberCountError, parseEtcdQuota, resolveEtcdVersion, resolveEtcdWorkload } from '../sandbox/options';
 import { TESTED_ETCD_MINORS } from '../domain/etcd-version';
 import { renderInfo, renderStatus } from '../sandbox/report';
 import { statePaths } from '../sandbox/state-dir';
@@ -59,13 +58,6 @@ function countError(what: string, max: string) {
   return (raw: string): Error => new SandboxArgumentError(`invalid ${what} ${raw}: choose a whole number from 1 to ${max}`);
 }
 
-/** `--etcd-quota 64MiB` in bytes; a value that is no size, or too small, is a one-line error naming it. */
-function etcdQuotaFlag(raw: string): number {
-  const bytes = parseByteSize(raw);
-  if (bytes === undefined) throw new SandboxArgumentError(`invalid --etcd-quota ${JSON.stringify(raw)}: ${SIZE_EXPECTED}`);
-  return resolveEtcdQuota(bytes, '--etcd-quota') ?? bytes;
-}
-
 /** Sandbox options from the flags of `up` and `serve`. */
 export function sandboxOptions(flags: SandboxFlags): Omit<SandboxOptions, 'onProgress'> {
   const grace = flags.gracePeriod === undefined ? undefined : Number(flags.gracePeriod);
@@ -85,7 +77,7 @@ export function sandboxOptions(flags: SandboxFlags): Omit<SandboxOptions, 'onPro
     // Checked here, so that `up` refuses a bad value before it spawns anything.
     etcdVersion: resolveEtcdVersion(flags.etcdVersion),
     etcdWorkload: resolveEtcdWorkload(flags.etcdWorkload, '--etcd-workload'),
-    ...(flags.etcdQuota !== undefined ? { etcdQuotaBytes: etcdQuotaFlag(flags.etcdQuota) } : {}),
+    ...(flags.etcdQuota !== undefined ? { etcdQuotaBytes: parseEtcdQuota(flags.etcdQuota) } : {}),
   };
 }
 

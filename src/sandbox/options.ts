@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { parseByteSize, SIZE_EXPECTED } from '../config/size';
 import { TESTED_ETCD_MINORS, type EtcdMinor } from '../domain/etcd-version';
 import { SandboxArgumentError } from './errors';
 import { SLOT_COUNT } from './ports';
@@ -138,6 +139,13 @@ export function resolveEtcdQuota(bytes: number | undefined, source = 'etcdQuotaB
     throw new SandboxArgumentError(`invalid ${source} ${String(bytes)}: choose at least ${MIN_ETCD_QUOTA_BYTES} bytes (8MiB), such as 64MiB`);
   }
   return bytes;
+}
+
+/** `--etcd-quota 64MiB` in bytes; a value that is no size, or too small, is a one-line error naming it. */
+export function parseEtcdQuota(raw: string, source = '--etcd-quota'): number {
+  const bytes = parseByteSize(raw);
+  if (bytes === undefined) throw new SandboxArgumentError(`invalid ${source} ${JSON.stringify(raw)}: ${SIZE_EXPECTED}`);
+  return resolveEtcdQuota(bytes, source) ?? bytes;
 }
 
 /** The one-line error for a member count the sandbox does not accept. */

@@ -4,6 +4,7 @@ import { formatIssue, InvalidInputError } from '../../../src/config/errors';
 import {
   parseMigrateMemberInput,
   parseMonitorClusterInput,
+  parseMaintainClusterInput,
   parseRepairMembershipInput,
   type MonitorCarried,
 } from '../../../src/config/workflow-inputs';
@@ -164,5 +165,22 @@ describe('parseRepairMembershipInput with an approved removal', () => {
 
   it('refuses an empty member name', () => {
     expect(problems(() => parseRepairMembershipInput({ cluster: 'main', approveRemoval: '', requestedBy: 'alice' }))[0]).toContain('approveRemoval');
+  });
+});
+
+describe('parseMaintainClusterInput', () => {
+  it('defaults to mode auto, every fragmented member, no dry run', () => {
+    expect(parseMaintainClusterInput({ cluster: 'main' })).toEqual({ cluster: 'main', mode: 'auto', all: false, dryRun: false });
+  });
+
+  it.each<[string, unknown, string[]]>([
+    ['an unknown mode', { cluster: 'main', mode: 'vacuum' }, ['mode: expected one of auto, defragment, nospace']],
+    ['members with a NOSPACE recovery', { cluster: 'main', mode: 'nospace', members: ['etcd-1'] }, ['members: expected no member selection with mode nospace']],
+    ['both members and all', { cluster: 'main', members: ['etcd-1'], all: true }, ['all: expected either members or all, not both']],
+    ['an empty member list', { cluster: 'main', members: [] }, ['members: expected at least one member name']],
+    ['no cluster', { mode: 'defragment' }, ['cluster: expected a cluster name']],
+  ])('refuses %s, naming the field', (_name, input, expected) => {
+    const found = problems(() => parseMaintainClusterInput(input));
+    for (const e of expected) expect(found.some((p) => p.includes(e))).toBe(true);
   });
 });

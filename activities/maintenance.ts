@@ -53,6 +53,9 @@ const label = (m: MemberObservation): string => m.name || m.id;
 /** Refusals that one more look may lift: a status call that failed once, an election under way. */
 const TRANSIENT: ReadonlySet<MaintenanceRefusal['code']> = new Set(['membership-unknown', 'alarms-unknown', 'quorum-lost', 'no-leader', 'voter-unhealthy']);
 
+/** How long a physical compaction may take (the step's own class allows 120 s). */
+const COMPACT_TIMEOUT_MS = 60_000;
+
 /** Looks a refusal gets before it stands: a member that missed one status call is not down. */
 const LOOKS = 3;
 
@@ -127,7 +130,9 @@ export function createMaintenanceActivities(deps: ActivityDeps) {
       const { endpoint } = await leaderEndpoint(runtime);
       const revision = await runtime.etcd.revision(endpoint);
       try {
-        await heartbeating(effects, `compact ${cluster}`, runtime.etcd.compact(revision, [endpoint], timeoutMs));
+        // A physical compaction of a long history takes seconds, far past a cluster's per-call deadline: a deadline
+        // that cut it short would have the retry compact to a newer revision while the first still runs.
+        await heartbeating(effects, `compact ${cluster}`, runtime.etcd.compact(revision, [endpoint], timeoutMs ?? COMPACT_TIMEOUT_MS));
       } catch (error) {
         if (error instanceof EtcdRequestError && error.code === 'ETCD_OUT_OF_RANGE' && /compacted/.test(error.message)) {
           log.info(`compact: ${cluster} is already compacted at revision ${revision}`, { step: 'compact', cluster, revision });

@@ -2,7 +2,8 @@ import { maintenanceScenarioFor, simulateMaintenanceSeed } from './simulate-main
 import { scenarioFor, simulateSeed, type SeedResult } from './simulate';
 
 /**
- * `npm run simulate -- --runs N --seed S`: run N migration seeds and N maintenance seeds from S and report violations.
+ * `npm run simulate -- --runs N [--maintenance-runs M] --seed S`: run N migration seeds and M maintenance seeds (N by
+ * default) from S and report violations.
  * A failing seed prints its scenario, its steps and its whole schedule; `--runs 1 --seed <it>` replays it exactly.
  */
 async function main(): Promise<void> {
@@ -18,6 +19,7 @@ async function main(): Promise<void> {
     return parsed;
   };
   const runs = value('--runs', 1000);
+  const maintenanceRuns = value('--maintenance-runs', runs);
   const seed = value('--seed', 1);
   const verbose = args.includes('--verbose');
   const started = Date.now();
@@ -46,7 +48,7 @@ async function main(): Promise<void> {
   const maintenanceStarted = Date.now();
   const maintenanceOutcomes = new Map<string, number>();
   const maintenanceFailing: string[] = [];
-  for (let s = seed; s < seed + runs; s++) {
+  for (let s = seed; s < seed + maintenanceRuns; s++) {
     const result = await simulateMaintenanceSeed(maintenanceScenarioFor(s));
     const key = result.outcome === 'succeeded' ? 'succeeded' : `failed (${result.failureType ?? 'untyped'})`;
     maintenanceOutcomes.set(key, (maintenanceOutcomes.get(key) ?? 0) + 1);
@@ -63,7 +65,7 @@ async function main(): Promise<void> {
     );
   }
   const maintenanceSeconds = (Date.now() - maintenanceStarted) / 1000;
-  console.log(`simulate maintenance: ${runs} seeds from ${seed} in ${maintenanceSeconds.toFixed(1)} s`);
+  console.log(`simulate maintenance: ${maintenanceRuns} seeds from ${seed} in ${maintenanceSeconds.toFixed(1)} s`);
   for (const [key, n] of [...maintenanceOutcomes].sort()) console.log(`  ${key}: ${n}`);
   console.log(`  violations: ${maintenanceFailing.length} seed(s)`);
   for (const text of maintenanceFailing.slice(0, 3)) console.log(text);

@@ -1,7 +1,8 @@
 import { log } from '@temporalio/activity';
-import { buildMaintenancePlan, type MaintenanceMode, type MaintenancePlan, type MaintenanceRefusal } from '../src/domain/maintenance';
+import { buildMaintenancePlan, defragBlocker, stillFull, type MaintenanceMode, type MaintenancePlan, type MaintenanceRefusal } from '../src/domain/maintenance';
 import type { ClusterObservation, MemberObservation } from '../src/domain/observation';
-import { isMemberHealthy, knownLeader, quorumState, toVoterViews } from '../src/domain/quorum';
+import { isMemberHealthy, knownLeader } from '../src/domain/quorum';
+import { memberLabel as label } from '../src/domain/risk';
 import { DEFAULT_SPACE_POLICY, formatBytes, memberQuotaBytes } from '../src/domain/space';
 import { EtcdRequestError } from '../src/etcd/errors';
 import { effectsOf, heartbeating, waitFor } from './effects';
@@ -48,8 +49,6 @@ const REFUSAL_TYPES: Record<MaintenanceRefusal['code'], MigrationRefusedError['c
   'no-fault-tolerance': 'MAINTENANCE_STOPPED',
 };
 
-const label = (m: MemberObservation): string => m.name || m.id;
-
 /** Refusals that one more look may lift: a status call that failed once, an election under way. */
 const TRANSIENT: ReadonlySet<MaintenanceRefusal['code']> = new Set(['membership-unknown', 'alarms-unknown', 'quorum-lost', 'no-leader', 'voter-unhealthy']);
 
@@ -60,32 +59,27 @@ const COMPACT_TIMEOUT_MS = 60_000;
 const LOOKS = 3;
 
 /**
- * The gate before a member is taken out of service: the membership read through the leader, every voter healthy,
- * and the cluster keeping quorum without this member. A member that is down now is the migration's business: the
- * maintenance stops (not retried) and says why.
- */
-function defragGuard(obs: ClusterObservation, member: MemberObservation): MaintenanceStoppedError | undefined {
-  const cluster = obs.cluster;
-  const down = obs.members.filter((m) => !m.isLearner && !isMemberHealthy(m));
-  if (down.length > 0) {
-    return new MaintenanceStoppedError(
-      `maintenance of ${cluster} stopped before defragmenting ${label(member)}: ${down.map((m) => `${label(m)} (${m.status.error ?? 'no leader'})`).join(', ')} not healthy; the monitor replaces it first; ${describeCluster(obs)}`,
-    );
-  }
-  const quorum = quorumState(toVoterViews(obs.members));
-  if (!member.isLearner && quorum.faultTolerance < 1) {
-    return new MaintenanceStoppedError(`maintenance of ${cluster} stopped before defragmenting ${label(member)}: no fault tolerance (${quorum.healthyVoters} healthy voters, quorum ${quorum.quorum}); ${describeCluster(obs)}`);
-  }
-  return undefined;
-}
-
-/**
  * The maintenance's steps. Each is idempotent: a compaction already done, a member already defragmented, an alarm
  * already disarmed are all fine to repeat. Each acts on a fresh observation read through the leader.
  */
 export function createMaintenanceActivities(deps: ActivityDeps) {
   const observe = (runtime: ClusterRuntime): Promise<ClusterObservation> => observeForChange(runtime, deps.now);
   const effects = effectsOf(deps);
+
+  /**
+   * Observe and judge, looking again (up to LOOKS times, 1 s apart) while the verdict is one a second look may lift:
+   * a member that missed one status call is not down.
+   */
+  async function judged<T>(runtime: ClusterRuntime, judge: (obs: ClusterObservation) => T, mayLift: (verdict: T) => boolean): Promise<{ obs: ClusterObservation; verdict: T }> {
+    let obs = await observe(runtime);
+    let verdict = judge(obs);
+    for (let look = 2; look <= LOOKS && mayLift(verdict); look++) {
+      await effects.sleep(1000);
+      obs = await observe(runtime);
+      verdict = judge(obs);
+    }
+    return { obs, verdict };
+  }
 
   async function leaderEndpoint(runtime: ClusterRuntime): Promise<{ obs: ClusterObservation; endpoint: string; leader: MemberObservation }> {
     const obs = await observe(runtime);
@@ -106,13 +100,11 @@ export function createMaintenanceActivities(deps: ActivityDeps) {
         ...(input.all ? { all: true } : {}),
         ...(input.reason ? { reason: input.reason } : {}),
       };
-      let observation = await observe(runtime);
-      let built = buildMaintenancePlan(observation, runtime.policy, request, deps.now());
-      for (let look = 2; look <= LOOKS && 'refusal' in built && TRANSIENT.has(built.refusal.code); look++) {
-        await effects.sleep(1000);
-        observation = await observe(runtime);
-        built = buildMaintenancePlan(observation, runtime.policy, request, deps.now());
-      }
+      const { obs: observation, verdict: built } = await judged(
+        runtime,
+        (obs) => buildMaintenancePlan(obs, runtime.policy, request, deps.now()),
+        (b) => 'refusal' in b && TRANSIENT.has(b.refusal.code),
+      );
       if ('refusal' in built) {
         const code = REFUSAL_TYPES[built.refusal.code];
         const message = `${built.refusal.message}; ${describeCluster(observation)}`;
@@ -150,22 +142,21 @@ export function createMaintenanceActivities(deps: ActivityDeps) {
      */
     async defragmentMember({ cluster, memberId, budgetMs }: { cluster: string; memberId: string; budgetMs: number }): Promise<DefragResult> {
       const runtime = runtimeOf(deps, cluster);
-      let obs = await observe(runtime);
-      let stop: MaintenanceStoppedError | undefined;
-      let member: MemberObservation | undefined;
-      for (let look = 1; ; look++) {
-        if (obs.membershipUnknown !== undefined) throw new MembershipUnknownError(`cannot read the members of ${cluster}: ${obs.membershipUnknown}`);
-        member = obs.members.find((m) => m.id === memberId);
-        if (!member) {
-          log.info(`defragment: ${memberId} is no longer a member of ${cluster}: nothing to do`, { step: 'defragment', cluster, memberId });
-          return { member: memberId, gone: true };
-        }
-        stop = defragGuard(obs, member);
-        if (!stop || look >= LOOKS) break;
-        await effects.sleep(1000);
-        obs = await observe(runtime);
+      const { obs, verdict } = await judged(
+        runtime,
+        (o) => {
+          const member = o.membershipUnknown === undefined ? o.members.find((m) => m.id === memberId) : undefined;
+          return { member, blocker: member ? defragBlocker(o, member) : undefined };
+        },
+        (v) => v.blocker !== undefined,
+      );
+      if (obs.membershipUnknown !== undefined) throw new MembershipUnknownError(`cannot read the members of ${cluster}: ${obs.membershipUnknown}`);
+      const { member, blocker } = verdict;
+      if (!member) {
+        log.info(`defragment: ${memberId} is no longer a member of ${cluster}: nothing to do`, { step: 'defragment', cluster, memberId });
+        return { member: memberId, gone: true };
       }
-      if (stop) throw stop;
+      if (blocker) throw new MaintenanceStoppedError(`maintenance of ${cluster} stopped before defragmenting ${label(member)}: ${blocker}; ${describeCluster(obs)}`);
       const name = label(member);
       const endpoint = member.clientURLs[0];
       if (!endpoint) throw new NotReadyYetError(`${name} has no client URL yet`);
@@ -204,7 +195,7 @@ export function createMaintenanceActivities(deps: ActivityDeps) {
       const runtime = runtimeOf(deps, cluster);
       const { obs, endpoint } = await leaderEndpoint(runtime);
       const space = runtime.policy.space ?? DEFAULT_SPACE_POLICY;
-      const full = obs.members.filter((m) => m.status.dbSizeBytes !== undefined && m.status.dbSizeBytes >= belowRatio * memberQuotaBytes(m, space));
+      const full = stillFull(obs, space, belowRatio);
       if (full.length > 0) {
         throw new MigrationRefusedError(
           'STILL_FULL',

@@ -20,10 +20,14 @@ export function proxyFor<T extends object = StepActivities>(cls: ActivityClass) 
   });
 }
 
-/** Activities called through a proxy built from their class: the plan's budgets reach Temporal's timeouts. */
-export const invoke = ((name: string, cls: ActivityClass, input: unknown) => {
-  const activities = proxyFor(cls) as unknown as Record<string, (input: unknown) => Promise<unknown>>;
-  const fn = activities[name];
-  if (!fn) throw ApplicationFailure.nonRetryable(`no activity ${name}`, 'BUG');
-  return fn(input);
-}) as Invoke;
+/** Calls an activity of `T` by name through a proxy built from its class: the plan's budgets reach Temporal's timeouts. */
+export function invokerOf<T extends object>(): (name: string, cls: ActivityClass, input: unknown) => Promise<unknown> {
+  return (name, cls, input) => {
+    const fn = (proxyFor<T>(cls) as unknown as Record<string, (input: unknown) => Promise<unknown>>)[name];
+    if (!fn) throw ApplicationFailure.nonRetryable(`no activity ${name}`, 'BUG');
+    return fn(input);
+  };
+}
+
+/** The migration's and the repair's steps. */
+export const invoke = invokerOf<StepActivities>() as Invoke;

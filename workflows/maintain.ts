@@ -3,10 +3,10 @@ import { SA } from '../src/config/search-attributes';
 import { parseMaintainClusterInput, type MaintainClusterInput } from '../src/config/workflow-inputs';
 import type { MaintenancePlan } from '../src/domain/maintenance';
 import { failureType, invalidInputFailure, rootMessage } from './failures';
-import { proxyFor } from './invoke';
+import { invokerOf } from './invoke';
 import { MAINTENANCE_ACTIVITY_CLASS, runMaintenance, type MaintenanceInvoke, type MaintenanceRun, type MaintenanceStepActivities } from './run-maintenance';
 import { Saga, type StepRecord } from './saga';
-import { MIGRATION_TIMING, scaledTiming, type ActivityClass } from './timing';
+import { MIGRATION_TIMING, scaledTiming } from './timing';
 
 /** What the maintenance's `progress` query answers. */
 export interface MaintenanceProgress {
@@ -29,11 +29,7 @@ export interface MaintenanceResult extends Partial<MaintenanceRun> {
 /** The current step and each step's timing and result. */
 export const maintenanceProgressQuery = defineQuery<MaintenanceProgress>('progress');
 
-const invoke = ((name: string, cls: ActivityClass, input: unknown) => {
-  const fn = (proxyFor<MaintenanceStepActivities>(cls) as unknown as Record<string, (input: unknown) => Promise<unknown>>)[name];
-  if (!fn) throw ApplicationFailure.nonRetryable(`no activity ${name}`, 'BUG');
-  return fn(input);
-}) as MaintenanceInvoke;
+const invoke = invokerOf<MaintenanceStepActivities>() as MaintenanceInvoke;
 
 /**
  * Maintenance of a cluster's space: defragment members one at a time (the leader last, leadership moved off it

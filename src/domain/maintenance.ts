@@ -2,7 +2,8 @@ import { DEFAULT_MAINTENANCE_POLICY } from './maintenance-window';
 import type { ClusterObservation, MemberObservation } from './observation';
 import type { Policy } from './policy';
 import { isMemberHealthy, knownLeader, quorumState, toVoterViews } from './quorum';
-import { DEFAULT_SPACE_POLICY, formatBytes, fragmentation, isFragmented, memberQuotaBytes, nospaceMembers } from './space';
+import { memberLabel as label } from './risk';
+import { DEFAULT_SPACE_POLICY, formatBytes, fragmentation, isFragmented, memberQuotaBytes, nospaceMembers, type SpacePolicy } from './space';
 import type { StepMember } from './steps';
 
 /**
@@ -99,8 +100,6 @@ export interface MaintenanceRefusal {
 export function defragBudgetMs(dbSizeBytes: number): number {
   return 30_000 + Math.ceil(dbSizeBytes / (10 * 1024 * 1024)) * 1000;
 }
-
-const label = (m: MemberObservation): string => m.name || m.id;
 
 function stepMember(m: MemberObservation): StepMember {
   return { id: m.id, name: label(m), ...(m.podName ? { podName: m.podName } : {}), ...(m.nodeName ? { nodeName: m.nodeName } : {}) };
@@ -257,4 +256,21 @@ export function buildMaintenancePlan(
       createdAt: now.toISOString(),
     },
   };
+}
+
+/**
+ * Why `member` may not be taken out of service now, or undefined when it may: every voter must be healthy, and the
+ * cluster must keep quorum without it (a learner does not vote). A voter down is the migration's business.
+ */
+export function defragBlocker(obs: ClusterObservation, member: MemberObservation): string | undefined {
+  const down = obs.members.filter((m) => !m.isLearner && !isMemberHealthy(m));
+  if (down.length > 0) return `${down.map((m) => `${label(m)} (${m.status.error ?? 'no leader'})`).join(', ')} not healthy; the monitor replaces it first`;
+  const quorum = quorumState(toVoterViews(obs.members));
+  if (!member.isLearner && quorum.faultTolerance < 1) return `no fault tolerance (${quorum.healthyVoters} healthy voters, quorum ${quorum.quorum})`;
+  return undefined;
+}
+
+/** Members whose database is still at or above `belowRatio` of their quota: disarming NOSPACE would not hold. */
+export function stillFull(obs: ClusterObservation, space: SpacePolicy, belowRatio: number): MemberObservation[] {
+  return obs.members.filter((m) => m.status.dbSizeBytes !== undefined && m.status.dbSizeBytes >= belowRatio * memberQuotaBytes(m, space));
 }

@@ -110,7 +110,8 @@ export function compareFindings(a: Finding, b: Finding): number {
   return sa < sb ? -1 : sa > sb ? 1 : 0;
 }
 
-function memberLabel(member: MemberObservation): string {
+/** A member's name, or its id before it has one (a member added but not started). */
+export function memberLabel(member: MemberObservation): string {
   return member.name || member.id;
 }
 
@@ -300,11 +301,12 @@ const MIN_GROWTH_POINTS = 3;
  */
 function spaceSignals(obs: ClusterObservation, space: SpacePolicy, window: WindowBuilder, leaderId: string | undefined): Signal[] {
   const signals: Signal[] = [];
+  const spaces = memberSpaces(obs, space);
   const raised = nospaceMembers(obs);
   if (raised.length > 0) {
     const names = raised.map(memberLabel);
     const largest = Math.max(0, ...obs.members.map((m) => m.status.dbSizeBytes ?? 0));
-    const quotas = memberSpaces(obs, space).map((m) => m.quotaBytes);
+    const quotas = spaces.map((m) => m.quotaBytes);
     const quota = quotas.length > 0 ? Math.min(...quotas) : (space.quotaBytes ?? 0);
     signals.push({
       kind: 'nospace-alarm',
@@ -314,7 +316,7 @@ function spaceSignals(obs: ClusterObservation, space: SpacePolicy, window: Windo
     });
   }
   const at = Date.parse(obs.observedAt);
-  for (const { member, quotaBytes, quotaRatio } of memberSpaces(obs, space)) {
+  for (const { member, quotaBytes, quotaRatio } of spaces) {
     const who = memberSubject(member);
     const total = member.status.dbSizeBytes ?? 0;
     const ratio = quotaRatio ?? 0;

@@ -1,7 +1,8 @@
-import { ApplicationFailure, CancellationScope, defineQuery, isCancellation, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, defineQuery, isCancellation, setCurrentDetails, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import { SA } from '../src/config/search-attributes';
 import { parseMaintainClusterInput, type MaintainClusterInput } from '../src/config/workflow-inputs';
 import type { MaintenancePlan } from '../src/domain/maintenance';
+import { maintenancePlanDetails, stepSummary } from '../src/domain/summaries';
 import { failureType, invalidInputFailure, rootMessage } from './failures';
 import { invokerOf } from './invoke';
 import { MAINTENANCE_ACTIVITY_CLASS, runMaintenance, type MaintenanceInvoke, type MaintenanceRun, type MaintenanceStepActivities } from './run-maintenance';
@@ -63,7 +64,7 @@ export async function maintainCluster(raw: unknown): Promise<MaintenanceResult> 
           ...(input.members ? { members: input.members } : {}),
           ...(input.all ? { all: true } : {}),
           ...(input.reason ? { reason: input.reason } : {}),
-        }),
+        }, stepSummary('plan', `observe ${input.cluster} and plan its ${input.mode} maintenance`)),
       (p) => `${p.mode}: ${p.reasons.join('; ')}${p.skipped.length > 0 ? `; skipped: ${p.skipped.map((s) => `${s.member} (${s.reason})`).join(', ')}` : ''}`,
     )
     .catch((error: unknown) => {
@@ -71,6 +72,7 @@ export async function maintainCluster(raw: unknown): Promise<MaintenanceResult> 
       throw ApplicationFailure.create({ message: rootMessage(error), type: failureType(error) ?? 'PLAN_FAILED', nonRetryable: true });
     });
   progress.plan = plan;
+  setCurrentDetails(maintenancePlanDetails(plan));
   const result: MaintenanceResult = { cluster: input.cluster, dryRun: input.dryRun, ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}), plan, steps: progress.steps };
   if (input.dryRun) {
     progress.phase = 'succeeded';
@@ -85,7 +87,7 @@ export async function maintainCluster(raw: unknown): Promise<MaintenanceResult> 
   } catch (error) {
     progress.phase = 'failed';
     if (isCancellation(error)) throw error;
-    const now = await CancellationScope.nonCancellable(() => invoke('describeClusterNow', timing[MAINTENANCE_ACTIVITY_CLASS.describeClusterNow], { cluster: input.cluster })).catch(() => 'cluster state unknown');
+    const now = await CancellationScope.nonCancellable(() => invoke('describeClusterNow', timing[MAINTENANCE_ACTIVITY_CLASS.describeClusterNow], { cluster: input.cluster }, `describe ${input.cluster} after the failure`)).catch(() => 'cluster state unknown');
     throw ApplicationFailure.create({
       message: `maintenance of ${input.cluster} stopped at ${progress.steps.find((s) => s.status === 'failed')?.step ?? 'an unknown step'}: ${rootMessage(error)}; ${now}`,
       type: failureType(error) ?? 'MAINTENANCE_FAILED',

@@ -5,12 +5,14 @@ import {
   isCancellation,
   metricMeter,
   patched,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import { SA } from '../src/config/search-attributes';
 import { parseMigrateMemberInput, type MigrateMemberInput } from '../src/config/workflow-inputs';
+import { migrationPlanDetails, stepSummary } from '../src/domain/summaries';
 import { migrationSamples, type MigrationOutcome } from '../src/observability/migration-metrics';
 import { recordSamples } from '../src/observability/record';
 import { failureType, invalidInputFailure, rootMessage } from './failures';
@@ -30,8 +32,6 @@ export const PLAN_IS_THE_PROGRAM = 'plan-is-the-program';
 
 /** The current step and each step's timing and result. */
 export const progressQuery = defineQuery<MigrationProgress>('progress');
-
-const quick = proxyFor(MIGRATION_TIMING.quick);
 
 /**
  * Move one etcd member to a better node without losing quorum: a saga whose every step is an idempotent
@@ -78,12 +78,14 @@ export async function migrateMember(raw: unknown): Promise<MigrationResult> {
   progress.phase = 'planning';
   const plan = await saga.step(
     'plan',
-    () => quick.prepareMigration(request),
+    () => proxyFor(MIGRATION_TIMING.quick, stepSummary('plan', `observe ${input.cluster} and plan the ${input.strategy} migration of ${input.member}`)).prepareMigration(request),
     (p) => `${p.strategy} ${p.member.name} from ${p.member.nodeName ?? '?'} to ${p.target.node}: ${p.reasons.join('; ')}`,
   ).catch((error: unknown) => {
     if (!input.dryRun) recordEnd(isCancellation(error) ? 'cancelled' : 'refused', input.strategy);
     throw ApplicationFailure.create({ message: rootMessage(error), type: failureType(error) ?? 'PLAN_FAILED', nonRetryable: true });
   });
+  // The UI's "current details": the plan, for a run started from anywhere (the UI's own start carries no summary).
+  setCurrentDetails(migrationPlanDetails(plan));
   const old = plan.member;
   progress.member = old.name;
   progress.strategy = plan.strategy;
@@ -127,6 +129,7 @@ export async function migrateMember(raw: unknown): Promise<MigrationResult> {
         upsertSearchAttributes([{ key: SA.targetNode, value: node }]);
       },
       onPlan: (next) => {
+        setCurrentDetails(migrationPlanDetails(next));
         result.plan = next;
         result.strategy = next.strategy;
         progress.strategy = next.strategy;
@@ -146,7 +149,7 @@ export async function migrateMember(raw: unknown): Promise<MigrationResult> {
     progress.phase = 'failed';
     recordEnd(isCancellation(error) ? 'cancelled' : 'failed', result.strategy);
     if (isCancellation(error)) throw error;
-    const now = await CancellationScope.nonCancellable(() => quick.describeClusterNow({ cluster: input.cluster })).catch(() => 'cluster state unknown');
+    const now = await CancellationScope.nonCancellable(() => proxyFor(MIGRATION_TIMING.quick, `describe ${input.cluster} after the failure`).describeClusterNow({ cluster: input.cluster })).catch(() => 'cluster state unknown');
     throw ApplicationFailure.create({
       message: `migration of ${old.name} failed at ${progress.steps.filter((s) => s.status === 'failed')[0]?.step ?? 'an unknown step'}: ${rootMessage(error)}; ${now}`,
       type: failureType(error) ?? 'MIGRATION_FAILED',

@@ -9,6 +9,7 @@ import {
   log,
   metricMeter,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   startChild,
   upsertSearchAttributes,
@@ -21,6 +22,7 @@ import { parseMonitorClusterInput, type MonitorCarried, type MonitorClusterInput
 import type { MemberSummary } from '../src/domain/assemble';
 import type { Decision, MigrationState } from '../src/domain/plan';
 import type { Assessment } from '../src/domain/risk';
+import { maintenancePlanDetails, maintenanceSummary, migrationPlanDetails, migrationSummary, monitorDetails, repairPlanDetails, repairSummary } from '../src/domain/summaries';
 import { emptyWindow } from '../src/domain/window';
 import { SA } from '../src/config/search-attributes';
 import { cycleSamples, failedCycleSamples } from '../src/observability/cluster-metrics';
@@ -70,11 +72,12 @@ export function migrationWorkflowId(cluster: string): string {
 }
 
 /** The observing activities, with a timeout that outlasts several of the cluster's per-call deadlines. */
-function monitorActivities(endpointTimeoutMs: number | undefined) {
+function monitorActivities(endpointTimeoutMs: number | undefined, summary: string) {
   return proxyActivities<MonitorActivities>({
     // Every gateway call has its own deadline; this only bounds a stuck worker.
     startToCloseTimeout: monitorActivityTimeoutMs(endpointTimeoutMs),
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '5s', maximumAttempts: 3 },
+    summary,
   });
 }
 
@@ -98,7 +101,9 @@ export async function monitorCluster(raw: MonitorClusterInput): Promise<void> {
   } catch (error) {
     throw invalidInputFailure(error) ?? error;
   }
-  const { fetchRaftMetrics, fetchNodeMetrics, evaluateRisk } = monitorActivities(input.endpointTimeoutMs);
+  const { fetchRaftMetrics } = monitorActivities(input.endpointTimeoutMs, `observe the etcd members of ${input.cluster}: status, alarms, Raft metrics`);
+  const { fetchNodeMetrics } = monitorActivities(input.endpointTimeoutMs, `observe the nodes and pods under ${input.cluster}'s members`);
+  const { evaluateRisk } = monitorActivities(input.endpointTimeoutMs, `assess ${input.cluster}: findings, hysteresis, decision`);
   const carried: MonitorCarried = input.carried ?? { cycles: 0, window: emptyWindow(), migration: {} };
   let window = carried.window;
   let paused = false;
@@ -158,13 +163,16 @@ export async function monitorCluster(raw: MonitorClusterInput): Promise<void> {
   async function startMigration(decision: Extract<Decision, { kind: 'migrate' }>): Promise<void> {
     const workflowId = migrationWorkflowId(input.cluster);
     const plan = decision.plan;
+    const reason = plan.triggers.map((f) => f.message).join('; ') || decision.summary;
     try {
       await startChild(migrateMember, {
         workflowId,
+        staticSummary: migrationSummary({ cluster: input.cluster, member: plan.member.name, strategy: plan.strategy, reason, requestedBy: workflowInfo().workflowId, plan }),
+        staticDetails: migrationPlanDetails(plan),
         // The policy's preference, not this plan's strategy: the child observes afresh, and a member that answers
         // again by then is surged rather than replaced while healthy. A decision recorded by an older worker has no
         // preference: 'auto' lets the child decide all the same.
-        args: [{ cluster: input.cluster, member: plan.member.name, reason: plan.triggers.map((f) => f.message).join('; ') || decision.summary, strategy: decision.strategyPreference ?? 'auto', requestedBy: workflowInfo().workflowId }],
+        args: [{ cluster: input.cluster, member: plan.member.name, reason, strategy: decision.strategyPreference ?? 'auto', requestedBy: workflowInfo().workflowId }],
         parentClosePolicy: ParentClosePolicy.ABANDON,
       });
       status.migration = { ...status.migration, inFlight: { workflowId, member: plan.member.name } };
@@ -185,6 +193,8 @@ export async function monitorCluster(raw: MonitorClusterInput): Promise<void> {
     try {
       await startChild(repairMembership, {
         workflowId,
+        staticSummary: repairSummary({ cluster: input.cluster, reason: decision.summary, requestedBy: workflowInfo().workflowId }),
+        staticDetails: repairPlanDetails(input.cluster, decision.plan),
         args: [{ cluster: input.cluster, reason: decision.summary, requestedBy: workflowInfo().workflowId }],
         parentClosePolicy: ParentClosePolicy.ABANDON,
       });
@@ -205,6 +215,8 @@ export async function monitorCluster(raw: MonitorClusterInput): Promise<void> {
     try {
       await startChild(maintainCluster, {
         workflowId,
+        staticSummary: maintenanceSummary({ cluster: input.cluster, mode: decision.plan.mode, reason: decision.plan.reasons[0] ?? decision.summary, requestedBy: workflowInfo().workflowId, plan: decision.plan }),
+        staticDetails: maintenancePlanDetails(decision.plan),
         args: [{ cluster: input.cluster, mode: decision.plan.mode, reason: decision.plan.reasons[0] ?? decision.summary, requestedBy: workflowInfo().workflowId }],
         parentClosePolicy: ParentClosePolicy.ABANDON,
       });
@@ -251,6 +263,8 @@ export async function monitorCluster(raw: MonitorClusterInput): Promise<void> {
     status.cycles += 1;
     status.cyclesThisRun += 1;
     status.lastCycleAt = new Date().toISOString();
+    // The UI's "current details": what an operator opening the monitor wants first (no event in the history).
+    setCurrentDetails(monitorDetails(status));
 
     if (status.cyclesThisRun >= input.continueAsNewEvery || workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);

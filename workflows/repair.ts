@@ -1,7 +1,8 @@
-import { ApplicationFailure, CancellationScope, defineQuery, isCancellation, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, defineQuery, isCancellation, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { SA } from '../src/config/search-attributes';
 import { parseRepairMembershipInput, type RepairMembershipInput } from '../src/config/workflow-inputs';
 import type { RepairPlan } from '../src/domain/repair';
+import { repairPlanDetails, stepSummary } from '../src/domain/summaries';
 import { failureType, invalidInputFailure, rootMessage } from './failures';
 import { invoke, proxyFor } from './invoke';
 import { runPlan } from './run-plan';
@@ -29,8 +30,6 @@ export interface RepairResult {
 /** The current step and each step's timing and result. */
 export const repairProgressQuery = defineQuery<RepairProgress>('progress');
 
-const quick = proxyFor(MIGRATION_TIMING.quick);
-
 /**
  * Bring a cluster back to its desired number of voters: learners left over removed, missing voters added one at a
  * time (a learner first, promoted once caught up), or one surplus voter removed. The same step machinery and
@@ -53,10 +52,11 @@ export async function repairMembership(raw: unknown): Promise<RepairResult> {
   progress.phase = 'planning';
   // An approved removal travels to the planner with its approver; both are in this run's input and the plan's result.
   const approval = input.approveRemoval !== undefined ? { approveRemoval: input.approveRemoval, approvedBy: input.requestedBy ?? 'unknown' } : {};
-  const plan = await saga.step('plan', () => quick.prepareRepair({ cluster: input.cluster, ...approval }), (p) => `repair (${p.kind}): ${p.reasons.join('; ')}`).catch((error: unknown) => {
+  const plan = await saga.step('plan', () => proxyFor(MIGRATION_TIMING.quick, stepSummary('plan', `observe ${input.cluster} and plan the repair of its membership`)).prepareRepair({ cluster: input.cluster, ...approval }), (p) => `repair (${p.kind}): ${p.reasons.join('; ')}`).catch((error: unknown) => {
     throw ApplicationFailure.create({ message: rootMessage(error), type: failureType(error) ?? 'PLAN_FAILED', nonRetryable: true });
   });
   progress.plan = plan;
+  setCurrentDetails(repairPlanDetails(input.cluster, plan));
   const result: RepairResult = { cluster: input.cluster, dryRun: input.dryRun, plan, steps: progress.steps };
   if (input.dryRun) {
     progress.phase = 'succeeded';
@@ -80,7 +80,7 @@ export async function repairMembership(raw: unknown): Promise<RepairResult> {
     await saga.compensate();
     progress.phase = 'failed';
     if (isCancellation(error)) throw error;
-    const now = await CancellationScope.nonCancellable(() => quick.describeClusterNow({ cluster: input.cluster })).catch(() => 'cluster state unknown');
+    const now = await CancellationScope.nonCancellable(() => proxyFor(MIGRATION_TIMING.quick, `describe ${input.cluster} after the failure`).describeClusterNow({ cluster: input.cluster })).catch(() => 'cluster state unknown');
     throw ApplicationFailure.create({
       message: `repair of ${input.cluster} failed at ${progress.steps.find((s) => s.status === 'failed')?.step ?? 'an unknown step'}: ${rootMessage(error)}; ${now}`,
       type: failureType(error) ?? 'REPAIR_FAILED',

@@ -2,6 +2,7 @@ import type { DefragResult, MaintenanceActivities } from '../activities/maintena
 import type { MigrationActivities } from '../activities/migration';
 import type { MaintenancePlan, MaintenanceStep } from '../src/domain/maintenance';
 import { formatBytes } from '../src/domain/space';
+import { stepSummary } from '../src/domain/summaries';
 import type { Saga } from './saga';
 import type { ActivityClass, MigrationTiming } from './timing';
 
@@ -29,6 +30,8 @@ export type MaintenanceInvoke = <K extends keyof MaintenanceStepActivities>(
   name: K,
   cls: ActivityClass,
   input: Parameters<MaintenanceStepActivities[K]>[0],
+  /** The step's description in a line, for the Temporal UI. */
+  summary?: string,
 ) => ReturnType<MaintenanceStepActivities[K]>;
 
 /** What the runner needs besides the plan. */
@@ -66,10 +69,12 @@ function sizes(r: DefragResult): string {
 export async function runMaintenance(plan: MaintenancePlan, ctx: MaintenanceContext): Promise<MaintenanceRun> {
   const { cluster, saga, timing } = ctx;
   const run: MaintenanceRun = { defragmented: [] };
+  let summary: string | undefined;
   const call = <K extends keyof MaintenanceStepActivities>(name: K, input: Parameters<MaintenanceStepActivities[K]>[0], cls: ActivityClass = timing[MAINTENANCE_ACTIVITY_CLASS[name]]) =>
-    ctx.invoke(name, cls, input);
+    ctx.invoke(name, cls, input, summary);
 
   async function execute(step: MaintenanceStep): Promise<void> {
+    summary = stepSummary(step.step, step.description);
     switch (step.step) {
       case 'compact': {
         const c = await saga.step('compact', () => call('compactCluster', { cluster }), (r) => (r.alreadyCompacted ? `already compacted at revision ${r.revision}` : `compacted up to revision ${r.revision}`));

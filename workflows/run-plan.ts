@@ -3,6 +3,7 @@ import type { ChosenNode, MigrationActivities, PrepareInput } from '../activitie
 import type { StatefulSetActivities } from '../activities/statefulset';
 import type { MigrationPlan } from '../src/domain/plan';
 import { groupStart, type PlannedStep, type PlannedStepOf, type Slot, type StatefulSetSlot, type StepMember } from '../src/domain/steps';
+import { stepSummary } from '../src/domain/summaries';
 import { failureType } from './failure-type';
 import type { Saga } from './saga';
 import { ACTIVITY_CLASS, withBudget, type ActivityClass, type MigrationTiming } from './timing';
@@ -25,6 +26,8 @@ export type Invoke = <K extends StepKey>(
   name: K,
   cls: ActivityClass,
   input: Parameters<StepActivities[K]>[0],
+  /** What the call does, in a line, for the Temporal UI (the step's description, or the compensation's name). */
+  summary?: string,
 ) => ReturnType<StepActivities[K]>;
 
 /** What the runner needs besides the plan. */
@@ -83,8 +86,10 @@ const MAX_REPLANS = 2;
 /** Run the plan's steps; throws the failure that stopped them after running every compensation. */
 export async function runPlan(first: RunnablePlan, ctx: RunContext): Promise<RunResult> {
   const { cluster, saga, timing } = ctx;
+  /** The summary of the calls made now: the running step's description, or the running compensation's name. */
+  let summary: string | undefined;
   const call = <K extends StepKey>(name: K, input: Parameters<StepActivities[K]>[0], cls: ActivityClass = timing[ACTIVITY_CLASS[name]]) =>
-    ctx.invoke(name, cls, input);
+    ctx.invoke(name, cls, input, summary);
   const result: RunResult = { plan: first, alsoReplaced: [], replans: 0 };
   let plan: RunnablePlan = first;
   let steps: readonly PlannedStep[] = plan.steps;
@@ -107,6 +112,7 @@ export async function runPlan(first: RunnablePlan, ctx: RunContext): Promise<Run
   };
 
   async function execute(step: PlannedStep): Promise<void> {
+    summary = stepSummary(step.step, step.description);
     switch (step.step) {
       case 'backup-snapshot': {
         result.backup = await saga.step(step.step, () => call('backupSnapshot', { cluster, migrationId: ctx.migrationId }), (b) =>
@@ -173,6 +179,7 @@ export async function runPlan(first: RunnablePlan, ctx: RunContext): Promise<Run
           name: `retire ${memberName} on ${node}`,
           owner: slot,
           run: async () => {
+            summary = `compensate: retire ${memberName} on ${node} (remove the member, delete its pod)`;
             const r = await call('retireSuccessor', { cluster, successor: { podName: memberName, peerURL, ...(state.memberId ? { memberId: state.memberId } : {}) } });
             return `${r.removed ? 'member removed' : 'not a member'}, pod ${r.podDeleted ? 'deleted' : 'already gone'}`;
           },
@@ -238,6 +245,7 @@ export async function runPlan(first: RunnablePlan, ctx: RunContext): Promise<Run
       name: `retire ${memberName} on ${node}`,
       owner: slot,
       run: async () => {
+        summary = `compensate: retire ${memberName} on ${node} (remove the member, release the reserved volume)`;
         const r = await call('retireSuccessor', { cluster, successor: { podName: memberName, peerURL, ...(state.memberId ? { memberId: state.memberId } : {}) }, keepPod: true });
         const v = await call('releaseReservedVolume', { ...ordinal, nodeName: node });
         return `${r.removed ? 'member removed' : 'not a member'}, ${v.deleted.length > 0 ? `volume ${v.deleted.join(', ')} deleted` : 'no unbound volume left'}; pod ${sts.podName} stays StatefulSet ${sts.statefulSet}'s`;
@@ -294,6 +302,7 @@ export async function runPlan(first: RunnablePlan, ctx: RunContext): Promise<Run
         // The cluster changed under the plan (a surge's member went down): undo, and let the domain plan again.
         await saga.compensate();
         result.replans += 1;
+        summary = `plan again: the cluster changed under the plan (${saga.records.at(-1)?.detail ?? 'plan stale'})`;
         const next = await saga.step('plan', () => call('prepareMigration', { ...request, excludedNodes: { ...excluded } }), (p) => `planned again: ${p.strategy} ${p.member.name} to ${p.target.node}: ${p.reasons.join('; ')}`);
         plan = next;
         result.plan = next;

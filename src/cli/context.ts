@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { Client, Connection } from '@temporalio/client';
 import { CONFIG_FILE_ENV } from '../config/env';
 import { loadConfig } from '../config/load';
@@ -42,4 +43,20 @@ export function clusterNamed(config: GuardianConfig, name: string) {
   const cluster = config.clusters.find((c) => c.name === name);
   if (!cluster) throw new CliArgumentError(`unknown cluster "${name}"; configured clusters: ${config.clusters.map((c) => c.name).join(', ')}`);
   return cluster;
+}
+
+/**
+ * Who is asking, for `requestedBy`: `cli:` and the user, from $USER or else the OS account (a cron job or a container
+ * often has no $USER); `cli:unknown` only when neither names anyone.
+ */
+export function cliRequester(env: NodeJS.ProcessEnv = process.env, account: () => string = () => userInfo().username): string {
+  let user = env['USER']?.trim() || env['LOGNAME']?.trim();
+  if (!user) {
+    try {
+      user = account().trim();
+    } catch {
+      // No passwd entry for this uid (a container's arbitrary user): nobody to name.
+    }
+  }
+  return `cli:${user || 'unknown'}`;
 }

@@ -2,9 +2,10 @@ import type { Command } from 'commander';
 import { InvalidInputError } from '../config/errors';
 import { parseMaintainClusterInput, type MaintainClusterRequest } from '../config/workflow-inputs';
 import { formatBytes } from '../domain/space';
+import { maintenanceSummary } from '../domain/summaries';
 import type { MaintenanceResult } from '../../workflows/maintain';
 import { runClusterWorkflow } from './cluster-workflow';
-import { cliConfig, clusterNamed, CliArgumentError } from './context';
+import { CliArgumentError, cliConfig, cliRequester, clusterNamed } from './context';
 
 /** The plan, one line per step, then what each step did. */
 export function maintenanceLines(result: MaintenanceResult): string[] {
@@ -45,7 +46,7 @@ export function registerMaintainCommand(program: Command): void {
         ...(options.all ? { all: true } : {}),
         ...(options.reason ? { reason: options.reason } : {}),
         dryRun: options.dryRun === true,
-        requestedBy: `cli:${process.env.USER ?? 'unknown'}`,
+        requestedBy: cliRequester(),
       } as MaintainClusterRequest;
       try {
         parseMaintainClusterInput(request);
@@ -53,7 +54,7 @@ export function registerMaintainCommand(program: Command): void {
         if (error instanceof InvalidInputError) throw new CliArgumentError(error.message);
         throw error;
       }
-      const result = await runClusterWorkflow<MaintenanceResult>(config, cluster, 'maintainCluster', request, 'maintenance');
+      const result = await runClusterWorkflow<MaintenanceResult>(config, cluster, 'maintainCluster', request, 'maintenance', maintenanceSummary({ ...request, mode: request.mode ?? 'auto' }));
       process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${maintenanceLines(result).join('\n')}\n`);
     });
 }

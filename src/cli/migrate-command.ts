@@ -2,8 +2,9 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client,
 import type { Command } from 'commander';
 import { InvalidInputError } from '../config/errors';
 import { parseMigrateMemberInput, type MigrateMemberRequest } from '../config/workflow-inputs';
+import { migrationSummary, requestDetails } from '../domain/summaries';
 import type { MigrationProgress, MigrationResult } from '../../workflows/migrate';
-import { cliConfig, clusterNamed, CliArgumentError, temporalClient } from './context';
+import { CliArgumentError, cliConfig, cliRequester, clusterNamed, temporalClient } from './context';
 
 /** The workflow id of a cluster's migration (one at a time per cluster). */
 export function migrationIdFor(cluster: string): string {
@@ -14,7 +15,22 @@ export function migrationIdFor(cluster: string): string {
 export async function startMigration(client: Client, taskQueue: string, request: MigrateMemberRequest) {
   const workflowId = migrationIdFor(request.cluster);
   try {
-    return await client.workflow.start('migrateMember', { workflowId, taskQueue, args: [request] });
+    return await client.workflow.start('migrateMember', {
+      workflowId,
+      taskQueue,
+      args: [request],
+      // What the Temporal UI shows for the run until the workflow's plan (its current details) is there.
+      staticSummary: migrationSummary({ ...request, strategy: request.strategy ?? 'auto' }),
+      staticDetails: requestDetails('migration requested', {
+        cluster: request.cluster,
+        member: request.member,
+        strategy: request.strategy ?? 'auto',
+        targetNode: request.targetNode,
+        reason: request.reason,
+        requestedBy: request.requestedBy,
+        dryRun: request.dryRun,
+      }),
+    });
   } catch (error) {
     if (error instanceof WorkflowExecutionAlreadyStartedError) {
       throw new Error(
@@ -118,7 +134,7 @@ export function registerMigrateCommand(program: Command): void {
         reason: options.reason,
         strategy: options.strategy as MigrateMemberRequest['strategy'],
         dryRun: options.dryRun === true,
-        requestedBy: `cli:${process.env.USER ?? 'unknown'}`,
+        requestedBy: cliRequester(),
         ...(options.targetNode ? { targetNode: options.targetNode } : {}),
       };
       try {

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { InvalidInputError } from '../config/errors';
 import { parseRepairMembershipInput, type RepairMembershipRequest } from '../config/workflow-inputs';
+import { repairSummary } from '../domain/summaries';
 import type { RepairResult } from '../../workflows/repair';
 import { runClusterWorkflow } from './cluster-workflow';
-import { cliConfig, clusterNamed, CliArgumentError } from './context';
+import { CliArgumentError, cliConfig, cliRequester, clusterNamed } from './context';
 
 /** One line of the plan per step, for the dry run and the outcome. */
 function planLines(result: RepairResult): string[] {
@@ -26,7 +27,7 @@ export function registerRepairCommand(program: Command): void {
     .option('-c, --config <file>', 'config file')
     .option('--reason <text>', 'why, for the history', 'manual repair')
     .option('--approve-removal <member>', 'remove this dead member (name or hex id) and nothing else: no pod is deleted, no successor added (kubeadm static pods); you are recorded as the approver')
-    .option('--approver <name>', 'who approves, for the history (default: cli:$USER)')
+    .option('--approver <name>', 'who approves, for the history (default: cli:$USER, else the OS account)')
     .option('--dry-run', 'plan only: print the steps; change nothing')
     .option('--json', 'print the result as JSON')
     .action(async (cluster: string, options: { config?: string; reason: string; dryRun?: boolean; json?: boolean; approveRemoval?: string; approver?: string }) => {
@@ -36,7 +37,7 @@ export function registerRepairCommand(program: Command): void {
         cluster,
         reason: options.reason,
         dryRun: options.dryRun === true,
-        requestedBy: options.approver ?? `cli:${process.env.USER ?? 'unknown'}`,
+        requestedBy: options.approver ?? cliRequester(),
         ...(options.approveRemoval !== undefined ? { approveRemoval: options.approveRemoval } : {}),
       };
       try {
@@ -45,7 +46,7 @@ export function registerRepairCommand(program: Command): void {
         if (error instanceof InvalidInputError) throw new CliArgumentError(error.message);
         throw error;
       }
-      const result = await runClusterWorkflow<RepairResult>(config, cluster, 'repairMembership', request, 'repair');
+      const result = await runClusterWorkflow<RepairResult>(config, cluster, 'repairMembership', request, 'repair', repairSummary(request));
       const lines = [...planLines(result), result.dryRun ? 'dry run: nothing changed' : `verified: ${result.verified?.voters.join(', ') ?? '?'}`, ...(result.plan.runbook ?? [])];
       process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${lines.join('\n')}\n`);
     });

@@ -6,6 +6,7 @@ import {
   type ScheduleOptions,
 } from '@temporalio/client';
 import { SA } from '../config/search-attributes';
+import { monitorSummary } from '../domain/summaries';
 
 /** What one cluster's schedule should look like. */
 export interface MonitorScheduleSpec {
@@ -50,6 +51,7 @@ function scheduleOptions(spec: MonitorScheduleSpec): ScheduleOptions {
       taskQueue: spec.taskQueue,
       args: [monitorArgs(spec)],
       typedSearchAttributes: [{ key: SA.cluster, value: spec.cluster }],
+      staticSummary: monitorSummary(spec.cluster, spec.intervalMs),
     },
     // SKIP: while a monitor runs every tick is skipped; once it ends for any reason, the next tick starts one.
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: spec.catchupWindowMs },
@@ -65,6 +67,7 @@ function matches(description: ScheduleDescription, spec: MonitorScheduleSpec): b
     action.type === 'startWorkflow' &&
     action.workflowType === 'monitorCluster' &&
     action.taskQueue === spec.taskQueue &&
+    action.staticSummary === monitorSummary(spec.cluster, spec.intervalMs) &&
     JSON.stringify(action.args ?? []) === JSON.stringify([monitorArgs(spec)]) &&
     description.spec.intervals?.length === 1 &&
     Number(interval?.every) === spec.everyMs &&

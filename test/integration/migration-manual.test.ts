@@ -7,13 +7,14 @@ import { startMigration } from '../../src/cli/migrate-command';
 import { SA } from '../../src/config/search-attributes';
 import type { MigrationProgress } from '../../workflows/migrate';
 import { CliWorker } from './harness/cli-worker';
+import { TemporalUi } from './harness/temporal-ui';
 import { startGuardian, writeConfigFile, type GuardianHarness } from './harness/guardian';
 import { aFollower, failureOf, finished, Invariants, notLeading } from './harness/migration';
 import { until } from './harness/wait';
 
 /**
- * Migrations started by hand (the CLI and the Temporal UI start the same workflow with the same input): to a named
- * node, with bad input, two at once, and with the chosen node dying half-way.
+ * Migrations started by hand (the CLI and the Temporal UI start the same workflow with the same input): from the
+ * Temporal UI in a real browser, to a named node, with bad input, two at once, and with the chosen node dying half-way.
  */
 
 jest.setTimeout(300_000);
@@ -56,6 +57,67 @@ it.each([
   expect(await memberList()).toEqual(before);
   const progress = await handle.query<MigrationProgress>('progress');
   expect(progress.steps.filter((s) => s.step !== 'plan')).toEqual([]);
+});
+
+describe('from the Temporal UI, in a browser', () => {
+  let ui: TemporalUi;
+
+  beforeAll(async () => {
+    const uiUrl = h.sandbox.info.temporal?.uiUrl;
+    if (!uiUrl) throw new Error('the sandbox runs no Temporal server, so no UI');
+    ui = await TemporalUi.open(uiUrl, h.config.temporal.namespace, 'migrate');
+  });
+  afterAll(async () => {
+    await ui?.close();
+  });
+
+  it('Start Workflow with the README\'s input migrates the member, and the workflow page shows its summary and every step\'s', async () => {
+    const member = await aFollower(h);
+    const checks = new Invariants(h);
+    checks.start();
+    const summary = `surge ${member} — disk replacement (started from the UI)`;
+    // The README's input for a start from the UI, as an operator pastes it.
+    const input = JSON.stringify({ cluster: 'main', member, reason: 'disk replacement', requestedBy: 'ui:sre-on-call' });
+    await ui.startWorkflow({ workflowId: 'migrate-main', taskQueue: h.config.temporal.taskQueue, workflowType: 'migrateMember', input, summary });
+    const handle = h.client.workflow.getHandle('migrate-main');
+    const { result, from, to } = await finished(handle);
+    const audit = await checks.audit({ from, to });
+    expect(result).toMatchObject({ member, strategy: 'surge', requestedBy: 'ui:sre-on-call' });
+    expect(result.verified?.voters).toHaveLength(3);
+    expect(audit.missing).toEqual([]);
+    expect(audit.belowQuorum).toBe(0);
+    expect(new Set(Object.values(audit.hashes)).size).toBe(1);
+
+    const { runId, staticSummary } = await handle.describe();
+    expect(staticSummary).toBe(summary);
+    await ui.openWorkflow('migrate-main', runId);
+    await ui.screenshot('finished');
+    const page = await ui.visibleText();
+    expect(page).toContain(summary);
+    // The plan the workflow made, as its current details, and each activity under its step's summary.
+    expect(page).toContain(`surge ${member}`);
+    const newMember = result.newMember ?? '?';
+    for (const text of [`backup-snapshot: save an etcd snapshot`, `schedule-pod: add ${newMember} as a learner`, `rejoin: wait until ${newMember} has caught up`, `remove-member: remove member ${member}`, `verify-quorum: verify 3 healthy voters`]) {
+      expect(page).toContain(text);
+    }
+  });
+
+  it('a start with an invalid input fails, and the UI shows every problem named', async () => {
+    const before = await memberList();
+    const input = JSON.stringify({ cluster: 'main', strategy: 'sideways', dryRun: 'yes' });
+    await ui.startWorkflow({ workflowId: 'migrate-main', taskQueue: h.config.temporal.taskQueue, workflowType: 'migrateMember', input });
+    const handle = h.client.workflow.getHandle('migrate-main');
+    const failure = await failureOf(handle.result());
+    expect(failure.type).toBe('INVALID_INPUT');
+    await ui.page.reload();
+    await until('the UI to show the failure', async () => ((await ui.visibleText()).includes('invalid migrateMember input') ? true : undefined), { everyMs: 1000 });
+    await ui.screenshot('invalid-input');
+    const page = await ui.visibleText();
+    for (const problem of ['member: expected a member name or hex id', 'strategy: expected one of auto, replace, surge, got "sideways"', 'dryRun: expected true or false, got "yes"']) {
+      expect(page).toContain(problem);
+    }
+    expect(await memberList()).toEqual(before);
+  });
 });
 
 it('moves a member to a named node, and a second migration of the cluster is refused while it runs', async () => {

@@ -17,7 +17,9 @@ function isCoded(error: unknown): error is CodedError {
  */
 export function toApplicationFailure(error: unknown): unknown {
   if (error instanceof ApplicationFailure || !isCoded(error)) return error;
-  return ApplicationFailure.create({ message: error.message, type: error.code, nonRetryable: error.retryable === false, cause: error });
+  // The raw causes an error keeps as evidence go into the failure's details: its message says them plainly.
+  const evidence = (error as { evidence?: unknown }).evidence;
+  return ApplicationFailure.create({ message: error.message, type: error.code, nonRetryable: error.retryable === false, cause: error, ...(evidence !== undefined ? { details: [evidence] } : {}) });
 }
 
 /** Wrap every activity of an object so that what it throws goes through toApplicationFailure. */

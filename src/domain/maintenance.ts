@@ -1,4 +1,5 @@
 import { DEFAULT_MAINTENANCE_POLICY } from './maintenance-window';
+import { plainCause } from './messages';
 import type { ClusterObservation, MemberObservation } from './observation';
 import type { Policy } from './policy';
 import { isMemberHealthy, knownLeader, quorumState, toVoterViews } from './quorum';
@@ -175,7 +176,7 @@ export function buildMaintenancePlan(
     const name = label(m);
     if (named.length > 0 && !named.includes(name)) continue;
     if (!m.status.reachable) {
-      skipped.push({ member: name, reason: `does not answer (${m.status.error ?? 'no response'})` });
+      skipped.push({ member: name, reason: `does not answer (${plainCause(m.status.error)})` });
       continue;
     }
     if (mode === 'defragment' && !request.all && named.length === 0 && !isFragmented(m, space)) {
@@ -264,7 +265,7 @@ export function buildMaintenancePlan(
  */
 export function defragBlocker(obs: ClusterObservation, member: MemberObservation): string | undefined {
   const down = obs.members.filter((m) => !m.isLearner && !isMemberHealthy(m));
-  if (down.length > 0) return `${down.map((m) => `${label(m)} (${m.status.error ?? 'no leader'})`).join(', ')} not healthy; the monitor replaces it first`;
+  if (down.length > 0) return `${down.map((m) => `${label(m)} (${m.status.error !== undefined ? plainCause(m.status.error) : 'no leader'})`).join(', ')} not healthy; the monitor replaces it first`;
   const quorum = quorumState(toVoterViews(obs.members));
   if (!member.isLearner && quorum.faultTolerance < 1) return `no fault tolerance (${quorum.healthyVoters} healthy voters, quorum ${quorum.quorum})`;
   return undefined;

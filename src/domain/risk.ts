@@ -1,3 +1,4 @@
+import { hostPortOf, plainCause } from './messages';
 import { activePressures, isNodeReady, percent, readyCondition, utilization } from './nodes';
 import type { ClusterObservation, MemberObservation, NodeObservation } from './observation';
 import type { Policy } from './policy';
@@ -221,7 +222,7 @@ function memberSignals(obs: ClusterObservation, policy: Policy, window: WindowBu
         severity: 'critical',
         ...who,
         ...(member.nodeName ? { node: member.nodeName } : {}),
-        message: `member ${who.member} does not answer: ${s.error ?? 'no response'}`,
+        message: `member ${who.member} does not answer${hostPortOf(member.clientURLs[0]) ? ` at ${hostPortOf(member.clientURLs[0])}` : ''}: ${plainCause(s.error)}`,
         evidence: { error: s.error ?? 'no response', clientURL: member.clientURLs[0] ?? '' },
       });
       continue;

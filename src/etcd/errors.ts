@@ -1,3 +1,4 @@
+import { plainCause } from '../domain/messages';
 /** Errors of the etcd gateway, each with a code a workflow can branch on. */
 
 /** No endpoint of the cluster answered in time; retrying later may succeed. */
@@ -8,8 +9,13 @@ export class EtcdUnavailableError extends Error {
     readonly operation: string,
     readonly failures: { endpoint: string; error: string }[],
   ) {
-    super(`${operation}: no etcd endpoint answered (${failures.map((f) => `${f.endpoint}: ${f.error}`).join('; ') || 'no endpoints given'})`);
+    super(`${operation}: no etcd endpoint answered (${failures.map((f) => `${f.endpoint}: ${plainCause(f.error)}`).join('; ') || 'no endpoints given'})`);
     this.name = 'EtcdUnavailableError';
+  }
+
+  /** Each endpoint's raw error, for the failure's details (the message says each cause in a few words). */
+  get evidence(): { operation: string; failures: { endpoint: string; error: string }[] } {
+    return { operation: this.operation, failures: this.failures };
   }
 }
 

@@ -88,8 +88,9 @@ describe('from the Temporal UI, in a browser', () => {
     expect(audit.belowQuorum).toBe(0);
     expect(new Set(Object.values(audit.hashes)).size).toBe(1);
 
-    const { runId, staticSummary } = await handle.describe();
-    expect(staticSummary).toBe(summary);
+    const description = await handle.describe();
+    expect(await description.staticSummary()).toBe(summary);
+    const runId = description.runId;
     await ui.openWorkflow('migrate-main', runId);
     await ui.screenshot('finished');
     const page = await ui.visibleText();

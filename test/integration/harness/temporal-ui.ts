@@ -72,15 +72,23 @@ export class TemporalUi {
     await page.locator('#workflowId').fill(start.workflowId);
     await page.locator('#taskQueue').fill(start.taskQueue);
     await page.locator('#workflowType').fill(start.workflowType);
-    await this.typeInto(page.locator('.cm-content[data-language="json"]').or(page.locator('.cm-content').first()).first(), start.input);
+    // The optional fields first: a click while an editor has the focus may only take the focus away from it.
     if (start.summary !== undefined) {
       await page.getByText('More options').click();
       await this.typeInto(page.locator('.cm-content[data-language="markdown"]').first(), start.summary);
     }
+    await this.typeInto(page.locator('.cm-content').first(), start.input);
+    await page.getByRole('heading', { name: 'Start a Workflow' }).click();
     await this.screenshot('start-form');
     await page.getByRole('button', { name: 'Start Workflow' }).click();
-    await page.waitForURL((url) => url.pathname.includes(`/workflows/${encodeURIComponent(start.workflowId)}/`), { timeout: 30_000 });
+    // The UI stays on the form and says so in a toast that links to the workflow; a refusal is a toast too.
+    const started = page.getByText('Workflow started successfully');
+    const toast = page.locator('[role="alert"], [data-testid="toast"]').first();
+    await started.or(toast).first().waitFor({ timeout: 30_000 });
     await this.screenshot('started');
+    if (!(await started.isVisible())) throw new Error(`the UI did not start ${start.workflowType}: ${(await toast.innerText()).trim()}`);
+    await started.click();
+    await page.waitForURL((url) => url.pathname.includes(`/workflows/${encodeURIComponent(start.workflowId)}/`), { waitUntil: 'commit' });
   }
 
   /** The page of a workflow run (its summary, details, input, result and event history). */

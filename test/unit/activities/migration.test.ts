@@ -317,7 +317,7 @@ describe('when no member list can be read, every step fails MEMBERSHIP_UNKNOWN (
       what: 'every member is frozen',
       fail: (world) => ['etcd-0', 'etcd-1', 'etcd-2'].forEach((member) => world.apply({ kind: 'freeze', member })),
       reason:
-        'member list: no etcd endpoint answered (http://127.20.0.1:2379: member list at http://127.20.0.1:2379 timed out after 2000 ms; http://127.20.0.2:2379: member list at http://127.20.0.2:2379 timed out after 2000 ms; http://127.20.0.3:2379: member list at http://127.20.0.3:2379 timed out after 2000 ms)',
+        'member list: no etcd endpoint answered (http://127.20.0.1:2379: no answer within 2000 ms; http://127.20.0.2:2379: no answer within 2000 ms; http://127.20.0.3:2379: no answer within 2000 ms)',
     },
   ];
   const steps: { step: string; attempt: (sim: Simulation) => Promise<unknown> }[] = [
@@ -469,7 +469,7 @@ describe('addLearner', () => {
       type: 'ETCD_UNAVAILABLE',
       nonRetryable: false,
       message:
-        'member add --learner: no etcd endpoint answered (http://127.20.0.2:2379: 14 UNAVAILABLE: etcdserver: unhealthy cluster; http://127.20.0.1:2379: 14 UNAVAILABLE: etcdserver: unhealthy cluster; http://127.20.0.3:2379: 14 UNAVAILABLE: etcdserver: unhealthy cluster)',
+        'member add --learner: no etcd endpoint answered (http://127.20.0.2:2379: etcdserver: unhealthy cluster; http://127.20.0.1:2379: etcdserver: unhealthy cluster; http://127.20.0.3:2379: etcdserver: unhealthy cluster)',
     });
     expect(learners(world)).toEqual([]);
   });

@@ -106,7 +106,7 @@ describe('planning after a node failure', () => {
   it('explains itself: why the member moves, why this strategy, why this node', () => {
     const plan = migratePlan(decide(nodeDown()));
     expect(plan.reasons).toEqual([
-      'member etcd-2 does not answer: context deadline exceeded',
+      'member etcd-2 does not answer at 127.0.1.3:2379: no answer before the deadline',
       'node node-2 of member etcd-2 is not ready (Ready=Unknown, NodeStatusUnknown)',
       'replace: the member is down, so it is removed first and a learner takes its place',
       'target node-5: rack r2 hosts no member; domain z1 hosts no member; CPU 20%, memory 20%',

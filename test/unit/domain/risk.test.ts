@@ -144,7 +144,7 @@ describe('findings carry the figures and thresholds that fired', () => {
   it('a dead member names the error it gave', () => {
     const obs = withMember(aCluster(3), 1, { status: aDeadStatus('connect ECONNREFUSED 127.0.1.2:2379') });
     const finding = assessSeries(repeat(obs, 3)).assessment.findings.find((f) => f.kind === 'member-unreachable');
-    expect(finding?.message).toBe('member etcd-1 does not answer: connect ECONNREFUSED 127.0.1.2:2379');
+    expect(finding?.message).toBe('member etcd-1 does not answer at 127.0.1.2:2379: connection refused');
     expect(finding?.evidence).toEqual({ error: 'connect ECONNREFUSED 127.0.1.2:2379', clientURL: 'http://127.0.1.2:2379' });
   });
 

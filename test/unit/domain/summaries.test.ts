@@ -107,7 +107,7 @@ describe('monitorSummary and monitorDetails', () => {
 
   it('puts the health first, then the findings (pending ones marked) and the decision', () => {
     const finding = (message: string, confirmed: boolean, samples: number): Finding =>
-      ({ kind: 'node-not-ready', severity: 'critical', member: 'etcd-2', message, evidence: {}, samples, confirmed }) as Finding;
+      ({ kind: 'node-not-ready', severity: 'critical', member: 'etcd-2', message, evidence: {}, samples, confirmed });
     const details = monitorDetails({
       cluster: 'demo',
       health: 'at-risk',

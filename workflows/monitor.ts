@@ -245,7 +245,19 @@ export async function monitorCluster(raw: MonitorClusterInput): Promise<void> {
       if (health !== status.health) upsertSearchAttributes([{ key: SA.health, value: health }]);
       status.health = health;
       // Replay-safe: the workflow meter records nothing while replaying, and adds no event to the history.
-      recordSamples(metricMeter, cycleSamples({ cluster: input.cluster, assessment: result.assessment, decision: result.decision, health, ...(previousLeaderId ? { previousLeaderId } : {}) }));
+      recordSamples(
+        metricMeter,
+        cycleSamples({
+          cluster: input.cluster,
+          assessment: result.assessment,
+          decision: result.decision,
+          health,
+          ...(previousLeaderId ? { previousLeaderId } : {}),
+          cycle: { atMs: Date.now(), intervalMs: input.intervalMs },
+          // Before this cycle starts one: an operation the decision starts counts from the next cycle.
+          operationRunning: status.migration.inFlight !== undefined,
+        }),
+      );
       if (result.decision.kind === 'migrate' && !result.decision.dryRun) await startMigration(result.decision);
       else if (result.decision.kind === 'repair' && !result.decision.dryRun) await startRepair(result.decision);
       else if (result.decision.kind === 'maintain' && !result.decision.dryRun) await startMaintenance(result.decision);
@@ -255,7 +267,7 @@ export async function monitorCluster(raw: MonitorClusterInput): Promise<void> {
       status.lastError = rootMessage(error);
       if (status.health !== 'unknown') upsertSearchAttributes([{ key: SA.health, value: 'unknown' }]);
       status.health = 'unknown';
-      recordSamples(metricMeter, failedCycleSamples(input.cluster));
+      recordSamples(metricMeter, failedCycleSamples(input.cluster, { atMs: Date.now(), intervalMs: input.intervalMs }));
       log.error(`cluster ${input.cluster}: cycle failed: ${status.lastError}`);
       // A worker that does not know the cluster is a configuration mismatch: fail loudly, the schedule retries later.
       if (failureType(error) === 'UNKNOWN_CLUSTER') throw ApplicationFailure.nonRetryable(status.lastError, 'UNKNOWN_CLUSTER');

@@ -21,6 +21,23 @@ export interface CycleOutcome {
   health: HealthState;
   /** The leader's member id at the previous cycle; absent when unknown (first cycle, no leader then). */
   previousLeaderId?: string;
+  /** When the cycle ended (the workflow's clock) and the monitor's interval: a stalled monitor shows in alerts. */
+  cycle: CycleClock;
+  /** A migration, repair or maintenance of the cluster runs. */
+  operationRunning: boolean;
+}
+
+/** When a cycle ended, and how often cycles should end. */
+export interface CycleClock {
+  atMs: number;
+  intervalMs: number;
+}
+
+function clockSamples(cluster: string, clock: CycleClock): MetricSample[] {
+  return [
+    { metric: 'lastCycle', value: clock.atMs / 1000, labels: { cluster } },
+    { metric: 'interval', value: clock.intervalMs / 1000, labels: { cluster } },
+  ];
 }
 
 function healthSamples(cluster: string, health: HealthState): MetricSample[] {
@@ -58,7 +75,8 @@ export function cycleSamples(outcome: CycleOutcome): MetricSample[] {
     samples.push({ metric: 'findings', value: confirmed, labels: { cluster, kind, status: 'confirmed' } });
     samples.push({ metric: 'findings', value: ofKind.length - confirmed, labels: { cluster, kind, status: 'pending' } });
   }
-  samples.push({ metric: 'cycles', value: 1, labels: { cluster, result: 'ok' } });
+  samples.push({ metric: 'cycles', value: 1, labels: { cluster, result: 'ok' } }, ...clockSamples(cluster, outcome.cycle));
+  samples.push({ metric: 'operationRunning', value: outcome.operationRunning ? 1 : 0, labels: { cluster } });
   samples.push({ metric: 'decisions', value: 1, labels: { cluster, decision: decision.kind, reason: decisionReason(decision) } });
   // Added every cycle, 0 most of the time, so that the series exists (and rate() works) before the first change.
   const leaderId = assessment.leader?.id;
@@ -71,6 +89,6 @@ export function cycleSamples(outcome: CycleOutcome): MetricSample[] {
  * The samples of a cycle that failed (an observation or the assessment could not be made): health unknown. The
  * quorum figures keep their last values; the health gauge says they are stale.
  */
-export function failedCycleSamples(cluster: string): MetricSample[] {
-  return [...healthSamples(cluster, 'unknown'), { metric: 'cycles', value: 1, labels: { cluster, result: 'failed' } }];
+export function failedCycleSamples(cluster: string, clock: CycleClock): MetricSample[] {
+  return [...healthSamples(cluster, 'unknown'), { metric: 'cycles', value: 1, labels: { cluster, result: 'failed' } }, ...clockSamples(cluster, clock)];
 }

@@ -65,6 +65,24 @@ export const GUARDIAN_METRICS = {
     valueType: 'int',
     description: 'Monitor cycles by result (ok, or failed: an observation or the assessment failed)',
   },
+  lastCycle: {
+    name: 'etcd_guardian_monitor_last_cycle_timestamp_seconds',
+    kind: 'gauge',
+    valueType: 'float',
+    description: 'When the monitor of the cluster last ended a cycle (ok or failed), in seconds since the epoch: a monitor that stops cycling stops moving it',
+  },
+  interval: {
+    name: 'etcd_guardian_monitor_interval_seconds',
+    kind: 'gauge',
+    valueType: 'float',
+    description: 'The monitor\'s configured interval between cycles, for alerts on a monitor that has not cycled for several intervals',
+  },
+  operationRunning: {
+    name: 'etcd_guardian_cluster_operation_running',
+    kind: 'gauge',
+    valueType: 'int',
+    description: 'Whether a migration, repair or maintenance of the cluster runs (1) or not (0), as its monitor saw at its last cycle',
+  },
   decisions: {
     name: 'etcd_guardian_monitor_decisions',
     kind: 'counter',

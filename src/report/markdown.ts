@@ -104,7 +104,9 @@ function migrationSections(report: WorkflowReport, m: MigrationReport): string[]
     out.push(`Started by the monitor \`${report.parent?.workflowId ?? e.requestedBy ?? '?'}\`${e.decision ? ` in cycle ${e.decision.cycle}${e.decision.observedAt ? ` (observed ${e.decision.observedAt})` : ''}: ${e.decision.summary}` : ''}.`, '');
     out.push(`Reason given: ${e.reason}`, '');
   } else {
-    out.push(`Started by an operator${e.requestedBy ? ` (\`${e.requestedBy}\`)` : ''}${e.clientIdentity ? ` through the Temporal client \`${e.clientIdentity}\`` : ''}. Reason given: **${e.reason}**`, '');
+    // The Temporal UI starts a workflow without a client identity (every SDK client sends one: pid@host).
+    const through = e.clientIdentity ? ` through the Temporal client \`${e.clientIdentity}\`` : ' from the Temporal UI (a start without a client identity)';
+    out.push(`Started by an operator${e.requestedBy ? ` (\`${e.requestedBy}\`)` : ''}${through}. Reason given: **${e.reason}**`, '');
   }
   if (e.triggers.length > 0) out.push('Findings that triggered it:', '', ...findingRows(e.triggers), '');
   else if (e.startedBy === 'monitor') out.push('The monitor\'s findings are not in this history, and its history could not be read.', '');

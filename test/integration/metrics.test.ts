@@ -8,6 +8,7 @@ import { parsePrometheusText, sampleValue, type Sample } from '../../src/metrics
 import { HEALTH_STATES } from '../../src/observability/cluster-metrics';
 import type { MigrationResult } from '../../workflows/migrate';
 import type { MonitorStatus } from '../../workflows/monitor';
+import { metricsIn, monitoringExpressions, PROMETHEUS_OWN } from '../monitoring-assets';
 import { startGuardian, writeConfigFile, type GuardianHarness } from './harness/guardian';
 import { aFollower } from './harness/migration';
 import { until } from './harness/wait';
@@ -23,6 +24,7 @@ jest.setTimeout(420_000);
 
 const cli = join(__dirname, '../../dist/src/cli/main.js');
 const CLUSTER = { cluster: 'main' };
+const MONITOR_INTERVAL_MS = 2000;
 
 let h: GuardianHarness;
 let worker: ChildProcess | undefined;
@@ -97,7 +99,7 @@ beforeAll(async () => {
   monitor = await h.client.workflow.start('monitorCluster', {
     workflowId: 'monitor-main-metrics',
     taskQueue: h.config.temporal.taskQueue,
-    args: [{ cluster: 'main', intervalMs: 2000, continueAsNewEvery: 100 }],
+    args: [{ cluster: 'main', intervalMs: MONITOR_INTERVAL_MS, continueAsNewEvery: 100 }],
   });
 }, 240_000);
 
@@ -186,6 +188,21 @@ it('counts a migration by strategy and result, with its duration and every step 
     const scraped = await scrape();
     return valueOf(scraped, 'etcd_guardian_cluster_healthy_voters', CLUSTER) === 3 && valueOf(scraped, 'etcd_guardian_cluster_fault_tolerance', CLUSTER) === 1 ? true : undefined;
   });
+});
+
+it('exports every metric deploy/monitoring\'s alerts and dashboard use, with the cluster\'s label', async () => {
+  const used = new Map<string, string[]>();
+  for (const { where, expr } of monitoringExpressions()) {
+    for (const name of metricsIn(expr)) if (!PROMETHEUS_OWN.has(name)) used.set(name, [...(used.get(name) ?? []), where]);
+  }
+  const scraped = await scrape();
+  const exported = new Set(scraped.filter((s) => s.labels['cluster'] === 'main').map((s) => s.name));
+  const missing = [...used].filter(([name]) => !exported.has(name)).map(([name, where]) => `${name} (${where.join(', ')})`);
+  expect(missing).toEqual([]);
+  // The monitor's clock: its last cycle is recent, and its interval is the configured one.
+  const last = valueOf(scraped, 'etcd_guardian_monitor_last_cycle_timestamp_seconds', CLUSTER);
+  expect(Date.now() / 1000 - last).toBeLessThan(30);
+  expect(valueOf(scraped, 'etcd_guardian_monitor_interval_seconds', CLUSTER)).toBe(MONITOR_INTERVAL_MS / 1000);
 });
 
 it('writes JSON lines: the SDK (worker, workflows, activities) and the migration steps with cluster, member and node, no secrets', async () => {

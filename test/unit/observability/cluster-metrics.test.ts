@@ -7,6 +7,8 @@ import { GUARDIAN_METRICS, type MetricSample } from '../../../src/observability/
 import { aCluster, aDeadStatus, aPolicy, aStatus, withMember } from '../../builders';
 
 const NOW = new Date('2026-11-24T12:00:00.000Z');
+/** The cycle ended at NOW, 5 s after the previous one should have; no operation runs. */
+const CYCLE = { cycle: { atMs: NOW.getTime(), intervalMs: 5000 }, operationRunning: false };
 
 /** `samples` identical observations assessed in a row, as the monitor would, and the decision after the last. */
 function cycleOf(obs: ClusterObservation, samples = 1): { assessment: Assessment; decision: Decision } {
@@ -51,7 +53,7 @@ describe('the gauges of one monitor cycle', () => {
     ['a cluster that lost quorum, whose fault tolerance reads 0 rather than negative', twoDown, 3, 'quorum-lost', { voters: 3, healthy: 1, tolerance: 0 }],
   ])('%s: voters, healthy voters and fault tolerance as gauges', (_case, obs, samples, health, expected) => {
     const { assessment, decision } = cycleOf(obs(), samples);
-    const metrics = scraped(cycleSamples({ cluster: 'main', assessment, decision, health }));
+    const metrics = scraped(cycleSamples({ cluster: 'main', assessment, decision, health, ...CYCLE }));
     expect([
       metrics.get('etcd_guardian_cluster_voters{cluster="main"}'),
       metrics.get('etcd_guardian_cluster_healthy_voters{cluster="main"}'),
@@ -61,7 +63,7 @@ describe('the gauges of one monitor cycle', () => {
 
   it('writes every health state, 1 for the current one and 0 for the others, so that a past state reads 0', () => {
     const { assessment, decision } = cycleOf(oneDown(), 3);
-    const samples = cycleSamples({ cluster: 'main', assessment, decision, health: 'at-risk' });
+    const samples = cycleSamples({ cluster: 'main', assessment, decision, health: 'at-risk', ...CYCLE });
     expect(samples.filter((s) => s.metric === 'health').map((s) => [s.labels['health'], s.value])).toEqual(
       HEALTH_STATES.map((state) => [state, state === 'at-risk' ? 1 : 0]),
     );
@@ -69,7 +71,7 @@ describe('the gauges of one monitor cycle', () => {
 
   it('writes every finding kind, confirmed and pending, with 0 for a healthy cluster', () => {
     const { assessment, decision } = cycleOf(aCluster(3), 3);
-    const samples = cycleSamples({ cluster: 'main', assessment, decision, health: 'healthy' });
+    const samples = cycleSamples({ cluster: 'main', assessment, decision, health: 'healthy', ...CYCLE });
     expect(samples.filter((s) => s.metric === 'findings')).toHaveLength(FINDING_KINDS.length * 2);
     expect(nonZeroFindings(samples)).toEqual([]);
   });
@@ -79,7 +81,7 @@ describe('the gauges of one monitor cycle', () => {
     ['after three samples it is confirmed', 3, ['quorum-at-risk/confirmed=1', 'member-unreachable/confirmed=1']],
   ])('%s', (_case, samples, expected) => {
     const { assessment, decision } = cycleOf(oneDown(), samples);
-    expect(nonZeroFindings(cycleSamples({ cluster: 'main', assessment, decision, health: 'at-risk' })).sort()).toEqual([...expected].sort());
+    expect(nonZeroFindings(cycleSamples({ cluster: 'main', assessment, decision, health: 'at-risk', ...CYCLE })).sort()).toEqual([...expected].sort());
   });
 
   it.each<[string, () => ClusterObservation, number, string]>([
@@ -88,7 +90,7 @@ describe('the gauges of one monitor cycle', () => {
     ['a lost quorum counts an "alert" decision with its reason', twoDown, 3, 'etcd_guardian_monitor_decisions{cluster="main",decision="alert",reason="quorum-lost"}'],
   ])('%s', (_case, obs, samples, key) => {
     const { assessment, decision } = cycleOf(obs(), samples);
-    const metrics = scraped(cycleSamples({ cluster: 'main', assessment, decision, health: 'healthy' }));
+    const metrics = scraped(cycleSamples({ cluster: 'main', assessment, decision, health: 'healthy', ...CYCLE }));
     expect(metrics.get(key)).toBe(1);
     expect(metrics.get('etcd_guardian_monitor_cycles{cluster="main",result="ok"}')).toBe(1);
   });
@@ -107,16 +109,36 @@ describe('leader changes', () => {
     ['counts none while no leader is known', ledBy('0'), '1', 0],
   ])('%s', (_case, obs, previousLeaderId, expected) => {
     const { assessment, decision } = cycleOf(obs);
-    const samples = cycleSamples({ cluster: 'main', assessment, decision, health: 'healthy', ...(previousLeaderId ? { previousLeaderId } : {}) });
+    const samples = cycleSamples({ cluster: 'main', assessment, decision, health: 'healthy', ...(previousLeaderId ? { previousLeaderId } : {}), ...CYCLE });
     expect(samples.filter((s) => s.metric === 'leaderChanges').reduce((sum, s) => sum + s.value, 0)).toBe(expected);
   });
 });
 
 describe('a failed cycle', () => {
   it('reads health unknown and counts a failed cycle, leaving the quorum figures as they were', () => {
-    const samples = failedCycleSamples('main');
+    const samples = failedCycleSamples('main', CYCLE.cycle);
     expect(healthOne(samples)).toEqual(['unknown']);
     expect(scraped(samples).get('etcd_guardian_monitor_cycles{cluster="main",result="failed"}')).toBe(1);
     expect(samples.filter((s) => ['voters', 'healthyVoters', 'faultTolerance'].includes(s.metric))).toEqual([]);
+  });
+
+  it('still moves the last-cycle time: a monitor whose cycles fail is alive, and says so through its health', () => {
+    const metrics = scraped(failedCycleSamples('main', CYCLE.cycle));
+    expect(metrics.get('etcd_guardian_monitor_last_cycle_timestamp_seconds{cluster="main"}')).toBe(NOW.getTime() / 1000);
+  });
+});
+
+describe('the monitor\'s clock and the operation in flight', () => {
+  it.each([
+    ['no operation runs', false, 0],
+    ['a migration, repair or maintenance runs', true, 1],
+  ])('%s: the time of the cycle, the interval, and whether an operation runs', (_case, operationRunning, running) => {
+    const { assessment, decision } = cycleOf(aCluster(3), 3);
+    const metrics = scraped(cycleSamples({ cluster: 'main', assessment, decision, health: 'healthy', cycle: { atMs: NOW.getTime(), intervalMs: 15_000 }, operationRunning }));
+    expect([
+      metrics.get('etcd_guardian_monitor_last_cycle_timestamp_seconds{cluster="main"}'),
+      metrics.get('etcd_guardian_monitor_interval_seconds{cluster="main"}'),
+      metrics.get('etcd_guardian_cluster_operation_running{cluster="main"}'),
+    ]).toEqual([NOW.getTime() / 1000, 15, running]);
   });
 });

@@ -164,3 +164,15 @@ it('names who asked (requestedBy) and the Temporal client that started it', () =
   expect(withAsker.migration?.evidence).toMatchObject({ startedBy: 'operator', requestedBy: 'cli:alice', clientIdentity: 'etcd-guardian-cli@bastion' });
   expect(renderMarkdown(withAsker)).toContain('Started by an operator (`cli:alice`) through the Temporal client `etcd-guardian-cli@bastion`. Reason given: **disk replacement on node-1**');
 });
+
+it('says a start without a client identity came from the Temporal UI, with the requestedBy its input gave', () => {
+  const fromUi: JsonHistory = recordedJson('migrate-member');
+  const started = fromUi.events[0]?.workflowExecutionStartedEventAttributes as { input?: unknown; identity?: string } | undefined;
+  if (!started) throw new Error('the recorded history does not start with its start event');
+  started.input = payload({ cluster: 'main', member: 'etcd-1', reason: 'disk replacement on node-1', requestedBy: 'ui:alice' });
+  // The UI sends no identity; SDK clients always do.
+  delete started.identity;
+  const report = buildReport(toHistory(fromUi));
+  expect(report.migration?.evidence.clientIdentity).toBeUndefined();
+  expect(renderMarkdown(report)).toContain('Started by an operator (`ui:alice`) from the Temporal UI (a start without a client identity). Reason given: **disk replacement on node-1**');
+});

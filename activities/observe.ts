@@ -1,6 +1,7 @@
 import type { KubeSnapshot, RaftMember, RaftSnapshot } from '../src/domain/assemble';
 import { assembleObservation } from '../src/domain/assemble';
 import { clientURLFor } from '../src/domain/membership';
+import { plainCause } from '../src/domain/messages';
 import { isMemberHealthy } from '../src/domain/quorum';
 import type { ClusterObservation, RaftStatus } from '../src/domain/observation';
 import { errorText } from '../src/errors';
@@ -68,7 +69,7 @@ export async function readRaft(runtime: ClusterRuntime, now: () => Date): Promis
   } catch (error) {
     missingSignals.push('pods');
     if (runtime.seedEndpoints.length === 0) {
-      throw new Error(`cannot find etcd endpoints: listing pods failed (${errorText(error)}) and no endpoints are configured`, { cause: error });
+      throw new Error(`cannot find etcd endpoints: listing pods failed (${plainCause(errorText(error))}) and no endpoints are configured`, { cause: error });
     }
   }
   const seeds = seedEndpoints(runtime, pods);

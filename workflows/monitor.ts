@@ -61,10 +61,14 @@ export const checkNowSignal = defineSignal('checkNow');
 /** The last assessment, findings, decision, cycle count and migration in flight. */
 export const statusQuery = defineQuery<MonitorStatus>('status');
 
-const { migrationStatus, latestMigration } = proxyActivities<TrackingActivities>({
-  startToCloseTimeout: '15s',
-  retry: { initialInterval: '1s', maximumAttempts: 3 },
-});
+/** The tracking activities, with what the call is about for the Temporal UI. */
+function tracking(summary: string) {
+  return proxyActivities<TrackingActivities>({
+    startToCloseTimeout: '15s',
+    retry: { initialInterval: '1s', maximumAttempts: 3 },
+    summary,
+  });
+}
 
 /** The workflow id of a cluster's migration: one per cluster, so that a second one is refused while one runs. */
 export function migrationWorkflowId(cluster: string): string {
@@ -139,7 +143,7 @@ export async function monitorCluster(raw: MonitorClusterInput): Promise<void> {
     // A fresh monitor (first start, or restarted by the schedule) learns of running and recent migrations, so
     // that neither the one-at-a-time rule nor the cooldown is lost with the previous run.
     try {
-      status.migration = await latestMigration({ cluster: input.cluster });
+      status.migration = await tracking(`find ${input.cluster}'s running and recent migrations (cooldown)`).latestMigration({ cluster: input.cluster });
     } catch (error) {
       log.warn(`cluster ${input.cluster}: could not read past migrations: ${rootMessage(error)}`);
     }
@@ -149,7 +153,7 @@ export async function monitorCluster(raw: MonitorClusterInput): Promise<void> {
   async function trackMigration(): Promise<void> {
     const inFlight = status.migration.inFlight;
     if (!inFlight) return;
-    const state = await migrationStatus({ workflowId: inFlight.workflowId });
+    const state = await tracking(`is ${inFlight.workflowId} (${inFlight.member}) still running?`).migrationStatus({ workflowId: inFlight.workflowId });
     if (state.running) return;
     // A maintenance moved no member: its end starts no cooldown (the last migration's, if any, stands).
     if (inFlight.operation === 'maintenance') {

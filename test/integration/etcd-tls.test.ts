@@ -319,7 +319,8 @@ describe('a guardian whose CA did not sign the members\' certificates', () => {
     expect(unreachable.map((f) => f.member).sort()).toEqual([...members].sort());
     for (const finding of unreachable) expect(finding.message).toContain(expected);
     const text = renderStatus(await collectStatus(h.client, [cluster]));
-    expect(text).toMatch(new RegExp(`member ${members[0] ?? '?'} does not answer at [0-9.]+:\\d+: member list: etcd https://`));
+    // No member list, so the members are the pods' stand-ins, with no client URL to name.
+    expect(text).toContain(`member ${members[0] ?? '?'} does not answer: member list: etcd https://`);
     expect(text).toContain(expected);
   });
 });

@@ -59,68 +59,6 @@ it.each([
   expect(progress.steps.filter((s) => s.step !== 'plan')).toEqual([]);
 });
 
-describe('from the Temporal UI, in a browser', () => {
-  let ui: TemporalUi;
-
-  beforeAll(async () => {
-    const uiUrl = h.sandbox.info.temporal?.uiUrl;
-    if (!uiUrl) throw new Error('the sandbox runs no Temporal server, so no UI');
-    ui = await TemporalUi.open(uiUrl, h.config.temporal.namespace, 'migrate');
-  });
-  afterAll(async () => {
-    await ui?.close();
-  });
-
-  it('Start Workflow with the README\'s input migrates the member, and the workflow page shows its summary and every step\'s', async () => {
-    const member = await aFollower(h);
-    const checks = new Invariants(h);
-    checks.start();
-    const summary = `surge ${member} — disk replacement (started from the UI)`;
-    // The README's input for a start from the UI, as an operator pastes it.
-    const input = JSON.stringify({ cluster: 'main', member, reason: 'disk replacement', requestedBy: 'ui:sre-on-call' });
-    await ui.startWorkflow({ workflowId: 'migrate-main', taskQueue: h.config.temporal.taskQueue, workflowType: 'migrateMember', input, summary });
-    const handle = h.client.workflow.getHandle('migrate-main');
-    const { result, from, to } = await finished(handle);
-    const audit = await checks.audit({ from, to });
-    expect(result).toMatchObject({ member, strategy: 'surge', requestedBy: 'ui:sre-on-call' });
-    expect(result.verified?.voters).toHaveLength(3);
-    expect(audit.missing).toEqual([]);
-    expect(audit.belowQuorum).toBe(0);
-    expect(new Set(Object.values(audit.hashes)).size).toBe(1);
-
-    const description = await handle.describe();
-    expect(await description.staticSummary()).toBe(summary);
-    const runId = description.runId;
-    await ui.openWorkflow('migrate-main', runId);
-    await ui.screenshot('finished');
-    const page = await ui.visibleText();
-    expect(page).toContain(summary);
-    // The plan the workflow made, as its current details, and each activity under its step's summary.
-    expect(page).toContain(`surge ${member}`);
-    const newMember = result.newMember ?? '?';
-    for (const text of [`backup-snapshot: save an etcd snapshot`, `schedule-pod: add ${newMember} as a learner`, `rejoin: wait until ${newMember} has caught up`, `remove-member: remove member ${member}`, `verify-quorum: verify 3 healthy voters`]) {
-      expect(page).toContain(text);
-    }
-  });
-
-  it('a start with an invalid input fails, and the UI shows every problem named', async () => {
-    const before = await memberList();
-    const input = JSON.stringify({ cluster: 'main', strategy: 'sideways', dryRun: 'yes' });
-    await ui.startWorkflow({ workflowId: 'migrate-main', taskQueue: h.config.temporal.taskQueue, workflowType: 'migrateMember', input });
-    const handle = h.client.workflow.getHandle('migrate-main');
-    const failure = await failureOf(handle.result());
-    expect(failure.type).toBe('INVALID_INPUT');
-    await ui.page.reload();
-    await until('the UI to show the failure', async () => ((await ui.visibleText()).includes('invalid migrateMember input') ? true : undefined), { everyMs: 1000 });
-    await ui.screenshot('invalid-input');
-    const page = await ui.visibleText();
-    for (const problem of ['member: expected a member name or hex id', 'strategy: expected one of auto, replace, surge, got "sideways"', 'dryRun: expected true or false, got "yes"']) {
-      expect(page).toContain(problem);
-    }
-    expect(await memberList()).toEqual(before);
-  });
-});
-
 it('moves a member to a named node, and a second migration of the cluster is refused while it runs', async () => {
   // The writer's figures must be the migration's alone; a leader's surge is measured in bench/availability.bench.ts.
   await notLeading(h, 'etcd-1');
@@ -243,6 +181,70 @@ it('completes a migration when the worker is killed (SIGKILL) in the middle and 
     await worker.stop();
     await h.startWorker();
   }
+});
+
+// After the tests that name their members and nodes (etcd-1 to node-4, ...): the UI's migration moves whichever
+// follower there is.
+describe('from the Temporal UI, in a browser', () => {
+  let ui: TemporalUi;
+
+  beforeAll(async () => {
+    const uiUrl = h.sandbox.info.temporal?.uiUrl;
+    if (!uiUrl) throw new Error('the sandbox runs no Temporal server, so no UI');
+    ui = await TemporalUi.open(uiUrl, h.config.temporal.namespace, 'migrate');
+  });
+  afterAll(async () => {
+    await ui?.close();
+  });
+
+  it('Start Workflow with the README\'s input migrates the member, and the workflow page shows its summary and every step\'s', async () => {
+    const member = await aFollower(h);
+    const checks = new Invariants(h);
+    checks.start();
+    const summary = `surge ${member} — disk replacement (started from the UI)`;
+    // The README's input for a start from the UI, as an operator pastes it.
+    const input = JSON.stringify({ cluster: 'main', member, reason: 'disk replacement', requestedBy: 'ui:sre-on-call' });
+    await ui.startWorkflow({ workflowId: 'migrate-main', taskQueue: h.config.temporal.taskQueue, workflowType: 'migrateMember', input, summary });
+    const handle = h.client.workflow.getHandle('migrate-main');
+    const { result, from, to } = await finished(handle);
+    const audit = await checks.audit({ from, to });
+    expect(result).toMatchObject({ member, strategy: 'surge', requestedBy: 'ui:sre-on-call' });
+    expect(result.verified?.voters).toHaveLength(3);
+    expect(audit.missing).toEqual([]);
+    expect(audit.belowQuorum).toBe(0);
+    expect(new Set(Object.values(audit.hashes)).size).toBe(1);
+
+    const description = await handle.describe();
+    expect(await description.staticSummary()).toBe(summary);
+    const runId = description.runId;
+    await ui.openWorkflow('migrate-main', runId);
+    await ui.screenshot('finished');
+    const page = await ui.visibleText();
+    expect(page).toContain(summary);
+    // The plan the workflow made, as its current details, and each activity under its step's summary.
+    expect(page).toContain(`surge ${member}`);
+    const newMember = result.newMember ?? '?';
+    for (const text of [`backup-snapshot: save an etcd snapshot`, `schedule-pod: add ${newMember} as a learner`, `rejoin: wait until ${newMember} has caught up`, `remove-member: remove member ${member}`, `verify-quorum: verify 3 healthy voters`]) {
+      expect(page).toContain(text);
+    }
+  });
+
+  it('a start with an invalid input fails, and the UI shows every problem named', async () => {
+    const before = await memberList();
+    const input = JSON.stringify({ cluster: 'main', strategy: 'sideways', dryRun: 'yes' });
+    await ui.startWorkflow({ workflowId: 'migrate-main', taskQueue: h.config.temporal.taskQueue, workflowType: 'migrateMember', input });
+    const handle = h.client.workflow.getHandle('migrate-main');
+    const failure = await failureOf(handle.result());
+    expect(failure.type).toBe('INVALID_INPUT');
+    await ui.page.reload();
+    await until('the UI to show the failure', async () => ((await ui.visibleText()).includes('invalid migrateMember input') ? true : undefined), { everyMs: 1000 });
+    await ui.screenshot('invalid-input');
+    const page = await ui.visibleText();
+    for (const problem of ['member: expected a member name or hex id', 'strategy: expected one of auto, replace, surge, got "sideways"', 'dryRun: expected true or false, got "yes"']) {
+      expect(page).toContain(problem);
+    }
+    expect(await memberList()).toEqual(before);
+  });
 });
 
 it('refuses with every node and the cluster as it is when no node is feasible', async () => {

@@ -2,7 +2,7 @@ import { scenarioFor, simulateSeed, type SeedResult } from '../../simulation/sim
 
 /**
  * The deterministic simulation in CI: the real plan runner and activities over the model, under seeded fault
- * schedules. scripts/test.sh also runs 3000 seeds through `npm run simulate` (faster without Jest's coverage);
+ * schedules. scripts/test.sh runs 50 here and 2500 through `npm run simulate` (faster without Jest's coverage);
  * `npm run simulate -- --runs 10000` is the long form. SIM_RUNS sets how many seeds this test runs.
  */
 

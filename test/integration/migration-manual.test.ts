@@ -9,7 +9,7 @@ import type { MigrationProgress } from '../../workflows/migrate';
 import { CliWorker } from './harness/cli-worker';
 import { TemporalUi } from './harness/temporal-ui';
 import { startGuardian, writeConfigFile, type GuardianHarness } from './harness/guardian';
-import { aFollower, failureOf, finished, Invariants, notLeading } from './harness/migration';
+import { aFollower, failureOf, finished, Invariants, notLeading, runningClientUrls } from './harness/migration';
 import { until } from './harness/wait';
 
 /**
@@ -22,7 +22,8 @@ jest.setTimeout(300_000);
 let h: GuardianHarness;
 
 async function memberList(): Promise<string[]> {
-  const c = new Etcd3({ hosts: [...h.sandbox.info.etcd.clientUrls] });
+  // The members running now: each migration of this file moves one away from the sandbox's first addresses.
+  const c = new Etcd3({ hosts: await runningClientUrls(h) });
   try {
     const list = await c.cluster.memberList({ linearizable: false });
     return list.members.map((m) => `${m.name}@${m.peerURLs.join(',')}${m.isLearner ? ' (learner)' : ''}`).sort();

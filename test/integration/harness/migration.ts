@@ -90,11 +90,18 @@ export async function finished(handle: WorkflowHandle): Promise<{ result: Migrat
   return { result, from: description.startTime.getTime(), to: (description.closeTime ?? new Date()).getTime() };
 }
 
+/**
+ * The client URLs of the members running now: the sandbox's first members may have been migrated away, and a
+ * client given a dead member's URL may pick it and fail.
+ */
+export async function runningClientUrls(h: GuardianHarness): Promise<string[]> {
+  const running = (await h.sandbox.status()).members.filter((m) => m.healthy && !m.terminating).map((m) => m.clientUrl);
+  return running.length > 0 ? running : [...h.sandbox.info.etcd.clientUrls];
+}
+
 /** The leader and the other voters, by name, as etcd itself reports them. */
 export async function roles(h: GuardianHarness): Promise<{ leader: string; followers: string[] }> {
-  // The members running now: the first ones may have been migrated away.
-  const running = (await h.sandbox.status()).members.filter((m) => m.healthy && !m.terminating).map((m) => m.clientUrl);
-  const c = new Etcd3({ hosts: running.length > 0 ? running : [...h.sandbox.info.etcd.clientUrls] });
+  const c = new Etcd3({ hosts: await runningClientUrls(h) });
   try {
     const [status, list] = await Promise.all([c.maintenance.status(), c.cluster.memberList({ linearizable: true })]);
     const leader = list.members.find((m) => m.ID === status.leader)?.name;

@@ -217,12 +217,13 @@ function memberSignals(obs: ClusterObservation, policy: Policy, window: WindowBu
     const s = member.status;
     const who = memberSubject(member);
     if (!s.reachable) {
+      const at = hostPortOf(member.clientURLs[0]);
       signals.push({
         kind: 'member-unreachable',
         severity: 'critical',
         ...who,
         ...(member.nodeName ? { node: member.nodeName } : {}),
-        message: `member ${who.member} does not answer${hostPortOf(member.clientURLs[0]) ? ` at ${hostPortOf(member.clientURLs[0])}` : ''}: ${plainCause(s.error)}`,
+        message: `member ${who.member} does not answer${at ? ` at ${at}` : ''}: ${plainCause(s.error)}`,
         evidence: { error: s.error ?? 'no response', clientURL: member.clientURLs[0] ?? '' },
       });
       continue;

@@ -1,4 +1,4 @@
-import { plainCause } from '../domain/messages';
+import { plainCause, unwrapCause } from '../domain/messages';
 /** Errors of the etcd gateway, each with a code a workflow can branch on. */
 
 /** No endpoint of the cluster answered in time; retrying later may succeed. */
@@ -116,18 +116,11 @@ const TLS_PATTERNS: ReadonlyArray<readonly [RegExp, TlsFailureKind]> = [
 ];
 
 /**
- * The words that matter in a TLS error's text: grpc-js wraps the cause ("14 UNAVAILABLE: No connection established.
- * Last error: Error: <cause>. Resolution note: ..."), and OpenSSL prefixes its own ("<hex>:error:<code>:SSL
- * routines:<function>:<reason>:<source file>:<line>:SSL alert number 42").
+ * The words that matter in a TLS error's text: the cause grpc-js wraps (see unwrapCause), with OpenSSL's own prefix
+ * ("<hex>:error:<code>:SSL routines:<function>:<reason>:<source file>:<line>:SSL alert number 42") reduced to its reason.
  */
 function tlsReason(text: string): string {
-  let reason = text.replace(/\s+/g, ' ').trim();
-  const last = /Last error: (.*)$/.exec(reason);
-  if (last?.[1] !== undefined) reason = last[1];
-  reason = reason
-    .replace(/\.? Resolution note:.*$/, '')
-    .replace(/ \(\d{4}-\d\d-\d\dT[^)]*\)/g, '')
-    .replace(/^Error( \[[A-Z_]+\])?: /, '');
+  let reason = unwrapCause(text);
   const openssl = /SSL routines:[^:]*:([^:]+):.*?(SSL alert number \d+)?$/.exec(reason);
   if (openssl?.[1] !== undefined) reason = openssl[2] === undefined ? openssl[1] : `${openssl[1]} (${openssl[2]})`;
   return reason.replace(/\.$/, '').trim();

@@ -31,7 +31,7 @@ export interface BackupRecord {
  * The backup section as the worker hands it over: the config's, with `retain` when the operator wrote one
  * (`maxAge` in milliseconds). Absent, DEFAULT_BACKUP_RETAIN applies.
  */
-type BackupSettings = ClusterRuntime['backup'] & { retain?: { count: number; maxAge: number } };
+type BackupSettings = ClusterRuntime["backup"];
 
 /** Owner only: the directory of snapshots, which hold every Secret of the cluster. */
 export const BACKUP_DIRECTORY_MODE = 0o700;

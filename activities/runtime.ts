@@ -1,3 +1,4 @@
+import type { BackupStore, S3Settings } from '../src/backup/store';
 import type { Addressing } from '../src/domain/membership';
 import type { Policy } from '../src/domain/policy';
 import type { EtcdPort } from '../src/etcd/port';
@@ -22,12 +23,27 @@ export interface ClusterRuntime {
   kube: KubePort;
   /** Histogram snapshots per member id, so that p99 figures are recent rather than lifetime. */
   histograms: Map<string, HistogramMemory>;
-  /** Where snapshots go before a migration, and whether a migration may start without one. */
-  backup: { required: boolean; directory: string };
+  /**
+   * Where snapshots go before a migration, and whether a migration may start without one; with `s3`, every backup
+   * goes to that bucket; `schedule`, `retain` and `drill` as in the config (durations in milliseconds).
+   */
+  backup: BackupSettings;
+  /** The store backups go to; absent, the worker makes one from `backup` (tests inject theirs). */
+  backupStore?: BackupStore;
   /** The pod label that carries the member's name, rewritten on a successor's pod. */
   memberLabel: string;
   /** The deadline of one call to one endpoint: the steps' timeouts grow with it. */
   endpointTimeoutMs?: number;
+}
+
+/** A cluster's `backup` section as the activities read it. */
+export interface BackupSettings {
+  required: boolean;
+  directory: string;
+  s3?: S3Settings | undefined;
+  schedule?: { every: number } | undefined;
+  retain?: { count: number; maxAge: number; totalSize?: number | undefined } | undefined;
+  drill?: { etcdBinDirectory: string; timeout: number } | undefined;
 }
 
 /** What activities are built from. */

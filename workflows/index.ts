@@ -3,3 +3,4 @@ export { migrateMember } from './migrate';
 export { monitorCluster } from './monitor';
 export { repairMembership } from './repair';
 export { maintainCluster } from './maintain';
+export { backupCluster } from './backup';

@@ -14,6 +14,7 @@ import { findRunningSandbox, type RunningSandbox } from '../sandbox/daemon/runni
 import { serveSandbox } from '../sandbox/daemon/serve';
 import { shutdownSandbox } from '../sandbox/daemon/shutdown';
 import { isNodeFault, parseFraction } from '../sandbox/faults';
+import { weedInstalled } from '../sandbox/object-store';
 import { ETCD_VERSION_ENV, ETCD_WORKLOADS, memberCountError, parseEtcdQuota, resolveEtcdVersion, resolveEtcdWorkload } from '../sandbox/options';
 import { TESTED_ETCD_MINORS } from '../domain/etcd-version';
 import { renderInfo, renderStatus } from '../sandbox/report';
@@ -38,6 +39,7 @@ export interface SandboxFlags {
   gracePeriod?: string;
   slot?: string;
   temporal?: boolean;
+  objectStore?: boolean;
   etcdTls?: boolean;
   etcdVersion?: string;
   etcdWorkload?: string;
@@ -73,6 +75,9 @@ export function sandboxOptions(flags: SandboxFlags): Omit<SandboxOptions, 'onPro
     slot: wholeNumber(flags.slot, (raw) => new SandboxArgumentError(`invalid slot ${raw}: choose a whole number from 0 to 99`)),
     nodeGracePeriodSeconds: grace,
     temporal: flags.temporal !== false,
+    // Unless asked either way: on when scripts/install-object-store.sh has built it (the tests' install does; the
+    // demo's does not, and its backups then go to a directory).
+    objectStore: flags.objectStore ?? weedInstalled(),
     etcdTls: flags.etcdTls === true,
     // Checked here, so that `up` refuses a bad value before it spawns anything.
     etcdVersion: resolveEtcdVersion(flags.etcdVersion),
@@ -106,6 +111,8 @@ export function registerSandboxCommand(program: Command, params: { cliEntry: () 
       .option('--grace-period <seconds>', `silence before a node turns Unknown (default ${DEFAULTS.nodeGracePeriodSeconds}; Kubernetes: 40-50)`)
       .option('--slot <n>', 'port/address block 0-99 (default: the first free one)')
       .option('--no-temporal', 'do not start the Temporal dev server')
+      .option('--object-store', 'start the S3 object store for backups (default: when scripts/install-object-store.sh has installed it)')
+      .option('--no-object-store', 'start no object store: backups go to a directory in the state directory')
       .option('--etcd-tls', 'run the etcd members with TLS and client-certificate authentication (certificates made for this sandbox)')
       .option('--etcd-version <minor>', `etcd the members run: ${TESTED_ETCD_MINORS.join(', ')} (default $${ETCD_VERSION_ENV}, else ${DEFAULTS.etcdVersion})`)
       .option('--etcd-quota <size>', 'the members\' space quota (--quota-backend-bytes), such as 64MiB, to reach NOSPACE in a test (default: etcd\'s 2GiB)')

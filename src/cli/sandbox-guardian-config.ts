@@ -26,6 +26,8 @@ export function sandboxGuardianConfigDocument(info: SandboxInfo, tuning: Sandbox
       rackLabel: LABELS.rack,
       domainLabel: LABELS.zone,
       backupDirectory: join(info.stateDir, 'backups'),
+      ...(info.objectStore ? { objectStore: info.objectStore } : {}),
+      ...(info.etcd.binDirectory !== undefined ? { etcdBinDirectory: info.etcd.binDirectory } : {}),
       desiredVoters: info.etcd.members.length,
       ...(info.etcd.tls ? { tls: info.etcd.tls } : {}),
       ...(info.etcd.workload === 'statefulset' && info.etcd.statefulSet ? { statefulSet: { name: info.etcd.statefulSet.name, claimTemplate: info.etcd.statefulSet.claimTemplate } } : {}),

@@ -14,6 +14,10 @@ export interface SandboxFacts {
   rackLabel: string;
   domainLabel: string;
   backupDirectory: string;
+  /** The sandbox's object store: backups go to its bucket instead of the directory. */
+  objectStore?: { endpoint: string; bucket: string; region: string; credentialsFile: string };
+  /** The members' etcd binaries, which the restore drill runs. */
+  etcdBinDirectory?: string;
   /** Members the sandbox started: the voters the guardian should keep. Absent: the config's default. */
   desiredVoters?: number;
   tls?: { caFile: string; certFile: string; keyFile: string };
@@ -34,6 +38,9 @@ export interface SandboxClusterTuning {
   space?: Record<string, unknown>;
   /** The cluster's `maintenance` section, as written in a config file (auto, windows, pauseBetweenMembers). */
   maintenance?: Record<string, unknown>;
+  /** Scheduled backups this often (`backup.schedule.every`), and their retention; absent: none scheduled. */
+  backupEvery?: string;
+  backupRetain?: Record<string, unknown>;
 }
 
 /** A raw config document (before validation) for the sandbox, with snappy intervals suited to a demo. */
@@ -59,7 +66,16 @@ export function sandboxConfigDocument(facts: SandboxFacts, tuning: SandboxCluste
         cooldown: tuning.cooldown ?? '1m',
         strategy: tuning.strategy ?? 'auto',
         dryRun: tuning.dryRun ?? false,
-        backup: { required: true, directory: facts.backupDirectory },
+        backup: {
+          required: true,
+          directory: facts.backupDirectory,
+          ...(facts.objectStore
+            ? { s3: { endpoint: facts.objectStore.endpoint, bucket: facts.objectStore.bucket, region: facts.objectStore.region, credentialsFile: facts.objectStore.credentialsFile } }
+            : {}),
+          ...(tuning.backupEvery !== undefined ? { schedule: { every: tuning.backupEvery } } : {}),
+          ...(tuning.backupRetain !== undefined ? { retain: tuning.backupRetain } : {}),
+          ...(facts.etcdBinDirectory !== undefined ? { drill: { etcdBinDirectory: facts.etcdBinDirectory } } : {}),
+        },
         monitor: { continueAsNewEvery: tuning.continueAsNewEvery ?? 100 },
         ...(tuning.space ? { space: tuning.space } : {}),
         ...(tuning.maintenance ? { maintenance: tuning.maintenance } : {}),

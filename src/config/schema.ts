@@ -294,10 +294,54 @@ const topologySchema = z.strictObject({
 /** How many snapshots of a cluster `backup.retain` keeps when it is left out; `maxAge` in milliseconds (7 days). */
 export const DEFAULT_BACKUP_RETAIN = { count: 10, maxAge: 7 * 24 * 3_600_000 } as const;
 
+/** A URL of an S3-compatible endpoint: http or https, with a host. */
+const endpointUrl = z
+  .string({ error: 'expected the URL of an S3-compatible endpoint such as "https://s3.eu-west-1.amazonaws.com" or "http://127.0.0.1:8333"' })
+  .trim()
+  .refine(
+    (text) => {
+      try {
+        const url = new URL(text);
+        return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+      } catch {
+        return false;
+      }
+    },
+    { error: 'expected the URL of an S3-compatible endpoint such as "https://s3.eu-west-1.amazonaws.com" or "http://127.0.0.1:8333"' },
+  );
+
+/**
+ * An S3-compatible bucket. Credentials come from a file (mounted from a Secret) or, without one, from the AWS
+ * SDK's own chain (environment, web identity, instance profile); never from the config itself, which reaches
+ * workflow histories.
+ */
+const s3Schema = z.strictObject({
+  bucket: z
+    .string({ error: 'expected an S3 bucket name of 3 to 63 lowercase letters, digits, "." and "-", such as "etcd-backups"' })
+    .trim()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'expected an S3 bucket name of 3 to 63 lowercase letters, digits, "." and "-", such as "etcd-backups"' }),
+  endpoint: endpointUrl.optional(),
+  region: text('an S3 region such as "us-east-1"').default('us-east-1'),
+  // Keys are <prefix><cluster>/<backup>.db: a prefix lets several guardians share a bucket.
+  prefix: z
+    .string({ error: 'expected a key prefix such as "etcd-guardian/" (letters, digits, "/", "-", "_", ".")' })
+    .trim()
+    .regex(/^([A-Za-z0-9._-]+\/)*$/, { error: 'expected a key prefix ending in "/" such as "etcd-guardian/" (letters, digits, "/", "-", "_", "."), or ""' })
+    .default(''),
+  // Most S3-compatible servers (SeaweedFS, MinIO, Ceph) want path-style URLs; AWS accepts both.
+  forcePathStyle: flag.default(true),
+  credentialsFile: filePath('a file holding accessKeyId and secretAccessKey (YAML or JSON)').optional(),
+});
+
 function backupSchemaWith(durationField: DurationField) {
   return z.strictObject({
     required: flag.default(true),
     directory: text('a directory path').default('/var/lib/etcd-guardian/backups'),
+    // Present: backups go to this bucket instead of the directory, readable by every worker.
+    s3: section(s3Schema.optional()),
+    // Present: `schedule apply` starts a backup of the cluster this often, each one restored in a drill before it
+    // counts as verified; the monitor reports backup-stale when the newest verified one is older than two of these.
+    schedule: section(z.strictObject({ every: durationField({ min: 60_000, default: 3_600_000 }) }).optional()),
     // Left out, it stays absent and DEFAULT_BACKUP_RETAIN applies where snapshots are pruned, so that configs
     // validated before retention existed read back exactly as they did.
     retain: section(
@@ -306,8 +350,19 @@ function backupSchemaWith(durationField: DurationField) {
           count: count.default(DEFAULT_BACKUP_RETAIN.count),
           // At least an hour: a bare number is seconds, and "maxAge: 7" must not delete a week of backups.
           maxAge: durationField({ min: 3_600_000, default: DEFAULT_BACKUP_RETAIN.maxAge }),
+          // Absent: no limit on the bytes of a cluster's backups.
+          totalSize: byteSize(1).optional(),
         })
         .optional(),
+    ),
+    // The restore drill runs the cluster's own etcd version from here: etcd, and etcdutl (3.5+) or etcdctl (3.4).
+    drill: section(
+      z
+        .strictObject({
+          etcdBinDirectory: text('the directory holding the etcd and etcdutl binaries of the cluster\'s version').default('/usr/local/bin'),
+          timeout: durationField({ min: 10_000, default: 600_000 }),
+        })
+        .prefault({}),
     ),
   });
 }

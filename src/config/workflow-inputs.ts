@@ -148,6 +148,39 @@ export function parseMaintainClusterInput(raw: unknown): MaintainClusterInput {
   return result.value;
 }
 
+const backupClusterInputSchema = z.strictObject(
+  {
+    cluster: clusterNameSchema,
+    /** Why: `scheduled` from the schedule, an operator's words otherwise. */
+    reason: nonEmpty('a non-empty reason').default('operator'),
+    requestedBy: nonEmpty('the name of who asked').optional(),
+    /** Skip the restore drill (the backup then stays unverified); default false. */
+    skipDrill: z.boolean({ error: 'expected true or false' }).default(false),
+    /** Take no backup: run the restore drill of this stored one (its name, as `backup list` prints it). */
+    verify: nonEmpty('the name of a stored backup, as `etcd-guardian backup list` prints it').optional(),
+  },
+  { error: (issue) => (issue.code === 'invalid_type' ? 'expected an object with cluster' : undefined) },
+);
+
+const backupClusterInputChecked = backupClusterInputSchema.superRefine((input, ctx) => {
+  if (input.verify !== undefined && input.skipDrill) {
+    ctx.addIssue({ code: 'custom', path: ['skipDrill'], message: 'expected no skipDrill with verify: verify runs only the drill' });
+  }
+});
+
+/** Input of the backupCluster workflow once validated, defaults applied. */
+export type BackupClusterInput = z.output<typeof backupClusterInputSchema>;
+
+/** What a caller (the schedule, the CLI, the Temporal UI) may send to backupCluster. */
+export type BackupClusterRequest = z.input<typeof backupClusterInputSchema>;
+
+/** Validates a backupCluster input; throws InvalidInputError listing every problem. */
+export function parseBackupClusterInput(raw: unknown): BackupClusterInput {
+  const result = validate(backupClusterInputChecked, raw, IN_WORKFLOW);
+  if (!result.ok) throw new InvalidInputError('backupCluster', result.issues);
+  return result.value;
+}
+
 /** Input of the repairMembership workflow once validated, defaults applied. */
 export type RepairMembershipInput = z.output<typeof repairMembershipInputSchema>;
 

@@ -420,6 +420,24 @@ export class EtcdGateway implements EtcdPort {
     return { hash: String(value.hash), revision: Number(value.header.revision), compactRevision: Number(value.compact_revision) };
   }
 
+  /** How many keys one endpoint holds at a revision (0 = its latest), read from that member alone. */
+  async keyCount(endpoint: string, revision: number, timeoutMs?: number): Promise<number> {
+    const { value } = await this.firstAnswer(
+      `key count at ${endpoint}`,
+      (c) =>
+        poolOf(c).exec<{ count: string }>('KV', 'range', {
+          key: Buffer.from([0]),
+          range_end: Buffer.from([0]),
+          count_only: true,
+          serializable: true,
+          revision,
+        }),
+      [endpoint],
+      timeoutMs,
+    );
+    return Number(value.count);
+  }
+
   /** The current revision as seen by one endpoint. */
   async revision(endpoint: string): Promise<number> {
     const { value } = await this.firstAnswer(`revision at ${endpoint}`, (c) => c.get('etcd-guardian/none').exec(), [endpoint]);

@@ -66,6 +66,11 @@ export interface SandboxOptions {
    * test; absent: etcd's default (2 GiB).
    */
   etcdQuotaBytes?: number;
+  /**
+   * Start an S3-compatible object store (SeaweedFS's `weed`, from scripts/install-object-store.sh) on loopback, with
+   * a bucket and credentials for the guardian's backups (default false; `sandbox up` turns it on when it is installed).
+   */
+  objectStore?: boolean;
   /** Called with one line per start-up step, for progress output. */
   onProgress?: (message: string) => void;
 }
@@ -85,6 +90,7 @@ export interface ResolvedOptions {
   etcdVersion: EtcdMinor;
   etcdWorkload: EtcdWorkload;
   etcdQuotaBytes: number | undefined;
+  objectStore: boolean;
   onProgress: (message: string) => void;
 }
 
@@ -202,6 +208,7 @@ export function resolveOptions(options: SandboxOptions): ResolvedOptions {
     etcdVersion: resolveEtcdVersion(options.etcdVersion),
     etcdWorkload: resolveEtcdWorkload(options.etcdWorkload),
     etcdQuotaBytes: resolveEtcdQuota(options.etcdQuotaBytes),
+    objectStore: options.objectStore ?? false,
     onProgress: options.onProgress ?? (() => undefined),
   };
 }

@@ -32,6 +32,15 @@ export interface PortLayout {
   metricsApi: number;
   /** The sandbox's control endpoint (faults, heal, status) used by the CLI. */
   control: number;
+  /** The object store (SeaweedFS): its S3 API, then master, volume and filer, each HTTP then gRPC. */
+  s3: number;
+  s3Grpc: number;
+  weedMaster: number;
+  weedMasterGrpc: number;
+  weedVolume: number;
+  weedVolumeGrpc: number;
+  weedFiler: number;
+  weedFilerGrpc: number;
 }
 
 /** The ports of a slot: 20000 + slot*100 + a fixed offset per component. */
@@ -47,13 +56,20 @@ export function portsForSlot(slot: number): PortLayout {
     apiServer: base + 20,
     metricsApi: base + 30,
     control: base + 40,
+    s3: base + 50,
+    s3Grpc: base + 51,
+    weedMaster: base + 52,
+    weedMasterGrpc: base + 53,
+    weedVolume: base + 54,
+    weedVolumeGrpc: base + 55,
+    weedFiler: base + 56,
+    weedFilerGrpc: base + 57,
   };
 }
 
 /** Every port of a layout, for checks that they are free and, after stop, that nothing listens on them. */
 export function allPorts(layout: PortLayout): number[] {
-  const { temporal, temporalUi, temporalHttp, temporalMetrics, etcdClient, etcdPeer, apiServer, metricsApi, control } = layout;
-  return [temporal, temporalUi, temporalHttp, temporalMetrics, etcdClient, etcdPeer, apiServer, metricsApi, control];
+  return Object.values(layout);
 }
 
 /** The control plane's address. */

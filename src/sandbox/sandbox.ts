@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseEtcdVersion, readinessPath } from '../domain/etcd-version';
-import { etcdVersionOf, findBinary, findEtcdBinary, podSearchPath } from './binaries';
+import { etcdBinDir, etcdVersionOf, findBinary, findEtcdBinary, podSearchPath } from './binaries';
 import { ensureNamespace, registerMetricsApi, waitForDefaultServiceAccount, waitForMetricsApi } from './bootstrap';
 import { type SandboxContext } from './context';
 import { controlTokenPath } from './control-client';
@@ -33,6 +33,7 @@ import { acquireSlot } from './slot-lock';
 import { readStateFile, writeStateFile } from './state-file';
 import { hostPathRoot, prepareStateDir, statePaths, type StatePaths } from './state-dir';
 import { readStatus } from './status';
+import { findWeed, startObjectStore } from './object-store';
 import { startTemporal, TEMPORAL_NAMESPACE, temporalAddresses, waitForTemporal } from './temporal-server';
 import { layoutNodes, placeMembers, type NodeLayout } from './topology';
 import { type FaultRequest, type SandboxInfo, type SandboxStatus } from './types';
@@ -59,6 +60,7 @@ interface Parts {
   releaseSlot: () => void;
   closeLog: () => void;
   temporal?: ManagedProcess;
+  objectStore?: ManagedProcess;
   controlPlaneEtcd?: ManagedProcess;
   apiServer?: ManagedProcess;
   controllerManager?: ManagedProcess;
@@ -92,6 +94,7 @@ async function stopParts(parts: Parts): Promise<void> {
   await Promise.all([
     parts.apiServer?.stop({ graceMs: STOP_COMPONENT_GRACE_MS }).catch(log('kube-apiserver')),
     parts.temporal?.stop({ graceMs: STOP_COMPONENT_GRACE_MS }).catch(log('temporal')),
+    parts.objectStore?.stop({ graceMs: STOP_COMPONENT_GRACE_MS }).catch(log('the object store')),
   ]);
   await parts.controlPlaneEtcd?.stop({ graceMs: STOP_COMPONENT_GRACE_MS }).catch(log('control-plane etcd'));
   parts.releaseSlot();
@@ -142,6 +145,7 @@ export class Sandbox {
     findBinary('kube-controller-manager');
     findBinary('kube-scheduler');
     if (opts.temporal) findBinary('temporal');
+    if (opts.objectStore) findWeed();
     // The TLS members' readiness probe and the StatefulSet's start script run etcdctl.
     if (opts.etcdTls || opts.etcdWorkload === 'statefulset') findEtcdBinary(opts.etcdVersion, 'etcdctl');
     refuseIfRunning(opts.stateDir);
@@ -181,6 +185,15 @@ export class Sandbox {
     parts.etcdReadyPath = parsedVersion === undefined ? '/health' : readinessPath(parsedVersion);
     // Temporal takes longest to come up and needs nothing else: start it first, wait for it last.
     if (opts.temporal) parts.temporal = await startTemporal(ctx);
+    // The object store comes up beside everything else; it is waited for with Temporal, at the end.
+    const objectStore = opts.objectStore
+      ? startObjectStore(ctx).then((store) => {
+          parts.objectStore = store.proc;
+          return store;
+        })
+      : undefined;
+    // A failure is reported where it is awaited; until then it must not count as unhandled.
+    objectStore?.catch(() => undefined);
     const nodes = layoutNodes({ nodes: opts.nodes, racks: opts.racks, domains: opts.domains, slot: ctx.slot });
     const [pki, , etcdPki] = await Promise.all([
       generatePki(paths.pki),
@@ -278,6 +291,8 @@ export class Sandbox {
       await waitForTemporal(ctx, parts.temporal);
       progress(`Temporal ready at ${temporalAddresses(ctx).address} (${elapsed()})`);
     }
+    const store = await objectStore;
+    if (store !== undefined) progress(`object store ready at ${store.info.endpoint}, bucket ${store.info.bucket} (${elapsed()})`);
 
     const info: SandboxInfo = {
       stateDir: paths.root,
@@ -287,6 +302,7 @@ export class Sandbox {
       kubeconfig: paths.kubeconfig,
       apiServerUrl: server,
       ...(opts.temporal ? { temporal: { ...temporalAddresses(ctx), namespace: TEMPORAL_NAMESPACE } } : {}),
+      ...(store !== undefined ? { objectStore: store.info } : {}),
       controlPlaneEtcdUrl: controlPlaneEtcdUrl(ctx),
       metricsApiUrl: `https://${CONTROL_PLANE_HOST}:${ctx.ports.metricsApi}`,
       controlUrl: `http://${CONTROL_PLANE_HOST}:${ctx.ports.control}`,
@@ -298,6 +314,7 @@ export class Sandbox {
         cluster: ETCD_CLUSTER,
         selector: ETCD_SELECTOR,
         version: etcdVersion,
+        binDirectory: etcdBinDir(opts.etcdVersion),
         clientUrls: members.map((m) => m.clientUrl),
         serviceUrl,
         workload: opts.etcdWorkload,

@@ -14,6 +14,8 @@ export interface SandboxInfo {
   apiServerUrl: string;
   /** Absent when the sandbox was started with `temporal: false`. */
   temporal?: { address: string; namespace: string; uiUrl: string };
+  /** The S3-compatible object store and the bucket for backups; absent when the sandbox runs none. */
+  objectStore?: { endpoint: string; bucket: string; region: string; credentialsFile: string };
   controlPlaneEtcdUrl: string;
   /** The metrics.k8s.io backend (reached through the apiserver, not directly). */
   metricsApiUrl: string;
@@ -29,6 +31,8 @@ export interface SandboxInfo {
     selector: string;
     /** The etcd version the member pods run (`3.6.16`); absent in the state file of a sandbox started before it was recorded. */
     version?: string;
+    /** The directory of the members' etcd binaries (etcd, etcdctl, and etcdutl from 3.5): the restore drill's. */
+    binDirectory?: string;
     clientUrls: string[];
     /**
      * The cluster's stable client URL: a Service selecting the member pods, as clients should be configured (README

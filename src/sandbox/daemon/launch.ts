@@ -47,6 +47,7 @@ export function serveArgs(options: LaunchRequest['options'], stateDir: string): 
   ];
   for (const [flag, value] of numeric) if (value !== undefined) args.push(flag, String(value));
   if (options.temporal === false) args.push('--no-temporal');
+  if (options.objectStore !== undefined) args.push(options.objectStore ? '--object-store' : '--no-object-store');
   if (options.etcdTls === true) args.push('--etcd-tls');
   if (options.etcdVersion !== undefined) args.push('--etcd-version', options.etcdVersion);
   if (options.etcdWorkload !== undefined) args.push('--etcd-workload', options.etcdWorkload);

@@ -150,6 +150,21 @@ export class ModelEtcdPort implements EtcdPort {
     });
   }
 
+  /** The keys one member holds now: the model keeps no history, so a past revision reads as the latest. */
+  keyCount(endpoint: string, revision: number, timeoutMs?: number): Promise<number> {
+    return this.calls.run('etcd', 'keyCount', [endpoint, revision], { error: this.unavailable(`key count at ${endpoint}`, [endpoint]) }, () => {
+      return this.firstAnswer(
+        `key count at ${endpoint}`,
+        (e) => {
+          const answer = this.model.snapshot(e);
+          return answer.ok ? { ok: true as const, value: answer.value.keys.length } : answer;
+        },
+        [endpoint],
+        timeoutMs,
+      ).value;
+    });
+  }
+
   /** The current revision, read linearizably at one endpoint. */
   revision(endpoint: string): Promise<number> {
     return this.calls.run('etcd', 'revision', [endpoint], { error: this.unavailable(`revision at ${endpoint}`, [endpoint]) }, () => {

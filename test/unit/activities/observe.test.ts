@@ -40,6 +40,7 @@ class FakeEtcd implements EtcdPort {
   moveLeader = notUsed('moveLeader');
   hashKv = notUsed('hashKv');
   revision = notUsed('revision');
+  keyCount = notUsed('keyCount');
   snapshot = notUsed('snapshot');
   defragment = notUsed('defragment');
   compact = notUsed('compact');

@@ -63,6 +63,7 @@ class FakeEtcd implements EtcdPort {
   promoteMember = notUsed('promoteMember');
   moveLeader = notUsed('moveLeader');
   hashKv = notUsed('hashKv');
+  keyCount = notUsed('keyCount');
   defragment = notUsed('defragment');
   compact = notUsed('compact');
   disarmAlarm = notUsed('disarmAlarm');

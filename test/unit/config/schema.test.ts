@@ -68,7 +68,7 @@ const DEFAULT_CLUSTER: ClusterConfig = {
   cooldown: 600_000,
   strategy: 'auto',
   dryRun: false,
-  backup: { required: true, directory: '/var/lib/etcd-guardian/backups' },
+  backup: { required: true, directory: '/var/lib/etcd-guardian/backups', drill: { etcdBinDirectory: '/usr/local/bin', timeout: 600_000 } },
   tolerations: [],
   desiredVoters: 3,
   monitor: { continueAsNewEvery: 100 },

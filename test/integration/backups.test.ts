@@ -1,0 +1,176 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Etcd3 } from 'etcd3';
+import { DirectoryBackupStore, readS3Credentials, S3BackupStore, type BackupStore } from '../../src/backup/store';
+import type { BackupMeta } from '../../src/domain/backups';
+import type { BackupProgress } from '../../workflows/backup';
+import { startGuardian, type GuardianHarness } from './harness/guardian';
+import { failureOf, roles } from './harness/migration';
+
+/**
+ * Backups into the sandbox's real object store (SeaweedFS's S3 API): the store's contract on S3 and on a directory,
+ * the backup workflow (snapshot from a follower, upload, restore drill into a scratch etcd, retention), a backup
+ * whose bytes were damaged in the bucket refused by its drill, and what a second worker reads of them.
+ */
+
+jest.setTimeout(240_000);
+
+let h: GuardianHarness;
+const cluster = 'main';
+
+function s3Store(): S3BackupStore {
+  const store = h.sandbox.info.objectStore;
+  if (!store) throw new Error('the sandbox runs no object store: scripts/install-object-store.sh builds weed, and the test starts the sandbox with objectStore: true');
+  return new S3BackupStore({ bucket: store.bucket, endpoint: store.endpoint, region: store.region, prefix: '', forcePathStyle: true, credentialsFile: store.credentialsFile });
+}
+
+async function backup(reason: string, extra: Record<string, unknown> = {}): Promise<BackupProgress> {
+  return h.client.workflow.execute<(input: unknown) => Promise<BackupProgress>>('backupCluster', {
+    workflowId: `backup-${cluster}-${reason.replace(/\W+/g, '-')}-${Date.now()}`,
+    taskQueue: h.config.temporal.taskQueue,
+    args: [{ cluster, reason, requestedBy: 'test', ...extra }],
+  });
+}
+
+async function writeKeys(prefix: string, count: number): Promise<void> {
+  const client = new Etcd3({ hosts: h.sandbox.info.etcd.clientUrls });
+  try {
+    for (let i = 0; i < count; i++) await client.put(`${prefix}/${String(i).padStart(4, '0')}`).value(`value-${i}`);
+  } finally {
+    client.close();
+  }
+}
+
+beforeAll(async () => {
+  h = await startGuardian({ sandbox: { objectStore: true }, tuning: { backupEvery: '1m', backupRetain: { count: 2, maxAge: '1h' } } });
+}, 180_000);
+
+afterAll(async () => {
+  await h?.stop();
+});
+
+describe.each<[string, () => { store: BackupStore; cleanup: () => void }]>([
+  ['the S3 bucket', () => ({ store: s3Store(), cleanup: () => undefined })],
+  [
+    'a directory',
+    () => {
+      const dir = mkdtempSync(join(tmpdir(), 'guardian-store-'));
+      return { store: new DirectoryBackupStore(dir), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+    },
+  ],
+])('the backup store in %s', (_, make) => {
+  it('keeps a snapshot and its record, lists, reads back the same bytes and deletes both', async () => {
+    const { store, cleanup } = make();
+    const work = mkdtempSync(join(tmpdir(), 'guardian-store-file-'));
+    try {
+      const file = join(work, 'in.db');
+      const bytes = Buffer.from(Array.from({ length: 300_000 }, (_, i) => i % 251));
+      writeFileSync(file, bytes);
+      const meta: BackupMeta = {
+        name: 'contract-20261201T000000Z-abc',
+        cluster: 'contract',
+        member: 'etcd-2',
+        endpoint: 'http://127.0.0.1:2379',
+        etcdVersion: '3.6.16',
+        reason: 'contract',
+        takenAt: '2026-12-01T00:00:00.000Z',
+        bytes: bytes.length,
+        sha256: 'not-checked-here',
+        revision: 42,
+        keys: 7,
+        hashKv: '123',
+        compactRevision: 0,
+      };
+      expect(await store.list('contract')).toEqual([]);
+      await store.put(file, meta);
+      expect(await store.list('contract')).toEqual([meta]);
+      // Another cluster's listing never shows it.
+      expect(await store.list('contract-2')).toEqual([]);
+      const read = await store.download('contract', meta.name, join(work, 'out.db'));
+      expect(read.bytes).toBe(bytes.length);
+      expect(readFileSync(join(work, 'out.db')).equals(bytes)).toBe(true);
+      await store.putMeta({ ...meta, verified: { revision: 42, keys: 7, hashKv: '123', compactRevision: 0, at: '2026-12-01T00:01:00.000Z', tookMs: 5 } });
+      expect((await store.get('contract', meta.name))?.verified?.at).toBe('2026-12-01T00:01:00.000Z');
+      await store.remove('contract', meta.name);
+      expect(await store.list('contract')).toEqual([]);
+      await expect(store.download('contract', meta.name, join(work, 'gone.db'))).rejects.toThrow(/no snapshot .*contract-20261201T000000Z-abc\.db/);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+      cleanup();
+    }
+  });
+});
+
+it('refuses credentials the object store does not know, naming the cause', async () => {
+  const info = h.sandbox.info.objectStore;
+  if (!info) throw new Error('no object store');
+  const dir = mkdtempSync(join(tmpdir(), 'guardian-creds-'));
+  try {
+    const credentialsFile = join(dir, 'bad.yaml');
+    writeFileSync(credentialsFile, 'accessKeyId: nobody\nsecretAccessKey: wrong\n');
+    const store = new S3BackupStore({ bucket: info.bucket, endpoint: info.endpoint, region: info.region, prefix: '', forcePathStyle: true, credentialsFile });
+    await expect(store.list(cluster)).rejects.toThrow(/access key|InvalidAccessKeyId|not exist|denied/i);
+    writeFileSync(credentialsFile, 'accessKeyId: only-this\n');
+    expect(() => readS3Credentials(credentialsFile)).toThrow(`backup.s3.credentialsFile ${credentialsFile}: expected accessKeyId and secretAccessKey, each a non-empty string`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+describe('the backup workflow', () => {
+  let first: BackupProgress;
+
+  it('takes a snapshot from a follower, stores it in the bucket and proves it by restoring it', async () => {
+    await writeKeys('backups/before', 50);
+    first = await backup('first');
+    expect(first.phase).toBe('succeeded');
+    const meta = first.backup;
+    if (!meta) throw new Error('no backup record');
+    expect(meta.keys).toBeGreaterThanOrEqual(50);
+    expect(meta.verified).toMatchObject({ revision: meta.revision, keys: meta.keys, hashKv: meta.hashKv });
+    // A follower's, when there is one: the leader's disk is spared.
+    expect((await roles(h)).followers).toContain(meta.member);
+    expect(meta.etcdVersion).toBe(h.sandbox.info.etcd.version);
+    // Another worker, with nothing of the first one's disk, finds the same record and the same bytes.
+    const other = s3Store();
+    const listed = await other.list(cluster);
+    expect(listed.map((b) => b.name)).toContain(meta.name);
+    const work = mkdtempSync(join(tmpdir(), 'guardian-other-worker-'));
+    try {
+      expect(await other.download(cluster, meta.name, join(work, 'snapshot.db'))).toEqual({ bytes: meta.bytes, sha256: meta.sha256 });
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a backup whose bytes changed in the bucket: its drill fails and it is never counted as verified', async () => {
+    const taken = await backup('to-corrupt', { skipDrill: true });
+    const meta = taken.backup;
+    if (!meta) throw new Error('no backup record');
+    expect(meta.verified).toBeUndefined();
+    const info = h.sandbox.info.objectStore;
+    if (!info) throw new Error('no object store');
+    // Damage it as a bad disk or a bad copy would: same size, some bytes flipped.
+    const work = mkdtempSync(join(tmpdir(), 'guardian-corrupt-'));
+    try {
+      const file = join(work, 'snapshot.db');
+      await s3Store().download(cluster, meta.name, file);
+      const bytes = readFileSync(file);
+      for (let i = 4096; i < 4196; i++) bytes[i] = (bytes[i] ?? 0) ^ 0xff;
+      const s3 = new S3Client({ endpoint: info.endpoint, region: info.region, forcePathStyle: true, credentials: readS3Credentials(info.credentialsFile) });
+      await s3.send(new PutObjectCommand({ Bucket: info.bucket, Key: `${cluster}/${meta.name}.db`, Body: bytes }));
+      s3.destroy();
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+    // The drill of the damaged one, as `etcd-guardian backup verify` runs it.
+    const failure = await failureOf(backup('verify', { verify: meta.name }));
+    expect(failure.type).toBe('BACKUP_CORRUPT');
+    expect(failure.message).toContain(`backup ${meta.name} of cluster ${cluster} failed its restore drill: its snapshot reads ${meta.bytes} bytes with sha256 `);
+    const record = await s3Store().get(cluster, meta.name);
+    expect(record?.verified).toBeUndefined();
+    expect(record?.drillFailed?.reason).toMatch(/sha256/);
+  });
+});

@@ -69,7 +69,8 @@ export function portsForSlot(slot: number): PortLayout {
 
 /** Every port of a layout, for checks that they are free and, after stop, that nothing listens on them. */
 export function allPorts(layout: PortLayout): number[] {
-  return Object.values(layout);
+  const ports: Record<keyof PortLayout, number> = layout;
+  return Object.values(ports);
 }
 
 /** The control plane's address. */

@@ -7,6 +7,11 @@
 #
 # Node 20.19 or later is required: @kubernetes/client-node 1.x is ESM-only and is loaded with require(esm).
 ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+# etcd's own release image: the restore drill runs its etcd and etcdutl (clusters[].backup.drill.etcdBinDirectory,
+# /usr/local/bin by default). Use the minor version the clusters run; a drill restores with the cluster's own tools.
+ARG ETCD_IMAGE=gcr.io/etcd-development/etcd:v3.6.16
+
+FROM ${ETCD_IMAGE} AS etcd
 
 # ---------------------------------------------------------------------------------------------------------------
 # Build: compile the TypeScript and bundle the workflow code once, so that the worker starts without webpack.
@@ -47,6 +52,7 @@ RUN npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force
 
 COPY --from=build /app/dist ./dist
+COPY --from=etcd /usr/local/bin/etcd /usr/local/bin/etcdutl /usr/local/bin/
 
 # The config file the worker reads; mount it (a ConfigMap, a bind mount) at this path.
 ENV ETCD_GUARDIAN_CONFIG=/etc/etcd-guardian/config.yaml

@@ -12,6 +12,7 @@ import { MigrationRefusedError, NotReadyYetError } from './errors';
 import { withFailureTypes } from './failures';
 import { describeCluster, healthyEndpoints, observeCluster } from './observe';
 import { runtimeOf, type ActivityDeps, type ClusterRuntime } from './runtime';
+import { pruneStoredBackups, storeOf, takeStoredBackup } from './stored-backups';
 
 /** A snapshot taken before the first destructive step, or the reason none was. */
 export interface BackupRecord {
@@ -31,7 +32,7 @@ export interface BackupRecord {
  * The backup section as the worker hands it over: the config's, with `retain` when the operator wrote one
  * (`maxAge` in milliseconds). Absent, DEFAULT_BACKUP_RETAIN applies.
  */
-type BackupSettings = ClusterRuntime["backup"];
+type BackupSettings = ClusterRuntime['backup'];
 
 /** Owner only: the directory of snapshots, which hold every Secret of the cluster. */
 export const BACKUP_DIRECTORY_MODE = 0o700;
@@ -46,6 +47,7 @@ export function createBackupActivities(deps: ActivityDeps) {
     async backupSnapshot({ cluster, migrationId }: { cluster: string; migrationId: string }): Promise<BackupRecord> {
       const runtime = runtimeOf(deps, cluster);
       const settings: BackupSettings = runtime.backup;
+      if (settings.s3 !== undefined || runtime.backupStore !== undefined) return backupToStore(deps, runtime, migrationId);
       const path = join(settings.directory, `${cluster}-${migrationId.replace(/[^\w.-]/g, '_')}.db`);
       const record = recordNameOf(path);
       if (existsSync(record)) {
@@ -84,6 +86,33 @@ export function createBackupActivities(deps: ActivityDeps) {
       return result;
     },
   });
+}
+
+/**
+ * The pre-migration backup into the cluster's store (with `backup.s3`): the same record a scheduled backup has, under
+ * a name the migration's retries find again, then the store's retention. It is not drilled: a migration should not
+ * wait for a restore; the scheduled backups are the proven ones. The store refusing fails the step when
+ * `backup.required` (retried first: a bucket is a network service), and is reported and skipped otherwise.
+ */
+async function backupToStore(deps: ActivityDeps, runtime: ClusterRuntime, migrationId: string): Promise<BackupRecord> {
+  const cluster = runtime.name;
+  const name = `${cluster}-${migrationId.replace(/[^A-Za-z0-9-]/g, '-')}`;
+  const store = storeOf(runtime);
+  let meta;
+  try {
+    meta = await takeStoredBackup(deps, runtime, name, `before migration ${migrationId}`);
+  } catch (error) {
+    if (error instanceof NotReadyYetError || runtime.backup.required) throw error;
+    const skipped = `no backup of cluster ${cluster} before this migration (backup.required is false): ${errorText(error)}`;
+    log.warn(`backup-snapshot: ${skipped}`, { step: 'backup-snapshot', cluster });
+    return { path: store.urlOf(cluster, name), revision: 0, bytes: 0, sha256: '', endpoint: '', skipped };
+  }
+  try {
+    await pruneStoredBackups(deps, runtime);
+  } catch (error) {
+    log.warn(`backup-snapshot: old backups of ${cluster} in ${store.location} were not pruned: ${errorText(error)}`, { step: 'backup-snapshot', cluster });
+  }
+  return { path: store.urlOf(cluster, name), revision: meta.revision, bytes: meta.bytes, sha256: meta.sha256, endpoint: meta.endpoint };
 }
 
 /** The backup activities, for `proxyActivities<BackupActivities>()` in workflow code. */

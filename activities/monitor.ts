@@ -1,10 +1,11 @@
 import { log } from '@temporalio/activity';
 import { assembleObservation, memberSummaries, type KubeSnapshot, type MemberSummary, type RaftSnapshot } from '../src/domain/assemble';
 import { planMigration, type Decision, type MigrationState } from '../src/domain/plan';
-import { assessRisk, type Assessment } from '../src/domain/risk';
+import { assessRisk, withBackupFinding, type Assessment } from '../src/domain/risk';
 import type { SampleWindow } from '../src/domain/window';
 import { publishClientEndpoints } from './endpoints';
 import { withFailureTypes } from './failures';
+import { backupFreshnessOf } from './stored-backups';
 import { readKube, readRaft } from './observe';
 import { runtimeOf, type ActivityDeps } from './runtime';
 
@@ -28,6 +29,8 @@ export interface EvaluateRiskResult {
   assessment: Assessment;
   decision: Decision;
   window: SampleWindow;
+  /** The newest verified backup's age and size, when backups are scheduled and one exists. */
+  backup?: { lastVerifiedAgeSeconds: number; lastVerifiedBytes: number; name: string };
 }
 
 /**
@@ -56,7 +59,17 @@ export function createMonitorActivities(deps: ActivityDeps) {
       const decision = planMigration(observation, assessment, runtime.policy, input.migration, deps.now());
       logDecision(input.cluster, assessment, decision);
       await publishClientEndpoints(runtime, observation, deps.now());
-      return { members: memberSummaries(observation), assessment, decision, window };
+      // After the decision: a stale backup is for a person to see, never a reason to move a member.
+      const freshness = await backupFreshnessOf(runtime, deps.now().getTime());
+      const newest = freshness?.newestVerified;
+      const stale = freshness?.stale === true ? { message: freshness.message, evidence: { everySeconds: (runtime.backup.schedule?.every ?? 0) / 1000, ...(newest ? { newest: newest.name, ageSeconds: Math.round(newest.ageMs / 1000) } : {}) } } : undefined;
+      return {
+        members: memberSummaries(observation),
+        assessment: withBackupFinding(assessment, stale),
+        decision,
+        window,
+        ...(newest ? { backup: { lastVerifiedAgeSeconds: newest.ageMs / 1000, lastVerifiedBytes: newest.bytes, name: newest.name } } : {}),
+      };
     },
   });
 }

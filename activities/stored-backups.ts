@@ -64,47 +64,7 @@ export function createStoredBackupActivities(deps: ActivityDeps) {
      * upload returns the stored record.
      */
     async takeBackup({ cluster, name, reason }: TakeBackupInput): Promise<BackupMeta> {
-      const runtime = runtimeOf(deps, cluster);
-      const store = storeOf(runtime);
-      const existing = await store.get(cluster, name);
-      if (existing) return existing;
-      const observation = await observeCluster(runtime, deps.now);
-      const candidates = observation.members.filter((m) => !m.isLearner && isMemberHealthy(m) && m.clientURLs[0] !== undefined);
-      const source = candidates.find((m) => m.status.leaderId !== m.id) ?? candidates[0];
-      const endpoint = source?.clientURLs[0];
-      if (!source || endpoint === undefined) throw new NotReadyYetError(`no healthy voter of ${cluster} to take a snapshot from; ${describeCluster(observation)}`);
-      const takenAt = deps.now();
-      const file = scratch(`${name}.db`);
-      log.info(`backup: taking a snapshot of ${cluster} from ${source.name} (${endpoint}) for ${store.urlOf(cluster, name)}`, { cluster, member: source.name, endpoint });
-      try {
-        // The worker's staging area: owner-only, since a snapshot holds every Secret of the cluster.
-        await mkdir(scratch(), { recursive: true, mode: 0o700 });
-        const taken = await heartbeating(effectsOf(deps), `snapshot of ${cluster} from ${source.name}`, runtime.etcd.snapshot(endpoint, file, 10 * 60_000));
-        const status = await snapshotStatus(drillSettings(runtime).etcdBinDirectory, file);
-        // The member's figures at the snapshot's own revision: what a restore of it must show.
-        const hash = await runtime.etcd.hashKv(endpoint, status.revision, 60_000);
-        const keys = await runtime.etcd.keyCount(endpoint, status.revision, 60_000);
-        const meta: BackupMeta = {
-          name,
-          cluster,
-          member: source.name,
-          endpoint,
-          etcdVersion: source.status.version ?? 'unknown',
-          reason,
-          takenAt: takenAt.toISOString(),
-          bytes: taken.bytes,
-          sha256: taken.sha256,
-          revision: status.revision,
-          keys,
-          hashKv: hash.hash,
-          compactRevision: hash.compactRevision,
-        };
-        await heartbeating(effectsOf(deps), `upload of ${name}`, store.put(file, meta));
-        log.info(`backup: ${name} stored: ${meta.bytes} bytes, revision ${meta.revision}, ${meta.keys} keys, sha256 ${meta.sha256}`, { ...meta });
-        return meta;
-      } finally {
-        await rm(file, { force: true });
-      }
+      return takeStoredBackup(deps, runtimeOf(deps, cluster), name, reason);
     },
 
     /**
@@ -148,6 +108,8 @@ export function createStoredBackupActivities(deps: ActivityDeps) {
         const verified: BackupMeta = { ...meta, verified: { ...figures, at: deps.now().toISOString(), tookMs: deps.now().getTime() - started } };
         delete verified.drillFailed;
         await store.putMeta(verified);
+        // The monitor's next cycle reads the store again: a stale-backup finding clears at once.
+        forgetBackupListing(runtime);
         log.info(`backup: ${name} verified by a restore drill: revision ${figures.revision}, ${figures.keys} keys, HashKV ${figures.hashKv}`, { cluster, name });
         return verified;
       } finally {
@@ -157,21 +119,74 @@ export function createStoredBackupActivities(deps: ActivityDeps) {
 
     /** Delete the backups `backup.retain` no longer keeps; never the newest, nor the newest verified. */
     async pruneBackups({ cluster }: { cluster: string }): Promise<BackupPruning> {
-      const runtime = runtimeOf(deps, cluster);
-      const store = storeOf(runtime);
-      const retain = runtime.backup.retain ?? DEFAULT_BACKUP_RETAIN;
-      const pruning = chooseStoredBackupsToPrune(await store.list(cluster), deps.now().getTime(), {
-        count: retain.count,
-        maxAgeMs: retain.maxAge,
-        ...('totalSize' in retain && retain.totalSize !== undefined ? { totalBytes: retain.totalSize } : {}),
-      });
-      for (const removal of pruning.remove) {
-        await store.remove(cluster, removal.name);
-        log.info(`backup: deleted ${removal.name}: ${removal.reason}`, { cluster, name: removal.name });
-      }
-      return pruning;
+      return pruneStoredBackups(deps, runtimeOf(deps, cluster));
     },
   });
+}
+
+/**
+ * Snapshot a healthy member of the cluster (a follower when there is one, so that the leader's disk is spared), record
+ * the snapshot's revision (as etcd's snapshot tool reads it), its live keys and HashKV there as the member answers, and
+ * upload both to the cluster's store under `name`. A retry after the upload returns the stored record.
+ */
+export async function takeStoredBackup(deps: ActivityDeps, runtime: ClusterRuntime, name: string, reason: string): Promise<BackupMeta> {
+  const cluster = runtime.name;
+  const store = storeOf(runtime);
+  const existing = await store.get(cluster, name);
+  if (existing) return existing;
+  const observation = await observeCluster(runtime, deps.now);
+  const candidates = observation.members.filter((m) => !m.isLearner && isMemberHealthy(m) && m.clientURLs[0] !== undefined);
+  const source = candidates.find((m) => m.status.leaderId !== m.id) ?? candidates[0];
+  const endpoint = source?.clientURLs[0];
+  if (!source || endpoint === undefined) throw new NotReadyYetError(`no healthy voter of ${cluster} to take a snapshot from; ${describeCluster(observation)}`);
+  const takenAt = deps.now();
+  const file = scratch(`${name}.db`);
+  log.info(`backup: taking a snapshot of ${cluster} from ${source.name} (${endpoint}) for ${store.urlOf(cluster, name)}`, { cluster, member: source.name, endpoint });
+  try {
+    // The worker's staging area: owner-only, since a snapshot holds every Secret of the cluster.
+    await mkdir(scratch(), { recursive: true, mode: 0o700 });
+    const taken = await heartbeating(effectsOf(deps), `snapshot of ${cluster} from ${source.name}`, runtime.etcd.snapshot(endpoint, file, 10 * 60_000));
+    const status = await snapshotStatus(drillSettings(runtime).etcdBinDirectory, file);
+    // The member's figures at the snapshot's own revision: what a restore of it must show.
+    const hash = await runtime.etcd.hashKv(endpoint, status.revision, 60_000);
+    const keys = await runtime.etcd.keyCount(endpoint, status.revision, 60_000);
+    const meta: BackupMeta = {
+      name,
+      cluster,
+      member: source.name,
+      endpoint,
+      etcdVersion: source.status.version ?? 'unknown',
+      reason,
+      takenAt: takenAt.toISOString(),
+      bytes: taken.bytes,
+      sha256: taken.sha256,
+      revision: status.revision,
+      keys,
+      hashKv: hash.hash,
+      compactRevision: hash.compactRevision,
+    };
+    await heartbeating(effectsOf(deps), `upload of ${name}`, store.put(file, meta));
+    log.info(`backup: ${name} stored: ${meta.bytes} bytes, revision ${meta.revision}, ${meta.keys} keys, sha256 ${meta.sha256}`, { ...meta });
+    return meta;
+  } finally {
+    await rm(file, { force: true });
+  }
+}
+
+/** Delete the cluster's backups that `backup.retain` no longer keeps; never the newest, nor the newest verified. */
+export async function pruneStoredBackups(deps: ActivityDeps, runtime: ClusterRuntime): Promise<BackupPruning> {
+  const store = storeOf(runtime);
+  const retain: { count: number; maxAge: number; totalSize?: number | undefined } = runtime.backup.retain ?? DEFAULT_BACKUP_RETAIN;
+  const pruning = chooseStoredBackupsToPrune(await store.list(runtime.name), deps.now().getTime(), {
+    count: retain.count,
+    maxAgeMs: retain.maxAge,
+    ...(retain.totalSize !== undefined ? { totalBytes: retain.totalSize } : {}),
+  });
+  for (const removal of pruning.remove) {
+    await store.remove(runtime.name, removal.name);
+    log.info(`backup: deleted ${removal.name}: ${removal.reason}`, { cluster: runtime.name, name: removal.name });
+  }
+  return pruning;
 }
 
 /** The stored-backup activities, for `proxyActivities<StoredBackupActivities>()` in workflow code. */

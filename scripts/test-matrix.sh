@@ -24,6 +24,8 @@ done
 # The demo and CI build etcd 3.6 only; the matrix needs 3.5 as well.
 ETCD_GUARDIAN_ETCD_BUILDS=${ETCD_GUARDIAN_ETCD_BUILDS-3.6.16 3.5.35} scripts/prepare.sh
 scripts/install-test-tools.sh
+# The S3 object store the backup suites run against (SeaweedFS's weed, built once into the cache; not the demo's).
+scripts/install-object-store.sh
 
 summary=()
 status=0

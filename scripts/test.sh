@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs what it needs (node modules, and etcd, the Temporal CLI and
-# kube-apiserver into ~/.cache/etcd-guardian; chromium and promtool from Debian's packages), builds, then runs the unit and the integration tests (on etcd 3.6,
+# kube-apiserver into ~/.cache/etcd-guardian; chromium and promtool from Debian's packages; SeaweedFS's weed for the backup suites), builds, then runs the unit and the integration tests (on etcd 3.6,
 # one suite on 3.4 and one on 3.5) in the CI scope, and the deterministic simulation.
 # Usage: scripts/test.sh [extra jest arguments]
 set -euo pipefail
@@ -16,6 +16,8 @@ else
 fi
 # The browser the Temporal UI test drives and promtool for the alerting rules (Debian packages; not the demo's).
 scripts/install-test-tools.sh
+# The S3 object store the backup suites run against (SeaweedFS's weed, built once into the cache; not the demo's).
+scripts/install-object-store.sh
 # The CI scope of the long suites: every fault kind once, not every repeat (test/integration/support/scope.ts);
 # scripts/test-matrix.sh runs the full scope.
 export ETCD_GUARDIAN_TEST_SCOPE=${ETCD_GUARDIAN_TEST_SCOPE-ci}

@@ -260,6 +260,7 @@ export async function monitorCluster(raw: MonitorClusterInput): Promise<void> {
           cycle: { atMs: Date.now(), intervalMs: input.intervalMs },
           // Before this cycle starts one: an operation the decision starts counts from the next cycle.
           operationRunning: status.migration.inFlight !== undefined,
+          ...(result.backup ? { backup: result.backup } : {}),
         }),
       );
       if (result.decision.kind === 'migrate' && !result.decision.dryRun) await startMigration(result.decision);

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { registerBackupCommand } from './backup-command';
 import { registerDemoCommand } from './demo-command';
 import { registerFollowCommand, registerMigrateCommand } from './migrate-command';
 import { registerMaintainCommand } from './maintain-command';
@@ -54,6 +55,7 @@ export function buildProgram(): Command {
   registerMigrateCommand(program);
   registerRepairCommand(program);
   registerMaintainCommand(program);
+  registerBackupCommand(program);
   registerFollowCommand(program);
   registerReportCommand(program);
   registerSandboxCommand(program, { cliEntry: () => __filename });

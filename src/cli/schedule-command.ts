@@ -1,7 +1,7 @@
 import { ScheduleNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
 import type { GuardianConfig } from '../config/schema';
-import { applyMonitorSchedule, scheduleIdFor, triggerMonitor } from '../temporal/schedules';
+import { applyBackupSchedule, applyMonitorSchedule, backupScheduleIdFor, scheduleIdFor, triggerMonitor } from '../temporal/schedules';
 import { clusterNamed, cliConfig, temporalClient } from './context';
 
 /** How often a schedule checks that its monitor runs, and how late a missed check may still run. */
@@ -27,9 +27,10 @@ export function registerScheduleCommand(program: Command): void {
       const everySeconds = Number(options.every);
       if (!Number.isFinite(everySeconds) || everySeconds < 1) throw new Error(`--every must be a number of seconds of at least 1, got "${options.every}"`);
       const client = await temporalClient(config);
+      // Keyed by schedule id: the monitor's, and the backups' when backup.schedule is set (or was).
       const outcomes: Record<string, string> = {};
       for (const cluster of selected(config, options.cluster)) {
-        outcomes[cluster.name] = await applyMonitorSchedule(client, {
+        outcomes[scheduleIdFor(cluster.name)] = await applyMonitorSchedule(client, {
           cluster: cluster.name,
           taskQueue: config.temporal.taskQueue,
           intervalMs: cluster.interval,
@@ -38,9 +39,11 @@ export function registerScheduleCommand(program: Command): void {
           everyMs: everySeconds * 1000,
           catchupWindowMs: CATCHUP_WINDOW_MS,
         });
+        const backups = await applyBackupSchedule(client, { cluster: cluster.name, taskQueue: config.temporal.taskQueue, everyMs: cluster.backup.schedule?.every });
+        if (backups !== 'none') outcomes[backupScheduleIdFor(cluster.name)] = backups;
       }
       if (options.json) process.stdout.write(`${JSON.stringify(outcomes)}\n`);
-      else for (const [name, outcome] of Object.entries(outcomes)) process.stdout.write(`${scheduleIdFor(name)}: ${outcome}\n`);
+      else for (const [id, outcome] of Object.entries(outcomes)) process.stdout.write(`${id}: ${outcome}\n`);
       await client.connection.close();
     });
 

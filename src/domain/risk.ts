@@ -32,7 +32,18 @@ export const FINDING_KINDS = [
   'pod-restarting',
   'rack-shared',
   'domain-shared',
+  'backup-stale',
 ] as const;
+
+/**
+ * The assessment with a stale-backup finding added (the monitor's activity knows the store, the assessment does not):
+ * a warning, confirmed at once (the store's listing is not a flapping signal), which makes the cluster unhealthy.
+ */
+export function withBackupFinding(assessment: Assessment, stale: { message: string; evidence: Evidence } | undefined): Assessment {
+  if (stale === undefined) return assessment;
+  const finding: Finding = { kind: 'backup-stale', severity: 'warning', message: stale.message, evidence: stale.evidence, samples: 1, confirmed: true };
+  return { ...assessment, findings: [...assessment.findings, finding].sort(compareFindings), healthy: false };
+}
 
 /** The kind of a finding. */
 export type FindingKind = (typeof FINDING_KINDS)[number];

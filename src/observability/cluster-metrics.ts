@@ -25,6 +25,8 @@ export interface CycleOutcome {
   cycle: CycleClock;
   /** A migration, repair or maintenance of the cluster runs. */
   operationRunning: boolean;
+  /** The newest verified backup, when backups are scheduled and one exists. */
+  backup?: { lastVerifiedAgeSeconds: number; lastVerifiedBytes: number };
 }
 
 /** When a cycle ended, and how often cycles should end. */
@@ -77,6 +79,10 @@ export function cycleSamples(outcome: CycleOutcome): MetricSample[] {
   }
   samples.push({ metric: 'cycles', value: 1, labels: { cluster, result: 'ok' } }, ...clockSamples(cluster, outcome.cycle));
   samples.push({ metric: 'operationRunning', value: outcome.operationRunning ? 1 : 0, labels: { cluster } });
+  if (outcome.backup) {
+    samples.push({ metric: 'backupAge', value: outcome.backup.lastVerifiedAgeSeconds, labels: { cluster } });
+    samples.push({ metric: 'backupBytes', value: outcome.backup.lastVerifiedBytes, labels: { cluster } });
+  }
   samples.push({ metric: 'decisions', value: 1, labels: { cluster, decision: decision.kind, reason: decisionReason(decision) } });
   // Added every cycle, 0 most of the time, so that the series exists (and rate() works) before the first change.
   const leaderId = assessment.leader?.id;

@@ -77,6 +77,18 @@ export const GUARDIAN_METRICS = {
     valueType: 'float',
     description: 'The monitor\'s configured interval between cycles, for alerts on a monitor that has not cycled for several intervals',
   },
+  backupAge: {
+    name: 'etcd_guardian_backup_last_verified_age_seconds',
+    kind: 'gauge',
+    valueType: 'float',
+    description: 'Age of the cluster\'s newest backup that a restore drill verified, as its monitor saw at its last cycle (only with backup.schedule)',
+  },
+  backupBytes: {
+    name: 'etcd_guardian_backup_last_verified_bytes',
+    kind: 'gauge',
+    valueType: 'int',
+    description: 'Size of the cluster\'s newest backup that a restore drill verified (only with backup.schedule)',
+  },
   operationRunning: {
     name: 'etcd_guardian_cluster_operation_running',
     kind: 'gauge',

@@ -6,6 +6,7 @@ import {
   type ScheduleOptions,
 } from '@temporalio/client';
 import { SA } from '../config/search-attributes';
+import { formatDurationMs } from '../domain/space';
 import { monitorSummary } from '../domain/summaries';
 
 /** What one cluster's schedule should look like. */
@@ -102,4 +103,70 @@ export async function runningMonitor(client: Client, cluster: string): Promise<s
 /** Start a monitor now, unless one runs (overlap SKIP, not the ALLOW_ALL default of trigger()). */
 export async function triggerMonitor(client: Client, cluster: string): Promise<void> {
   await client.schedule.getHandle(scheduleIdFor(cluster)).trigger(ScheduleOverlapPolicy.SKIP);
+}
+
+/** The schedule id of a cluster's backups. */
+export function backupScheduleIdFor(cluster: string): string {
+  return `etcd-guardian-backup-${cluster}`;
+}
+
+/** What one cluster's backup schedule should look like; `everyMs` undefined: no scheduled backups. */
+export interface BackupScheduleSpec {
+  cluster: string;
+  taskQueue: string;
+  everyMs: number | undefined;
+}
+
+function backupScheduleOptions(spec: BackupScheduleSpec & { everyMs: number }): ScheduleOptions {
+  return {
+    scheduleId: backupScheduleIdFor(spec.cluster),
+    spec: { intervals: [{ every: spec.everyMs }] },
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'backupCluster',
+      workflowId: `backup-${spec.cluster}-scheduled`,
+      taskQueue: spec.taskQueue,
+      args: [{ cluster: spec.cluster, reason: 'scheduled' }],
+      typedSearchAttributes: [{ key: SA.cluster, value: spec.cluster }],
+      staticSummary: `back up ${spec.cluster} every ${formatDurationMs(spec.everyMs)}, each backup proven by a restore drill`,
+    },
+    // A backup still running when the next is due: that one is skipped, never run beside it.
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: Math.min(spec.everyMs, 3_600_000) },
+    // The first one now: a cluster with backups configured should not wait an interval for its first.
+    state: { triggerImmediately: true, note: `etcd-guardian backups of cluster ${spec.cluster}` },
+  };
+}
+
+/**
+ * Create, update or delete the cluster's backup schedule to match `backup.schedule`: a cluster whose config no
+ * longer schedules backups loses its schedule ('deleted'), one that never had any reports 'none'.
+ */
+export async function applyBackupSchedule(client: Client, spec: BackupScheduleSpec): Promise<ApplyOutcome | 'deleted' | 'none'> {
+  const handle = client.schedule.getHandle(backupScheduleIdFor(spec.cluster));
+  let description: ScheduleDescription | undefined;
+  try {
+    description = await handle.describe();
+  } catch (error) {
+    if (!(error instanceof ScheduleNotFoundError)) throw error;
+  }
+  if (spec.everyMs === undefined) {
+    if (description === undefined) return 'none';
+    await handle.delete();
+    return 'deleted';
+  }
+  const desired = backupScheduleOptions({ ...spec, everyMs: spec.everyMs });
+  if (description === undefined) {
+    await client.schedule.create(desired);
+    return 'created';
+  }
+  const action = description.action;
+  const same =
+    action.type === 'startWorkflow' &&
+    action.workflowType === 'backupCluster' &&
+    action.taskQueue === spec.taskQueue &&
+    Number(description.spec.intervals?.[0]?.every) === spec.everyMs &&
+    description.spec.intervals?.length === 1;
+  if (same) return 'unchanged';
+  await handle.update((previous) => ({ ...previous, spec: desired.spec, action: desired.action, policies: desired.policies }));
+  return 'updated';
 }

@@ -7,7 +7,14 @@ import { DirectoryBackupStore, readS3Credentials, S3BackupStore, type BackupStor
 import type { BackupMeta } from '../../src/domain/backups';
 import type { BackupProgress } from '../../workflows/backup';
 import { startGuardian, type GuardianHarness } from './harness/guardian';
+import type { WorkflowHandle } from '@temporalio/client';
+import { applyBackupSchedule } from '../../src/temporal/schedules';
+import type { MonitorStatus } from '../../workflows/monitor';
+import { builtCli } from './harness/cli-worker';
+import { writeConfigFile } from './harness/guardian';
 import { failureOf, roles } from './harness/migration';
+import { until } from './harness/wait';
+import { runCli } from './support/cli';
 
 /**
  * Backups into the sandbox's real object store (SeaweedFS's S3 API): the store's contract on S3 and on a directory,
@@ -43,8 +50,19 @@ async function writeKeys(prefix: string, count: number): Promise<void> {
   }
 }
 
+let monitor: WorkflowHandle;
+
+async function monitorStatus(): Promise<MonitorStatus> {
+  return monitor.query<MonitorStatus>('status');
+}
+
 beforeAll(async () => {
-  h = await startGuardian({ sandbox: { objectStore: true }, tuning: { backupEvery: '1m', backupRetain: { count: 2, maxAge: '1h' } } });
+  h = await startGuardian({ sandbox: { objectStore: true }, tuning: { backupEvery: '1m', backupRetain: { count: 2, maxAge: '1h' }, dryRun: true, interval: '1s', endpointTimeout: '500ms' } });
+  monitor = await h.client.workflow.start('monitorCluster', {
+    workflowId: 'monitor-main-backups',
+    taskQueue: h.config.temporal.taskQueue,
+    args: [{ cluster, intervalMs: 1000, continueAsNewEvery: 100 }],
+  });
 }, 180_000);
 
 afterAll(async () => {
@@ -122,6 +140,19 @@ it('refuses credentials the object store does not know, naming the cause', async
 describe('the backup workflow', () => {
   let first: BackupProgress;
 
+  it('without a verified backup, the monitor reports backup-stale and the cluster degraded', async () => {
+    const status = await until('a backup-stale finding', async () => {
+      const s = await monitorStatus();
+      return s.assessment?.findings.some((f) => f.kind === 'backup-stale') === true ? s : undefined;
+    });
+    const finding = status.assessment?.findings.find((f) => f.kind === 'backup-stale');
+    expect(finding).toMatchObject({ severity: 'warning', confirmed: true });
+    expect(finding?.message).toBe('no verified backup in s3://etcd-backups/: a backup counts once a restore drill has proven it (backups every 1m)');
+    expect(status.health).toBe('degraded');
+    // A person's business, never a migration's.
+    expect(status.decision?.kind).toBe('none');
+  });
+
   it('takes a snapshot from a follower, stores it in the bucket and proves it by restoring it', async () => {
     await writeKeys('backups/before', 50);
     first = await backup('first');
@@ -143,6 +174,11 @@ describe('the backup workflow', () => {
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
+    // The monitor sees a verified backup: the finding clears.
+    await until('the backup-stale finding to clear', async () => {
+      const s = await monitorStatus();
+      return s.assessment !== undefined && !s.assessment.findings.some((f) => f.kind === 'backup-stale') ? s : undefined;
+    });
   });
 
   it('refuses a backup whose bytes changed in the bucket: its drill fails and it is never counted as verified', async () => {
@@ -172,5 +208,60 @@ describe('the backup workflow', () => {
     const record = await s3Store().get(cluster, meta.name);
     expect(record?.verified).toBeUndefined();
     expect(record?.drillFailed?.reason).toMatch(/sha256/);
+  });
+});
+
+describe('the migration and the operator', () => {
+  it("puts the migration's pre-step backup in the same bucket", async () => {
+    const member = (await roles(h)).followers[0];
+    if (member === undefined) throw new Error('no follower');
+    const result = await h.client.workflow.execute<(input: unknown) => Promise<{ backup?: { path: string; revision: number } }>>('migrateMember', {
+      workflowId: 'migrate-main',
+      taskQueue: h.config.temporal.taskQueue,
+      args: [{ cluster, member, reason: 'backup store test', requestedBy: 'test' }],
+    });
+    // Named after the migration (its workflow id and run), so that the step's retries find it again.
+    const name = /^s3:\/\/etcd-backups\/main\/(main-migrate-main-[0-9a-f-]+)\.db$/.exec(result.backup?.path ?? '')?.[1];
+    expect(name).toBeDefined();
+    const record = await s3Store().get(cluster, name ?? '?');
+    expect(record).toMatchObject({ revision: result.backup?.revision, sha256: expect.any(String) as string });
+    expect(record?.reason).toMatch(/^before migration migrate-main-/);
+  });
+
+  it('backs up from the CLI, lists every backup with its verdict, and prunes to backup.retain.count', async () => {
+    const configFile = writeConfigFile(h.sandbox, { backupEvery: '1m', backupRetain: { count: 2, maxAge: '1h' } });
+    const before = (await s3Store().list(cluster)).map((b) => b.name);
+    const now = await runCli(builtCli(), ['backup', 'now', cluster, '--config', configFile, '--reason', 'before the upgrade', '--json'], h.sandbox.info.stateDir);
+    expect(now.stderr).toMatch(/started backup-main/);
+    expect(now.code).toBe(0);
+    const taken = JSON.parse(now.stdout) as BackupProgress;
+    expect(taken.backup?.verified).toBeDefined();
+    expect(taken.backup?.reason).toMatch(/^before the upgrade \(cli:/);
+    // Two kept: the new one (newest and newest verified) and the one before it; every older one deleted.
+    const after = (await s3Store().list(cluster)).map((b) => b.name).sort();
+    expect(after).toHaveLength(2);
+    expect(after).toContain(taken.backup?.name);
+    expect(taken.pruned?.map((p) => p.name).sort()).toEqual(before.filter((name) => !after.includes(name)).sort());
+    const list = await runCli(builtCli(), ['backup', 'list', cluster, '--config', configFile], h.sandbox.info.stateDir);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain(`2 backups in s3://etcd-backups/, newest first:`);
+    expect(list.stdout).toMatch(new RegExp(`${taken.backup?.name ?? '?'} .* verified `));
+    const unknown = await runCli(builtCli(), ['backup', 'list', 'nosuch', '--config', configFile], h.sandbox.info.stateDir);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain('unknown cluster "nosuch"; configured clusters: main');
+  });
+
+  it('the backup schedule starts proven backups, and goes when the config no longer asks for it', async () => {
+    const spec = { cluster, taskQueue: h.config.temporal.taskQueue, everyMs: 3_600_000 };
+    expect(await applyBackupSchedule(h.client, spec)).toBe('created');
+    expect(await applyBackupSchedule(h.client, spec)).toBe('unchanged');
+    // It triggers at once: the first scheduled backup does not wait an hour.
+    const scheduled = await until('the first scheduled backup', async () => {
+      const found = (await s3Store().list(cluster)).find((b) => b.reason === 'scheduled' && b.verified !== undefined);
+      return found;
+    }, { timeoutMs: 60_000 });
+    expect(scheduled.verified?.hashKv).toBe(scheduled.hashKv);
+    expect(await applyBackupSchedule(h.client, { ...spec, everyMs: undefined })).toBe('deleted');
+    expect(await applyBackupSchedule(h.client, { ...spec, everyMs: undefined })).toBe('none');
   });
 });

@@ -68,7 +68,7 @@ const stages: Stage[] = all.reduce<Stage[]>((acc, instruction) => {
   return acc;
 }, []);
 
-const [build, runtime] = stages;
+const [, build, runtime] = stages;
 const runs = (stage: Stage | undefined): string => (stage?.body ?? []).filter((i) => i.keyword === 'RUN').map((i) => i.args).join('\n');
 const only = (stage: Stage | undefined, keyword: string): Instruction[] => (stage?.body ?? []).filter((i) => i.keyword === keyword);
 const jsonArgs = (instruction: Instruction | undefined): unknown => JSON.parse(instruction?.args ?? 'null');
@@ -84,9 +84,9 @@ const packageJson = JSON.parse(readText('package.json')) as { bin: Record<string
 const defaultConfig = parseConfig({ clusters: [{ name: 'main', podSelector: 'app=etcd', addressing: { mode: 'host-network' } }] }, 'a minimal config');
 
 describe('Dockerfile', () => {
-  it('builds in two stages, both on a Debian bookworm slim Node 20 of at least 20.19', () => {
-    expect(stages.map((s) => s.name)).toEqual(['build', 'runtime']);
-    for (const stage of stages) {
+  it('builds in two stages, both on a Debian bookworm slim Node 20 of at least 20.19, beside etcd\'s release image', () => {
+    expect(stages.map((s) => s.name)).toEqual(['etcd', 'build', 'runtime']);
+    for (const stage of stages.filter((s) => s.name !== 'etcd')) {
       const version = /^node:(\d+)\.(\d+)\.(\d+)-bookworm-slim$/.exec(stage.image);
       expect(version).not.toBeNull();
       const [major, minor] = [Number(version?.[1]), Number(version?.[2])];
@@ -114,6 +114,12 @@ describe('Dockerfile', () => {
   it('installs production dependencies only in the runtime stage, and takes dist from the build stage', () => {
     expect(runs(runtime)).toMatch(/npm ci --omit=dev\b/);
     expect(only(runtime, 'COPY').map((i) => i.args)).toContain('--from=build /app/dist ./dist');
+  });
+
+  it("carries etcd and etcdutl of etcd's release image where the restore drill looks by default", () => {
+    expect(stages[0]?.image).toMatch(/^gcr\.io\/etcd-development\/etcd:v3\.6\.\d+$/);
+    const copies = only(runtime, 'COPY').filter((i) => i.args.startsWith('--from=etcd '));
+    expect(copies.map((i) => i.args)).toEqual([`--from=etcd /usr/local/bin/etcd /usr/local/bin/etcdutl ${defaultConfig.clusters[0]?.backup.drill.etcdBinDirectory ?? '?'}/`]);
   });
 
   it('runs as the numeric non-root user the Deployment expects', () => {

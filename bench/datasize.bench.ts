@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { Etcd3 } from 'etcd3';
 import { startGuardian, type GuardianHarness } from '../test/integration/harness/guardian';
 import { settled } from '../test/integration/harness/gameday';
 import { migrateFollower, type Migrated } from './cluster';
+import { dbSize, Loader } from './load';
 import { seconds, writeReport } from './stats';
 
 /**
@@ -30,40 +29,7 @@ interface Result extends Migrated {
 const results: Result[] = [];
 const mb = (bytes: number): string => (Number.isFinite(bytes) ? (bytes / 2 ** 20).toFixed(0) : '-');
 let h: GuardianHarness;
-let keys = 0;
-
-/** Puts `count` more keys of VALUE_BYTES each, IN_FLIGHT at a time. */
-async function load(endpoints: string[], count: number): Promise<void> {
-  const c = new Etcd3({ hosts: endpoints, dialTimeout: 3000 });
-  const value = randomBytes(VALUE_BYTES);
-  const end = keys + count;
-  try {
-    const putter = async (): Promise<void> => {
-      while (keys < end) {
-        const key = `bench/data-${String(keys++).padStart(6, '0')}`;
-        await c.put(key).value(value).exec();
-      }
-    };
-    await Promise.all(Array.from({ length: IN_FLIGHT }, putter));
-  } finally {
-    c.close();
-  }
-}
-
-/** The largest backend size any member reports (maintenance status dbSize). */
-async function dbSize(endpoints: string[]): Promise<number> {
-  const sizes = await Promise.all(
-    endpoints.map(async (url) => {
-      const c = new Etcd3({ hosts: [url], dialTimeout: 3000 });
-      try {
-        return Number((await c.maintenance.status()).dbSize);
-      } finally {
-        c.close();
-      }
-    }),
-  );
-  return Math.max(...sizes);
-}
+const loader = new Loader(VALUE_BYTES, IN_FLIGHT);
 
 beforeAll(async () => {
   h = await startGuardian();
@@ -93,11 +59,11 @@ afterAll(async () => {
 it.each(SIZES_MB)('a replace migration with %i MB of data', async (dataMb) => {
   const endpoints = (await settled(h)).map((m) => m.clientUrl);
   const loadStarted = Date.now();
-  await load(endpoints, Math.ceil((dataMb * 2 ** 20) / VALUE_BYTES) - keys);
+  await loader.loadTo(endpoints, dataMb);
   const loadMs = Date.now() - loadStarted;
   const dbSizeBytes = await dbSize(endpoints);
   if (dbSizeBytes > QUOTA_BYTES / 2) throw new Error(`db size ${dbSizeBytes} bytes is past half of etcd's ${QUOTA_BYTES}-byte quota: lower SIZES_MB`);
   const migrated = await migrateFollower(h, 'replace');
-  results.push({ dataMb, keys, loadMs, dbSizeBytes, ...migrated });
+  results.push({ dataMb, keys: loader.keys, loadMs, dbSizeBytes, ...migrated });
   await settled(h);
 });

@@ -47,10 +47,23 @@ export function registerScheduleCommand(program: Command): void {
       await client.connection.close();
     });
 
-  const simple: [string, string, string, (id: string, client: Awaited<ReturnType<typeof temporalClient>>) => Promise<void>][] = [
-    ['pause', 'paused', 'pause the schedule (a running monitor keeps running; signal it to pause sampling)', (id, c) => c.schedule.getHandle(id).pause('paused by etcd-guardian schedule pause')],
-    ['resume', 'resumed', 'resume a paused schedule', (id, c) => c.schedule.getHandle(id).unpause('resumed by etcd-guardian schedule resume')],
-    ['delete', 'deleted', 'delete the schedule (a running monitor keeps running until terminated)', (id, c) => c.schedule.getHandle(id).delete()],
+  const simple: [string, string, string, (cluster: string, client: Awaited<ReturnType<typeof temporalClient>>) => Promise<void>][] = [
+    ['pause', 'paused', 'pause the schedule (a running monitor keeps running; signal it to pause sampling)', (cluster, c) => c.schedule.getHandle(scheduleIdFor(cluster)).pause('paused by etcd-guardian schedule pause')],
+    ['resume', 'resumed', 'resume a paused schedule', (cluster, c) => c.schedule.getHandle(scheduleIdFor(cluster)).unpause('resumed by etcd-guardian schedule resume')],
+    [
+      'delete',
+      'deleted',
+      "delete the schedule and the cluster's backup schedule (a running monitor keeps running until terminated)",
+      async (cluster, c) => {
+        await c.schedule.getHandle(scheduleIdFor(cluster)).delete();
+        await c.schedule
+          .getHandle(backupScheduleIdFor(cluster))
+          .delete()
+          .catch((error: unknown) => {
+            if (!(error instanceof ScheduleNotFoundError)) throw error;
+          });
+      },
+    ],
   ];
   for (const [name, done, description, run] of simple) {
     common(schedule.command(name))
@@ -60,7 +73,7 @@ export function registerScheduleCommand(program: Command): void {
         const client = await temporalClient(config);
         try {
           for (const cluster of selected(config, options.cluster)) {
-            await run(scheduleIdFor(cluster.name), client);
+            await run(cluster.name, client);
             process.stdout.write(`${scheduleIdFor(cluster.name)}: ${done}\n`);
           }
         } catch (error) {

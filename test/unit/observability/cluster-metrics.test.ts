@@ -142,3 +142,16 @@ describe('the monitor\'s clock and the operation in flight', () => {
     ]).toEqual([NOW.getTime() / 1000, 15, running]);
   });
 });
+
+describe('the newest verified backup', () => {
+  it('exports its age and size when the monitor knows one, and no series before', () => {
+    const { assessment, decision } = cycleOf(aCluster(3), 3);
+    const without = scraped(cycleSamples({ cluster: 'main', assessment, decision, health: 'healthy', ...CYCLE }));
+    expect(without.get('etcd_guardian_backup_last_verified_age_seconds{cluster="main"}')).toBeUndefined();
+    const withBackup = scraped(cycleSamples({ cluster: 'main', assessment, decision, health: 'healthy', ...CYCLE, backup: { lastVerifiedAgeSeconds: 125.5, lastVerifiedBytes: 4096 } }));
+    expect([
+      withBackup.get('etcd_guardian_backup_last_verified_age_seconds{cluster="main"}'),
+      withBackup.get('etcd_guardian_backup_last_verified_bytes{cluster="main"}'),
+    ]).toEqual([125.5, 4096]);
+  });
+});

@@ -30,6 +30,8 @@ export interface ClusterRuntime {
   backup: BackupSettings;
   /** The store backups go to; absent, the worker makes one from `backup` (tests inject theirs). */
   backupStore?: BackupStore;
+  /** Recovery from lost quorum: whether it waits for approval, and how long (ms). Absent: wait, one hour. */
+  recovery?: { autoApprove: boolean; approvalTimeout: number };
   /** The pod label that carries the member's name, rewritten on a successor's pod. */
   memberLabel: string;
   /** The deadline of one call to one endpoint: the steps' timeouts grow with it. */

@@ -32,6 +32,7 @@ export function buildClusterRuntimes(config: GuardianConfig): Map<string, Cluste
       kube,
       histograms: new Map(),
       backup: cluster.backup,
+      recovery: cluster.recovery,
       memberLabel: 'etcd-guardian.io/member',
       endpointTimeoutMs: cluster.endpointTimeout,
     };

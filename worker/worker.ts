@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createBackupActivities } from '../activities/backup';
+import { createRecoveryActivities } from '../activities/recovery';
 import { createStoredBackupActivities } from '../activities/stored-backups';
 import { createMaintenanceActivities } from '../activities/maintenance';
 import { createMigrationActivities } from '../activities/migration';
@@ -22,7 +23,7 @@ export function sourceWorkflows(): WorkflowSource {
 
 /** Every activity of the guardian, built from its dependencies. */
 export function createActivities(deps: ActivityDeps, temporal?: Client) {
-  return { ...createMonitorActivities(deps), ...createBackupActivities(deps), ...createStoredBackupActivities(deps), ...createMigrationActivities(deps), ...createMaintenanceActivities(deps), ...createStatefulSetActivities(deps), ...createTrackingActivities(temporal ? { temporal } : {}) };
+  return { ...createMonitorActivities(deps), ...createBackupActivities(deps), ...createStoredBackupActivities(deps), ...createRecoveryActivities(deps), ...createMigrationActivities(deps), ...createMaintenanceActivities(deps), ...createStatefulSetActivities(deps), ...createTrackingActivities(temporal ? { temporal } : {}) };
 }
 
 /** The worker of the guardian: the one place where config becomes clients, gateways and a Temporal worker. */

@@ -4,3 +4,4 @@ export { monitorCluster } from './monitor';
 export { repairMembership } from './repair';
 export { maintainCluster } from './maintain';
 export { backupCluster } from './backup';
+export { recoverCluster } from './recover';

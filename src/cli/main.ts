@@ -6,6 +6,7 @@ import { registerBackupCommand } from './backup-command';
 import { registerDemoCommand } from './demo-command';
 import { registerFollowCommand, registerMigrateCommand } from './migrate-command';
 import { registerMaintainCommand } from './maintain-command';
+import { registerRecoverCommand } from './recover-command';
 import { registerRepairCommand } from './repair-command';
 import { registerReportCommand } from './report-command';
 import { registerSandboxCommand } from './sandbox-command';
@@ -56,6 +57,7 @@ export function buildProgram(): Command {
   registerRepairCommand(program);
   registerMaintainCommand(program);
   registerBackupCommand(program);
+  registerRecoverCommand(program);
   registerFollowCommand(program);
   registerReportCommand(program);
   registerSandboxCommand(program, { cliEntry: () => __filename });

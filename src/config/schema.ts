@@ -451,6 +451,15 @@ function clusterSchemaWith(durationField: DurationField) {
       monitor: section(monitorSchema.prefault({})),
       space: section(spaceSchemaWith(durationField).prefault({})),
       maintenance: section(maintenanceSchemaWith(durationField).prefault({})),
+      // Recovery from lost quorum waits for a person's approval unless autoApprove; it gives up after approvalTimeout.
+      recovery: section(
+        z
+          .strictObject({
+            autoApprove: flag.default(false),
+            approvalTimeout: durationField({ min: 60_000, default: 3_600_000 }),
+          })
+          .prefault({}),
+      ),
     })
     .superRefine(
       (cluster, ctx) => {

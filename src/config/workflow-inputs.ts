@@ -181,6 +181,32 @@ export function parseBackupClusterInput(raw: unknown): BackupClusterInput {
   return result.value;
 }
 
+const recoverClusterInputSchema = z.strictObject(
+  {
+    cluster: clusterNameSchema,
+    /** Where from: `auto` (a survivor, else the newest verified backup), `survivor` or `backup`. */
+    from: z.enum(['auto', 'survivor', 'backup'], { error: 'expected one of auto, survivor, backup' }).default('auto'),
+    /** Plan only: the seed and the data-loss window, nothing waited for or touched. */
+    dryRun: z.boolean({ error: 'expected true or false' }).default(false),
+    reason: nonEmpty('a non-empty reason').optional(),
+    requestedBy: nonEmpty('the name of who asked').optional(),
+  },
+  { error: (issue) => (issue.code === 'invalid_type' ? 'expected an object with cluster' : undefined) },
+);
+
+/** Input of the recoverCluster workflow once validated, defaults applied. */
+export type RecoverClusterInput = z.output<typeof recoverClusterInputSchema>;
+
+/** What a caller (the CLI, the Temporal UI) may send to recoverCluster. */
+export type RecoverClusterRequest = z.input<typeof recoverClusterInputSchema>;
+
+/** Validates a recoverCluster input; throws InvalidInputError listing every problem. */
+export function parseRecoverClusterInput(raw: unknown): RecoverClusterInput {
+  const result = validate(recoverClusterInputSchema, raw, IN_WORKFLOW);
+  if (!result.ok) throw new InvalidInputError('recoverCluster', result.issues);
+  return result.value;
+}
+
 /** Input of the repairMembership workflow once validated, defaults applied. */
 export type RepairMembershipInput = z.output<typeof repairMembershipInputSchema>;
 

@@ -374,7 +374,16 @@ export function buildRepairSteps(views: readonly VoterView[], request: RepairSte
     : [];
   const grow = request.additions.flatMap((a) => placementSpecs(a, request.templateMember, request.budgets, true));
   const specs: Spec[] = [BACKUP, ...cleanup, ...shrink, ...grow, verifyQuorum({ expectedVoters: request.expectedVoters, budgets: request.budgets })];
-  return projectSpecs(views, specs);
+  const projected = projectSpecs(views, specs);
+  // A grow runs only while every voter answers (the planner refuses one with a voter down), and its rejoin promotes a
+  // learner only once it has caught up (the run-time guard checks it). Projected as down at its promotion, a single
+  // voter (a recovery's seed) could never grow: it and an unhealthy second voter are 1 of 2. Only then is the learner
+  // projected as the healthy voter the guard lets it become.
+  if ('steps' in projected || !views.every((v) => v.isLearner || v.healthy)) return projected;
+  return projectSpecs(
+    views,
+    specs.map((spec): Spec => (spec.change?.kind === 'promote-learner' ? { ...spec, change: { ...spec.change, observedHealthy: true } } : spec)),
+  );
 }
 
 /** What an operator-approved removal of a dead member is built from. */

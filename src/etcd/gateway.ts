@@ -438,6 +438,16 @@ export class EtcdGateway implements EtcdPort {
     return Number(value.count);
   }
 
+  /** The revision one member serves locally: a serializable read, which a member without quorum still answers. */
+  async localRevision(endpoint: string): Promise<number> {
+    const { value } = await this.firstAnswer(
+      `local revision at ${endpoint}`,
+      (c) => poolOf(c).exec<{ header: { revision: string } }>('KV', 'range', { key: Buffer.from('etcd-guardian/none'), serializable: true, limit: 1 }),
+      [endpoint],
+    );
+    return Number(value.header.revision);
+  }
+
   /** The current revision as seen by one endpoint. */
   async revision(endpoint: string): Promise<number> {
     const { value } = await this.firstAnswer(`revision at ${endpoint}`, (c) => c.get('etcd-guardian/none').exec(), [endpoint]);

@@ -31,6 +31,8 @@ export interface EtcdPort {
   hashKv(endpoint: string, revision: number, timeoutMs?: number): Promise<{ hash: string; revision: number; compactRevision: number }>;
   /** The current revision as seen by one endpoint. */
   revision(endpoint: string): Promise<number>;
+  /** The revision one member serves locally (a serializable read): answered without quorum, for a recovery. */
+  localRevision(endpoint: string): Promise<number>;
   /** How many keys one endpoint holds at a revision (0 = its latest), serializably, within `timeoutMs` when given. */
   keyCount(endpoint: string, revision: number, timeoutMs?: number): Promise<number>;
   /** Stream a snapshot from one endpoint into `path`; returns its revision, size and sha256. */

@@ -140,6 +140,8 @@ export function successorPod(template: V1Pod, change: MemberPodChange): V1Pod {
   const containers = spec.containers.map((c, i) => {
     let args = (c.args ?? []).map(swap);
     if (i === 0) {
+      // A copy of a recovery's seed must never force a new cluster of its own.
+      args = withoutForceNewCluster(args);
       args = setFlag(args, 'name', change.newMemberName);
       args = setFlag(args, 'initial-cluster', change.initialCluster);
       args = setFlag(args, 'initial-cluster-state', 'existing');
@@ -182,4 +184,42 @@ export function successorPod(template: V1Pod, change: MemberPodChange): V1Pod {
     if (spec.hostname) pod.spec.hostname = change.newMemberName;
   }
   return pod;
+}
+
+/** The args without etcd's --force-new-cluster, in any of its forms. */
+function withoutForceNewCluster(args: readonly string[]): string[] {
+  return args.filter((a) => a !== '--force-new-cluster' && !a.startsWith('--force-new-cluster='));
+}
+
+/** On a recovery's seed pod: how it was started (`force-new-cluster`, then `restarted`). */
+export const RECOVERY_SEED_ANNOTATION = 'etcd-guardian.io/recovery-seed';
+
+/**
+ * The pod of a quorum-loss recovery's seed, made from the surviving member's own pod: same name, node, volumes (so the
+ * same data directory) and flags, with `--force-new-cluster` added (the first start: etcd rewrites the membership to
+ * this member alone, keeping its data) or removed (the restart after it, so that no later restart of the pod forces a
+ * new cluster again over the members added since). A successor's data-directory guard is taken off: the directory
+ * is this member's own, and not empty by design.
+ */
+export function seedPod(template: V1Pod, forceNewCluster: boolean): V1Pod {
+  const spec = template.spec;
+  const first = spec?.containers[0];
+  if (!spec || !first) throw new MemberPodError(`pod ${template.metadata?.name ?? '?'} has no container`);
+  const unguarded: V1Container = first.command?.[3] === GUARD_NAME ? { ...first, command: first.command.slice(5) } : first;
+  const env = unguarded.env?.filter((e) => e.name !== GUARD_UID_ENV);
+  const args = withoutForceNewCluster(unguarded.args ?? []);
+  const container: V1Container = { ...unguarded, args: forceNewCluster ? [...args, '--force-new-cluster'] : args, ...(env ? { env } : {}) };
+  if (!env) delete container.env;
+  const annotations = Object.fromEntries(Object.entries(template.metadata?.annotations ?? {}).filter(([key]) => !key.startsWith(KUBELET_CONFIG_PREFIX)));
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      ...(template.metadata?.name ? { name: template.metadata.name } : {}),
+      ...(template.metadata?.namespace ? { namespace: template.metadata.namespace } : {}),
+      labels: { ...(template.metadata?.labels ?? {}) },
+      annotations: { ...annotations, [RECOVERY_SEED_ANNOTATION]: forceNewCluster ? 'force-new-cluster' : 'restarted' },
+    },
+    spec: { ...spec, containers: [container, ...spec.containers.slice(1)] },
+  };
 }

@@ -266,6 +266,7 @@ export async function startEtcdTarget(options: EtcdTargetOptions): Promise<EtcdT
     moveLeader: (leaderEndpoint, targetId) => gateway.moveLeader(leaderEndpoint, targetId),
     hashKv: (endpoint, revision, timeoutMs) => gateway.hashKv(endpoint, revision, timeoutMs),
     revision: (endpoint) => gateway.revision(endpoint),
+    localRevision: (endpoint) => gateway.localRevision(endpoint),
     keyCount: (endpoint, revision, timeoutMs) => gateway.keyCount(endpoint, revision, timeoutMs),
     snapshot: (endpoint, path, timeoutMs) => gateway.snapshot(endpoint, path, timeoutMs),
     defragment: (endpoint, timeoutMs) => gateway.defragment(endpoint, timeoutMs),

@@ -165,6 +165,20 @@ export class ModelEtcdPort implements EtcdPort {
     });
   }
 
+  /** The revision one member holds, read locally. */
+  localRevision(endpoint: string): Promise<number> {
+    return this.calls.run('etcd', 'localRevision', [endpoint], { error: this.unavailable(`local revision at ${endpoint}`, [endpoint]) }, () => {
+      return this.firstAnswer(
+        `local revision at ${endpoint}`,
+        (e) => {
+          const answer = this.model.snapshot(e);
+          return answer.ok ? { ok: true as const, value: answer.value.revision } : answer;
+        },
+        [endpoint],
+      ).value;
+    });
+  }
+
   /** The current revision, read linearizably at one endpoint. */
   revision(endpoint: string): Promise<number> {
     return this.calls.run('etcd', 'revision', [endpoint], { error: this.unavailable(`revision at ${endpoint}`, [endpoint]) }, () => {

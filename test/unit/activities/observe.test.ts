@@ -41,6 +41,7 @@ class FakeEtcd implements EtcdPort {
   hashKv = notUsed('hashKv');
   revision = notUsed('revision');
   keyCount = notUsed('keyCount');
+  localRevision = notUsed('localRevision');
   snapshot = notUsed('snapshot');
   defragment = notUsed('defragment');
   compact = notUsed('compact');

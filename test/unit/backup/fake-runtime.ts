@@ -64,6 +64,7 @@ class FakeEtcd implements EtcdPort {
   moveLeader = notUsed('moveLeader');
   hashKv = notUsed('hashKv');
   keyCount = notUsed('keyCount');
+  localRevision = notUsed('localRevision');
   defragment = notUsed('defragment');
   compact = notUsed('compact');
   disarmAlarm = notUsed('disarmAlarm');

@@ -310,6 +310,23 @@ describe('when the guardian must not move anything', () => {
     ]);
   });
 
+  it('grows a single voter (a recovery\'s seed) to three: each learner is promoted once caught up, so projected healthy', () => {
+    const decision = decide(aCluster(1));
+    expect(decision.kind).toBe('repair');
+    expect(decision.kind === 'repair' && decision.plan.steps.map((s) => [s.step, s.projected.voters, s.projected.healthyVoters])).toEqual([
+      ['backup-snapshot', 1, 1],
+      ['choose-node', 1, 1],
+      ['schedule-pod', 1, 1],
+      ['rejoin', 2, 2],
+      ['verify-member', 2, 2],
+      ['choose-node', 2, 2],
+      ['schedule-pod', 2, 2],
+      ['rejoin', 3, 3],
+      ['verify-member', 3, 3],
+      ['verify-quorum', 3, 3],
+    ]);
+  });
+
   it('still alerts for another critical finding during a migration, naming only that finding', () => {
     const obs = withMember(aCluster(2), 0, { status: aStatus({ alarms: ['CORRUPT'] }) });
     const decision = decide(obs, { state: { inFlight: { workflowId: 'migrate-main', member: 'etcd-2' } } });

@@ -38,6 +38,8 @@ export interface SandboxClusterTuning {
   space?: Record<string, unknown>;
   /** The cluster's `maintenance` section, as written in a config file (auto, windows, pauseBetweenMembers). */
   maintenance?: Record<string, unknown>;
+  /** The cluster's `recovery` section, as written in a config file (autoApprove, approvalTimeout). */
+  recovery?: Record<string, unknown>;
   /** Scheduled backups this often (`backup.schedule.every`), and their retention; absent: none scheduled. */
   backupEvery?: string;
   backupRetain?: Record<string, unknown>;
@@ -79,6 +81,7 @@ export function sandboxConfigDocument(facts: SandboxFacts, tuning: SandboxCluste
         monitor: { continueAsNewEvery: tuning.continueAsNewEvery ?? 100 },
         ...(tuning.space ? { space: tuning.space } : {}),
         ...(tuning.maintenance ? { maintenance: tuning.maintenance } : {}),
+        ...(tuning.recovery ? { recovery: tuning.recovery } : {}),
       },
     ],
   };

@@ -456,7 +456,7 @@ function clusterSchemaWith(durationField: DurationField) {
         z
           .strictObject({
             autoApprove: flag.default(false),
-            approvalTimeout: durationField({ min: 60_000, default: 3_600_000 }),
+            approvalTimeout: durationField({ min: 10_000, default: 3_600_000 }),
           })
           .prefault({}),
       ),

@@ -1,28 +1,39 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import type { WorkflowHandle } from '@temporalio/client';
 import { Etcd3 } from 'etcd3';
 import { DirectoryBackupStore, readS3Credentials, S3BackupStore, type BackupStore } from '../../src/backup/store';
 import type { BackupMeta } from '../../src/domain/backups';
-import type { BackupProgress } from '../../workflows/backup';
-import { startGuardian, type GuardianHarness } from './harness/guardian';
-import type { WorkflowHandle } from '@temporalio/client';
+import type { MemberStatusReport } from '../../src/sandbox';
 import { applyBackupSchedule } from '../../src/temporal/schedules';
+import type { BackupProgress } from '../../workflows/backup';
 import type { MonitorStatus } from '../../workflows/monitor';
+import type { RecoveryProgress } from '../../workflows/recover';
 import { builtCli } from './harness/cli-worker';
-import { writeConfigFile } from './harness/guardian';
+import { memberList, putOnce, settled } from './harness/gameday';
+import { startGuardian, writeConfigFile, type GuardianHarness } from './harness/guardian';
+import { hashKvOfEveryMember, missingKeys } from './harness/invariants';
 import { failureOf, roles } from './harness/migration';
 import { until } from './harness/wait';
 import { runCli } from './support/cli';
+import { kubeFor } from './support/kube';
 
 /**
- * Backups into the sandbox's real object store (SeaweedFS's S3 API): the store's contract on S3 and on a directory,
- * the backup workflow (snapshot from a follower, upload, restore drill into a scratch etcd, retention), a backup
- * whose bytes were damaged in the bucket refused by its drill, and what a second worker reads of them.
+ * Backups and the day quorum is lost, on one sandbox with its real object store (SeaweedFS's S3 API): the store's
+ * contract on S3 and on a directory; the backup workflow (snapshot from a follower, upload, restore drill into a
+ * scratch etcd, retention), a backup whose bytes were damaged in the bucket refused by its drill, what a second
+ * worker reads of them, the CLI and the schedule. Then the game day: two of three members' nodes go down for good and
+ * their data directories are deleted; the recovery plans from the survivor and waits for a person. Refused while
+ * quorum holds; rejected or not approved in time, it touches nothing; approved, it restarts the survivor with
+ * --force-new-cluster, proves a write and grows back to three voters in distinct racks, every acknowledged key there.
  */
 
-jest.setTimeout(240_000);
+jest.setTimeout(300_000);
+
+/** How long a recovery waits for approval here: long enough for the CLI to answer, short enough to wait out. */
+const APPROVAL_TIMEOUT_S = 15;
 
 let h: GuardianHarness;
 const cluster = 'main';
@@ -52,12 +63,21 @@ async function writeKeys(prefix: string, count: number): Promise<void> {
 
 let monitor: WorkflowHandle;
 
+const TUNING = {
+  backupEvery: '1m',
+  backupRetain: { count: 2, maxAge: '1h' },
+  dryRun: true,
+  interval: '1s',
+  endpointTimeout: '500ms',
+  recovery: { approvalTimeout: `${APPROVAL_TIMEOUT_S}s` },
+};
+
 async function monitorStatus(): Promise<MonitorStatus> {
   return monitor.query<MonitorStatus>('status');
 }
 
 beforeAll(async () => {
-  h = await startGuardian({ sandbox: { objectStore: true }, tuning: { backupEvery: '1m', backupRetain: { count: 2, maxAge: '1h' }, dryRun: true, interval: '1s', endpointTimeout: '500ms' } });
+  h = await startGuardian({ sandbox: { objectStore: true }, tuning: TUNING });
   monitor = await h.client.workflow.start('monitorCluster', {
     workflowId: 'monitor-main-backups',
     taskQueue: h.config.temporal.taskQueue,
@@ -229,7 +249,7 @@ describe('the migration and the operator', () => {
   });
 
   it('backs up from the CLI, lists every backup with its verdict, and prunes to backup.retain.count', async () => {
-    const configFile = writeConfigFile(h.sandbox, { backupEvery: '1m', backupRetain: { count: 2, maxAge: '1h' } });
+    const configFile = writeConfigFile(h.sandbox, TUNING);
     const before = (await s3Store().list(cluster)).map((b) => b.name);
     const now = await runCli(builtCli(), ['backup', 'now', cluster, '--config', configFile, '--reason', 'before the upgrade', '--json'], h.sandbox.info.stateDir);
     expect(now.stderr).toMatch(/started backup-main/);
@@ -263,5 +283,127 @@ describe('the migration and the operator', () => {
     expect(scheduled.verified?.hashKv).toBe(scheduled.hashKv);
     expect(await applyBackupSchedule(h.client, { ...spec, everyMs: undefined })).toBe('deleted');
     expect(await applyBackupSchedule(h.client, { ...spec, everyMs: undefined })).toBe('none');
+  });
+});
+
+/** Keys acknowledged before the quorum loss: every one must be readable after the recovery. */
+const acked: string[] = [];
+
+function startRecovery(input: Record<string, unknown>): Promise<WorkflowHandle> {
+  return h.client.workflow.start('recoverCluster', { workflowId: 'migrate-main', taskQueue: h.config.temporal.taskQueue, args: [{ cluster, requestedBy: 'test', ...input }] });
+}
+
+async function awaitingApproval(handle: WorkflowHandle): Promise<RecoveryProgress> {
+  return until('the recovery to wait for approval', async () => {
+    const p = await handle.query<RecoveryProgress>('progress');
+    if (p.phase === 'failed') throw new Error(`the recovery failed before asking for approval: ${p.error ?? '?'}`);
+    return p.phase === 'awaiting-approval' ? p : undefined;
+  }, { timeoutMs: 60_000 });
+}
+
+async function podUids(): Promise<Record<string, string>> {
+  const pods = await kubeFor(h.sandbox.info).core.listNamespacedPod({ namespace: h.sandbox.info.etcd.namespace, labelSelector: h.sandbox.info.etcd.selector });
+  return Object.fromEntries(pods.items.map((p) => [p.metadata?.name ?? '?', p.metadata?.uid ?? '?']));
+}
+
+describe('quorum lost for good', () => {
+  let survivor: MemberStatusReport;
+  let lost: MemberStatusReport[];
+
+  beforeAll(async () => {
+    const members = (await settled(h)).filter((m) => m.healthy);
+    const urls = members.map((m) => m.clientUrl);
+    for (let i = 0; i < 100; i++) {
+      const key = `recovery/before-${String(i).padStart(3, '0')}`;
+      await putOnce(urls, key, `value-${i}`);
+      acked.push(key);
+    }
+  }, 120_000);
+
+  it('refuses to recover a cluster whose quorum holds, before touching anything', async () => {
+    const before = await podUids();
+    const failure = await failureOf(startRecovery({}).then((handle) => handle.result()));
+    expect(failure.type).toBe('QUORUM_HELD');
+    expect(failure.message).toBe('recovery of main: cluster main has quorum (3 of 3 voters healthy, 2 needed): a recovery would throw away a working cluster; migrate the members at risk instead');
+    expect(await podUids()).toEqual(before);
+  });
+
+  describe('two of three members gone, nodes and data', () => {
+    beforeAll(async () => {
+      const members = (await h.sandbox.status()).members.filter((m) => !m.terminating);
+      const [kept, ...rest] = members;
+      if (!kept || rest.length !== 2) throw new Error(`expected three members, found ${members.map((m) => m.name).join(', ')}`);
+      survivor = kept;
+      lost = rest;
+      for (const m of lost) {
+        await h.sandbox.fault('node-down', m.node);
+        const dataDir = join(h.sandbox.info.stateDir, 'nodes', m.node, 'hostpath', 'var/lib/etcd-guardian', cluster, m.name);
+        expect(existsSync(dataDir)).toBe(true);
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+      // Quorum is gone: a write through the survivor is not acknowledged.
+      await expect(putOnce([survivor.clientUrl], 'recovery/during', 'x')).rejects.toThrow();
+      // The nodes are NotReady before anyone recovers, as they would be by the time a person looks.
+      await until('the lost nodes to be NotReady', async () => {
+        const status = await h.sandbox.status();
+        return lost.every((m) => status.nodes.find((n) => n.name === m.node)?.conditions['Ready'] !== 'True') ? true : undefined;
+      }, { timeoutMs: 60_000 });
+    }, 120_000);
+
+    it('plans from the survivor on the CLI (dry run): the seed and the data-loss window, nothing touched', async () => {
+      const before = await podUids();
+      const planned = await runCli(builtCli(), ['recover', cluster, '--dry-run', '--config', writeConfigFile(h.sandbox, TUNING)], h.sandbox.info.stateDir);
+      expect(planned.code).toBe(0);
+      expect(planned.stdout).toContain('recovery of main: planned');
+      expect(planned.stdout).toContain(`restart ${survivor.name} on ${survivor.node} with --force-new-cluster: it has applied the most`);
+      expect(planned.stdout).toContain(`what ${lost.map((m) => m.name).join(', ')} held beyond that is unknown (they do not answer)`);
+      expect(await podUids()).toEqual(before);
+    });
+
+    it('a rejected recovery touches nothing, and neither does one nobody approves in time', async () => {
+      const before = await podUids();
+      const rejected = await startRecovery({});
+      const waiting = await awaitingApproval(rejected);
+      const plan = waiting.assessment?.plan;
+      if (plan?.source !== 'survivor') throw new Error('no survivor plan');
+      expect(plan.seed.member).toBe(survivor.name);
+      expect([...plan.window.unheard].sort()).toEqual(lost.map((m) => m.name).sort());
+      await rejected.signal('reject', { by: 'test', reason: 'not now' });
+      expect(await failureOf(rejected.result())).toEqual({ type: 'RECOVERY_REJECTED', message: 'recovery of main was rejected by test: not now; nothing was touched' });
+      const ignored = await startRecovery({});
+      await awaitingApproval(ignored);
+      expect(await failureOf(ignored.result())).toEqual({
+        type: 'RECOVERY_NOT_APPROVED',
+        message: `recovery of main was not approved within ${APPROVAL_TIMEOUT_S}s (recovery.approvalTimeout): nothing was touched`,
+      });
+      expect(await podUids()).toEqual(before);
+    });
+
+    it('approved, it brings the survivor back alone, takes writes, and grows to three voters in distinct racks with every acknowledged key', async () => {
+      const handle = await startRecovery({ reason: 'game day' });
+      await awaitingApproval(handle);
+      const approved = await runCli(builtCli(), ['approve', cluster, '--config', writeConfigFile(h.sandbox, TUNING)], h.sandbox.info.stateDir);
+      expect(approved.stderr).toBe('');
+      expect(approved.stdout).toMatch(/^recovery of main: approved by cli:/);
+      const approvedAt = Date.now();
+      const result = (await handle.result()) as RecoveryProgress;
+      expect(result.phase).toBe('succeeded');
+      expect(result.approval?.by).toMatch(/^cli:/);
+      expect(result.writable?.revision).toBeGreaterThan(0);
+      process.stdout.write(`recovery: approval to verified membership ${((Date.now() - approvedAt) / 1000).toFixed(1)} s; steps ${result.steps.map((s) => s.step).join(', ')}\n`);
+
+      const listed = await memberList([survivor.clientUrl], true);
+      expect(listed.filter((m) => !m.isLearner)).toHaveLength(3);
+      const endpoints = listed.flatMap((m) => m.clientURLs);
+      expect(await missingKeys(endpoints, acked)).toEqual([]);
+      expect(new Set(Object.values(await hashKvOfEveryMember(endpoints))).size).toBe(1);
+      // Writes are accepted again, through every member.
+      await putOnce(endpoints, 'recovery/after', 'ok');
+      // Three racks, and none of the lost nodes.
+      const status = await h.sandbox.status();
+      const running = status.members.filter((m) => !m.terminating);
+      expect(new Set(running.map((m) => m.rack)).size).toBe(3);
+      expect(running.filter((m) => lost.some((l) => l.node === m.node))).toEqual([]);
+    });
   });
 });

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DATA_DIR_GUARD_SCRIPT, DATA_DIR_NOT_EMPTY_EXIT, GUARD_MARKER, GUARD_UID_ENV, successorPod } from '../../../src/kube/member-pod';
+import { DATA_DIR_GUARD_SCRIPT, DATA_DIR_NOT_EMPTY_EXIT, GUARD_MARKER, GUARD_UID_ENV, RECOVERY_SEED_ANNOTATION, seedPod, successorPod } from '../../../src/kube/member-pod';
 
 const template: V1Pod = {
   apiVersion: 'v1',
@@ -202,5 +202,39 @@ describe('the start guard', () => {
     expect(result.status).toBe(DATA_DIR_NOT_EMPTY_EXIT);
     expect(result.stdout).toBe('');
     expect(result.stderr).toContain(`data directory ${dir} is not empty and was not started by this pod`);
+  });
+});
+
+describe('the pod of a recovery seed', () => {
+  const change = { oldMemberName: 'etcd-1', newMemberName: 'etcd-3', nodeName: 'node-4', initialCluster: 'etcd-1=x,etcd-3=y' };
+
+  it('restarts the survivor as it was, on its node and data, with --force-new-cluster once and without it after', () => {
+    const forced = seedPod(template, true);
+    expect(forced.metadata).toEqual({
+      name: 'etcd-1',
+      namespace: 'etcd',
+      labels: { app: 'etcd', 'etcd-guardian.io/member': 'etcd-1' },
+      annotations: { [RECOVERY_SEED_ANNOTATION]: 'force-new-cluster' },
+    });
+    expect(forced.spec?.nodeName).toBe('node-1');
+    expect(forced.spec?.volumes).toEqual(template.spec?.volumes);
+    expect(forced.spec?.containers[0]?.args).toEqual([...(template.spec?.containers[0]?.args ?? []), '--force-new-cluster']);
+    const restarted = seedPod(forced, false);
+    expect(restarted.spec?.containers[0]?.args).toEqual(template.spec?.containers[0]?.args);
+    expect(restarted.metadata?.annotations).toEqual({ [RECOVERY_SEED_ANNOTATION]: 'restarted' });
+    expect(restarted).not.toHaveProperty('status');
+  });
+
+  it("takes a successor's data-directory guard off: the seed's directory is its own and not empty", () => {
+    const successor = successorPod(template, change);
+    expect(successor.spec?.containers[0]?.command?.[0]).toBe('sh');
+    const seed = seedPod(successor, true);
+    expect(seed.spec?.containers[0]?.command).toEqual(['etcd']);
+    expect(seed.spec?.containers[0]?.env ?? []).not.toContainEqual(expect.objectContaining({ name: GUARD_UID_ENV }));
+  });
+
+  it('never hands --force-new-cluster on to a member copied from the seed', () => {
+    const successor = successorPod(seedPod(template, true), change);
+    expect(successor.spec?.containers[0]?.args?.filter((a) => a.startsWith('--force-new-cluster'))).toEqual([]);
   });
 });

@@ -7,6 +7,7 @@ import type {
   PodObservation,
   RaftStatus,
 } from '../src/domain/observation';
+import type { BackupMeta } from '../src/domain/backups';
 import { DEFAULT_POLICY, type Policy, type Thresholds } from '../src/domain/policy';
 
 const GiB = 1024 ** 3;
@@ -144,4 +145,27 @@ export function withPod(obs: ClusterObservation, ordinal: number, overrides: Par
 /** The default policy with overrides, thresholds merged. */
 export function aPolicy(overrides: Partial<Omit<Policy, 'thresholds'>> & { thresholds?: Partial<Thresholds> } = {}): Policy {
   return { ...DEFAULT_POLICY, ...overrides, thresholds: { ...DEFAULT_POLICY.thresholds, ...overrides.thresholds } };
+}
+
+/** A backup record taken at `takenAt`: verified by a drill, failed in one, or never drilled. */
+export function aBackup(name: string, takenAt: Date, options: { revision?: number; bytes?: number; verdict?: 'verified' | 'failed' | 'none' } = {}): BackupMeta {
+  const revision = options.revision ?? 10;
+  const at = new Date(takenAt.getTime() + 60_000).toISOString();
+  return {
+    name,
+    cluster: 'main',
+    member: 'etcd-2',
+    endpoint: 'http://127.0.0.1:2379',
+    etcdVersion: '3.6.16',
+    reason: 'scheduled',
+    takenAt: takenAt.toISOString(),
+    bytes: options.bytes ?? 100,
+    sha256: 'abc',
+    revision,
+    keys: 3,
+    hashKv: '42',
+    compactRevision: 0,
+    ...(options.verdict === 'verified' ? { verified: { revision, keys: 3, hashKv: '42', compactRevision: 0, at, tookMs: 900 } } : {}),
+    ...(options.verdict === 'failed' ? { drillFailed: { at, reason: 'sha256 differs' } } : {}),
+  };
 }

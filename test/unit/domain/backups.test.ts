@@ -1,3 +1,4 @@
+import { aBackup } from '../../builders';
 import { backupFreshness, backupName, chooseStoredBackupsToPrune, drillMismatches, type BackupMeta, type BackupRetention } from '../../../src/domain/backups';
 
 const NOW = Date.parse('2026-12-01T12:00:00Z');
@@ -5,23 +6,8 @@ const HOUR = 3_600_000;
 
 /** A backup taken `hoursAgo` before NOW, of `bytes`, verified or not. */
 function backup(name: string, hoursAgo: number, options: { bytes?: number; verified?: boolean; failed?: boolean } = {}): BackupMeta {
-  return {
-    name,
-    cluster: 'main',
-    member: 'etcd-2',
-    endpoint: 'http://127.0.0.1:2379',
-    etcdVersion: '3.6.16',
-    reason: 'scheduled',
-    takenAt: new Date(NOW - hoursAgo * HOUR).toISOString(),
-    bytes: options.bytes ?? 100,
-    sha256: 'abc',
-    revision: 10,
-    keys: 3,
-    hashKv: '42',
-    compactRevision: 0,
-    ...(options.verified === true ? { verified: { revision: 10, keys: 3, hashKv: '42', compactRevision: 0, at: new Date(NOW).toISOString(), tookMs: 900 } } : {}),
-    ...(options.failed === true ? { drillFailed: { at: new Date(NOW).toISOString(), reason: 'sha256 differs' } } : {}),
-  };
+  const verdict = options.verified === true ? 'verified' : options.failed === true ? 'failed' : 'none';
+  return aBackup(name, new Date(NOW - hoursAgo * HOUR), { verdict, ...(options.bytes !== undefined ? { bytes: options.bytes } : {}) });
 }
 
 describe('chooseStoredBackupsToPrune', () => {

@@ -1,3 +1,4 @@
+import { aBackup } from '../../builders';
 import type { BackupMeta } from '../../../src/domain/backups';
 import { planRecovery, type RecoveryInput, type SurvivorFigures } from '../../../src/domain/recovery';
 
@@ -10,23 +11,7 @@ function member(name: string, appliedIndex?: number, revision?: number): Survivo
 }
 
 function backup(name: string, revision: number, minutesAgo: number, verdict: 'verified' | 'failed' | 'none' = 'verified'): BackupMeta {
-  return {
-    name,
-    cluster: 'main',
-    member: 'etcd-2',
-    endpoint: 'http://127.0.0.1:2379',
-    etcdVersion: '3.6.16',
-    reason: 'scheduled',
-    takenAt: new Date(NOW - minutesAgo * 60_000).toISOString(),
-    bytes: 1000,
-    sha256: 'abc',
-    revision,
-    keys: 3,
-    hashKv: '42',
-    compactRevision: 0,
-    ...(verdict === 'verified' ? { verified: { revision, keys: 3, hashKv: '42', compactRevision: 0, at: new Date(NOW).toISOString(), tookMs: 900 } } : {}),
-    ...(verdict === 'failed' ? { drillFailed: { at: new Date(NOW).toISOString(), reason: 'sha256 differs' } } : {}),
-  };
+  return aBackup(name, new Date(NOW - minutesAgo * 60_000), { revision, verdict });
 }
 
 function input(overrides: Partial<RecoveryInput>): RecoveryInput {

@@ -1,6 +1,7 @@
 import { log } from '@temporalio/activity';
 import { assembleObservation, memberSummaries, type KubeSnapshot, type MemberSummary, type RaftSnapshot } from '../src/domain/assemble';
 import { planMigration, type Decision, type MigrationState } from '../src/domain/plan';
+import { recoveryDue } from '../src/domain/recovery';
 import { assessRisk, withBackupFinding, type Assessment } from '../src/domain/risk';
 import type { SampleWindow } from '../src/domain/window';
 import { publishClientEndpoints } from './endpoints';
@@ -31,6 +32,8 @@ export interface EvaluateRiskResult {
   window: SampleWindow;
   /** The newest verified backup's age and size, when backups are scheduled and one exists. */
   backup?: { lastVerifiedAgeSeconds: number; lastVerifiedBytes: number; name: string };
+  /** Quorum has been lost for `recovery.startAfter`: the monitor starts a recovery, which waits for approval. */
+  recoveryDue?: { lostForMs: number };
 }
 
 /**
@@ -63,7 +66,21 @@ export function createMonitorActivities(deps: ActivityDeps) {
       const freshness = await backupFreshnessOf(runtime, deps.now().getTime());
       const newest = freshness?.newestVerified;
       const stale = freshness?.stale === true ? { message: freshness.message, evidence: { everySeconds: (runtime.backup.schedule?.every ?? 0) / 1000, ...(newest ? { newest: newest.name, ageSeconds: Math.round(newest.ageMs / 1000) } : {}) } } : undefined;
+      // How long quorum has been lost, as this worker has seen it (a restarted worker starts counting again: later, never sooner).
+      const nowMs = deps.now().getTime();
+      const lost = assessment.findings.some((f) => f.kind === 'quorum-lost' && f.confirmed);
+      if (!lost) delete runtime.quorumLostSince;
+      else runtime.quorumLostSince ??= nowMs;
+      const due = recoveryDue({
+        ...(runtime.quorumLostSince !== undefined ? { quorumLostSinceMs: runtime.quorumLostSince } : {}),
+        nowMs,
+        ...(runtime.recovery?.startAfter !== undefined ? { startAfterMs: runtime.recovery.startAfter } : {}),
+        operationRunning: input.migration.inFlight !== undefined,
+        ...(input.migration.lastEndedAt !== undefined ? { lastEndedMs: Date.parse(input.migration.lastEndedAt) } : {}),
+        cooldownMs: runtime.policy.cooldownMs,
+      });
       return {
+        ...(due && !runtime.policy.dryRun && runtime.quorumLostSince !== undefined ? { recoveryDue: { lostForMs: nowMs - runtime.quorumLostSince } } : {}),
         members: memberSummaries(observation),
         assessment: withBackupFinding(assessment, stale),
         decision,

@@ -31,7 +31,9 @@ export interface ClusterRuntime {
   /** The store backups go to; absent, the worker makes one from `backup` (tests inject theirs). */
   backupStore?: BackupStore;
   /** Recovery from lost quorum: whether it waits for approval, and how long (ms). Absent: wait, one hour. */
-  recovery?: { autoApprove: boolean; approvalTimeout: number };
+  recovery?: { autoApprove: boolean; approvalTimeout: number; startAfter?: number };
+  /** When this worker first saw the cluster's quorum-lost finding confirmed, in the current run of it. */
+  quorumLostSince?: number;
   /** The pod label that carries the member's name, rewritten on a successor's pod. */
   memberLabel: string;
   /** The deadline of one call to one endpoint: the steps' timeouts grow with it. */

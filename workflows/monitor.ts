@@ -31,6 +31,7 @@ import { failureType, invalidInputFailure, rootMessage } from './failures';
 import { maintainCluster } from './maintain';
 import { migrateMember } from './migrate';
 import { monitorActivityTimeoutMs } from './timing';
+import { recoverCluster } from './recover';
 import { repairMembership } from './repair';
 
 /** How a cluster is doing, in one word, for the search attribute and the status table. */
@@ -232,6 +233,28 @@ export async function monitorCluster(raw: MonitorClusterInput): Promise<void> {
     }
   }
 
+  /**
+   * Start the recovery of a cluster whose quorum has been lost for `recovery.startAfter`: it plans, then waits for a
+   * person's approval (unless the cluster auto-approves), under the cluster's migration id.
+   */
+  async function startRecovery(lostForMs: number): Promise<void> {
+    const workflowId = migrationWorkflowId(input.cluster);
+    const reason = `quorum lost for ${Math.round(lostForMs / 1000)} s`;
+    try {
+      await startChild(recoverCluster, {
+        workflowId,
+        staticSummary: `recover ${input.cluster} from lost quorum (${reason}): plans, then waits for approval — by ${workflowInfo().workflowId}`,
+        args: [{ cluster: input.cluster, reason, requestedBy: workflowInfo().workflowId }],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+      });
+      status.migration = { ...status.migration, inFlight: { workflowId, member: '(recovery)' } };
+      log.warn(`cluster ${input.cluster}: started ${workflowId}: recovery, ${reason}`);
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      status.migration = { ...status.migration, inFlight: { workflowId, member: '(started by an operator)' } };
+    }
+  }
+
   for (;;) {
     await condition(() => !paused);
     checkNow = false;
@@ -267,6 +290,8 @@ export async function monitorCluster(raw: MonitorClusterInput): Promise<void> {
       else if (result.decision.kind === 'repair' && !result.decision.dryRun) await startRepair(result.decision);
       else if (result.decision.kind === 'maintain' && !result.decision.dryRun) await startMaintenance(result.decision);
       else if (result.decision.kind !== 'none') log.warn(`cluster ${input.cluster}: ${result.decision.summary}`);
+      // Only results of workers that know recoveries carry this: histories recorded before replay unchanged.
+      if (result.recoveryDue !== undefined && status.migration.inFlight === undefined) await startRecovery(result.recoveryDue.lostForMs);
     } catch (error) {
       // A failed cycle is reported and the loop goes on: the monitor must outlive a flaky API.
       status.lastError = rootMessage(error);

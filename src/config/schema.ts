@@ -457,6 +457,9 @@ function clusterSchemaWith(durationField: DurationField) {
           .strictObject({
             autoApprove: flag.default(false),
             approvalTimeout: durationField({ min: 10_000, default: 3_600_000 }),
+            // The monitor starts a recovery (which plans, then waits for approval) once quorum has been lost this
+            // long; an operator can always start one earlier with etcd-guardian recover.
+            startAfter: durationField({ min: 10_000, default: 300_000 }),
           })
           .prefault({}),
       ),

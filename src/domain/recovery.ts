@@ -150,3 +150,27 @@ export function planRecovery(input: RecoveryInput): RecoveryDecision {
     },
   };
 }
+
+/** What decides whether the monitor starts a recovery (which then waits for approval, unless autoApprove). */
+export interface RecoveryTrigger {
+  /** When this worker first saw the quorum-lost finding confirmed, in this unbroken run of it; undefined: not lost. */
+  quorumLostSinceMs?: number;
+  nowMs: number;
+  /** `recovery.startAfter`; undefined: the monitor never starts one. */
+  startAfterMs?: number;
+  /** An operation runs under the cluster's migration id, or the last one ended this long ago. */
+  operationRunning: boolean;
+  lastEndedMs?: number;
+  cooldownMs: number;
+}
+
+/**
+ * Whether the monitor starts a recovery now: quorum lost (confirmed) for at least `recovery.startAfter`, nothing else
+ * running on the cluster, and no operation ended within the cooldown (a recovery refused or rejected is not started
+ * again every cycle). The recovery itself still re-plans, and waits for a person unless the cluster auto-approves.
+ */
+export function recoveryDue(t: RecoveryTrigger): boolean {
+  if (t.startAfterMs === undefined || t.quorumLostSinceMs === undefined || t.operationRunning) return false;
+  if (t.nowMs - t.quorumLostSinceMs < t.startAfterMs) return false;
+  return t.lastEndedMs === undefined || t.nowMs - t.lastEndedMs >= t.cooldownMs;
+}

@@ -5,6 +5,7 @@ import { readHistory, type ActivitySpan, type RunHistory } from './history';
 import { maintenanceStepLabeller } from './maintenance';
 import { buildMigrationReport, migrationStepLabeller, type TriggerContext } from './migration';
 import { buildMonitorReport, monitorStepLabeller } from './monitor';
+import { buildRecoveryReport } from './recovery';
 import { accountFor, buildTimeline, type Span } from './timeline';
 import type { ChildWorkflowReport, MemberObservationSource, RunStatus, WorkflowReport } from './types';
 
@@ -125,6 +126,9 @@ export function buildReport(history: History, context: ReportContext = {}): Work
           '`etcd-guardian report` reads it from the monitor of the cluster when one ran after the migration, and `etcd-guardian status` shows it now',
       );
     }
+  } else if (run.workflowType === 'recoverCluster') {
+    const recovery = buildRecoveryReport(run);
+    if (recovery) report.recovery = recovery;
   } else if (run.workflowType === 'monitorCluster') {
     report.monitor = buildMonitorReport(run, activities, children);
     // A monitor's activities carry whole Raft and node snapshots; the cycles already hold what a reader needs.

@@ -1,7 +1,7 @@
 import type { Finding } from '../domain/risk';
 import { decisionReason } from '../observability/cluster-metrics';
 import { rootOf } from './history';
-import type { ActivityReport, CycleReport, FailureSummary, MigrationReport, MonitorReport, TimelineSegment, WorkflowReport } from './types';
+import type { ActivityReport, CycleReport, FailureSummary, MigrationReport, MonitorReport, RecoveryReport, TimelineSegment, WorkflowReport } from './types';
 
 /** A post-mortem report as Markdown: a header, then the workflow's own sections, then the timeline. Pure. */
 
@@ -287,6 +287,26 @@ function monitorSections(report: WorkflowReport, mon: MonitorReport): string[] {
   return out;
 }
 
+/** A recovery's plan, verdict and steps. */
+function recoverySections(r: RecoveryReport): string[] {
+  const out = ['## Recovery', '', `Cluster **${r.cluster}**: ${r.phase}.`, ''];
+  if (r.from) out.push(`- from: ${r.source === 'survivor' ? `survivor **${r.from}**, restarted with --force-new-cluster` : `backup **${r.from}**`}`);
+  if (r.dataLoss) out.push(`- data loss: ${r.dataLoss}`);
+  for (const reason of r.reasons) out.push(`- ${reason}`);
+  if (r.approval) out.push(`- approved by \`${r.approval.by}\` at ${r.approval.at}${r.approval.auto ? ' (recovery.autoApprove)' : ''}${r.approval.reason ? `: ${r.approval.reason}` : ''}`);
+  if (r.rejection) out.push(`- rejected by \`${r.rejection.by}\` at ${r.rejection.at}${r.rejection.reason ? `: ${r.rejection.reason}` : ''}`);
+  if (r.writable) out.push(`- writable again at ${r.writable.at} (revision ${r.writable.revision})`);
+  if (r.added.length > 0) out.push(`- members added: ${r.added.join(', ')}`);
+  if (r.error) out.push(`- failed: ${r.error}`);
+  out.push('');
+  if (r.steps.length > 0) {
+    out.push('| step | started | ended | detail |', '| --- | --- | --- | --- |');
+    for (const s of r.steps) out.push(`| ${s.step} | ${s.startedAt} | ${s.endedAt ?? 'not finished'} | ${s.detail ?? ''} |`);
+    out.push('');
+  }
+  return out;
+}
+
 /** The report as Markdown. */
 export function renderMarkdown(report: WorkflowReport): string {
   const out: string[] = [];
@@ -302,7 +322,12 @@ export function renderMarkdown(report: WorkflowReport): string {
     out.push(...monitorSections(report, report.monitor));
     out.push('## Time', '', accountingLine(report, 'cycles'), '', 'The full timeline, activity by activity, is in `--json` (`timeline`).', '');
   } else {
-    out.push(...header(report, `Report: ${report.workflowType} ${report.workflowId}`, `${report.activities.length} activities`));
+    out.push(
+      ...(report.recovery
+        ? header(report, `Post-mortem: recovery of cluster ${report.recovery.cluster} from lost quorum`, `${report.recovery.phase}; ${report.recovery.steps.length} steps`)
+        : header(report, `Report: ${report.workflowType} ${report.workflowId}`, `${report.activities.length} activities`)),
+    );
+    if (report.recovery) out.push(...recoverySections(report.recovery));
     if (report.approval) {
       const a = report.approval;
       out.push('## Approval', '', `Removal of dead member **${a.member}** approved by \`${a.approvedBy}\`${a.reason ? `. Reason given: **${a.reason}**` : ''}.`, '');

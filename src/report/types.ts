@@ -287,5 +287,24 @@ export interface WorkflowReport {
   monitor?: MonitorReport;
   /** A repairMembership run that removed a dead member on an operator's approval: whom, approved by whom, why. */
   approval?: { member: string; approvedBy: string; reason?: string };
+  /** A quorum-loss recovery: its plan, verdict and steps, from its result or its failure's details. */
+  recovery?: RecoveryReport;
   notes: string[];
+}
+
+/** What a `recoverCluster` run records about itself (its result, or its failure's details). */
+export interface RecoveryReport {
+  cluster: string;
+  phase: string;
+  source?: 'survivor' | 'backup';
+  /** The seed's member and node, or the backup's name. */
+  from?: string;
+  dataLoss?: string;
+  reasons: string[];
+  approval?: { by: string; at: string; reason?: string; auto?: boolean };
+  rejection?: { by: string; at: string; reason?: string };
+  steps: Array<{ step: string; startedAt: string; endedAt?: string; detail?: string }>;
+  writable?: { revision: number; at: string };
+  added: string[];
+  error?: string;
 }

@@ -13,7 +13,7 @@ import type { MonitorStatus } from '../../workflows/monitor';
 import type { RecoveryProgress } from '../../workflows/recover';
 import { builtCli } from './harness/cli-worker';
 import { memberList, putOnce, settled } from './harness/gameday';
-import { startGuardian, writeConfigFile, type GuardianHarness } from './harness/guardian';
+import { configFor, startGuardian, writeConfigFile, type GuardianHarness } from './harness/guardian';
 import { hashKvOfEveryMember, missingKeys } from './harness/invariants';
 import { failureOf, roles } from './harness/migration';
 import { until } from './harness/wait';
@@ -379,8 +379,22 @@ describe('quorum lost for good', () => {
       expect(await podUids()).toEqual(before);
     });
 
-    it('approved, it brings the survivor back alone, takes writes, and grows to three voters in distinct racks with every acknowledged key', async () => {
-      const handle = await startRecovery({ reason: 'game day' });
+    it('the monitor starts it once quorum has been lost for recovery.startAfter; approved, it brings the survivor back alone, takes writes, and grows to three voters in distinct racks with every acknowledged key', async () => {
+      // A monitor that acts (the suite's is a dry run), on a worker whose config starts a recovery after 10 s.
+      await monitor.terminate('replaced by a monitor that acts');
+      await h.stopWorker();
+      await h.startWorker(configFor(h.sandbox, { ...TUNING, dryRun: false, recovery: { approvalTimeout: '2m', startAfter: '10s' } }));
+      await h.client.workflow.start('monitorCluster', { workflowId: 'monitor-main-acting', taskQueue: h.config.temporal.taskQueue, args: [{ cluster, intervalMs: 1000, continueAsNewEvery: 100 }] });
+      const handle = h.client.workflow.getHandle('migrate-main');
+      const started = await until('the monitor to start a recovery', async () => {
+        try {
+          const description = await handle.describe();
+          return description.type === 'recoverCluster' && description.status.name === 'RUNNING' ? description : undefined;
+        } catch {
+          return undefined;
+        }
+      }, { timeoutMs: 60_000 });
+      expect(started.raw.workflowExecutionInfo?.parentExecution?.workflowId).toBe('monitor-main-acting');
       await awaitingApproval(handle);
       const approved = await runCli(builtCli(), ['approve', cluster, '--config', writeConfigFile(h.sandbox, TUNING)], h.sandbox.info.stateDir);
       expect(approved.stderr).toBe('');
@@ -404,6 +418,14 @@ describe('quorum lost for good', () => {
       const running = status.members.filter((m) => !m.terminating);
       expect(new Set(running.map((m) => m.rack)).size).toBe(3);
       expect(running.filter((m) => lost.some((l) => l.node === m.node))).toEqual([]);
+      // The post-mortem, from the history alone.
+      const report = await runCli(builtCli(), ['report', 'migrate-main', '--config', writeConfigFile(h.sandbox, TUNING)], h.sandbox.info.stateDir);
+      expect(report.code).toBe(0);
+      expect(report.stdout).toContain('# Post-mortem: recovery of cluster main from lost quorum');
+      expect(report.stdout).toContain(`- from: survivor **${survivor.name} on ${survivor.node}**, restarted with --force-new-cluster`);
+      expect(report.stdout).toMatch(/- approved by `cli:[^`]+` at /);
+      expect(report.stdout).toMatch(/- members added: etcd-\d+, etcd-\d+/);
+      expect(report.stdout).toMatch(/\| prove-write \| .* \| revision \d+ \|/);
     });
   });
 });

@@ -76,7 +76,7 @@ describe('loadConfig with the example file', () => {
           monitor: { continueAsNewEvery: 100 },
           space: { fragmentedRatio: 0.55, fragmentedMinSize: 100 * 1024 * 1024, quotaWarning: 0.8, quotaCritical: 0.95, growthHorizon: 4 * 3_600_000 },
           maintenance: { auto: true, windows: [], pauseBetweenMembers: 5_000 },
-          recovery: { autoApprove: false, approvalTimeout: 3_600_000 },
+          recovery: { autoApprove: false, approvalTimeout: 3_600_000, startAfter: 300_000 },
         },
         {
           name: 'events',
@@ -100,7 +100,7 @@ describe('loadConfig with the example file', () => {
           monitor: { continueAsNewEvery: 100 },
           space: { fragmentedRatio: 0.55, fragmentedMinSize: 100 * 1024 * 1024, quotaWarning: 0.8, quotaCritical: 0.95, growthHorizon: 4 * 3_600_000 },
           maintenance: { auto: true, windows: [], pauseBetweenMembers: 5_000 },
-          recovery: { autoApprove: false, approvalTimeout: 3_600_000 },
+          recovery: { autoApprove: false, approvalTimeout: 3_600_000, startAfter: 300_000 },
         },
       ],
     });

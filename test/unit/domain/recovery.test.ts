@@ -1,6 +1,6 @@
 import { aBackup } from '../../builders';
 import type { BackupMeta } from '../../../src/domain/backups';
-import { planRecovery, type RecoveryInput, type SurvivorFigures } from '../../../src/domain/recovery';
+import { planRecovery, recoveryDue, type RecoveryInput, type RecoveryTrigger, type SurvivorFigures } from '../../../src/domain/recovery';
 
 const NOW = Date.parse('2026-12-01T12:00:00Z');
 
@@ -78,5 +78,23 @@ describe('planRecovery', () => {
     if (!decision.ok) throw new Error(decision.reason);
     expect(decision.plan.window.lostRevisions).toBe(0);
     expect(decision.plan.reasons[0]).toBe('restart etcd-1 on node-etcd-1 with --force-new-cluster: it has applied the most (index 200, revision 80)');
+  });
+});
+
+describe('recoveryDue: when the monitor starts a recovery', () => {
+  const MIN = 60_000;
+  const base = { nowMs: NOW, startAfterMs: 5 * MIN, operationRunning: false, cooldownMs: 10 * MIN };
+  it.each<[string, Partial<RecoveryTrigger>, boolean]>([
+    ['quorum lost for the configured time', { quorumLostSinceMs: NOW - 5 * MIN }, true],
+    ['quorum lost, not for long enough yet', { quorumLostSinceMs: NOW - 4 * MIN }, false],
+    ['quorum not lost', {}, false],
+    ['no startAfter: the monitor only alerts', { quorumLostSinceMs: NOW - 60 * MIN, startAfterMs: undefined }, false],
+    ['an operation runs (an operator\'s recovery, say)', { quorumLostSinceMs: NOW - 60 * MIN, operationRunning: true }, false],
+    ['the last one ended within the cooldown (rejected, refused)', { quorumLostSinceMs: NOW - 60 * MIN, lastEndedMs: NOW - 9 * MIN }, false],
+    ['the last one ended before the cooldown', { quorumLostSinceMs: NOW - 60 * MIN, lastEndedMs: NOW - 10 * MIN }, true],
+  ])('%s', (_case, overrides, due) => {
+    const trigger = { ...base, ...overrides } as RecoveryTrigger;
+    if ('startAfterMs' in overrides && overrides.startAfterMs === undefined) delete trigger.startAfterMs;
+    expect(recoveryDue(trigger)).toBe(due);
   });
 });

@@ -41,7 +41,7 @@ afterAll(() => {
     title: 'Quorum-loss recovery from a survivor, by size and data',
     method:
       'Measured by `npm run bench` (`npx jest -c jest.bench.config.js --runInBand bench/recovery.bench.ts`), one run per case, each on a fresh sandbox ' +
-      `(etcd 3.6, 6 nodes in 3 racks) with the real worker. The cluster is loaded with ${VALUE_BYTES / 1024} KB values to the size named; then the nodes of ` +
+      `(etcd 3.6; 3 members on 6 nodes in 3 racks, 5 on 10 nodes in 5 racks) with the real worker. The cluster is loaded with ${VALUE_BYTES / 1024} KB values to the size named; then the nodes of ` +
       'all members but one go down (node-down) and their data directories are deleted, and the test waits until those nodes are NotReady. A ' +
       'recoverCluster run plans from the survivor and is approved by signal the moment it waits. writable: from the approval to the seed\'s first ' +
       'acknowledged write (stop the other pods, restart the seed with --force-new-cluster, restart it without, prove a write); verified: to the ' +
@@ -53,7 +53,7 @@ afterAll(() => {
 });
 
 it.each(CASES)('recovery of $members members with $dataMb MB', async ({ members, dataMb }) => {
-  const h: GuardianHarness = await startGuardian({ sandbox: { members, nodes: members === 5 ? 9 : 6 } });
+  const h: GuardianHarness = await startGuardian({ sandbox: members === 5 ? { members, nodes: 10, racks: 5, domains: 2 } : { members } });
   try {
     const endpoints = (await settled(h, members)).map((m) => m.clientUrl);
     await new Loader(VALUE_BYTES, IN_FLIGHT).loadTo(endpoints, dataMb);

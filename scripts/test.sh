@@ -35,8 +35,9 @@ status=0
 OTHER_VERSIONS=${ETCD_GUARDIAN_CI_OTHER_VERSIONS-3.4=migration-auto 3.5=gameday-statefulset}
 ignore=()
 # Suites of the full scope only (scripts/test-matrix.sh runs them): repeats, on more members, of what the CI scope
-# proves elsewhere. maintenance-5: the space game day on 5 members (CI runs it on 3, every scenario).
-FULL_ONLY=${ETCD_GUARDIAN_FULL_ONLY-maintenance-5}
+# proves elsewhere. maintenance-5: the space game day on 5 members (CI runs it on 3, every scenario); recovery-5: the
+# quorum-loss game day on 5 members with the worker killed mid-recovery (CI runs it on 3, in backups-recovery).
+FULL_ONLY=${ETCD_GUARDIAN_FULL_ONLY-maintenance-5 recovery-5}
 if [ "$ETCD_GUARDIAN_TEST_SCOPE" = ci ] && [ -n "$FULL_ONLY" ]; then
   echo "[test] in the full scope only (npm run test:matrix): $FULL_ONLY"
   for suite in $FULL_ONLY; do ignore+=("/test/integration/${suite}\.test\.ts$"); done

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -12,13 +12,12 @@ import type { BackupProgress } from '../../workflows/backup';
 import type { MonitorStatus } from '../../workflows/monitor';
 import type { RecoveryProgress } from '../../workflows/recover';
 import { builtCli } from './harness/cli-worker';
-import { memberList, putOnce, settled } from './harness/gameday';
+import { settled } from './harness/gameday';
 import { configFor, startGuardian, writeConfigFile, type GuardianHarness } from './harness/guardian';
-import { hashKvOfEveryMember, missingKeys } from './harness/invariants';
 import { failureOf, roles } from './harness/migration';
+import { ackedWrites, awaitingApproval, expectRecovered, loseAllButOne, podUids, startRecovery } from './harness/recovery';
 import { until } from './harness/wait';
 import { runCli } from './support/cli';
-import { kubeFor } from './support/kube';
 
 /**
  * Backups and the day quorum is lost, on one sandbox with its real object store (SeaweedFS's S3 API): the store's
@@ -287,82 +286,44 @@ describe('the migration and the operator', () => {
 });
 
 /** Keys acknowledged before the quorum loss: every one must be readable after the recovery. */
-const acked: string[] = [];
-
-function startRecovery(input: Record<string, unknown>): Promise<WorkflowHandle> {
-  return h.client.workflow.start('recoverCluster', { workflowId: 'migrate-main', taskQueue: h.config.temporal.taskQueue, args: [{ cluster, requestedBy: 'test', ...input }] });
-}
-
-async function awaitingApproval(handle: WorkflowHandle): Promise<RecoveryProgress> {
-  return until('the recovery to wait for approval', async () => {
-    const p = await handle.query<RecoveryProgress>('progress');
-    if (p.phase === 'failed') throw new Error(`the recovery failed before asking for approval: ${p.error ?? '?'}`);
-    return p.phase === 'awaiting-approval' ? p : undefined;
-  }, { timeoutMs: 60_000 });
-}
-
-async function podUids(): Promise<Record<string, string>> {
-  const pods = await kubeFor(h.sandbox.info).core.listNamespacedPod({ namespace: h.sandbox.info.etcd.namespace, labelSelector: h.sandbox.info.etcd.selector });
-  return Object.fromEntries(pods.items.map((p) => [p.metadata?.name ?? '?', p.metadata?.uid ?? '?']));
-}
+let acked: string[] = [];
 
 describe('quorum lost for good', () => {
   let survivor: MemberStatusReport;
   let lost: MemberStatusReport[];
 
   beforeAll(async () => {
-    const members = (await settled(h)).filter((m) => m.healthy);
-    const urls = members.map((m) => m.clientUrl);
-    for (let i = 0; i < 100; i++) {
-      const key = `recovery/before-${String(i).padStart(3, '0')}`;
-      await putOnce(urls, key, `value-${i}`);
-      acked.push(key);
-    }
+    await settled(h);
+    acked = await ackedWrites(h, 100, 'recovery/before');
   }, 120_000);
 
   it('refuses to recover a cluster whose quorum holds, before touching anything', async () => {
-    const before = await podUids();
-    const failure = await failureOf(startRecovery({}).then((handle) => handle.result()));
+    const before = await podUids(h);
+    const failure = await failureOf(startRecovery(h, {}).then((handle) => handle.result()));
     expect(failure.type).toBe('QUORUM_HELD');
     expect(failure.message).toBe('recovery of main: cluster main has quorum (3 of 3 voters healthy, 2 needed): a recovery would throw away a working cluster; migrate the members at risk instead');
-    expect(await podUids()).toEqual(before);
+    expect(await podUids(h)).toEqual(before);
   });
 
   describe('two of three members gone, nodes and data', () => {
     beforeAll(async () => {
-      const members = (await h.sandbox.status()).members.filter((m) => !m.terminating);
-      const [kept, ...rest] = members;
-      if (!kept || rest.length !== 2) throw new Error(`expected three members, found ${members.map((m) => m.name).join(', ')}`);
-      survivor = kept;
-      lost = rest;
-      for (const m of lost) {
-        await h.sandbox.fault('node-down', m.node);
-        const dataDir = join(h.sandbox.info.stateDir, 'nodes', m.node, 'hostpath', 'var/lib/etcd-guardian', cluster, m.name);
-        expect(existsSync(dataDir)).toBe(true);
-        rmSync(dataDir, { recursive: true, force: true });
-      }
-      // Quorum is gone: a write through the survivor is not acknowledged.
-      await expect(putOnce([survivor.clientUrl], 'recovery/during', 'x')).rejects.toThrow();
-      // The nodes are NotReady before anyone recovers, as they would be by the time a person looks.
-      await until('the lost nodes to be NotReady', async () => {
-        const status = await h.sandbox.status();
-        return lost.every((m) => status.nodes.find((n) => n.name === m.node)?.conditions['Ready'] !== 'True') ? true : undefined;
-      }, { timeoutMs: 60_000 });
+      ({ survivor, lost } = await loseAllButOne(h));
+      expect(lost).toHaveLength(2);
     }, 120_000);
 
     it('plans from the survivor on the CLI (dry run): the seed and the data-loss window, nothing touched', async () => {
-      const before = await podUids();
+      const before = await podUids(h);
       const planned = await runCli(builtCli(), ['recover', cluster, '--dry-run', '--config', writeConfigFile(h.sandbox, TUNING)], h.sandbox.info.stateDir);
       expect(planned.code).toBe(0);
       expect(planned.stdout).toContain('recovery of main: planned');
       expect(planned.stdout).toContain(`restart ${survivor.name} on ${survivor.node} with --force-new-cluster: it has applied the most`);
       expect(planned.stdout).toContain(`what ${lost.map((m) => m.name).join(', ')} held beyond that is unknown (they do not answer)`);
-      expect(await podUids()).toEqual(before);
+      expect(await podUids(h)).toEqual(before);
     });
 
     it('a rejected recovery touches nothing, and neither does one nobody approves in time', async () => {
-      const before = await podUids();
-      const rejected = await startRecovery({});
+      const before = await podUids(h);
+      const rejected = await startRecovery(h, {});
       const waiting = await awaitingApproval(rejected);
       const plan = waiting.assessment?.plan;
       if (plan?.source !== 'survivor') throw new Error('no survivor plan');
@@ -370,13 +331,13 @@ describe('quorum lost for good', () => {
       expect([...plan.window.unheard].sort()).toEqual(lost.map((m) => m.name).sort());
       await rejected.signal('reject', { by: 'test', reason: 'not now' });
       expect(await failureOf(rejected.result())).toEqual({ type: 'RECOVERY_REJECTED', message: 'recovery of main was rejected by test: not now; nothing was touched' });
-      const ignored = await startRecovery({});
+      const ignored = await startRecovery(h, {});
       await awaitingApproval(ignored);
       expect(await failureOf(ignored.result())).toEqual({
         type: 'RECOVERY_NOT_APPROVED',
         message: `recovery of main was not approved within ${APPROVAL_TIMEOUT_S}s (recovery.approvalTimeout): nothing was touched`,
       });
-      expect(await podUids()).toEqual(before);
+      expect(await podUids(h)).toEqual(before);
     });
 
     it('the monitor starts it once quorum has been lost for recovery.startAfter; approved, it brings the survivor back alone, takes writes, and grows to three voters in distinct racks with every acknowledged key', async () => {
@@ -406,18 +367,8 @@ describe('quorum lost for good', () => {
       expect(result.writable?.revision).toBeGreaterThan(0);
       process.stdout.write(`recovery: approval to verified membership ${((Date.now() - approvedAt) / 1000).toFixed(1)} s; steps ${result.steps.map((s) => s.step).join(', ')}\n`);
 
-      const listed = await memberList([survivor.clientUrl], true);
-      expect(listed.filter((m) => !m.isLearner)).toHaveLength(3);
-      const endpoints = listed.flatMap((m) => m.clientURLs);
-      expect(await missingKeys(endpoints, acked)).toEqual([]);
-      expect(new Set(Object.values(await hashKvOfEveryMember(endpoints))).size).toBe(1);
-      // Writes are accepted again, through every member.
-      await putOnce(endpoints, 'recovery/after', 'ok');
-      // Three racks, and none of the lost nodes.
-      const status = await h.sandbox.status();
-      const running = status.members.filter((m) => !m.terminating);
-      expect(new Set(running.map((m) => m.rack)).size).toBe(3);
-      expect(running.filter((m) => lost.some((l) => l.node === m.node))).toEqual([]);
+      // Three voters in three racks, none on a lost node, every acknowledged key, one HashKV, and writes taken.
+      await expectRecovered(h, survivor, lost, acked, 3);
       // The post-mortem, from the history alone.
       const report = await runCli(builtCli(), ['report', 'migrate-main', '--config', writeConfigFile(h.sandbox, TUNING)], h.sandbox.info.stateDir);
       expect(report.code).toBe(0);

@@ -4,7 +4,8 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/p
 import { dirname, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { newS3Client } from './s3-client';
 import { parse } from 'yaml';
 import type { BackupMeta } from '../domain/backups';
 
@@ -99,7 +100,7 @@ export class S3BackupStore implements BackupStore {
 
   constructor(private readonly settings: S3Settings) {
     this.location = `s3://${settings.bucket}/${settings.prefix}`;
-    this.client = new S3Client({
+    this.client = newS3Client({
       region: settings.region,
       forcePathStyle: settings.forcePathStyle,
       ...(settings.endpoint !== undefined ? { endpoint: settings.endpoint } : {}),

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, HeadBucketCommand } from '@aws-sdk/client-s3';
+import { newS3Client } from '../backup/s3-client';
 import { binDir } from './binaries';
 import { type SandboxContext } from './context';
 import { MissingBinaryError, SandboxStartError, messageOf } from './errors';
@@ -103,7 +104,7 @@ export async function startObjectStore(ctx: SandboxContext): Promise<RunningObje
     pidFile: { dir: ctx.paths.run, file: 'object-store' },
   });
   const info: ObjectStoreInfo = { endpoint: `http://${host}:${p.s3}`, bucket: SANDBOX_BUCKET, region: 'us-east-1', credentialsFile };
-  const client = new S3Client({ endpoint: info.endpoint, region: info.region, forcePathStyle: true, credentials, maxAttempts: 1 });
+  const client = newS3Client({ endpoint: info.endpoint, region: info.region, forcePathStyle: true, credentials, maxAttempts: 1 });
   try {
     await waitFor(
       `the object store's bucket ${SANDBOX_BUCKET}`,

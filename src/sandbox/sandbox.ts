@@ -94,7 +94,8 @@ async function stopParts(parts: Parts): Promise<void> {
   await Promise.all([
     parts.apiServer?.stop({ graceMs: STOP_COMPONENT_GRACE_MS }).catch(log('kube-apiserver')),
     parts.temporal?.stop({ graceMs: STOP_COMPONENT_GRACE_MS }).catch(log('temporal')),
-    parts.objectStore?.stop({ graceMs: STOP_COMPONENT_GRACE_MS }).catch(log('the object store')),
+    // Nothing writes to it by now, and weed takes seconds to wind down on SIGTERM: a second, then SIGKILL.
+    parts.objectStore?.stop({ graceMs: 1_000 }).catch(log('the object store')),
   ]);
   await parts.controlPlaneEtcd?.stop({ graceMs: STOP_COMPONENT_GRACE_MS }).catch(log('control-plane etcd'));
   parts.releaseSlot();

@@ -32,7 +32,7 @@ import { runCli } from './support/cli';
 jest.setTimeout(300_000);
 
 /** How long a recovery waits for approval here: long enough for the CLI to answer, short enough to wait out. */
-const APPROVAL_TIMEOUT_S = 15;
+const APPROVAL_TIMEOUT_S = 10;
 
 let h: GuardianHarness;
 const cluster = 'main';

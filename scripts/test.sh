@@ -36,8 +36,10 @@ OTHER_VERSIONS=${ETCD_GUARDIAN_CI_OTHER_VERSIONS-3.4=migration-auto 3.5=gameday-
 ignore=()
 # Suites of the full scope only (scripts/test-matrix.sh runs them): repeats, on more members, of what the CI scope
 # proves elsewhere. maintenance-5: the space game day on 5 members (CI runs it on 3, every scenario); recovery-5: the
-# quorum-loss game day on 5 members with the worker killed mid-recovery (CI runs it on 3, in backups-recovery).
-FULL_ONLY=${ETCD_GUARDIAN_FULL_ONLY-maintenance-5 recovery-5}
+# quorum-loss game day on 5 members with the worker killed mid-recovery (CI runs it on 3, in backups-recovery);
+# gameday-5: the node and rack game day on 5 members (CI runs every fault kind on 3; two members lost at once, in
+# the quorum-loss game day).
+FULL_ONLY=${ETCD_GUARDIAN_FULL_ONLY-maintenance-5 recovery-5 gameday-5}
 if [ "$ETCD_GUARDIAN_TEST_SCOPE" = ci ] && [ -n "$FULL_ONLY" ]; then
   echo "[test] in the full scope only (npm run test:matrix): $FULL_ONLY"
   for suite in $FULL_ONLY; do ignore+=("/test/integration/${suite}\.test\.ts$"); done
@@ -81,9 +83,9 @@ fi
 # (Jest runs a few hundred seeds; without its coverage instrumentation thousands take under a minute).
 # Only for the whole suite: a run narrowed to some tests skips it.
 if $whole; then
-  echo "[test] simulation: ${SIM_CI_RUNS:-2500} migration seeds, ${SIM_CI_MAINTENANCE_RUNS:-1000} maintenance seeds (npm run simulate)"
+  echo "[test] simulation: ${SIM_CI_RUNS:-1000} migration seeds, ${SIM_CI_MAINTENANCE_RUNS:-500} maintenance seeds (npm run simulate)"
   sim_status=0
-  npx tsx test/simulation/cli.ts --runs "${SIM_CI_RUNS:-2500}" --maintenance-runs "${SIM_CI_MAINTENANCE_RUNS:-1000}" --seed 1 || sim_status=$?
+  npx tsx test/simulation/cli.ts --runs "${SIM_CI_RUNS:-1000}" --maintenance-runs "${SIM_CI_MAINTENANCE_RUNS:-500}" --seed 1 || sim_status=$?
   if [ "$sim_status" -ne 0 ] && [ "$status" -eq 0 ]; then status=$sim_status; fi
 fi
 # One plain closing line per run that any CI reader understands.

@@ -68,12 +68,12 @@ afterAll(async () => {
 /** A replace of a follower has every step but move-leader; a surge of the leader adds it. */
 const REPLACE_STEPS = ['plan', 'backup-snapshot', 'remove-member', 'delete-pod', 'choose-node', 'schedule-pod', 'rejoin', 'verify-member', 'verify-quorum'];
 /**
- * The `ci` scope kills the worker at the steps that change the cluster (a member removed, a pod deleted, a learner
- * added, the leader moved) and at the last one; the `full` scope (the matrix) at every step. What a kill leaves
+ * The `ci` scope kills the worker where the cluster changes most (a member removed, a learner promoted, the leader
+ * moved), to keep CI under 30 minutes; the `full` scope (the matrix) at every step. What a kill leaves
  * behind, an effect whose answer never came back, the simulation injects at any call of any step on every seed
  * (a lost response), and workflow-over-model restarts a worker mid-run on a real Temporal server.
  */
-const CI_KILL_STEPS = ['remove-member', 'delete-pod', 'rejoin', 'verify-quorum'];
+const CI_KILL_STEPS = ['remove-member', 'rejoin'];
 const killSteps = testScope() === 'ci' ? REPLACE_STEPS.filter((step) => CI_KILL_STEPS.includes(step)) : REPLACE_STEPS;
 
 it.each([...killSteps.map((step) => ({ step, strategy: 'replace' as const })), { step: 'move-leader', strategy: 'surge' as const }])(

@@ -38,8 +38,10 @@ ignore=()
 # proves elsewhere. maintenance-5: the space game day on 5 members (CI runs it on 3, every scenario); recovery-5: the
 # quorum-loss game day on 5 members with the worker killed mid-recovery (CI runs it on 3, in backups-recovery);
 # gameday-5: the node and rack game day on 5 members (CI runs every fault kind on 3; two members lost at once, in
-# the quorum-loss game day).
-FULL_ONLY=${ETCD_GUARDIAN_FULL_ONLY-maintenance-5 recovery-5 gameday-5}
+# the quorum-loss game day). report: `etcd-guardian report` of a monitor-started migration (the demo suite checks the
+# same report's table, backups-recovery a recovery's); sandbox-cli: `sandbox up/status/fault/heal/down` as processes
+# (the demo suite starts and stops the sandbox through the same launcher, the sandbox suite every fault).
+FULL_ONLY=${ETCD_GUARDIAN_FULL_ONLY-maintenance-5 recovery-5 gameday-5 report sandbox-cli}
 if [ "$ETCD_GUARDIAN_TEST_SCOPE" = ci ] && [ -n "$FULL_ONLY" ]; then
   echo "[test] in the full scope only (npm run test:matrix): $FULL_ONLY"
   for suite in $FULL_ONLY; do ignore+=("/test/integration/${suite}\.test\.ts$"); done
@@ -83,9 +85,9 @@ fi
 # (Jest runs a few hundred seeds; without its coverage instrumentation thousands take under a minute).
 # Only for the whole suite: a run narrowed to some tests skips it.
 if $whole; then
-  echo "[test] simulation: ${SIM_CI_RUNS:-1000} migration seeds, ${SIM_CI_MAINTENANCE_RUNS:-500} maintenance seeds (npm run simulate)"
+  echo "[test] simulation: ${SIM_CI_RUNS:-600} migration seeds, ${SIM_CI_MAINTENANCE_RUNS:-300} maintenance seeds (npm run simulate)"
   sim_status=0
-  npx tsx test/simulation/cli.ts --runs "${SIM_CI_RUNS:-1000}" --maintenance-runs "${SIM_CI_MAINTENANCE_RUNS:-500}" --seed 1 || sim_status=$?
+  npx tsx test/simulation/cli.ts --runs "${SIM_CI_RUNS:-600}" --maintenance-runs "${SIM_CI_MAINTENANCE_RUNS:-300}" --seed 1 || sim_status=$?
   if [ "$sim_status" -ne 0 ] && [ "$status" -eq 0 ]; then status=$sim_status; fi
 fi
 # One plain closing line per run that any CI reader understands.

@@ -2,6 +2,7 @@ import { log } from '@temporalio/activity';
 import { RECOVERY_SEED_ANNOTATION, seedPod } from '../src/kube/member-pod';
 import { clientURLFor } from '../src/domain/membership';
 import { memberLabel } from '../src/domain/risk';
+import type { BackupMeta } from '../src/domain/backups';
 import { planRecovery, type RecoveryPlan, type RecoverySource, type SurvivorFigures } from '../src/domain/recovery';
 import { errorText } from '../src/errors';
 import { effectsOf, heartbeating, waitFor } from './effects';
@@ -92,7 +93,7 @@ export function createRecoveryActivities(deps: ActivityDeps) {
           }
         }),
       );
-      let backups: Awaited<ReturnType<ReturnType<typeof storeOf>['list']>> = [];
+      let backups: BackupMeta[] = [];
       try {
         backups = await storeOf(runtime).list(cluster);
       } catch (error) {

@@ -1,6 +1,11 @@
 import { log } from '@temporalio/activity';
-import { RECOVERY_SEED_ANNOTATION, seedPod } from '../src/kube/member-pod';
-import { clientURLFor } from '../src/domain/membership';
+import type { V1Pod } from '@kubernetes/client-node';
+import { RECOVERY_SEED_ANNOTATION, RESTORE_ENV, RESTORE_FAILED_EXIT, restoredSeedPod, seedPod } from '../src/kube/member-pod';
+import { clientURLFor, peerURLFor } from '../src/domain/membership';
+import { nextMemberName } from '../src/domain/naming';
+import type { ClusterObservation } from '../src/domain/observation';
+import { choosePlacement } from '../src/domain/placement';
+import { classifyWorkload, unmovableReason } from '../src/domain/workload';
 import { memberLabel } from '../src/domain/risk';
 import type { BackupMeta } from '../src/domain/backups';
 import { planRecovery, type RecoveryPlan, type RecoverySource, type SurvivorFigures } from '../src/domain/recovery';
@@ -9,14 +14,14 @@ import { effectsOf, heartbeating, waitFor } from './effects';
 import { NotReadyYetError } from './errors';
 import { withFailureTypes } from './failures';
 import { describeCluster, observeCluster } from './observe';
-import { runtimeOf, type ActivityDeps } from './runtime';
+import { runtimeOf, type ActivityDeps, type ClusterRuntime } from './runtime';
 import { storeOf } from './stored-backups';
 
 /** A recovery refused before anything was touched: quorum holds, or there is nothing to recover from. */
 export class RecoveryRefusedError extends Error {
   readonly retryable = false;
   constructor(
-    readonly code: 'QUORUM_HELD' | 'NO_SOURCE' | 'RECOVERY_UNSUPPORTED',
+    readonly code: 'QUORUM_HELD' | 'NO_SOURCE' | 'RECOVERY_UNSUPPORTED' | 'POD_CONFLICT' | 'RESTORE_FAILED',
     message: string,
   ) {
     super(message);
@@ -35,8 +40,10 @@ export interface OtherPod {
 /** What planClusterRecovery answers: the plan, the pods involved, and how approval works for this cluster. */
 export interface RecoveryAssessment {
   plan: RecoveryPlan;
-  /** The seed's pod (a survivor plan), on its node. */
+  /** The seed's pod (a survivor's own, or the new member a backup is restored into), on its node. */
   seedPod?: { podName: string; nodeName?: string; endpoint: string };
+  /** From a backup: the seed's pod as it will be created (the snapshot's URL is added when it is) and the new token. */
+  restore?: RestorePlan;
   otherPods: OtherPod[];
   desiredVoters: number;
   approval: { autoApprove: boolean; timeoutMs: number };
@@ -44,8 +51,87 @@ export interface RecoveryAssessment {
   observed: string;
 }
 
+/** A backup restore's seed: a new member on a healthy node, its pod made from a member's pod. */
+export interface RestorePlan {
+  pod: V1Pod;
+  backup: string;
+  sha256: string;
+  /** The revision the backup holds: the restored seed serves at least it. */
+  revision: number;
+  token: string;
+  /** Where it goes, and why. */
+  node: string;
+  nodeReason: string;
+}
+
 /** How long a seed has to come up as a one-member cluster with a leader. */
 const SEED_START_MS = 120_000;
+/** How long the snapshot's URL handed to the seed's pod stays valid. */
+const RESTORE_URL_SECONDS = 3600;
+
+/**
+ * Where a backup is restored: a new member (a name never used in this cluster) on a healthy node that holds no pod of
+ * the lost membership, its pod copied from one of the cluster's own bare pods. Static pods and controller-owned pods
+ * are not restored by the guardian: their owner makes them, not a copy.
+ */
+async function restoredSeedPlan(runtime: ClusterRuntime, observation: ClusterObservation, podNames: readonly string[], backup: BackupMeta): Promise<{ seedPod: NonNullable<RecoveryAssessment['seedPod']>; restore: RestorePlan }> {
+  const objects = await runtime.kube.listPodObjects(runtime.namespace, runtime.podSelector);
+  const workloadOf = (p: V1Pod) => classifyWorkload({ annotations: p.metadata?.annotations ?? {}, ownerReferences: p.metadata?.ownerReferences ?? [] });
+  const template = objects.find((p) => !p.metadata?.deletionTimestamp && workloadOf(p).kind === 'movable') ?? objects.find((p) => workloadOf(p).kind === 'movable');
+  if (!template) {
+    const first = objects[0];
+    const why = first ? unmovableReason(first.metadata?.name ?? '?', workloadOf(first)) : `no pod of cluster ${observation.cluster} is left to copy the spec from`;
+    throw new RecoveryRefusedError('RECOVERY_UNSUPPORTED', `cluster ${observation.cluster} can only come back from backup ${backup.name}, and the guardian restores only into bare pods it can copy: ${why ?? 'no bare pod'}; restore it by hand with etcdutl snapshot restore (README "Recovery from lost quorum")`);
+  }
+  const excluded = new Map<string, string>();
+  for (const pod of observation.pods) if (pod.nodeName && !excluded.has(pod.nodeName)) excluded.set(pod.nodeName, `holds pod ${pod.name} of the lost membership`);
+  const placement = choosePlacement({
+    nodes: observation.nodes,
+    remainingMembers: [],
+    excludedNodes: excluded,
+    tolerations: runtime.policy.tolerations,
+    thresholds: runtime.policy.thresholds,
+    ...(runtime.policy.placement ? { placement: runtime.policy.placement } : {}),
+  });
+  if (!placement.chosen) throw new RecoveryRefusedError('NO_SOURCE', `backup ${backup.name} has no healthy node to be restored on: ${placement.summary}`);
+  const node = placement.chosen.node;
+  const name = nextMemberName(runtime.policy.memberNamePrefix, [...observation.members.map((m) => m.name), ...podNames]);
+  const address = observation.nodes.find((n) => n.name === node)?.internalIP;
+  const target = { podName: name, ...(address ? { nodeIP: address } : {}) };
+  const peerURL = peerURLFor(target, runtime.addressing, runtime.peerPort, runtime.scheme);
+  const endpoint = clientURLFor(target, runtime.addressing, runtime.clientPort, runtime.scheme);
+  const token = `${observation.cluster}-restored-${Date.now().toString(36)}`;
+  const templateAddress = template.spec?.hostNetwork ? template.status?.hostIP : undefined;
+  const pod = restoredSeedPod(template, {
+    oldMemberName: template.metadata?.name ?? '',
+    newMemberName: name,
+    nodeName: node,
+    initialCluster: `${name}=${peerURL}`,
+    ...(runtime.memberLabel ? { memberLabel: runtime.memberLabel } : {}),
+    ...(templateAddress ? { oldAddress: templateAddress } : {}),
+    ...(runtime.addressing.mode === 'host-network' && address ? { newAddress: address } : {}),
+    token,
+    peerURL,
+    // The snapshot's URL is made when the pod is: a presigned URL must not expire while a person decides.
+    backup: { name: backup.name, sha256: backup.sha256, source: '' },
+  });
+  return {
+    seedPod: { podName: name, nodeName: node, endpoint },
+    restore: { pod, backup: backup.name, sha256: backup.sha256, revision: backup.revision, token, node, nodeReason: placement.chosen.reason },
+  };
+}
+
+/** The seed leads a one-member cluster: its member id; undefined while it does not (yet). */
+async function leadsAlone(runtime: ClusterRuntime, endpoint: string): Promise<string | undefined> {
+  try {
+    const { members } = await runtime.etcd.memberList([endpoint]);
+    const status = await runtime.etcd.endpointStatus(endpoint);
+    const only = members.length === 1 ? members[0] : undefined;
+    return only !== undefined && status.reachable && status.memberId === only.id && status.leaderId === only.id ? only.id : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** The activities of a quorum-loss recovery. */
 export function createRecoveryActivities(deps: ActivityDeps) {
@@ -101,18 +187,36 @@ export function createRecoveryActivities(deps: ActivityDeps) {
       }
       // A majority that answers is an election in progress, not a lost quorum: never recover over it.
       const answering = figures.filter((f) => f.answered).length;
-      const decision = planRecovery({ cluster, from, voters: voters.length, healthyVoters: answering, members: figures, backups, nowMs: deps.now().getTime() });
-      if (!decision.ok) throw new RecoveryRefusedError(decision.code, decision.reason);
-      const plan = decision.plan;
-      if (plan.source === 'backup') {
-        throw new RecoveryRefusedError(
-          'RECOVERY_UNSUPPORTED',
-          `cluster ${cluster} can only come back from backup ${plan.backup.name} (${plan.window.summary}), and this guardian restores from a survivor only: restore it by hand with etcdutl snapshot restore (README "Backups")`,
-        );
+      const refusedBackups: { name: string; reason: string }[] = [];
+      const recovery = runtime.recovery ?? { autoApprove: false, approvalTimeout: 3_600_000 };
+      const approval = { autoApprove: recovery.autoApprove, timeoutMs: recovery.approvalTimeout };
+      const decide = (): RecoveryPlan => {
+        const decision = planRecovery({ cluster, from, voters: voters.length, healthyVoters: answering, members: figures, backups, refusedBackups, nowMs: deps.now().getTime() });
+        if (!decision.ok) throw new RecoveryRefusedError(decision.code, decision.reason);
+        return decision.plan;
+      };
+      let plan = decide();
+      // The bytes restored must be the bytes the drill proved: each candidate is read through before it is proposed.
+      while (plan.source === 'backup') {
+        const read = await storeOf(runtime).checksum(cluster, plan.backup.name);
+        if (read.sha256 === plan.backup.sha256 && read.bytes === plan.backup.bytes) break;
+        refusedBackups.push({ name: plan.backup.name, reason: `its snapshot reads ${read.bytes} bytes with sha256 ${read.sha256}, its record says ${plan.backup.bytes} bytes with ${plan.backup.sha256}` });
+        log.warn(`recovery: backup ${plan.backup.name} of ${cluster} is damaged in the store; it is never restored`, { cluster, backup: plan.backup.name });
+        plan = decide();
       }
-      const seed = voters.find((m) => memberLabel(m) === plan.seed.member);
+      if (plan.source === 'backup') {
+        // No member's data is kept: every pod of the cluster goes, at once (none answers).
+        const otherPods = [...pods.values()].map((p) => {
+          const member = voters.find((m) => m.podName === p.name);
+          return { member: member ? memberLabel(member) : p.name, podName: p.name, memberDown: true };
+        });
+        const seed = await restoredSeedPlan(runtime, observation, [...pods.keys()], plan.backup);
+        return { plan, seedPod: seed.seedPod, restore: seed.restore, otherPods, desiredVoters: runtime.policy.desiredVoters, approval, observed: describeCluster(observation) };
+      }
+      const survivorPlan = plan;
+      const seed = voters.find((m) => memberLabel(m) === survivorPlan.seed.member);
       const endpoint = seed ? endpointOf(seed) : undefined;
-      if (!seed?.podName || endpoint === undefined) throw new RecoveryRefusedError('NO_SOURCE', `survivor ${plan.seed.member} has no pod to restart: ${describeCluster(observation)}`);
+      if (!seed?.podName || endpoint === undefined) throw new RecoveryRefusedError('NO_SOURCE', `survivor ${survivorPlan.seed.member} has no pod to restart: ${describeCluster(observation)}`);
       const otherPods = voters
         .filter((m) => m !== seed && m.podName !== undefined)
         .map((m) => ({ member: memberLabel(m), podName: m.podName ?? '', memberDown: statuses.get(m)?.reachable !== true }));
@@ -120,13 +224,12 @@ export function createRecoveryActivities(deps: ActivityDeps) {
       for (const learner of observation.members.filter((m) => m.isLearner && m.podName !== undefined)) {
         otherPods.push({ member: memberLabel(learner), podName: learner.podName ?? '', memberDown: !learner.status.reachable });
       }
-      const recovery = runtime.recovery ?? { autoApprove: false, approvalTimeout: 3_600_000 };
       return {
         plan,
         seedPod: { podName: seed.podName, ...(seed.nodeName ? { nodeName: seed.nodeName } : {}), endpoint },
         otherPods,
         desiredVoters: runtime.policy.desiredVoters,
-        approval: { autoApprove: recovery.autoApprove, timeoutMs: recovery.approvalTimeout },
+        approval,
         observed: describeCluster(observation),
       };
     },
@@ -152,23 +255,49 @@ export function createRecoveryActivities(deps: ActivityDeps) {
           restarted = true;
           log.info(`recovery: seed ${podName} restarted${forceNewCluster ? ' with --force-new-cluster' : ' without --force-new-cluster'}`, { cluster, pod: podName, forceNewCluster });
         }
-        const memberId = await waitFor(
-          deps,
-          `seed ${podName} to lead a one-member cluster`,
-          SEED_START_MS,
-          async () => {
-            try {
-              const { members } = await runtime.etcd.memberList([endpoint]);
-              const status = await runtime.etcd.endpointStatus(endpoint);
-              const only = members.length === 1 ? members[0] : undefined;
-              return only !== undefined && status.reachable && status.memberId === only.id && status.leaderId === only.id ? only.id : undefined;
-            } catch {
-              return undefined;
-            }
-          },
-          500,
-        );
+        const memberId = await waitFor(deps, `seed ${podName} to lead a one-member cluster`, SEED_START_MS, () => leadsAlone(runtime, endpoint), 500);
         return { restarted, memberId };
+      })());
+    },
+
+    /**
+     * Create the restore's seed pod (with a fresh URL of the snapshot, checked again against its sha256 in the pod)
+     * and wait until it leads a one-member cluster serving at least the backup's revision. A retry finds the pod and
+     * only waits; a pod whose restore script failed (exit 66: not fetched, damaged, not restorable) fails the step.
+     */
+    async restoreSeed({ cluster, restore, endpoint }: { cluster: string; restore: RestorePlan; endpoint: string }): Promise<{ created: boolean; memberId: string; revision: number }> {
+      const runtime = runtimeOf(deps, cluster);
+      const podName = restore.pod.metadata?.name ?? '';
+      return heartbeating(effectsOf(deps), `restore ${restore.backup} into ${podName}`, (async () => {
+        const existing = await runtime.kube.getPod(runtime.namespace, podName);
+        if (existing && existing.spec?.nodeName !== restore.node) {
+          throw new RecoveryRefusedError('POD_CONFLICT', `pod ${podName} already exists on node ${existing.spec?.nodeName ?? '?'}, not on ${restore.node}; nothing was restored: start the recovery again`);
+        }
+        let created = false;
+        if (!existing) {
+          const source = await storeOf(runtime).sourceFor(cluster, restore.backup, RESTORE_URL_SECONDS);
+          const pod = structuredClone(restore.pod);
+          const container = pod.spec?.containers[0];
+          for (const env of container?.env ?? []) if (env.name === RESTORE_ENV.source) env.value = source;
+          await runtime.kube.createPod(runtime.namespace, pod);
+          created = true;
+          log.info(`recovery: pod ${podName} created on ${restore.node} to restore backup ${restore.backup}`, { cluster, pod: podName, node: restore.node, backup: restore.backup });
+        }
+        const memberId = await waitFor(deps, `seed ${podName} to restore ${restore.backup} and lead a one-member cluster`, SEED_START_MS, async () => {
+          const pod = await runtime.kube.getPod(runtime.namespace, podName);
+          const status = pod?.status?.containerStatuses?.[0];
+          const exit = status?.state?.terminated?.exitCode ?? status?.lastState?.terminated?.exitCode;
+          if (exit === RESTORE_FAILED_EXIT) {
+            throw new RecoveryRefusedError('RESTORE_FAILED', `pod ${podName} on ${restore.node} could not restore backup ${restore.backup} (its restore script exited ${RESTORE_FAILED_EXIT}; its log says why): the backup is not fetched, damaged or not restorable`);
+          }
+          return leadsAlone(runtime, endpoint);
+        }, 500);
+        const revision = await runtime.etcd.localRevision(endpoint);
+        if (revision < restore.revision) {
+          throw new RecoveryRefusedError('RESTORE_FAILED', `pod ${podName} serves revision ${revision}, below the ${restore.revision} backup ${restore.backup} holds: it did not start from the backup`);
+        }
+        log.info(`recovery: ${podName} restored backup ${restore.backup} (revision ${revision}) and leads a one-member cluster`, { cluster, pod: podName, backup: restore.backup, revision });
+        return { created, memberId, revision };
       })());
     },
 

@@ -58,7 +58,7 @@ function recovery(summary: string, startToCloseTimeout: '2m' | '5m') {
   return proxyActivities<RecoveryActivities>({
     startToCloseTimeout,
     heartbeatTimeout: '30s',
-    retry: { initialInterval: '2s', maximumInterval: '15s', maximumAttempts: 6, nonRetryableErrorTypes: ['QUORUM_HELD', 'NO_SOURCE', 'RECOVERY_UNSUPPORTED', 'UNKNOWN_CLUSTER'] },
+    retry: { initialInterval: '2s', maximumInterval: '15s', maximumAttempts: 6, nonRetryableErrorTypes: ['QUORUM_HELD', 'NO_SOURCE', 'RECOVERY_UNSUPPORTED', 'POD_CONFLICT', 'RESTORE_FAILED', 'UNKNOWN_CLUSTER'] },
     summary,
   });
 }
@@ -68,7 +68,12 @@ function planDetails(p: RecoveryProgress): string {
   const lines = [`**recovery of ${p.cluster}**: ${p.phase}`];
   if (a) {
     const plan = a.plan;
-    lines.push('', plan.source === 'survivor' ? `- seed: **${plan.seed.member}**${plan.seed.node ? ` on ${plan.seed.node}` : ''} (applied index ${plan.seed.appliedIndex}, revision ${plan.seed.revision}), restarted with --force-new-cluster` : `- from backup ${plan.backup.name}`);
+    lines.push(
+      '',
+      plan.source === 'survivor'
+        ? `- seed: **${plan.seed.member}**${plan.seed.node ? ` on ${plan.seed.node}` : ''} (applied index ${plan.seed.appliedIndex}, revision ${plan.seed.revision}), restarted with --force-new-cluster`
+        : `- from backup **${plan.backup.name}** (revision ${plan.backup.revision}, ${plan.backup.keys} keys, taken ${plan.backup.takenAt}), restored into a new member ${a.seedPod?.podName ?? '?'} on ${a.restore?.node ?? '?'}${a.restore ? ` (${a.restore.nodeReason})` : ''}, new cluster token`,
+    );
     lines.push(`- data loss: ${plan.window.summary}`);
     for (const reason of plan.reasons) lines.push(`- ${reason}`);
     lines.push(`- then: stop ${a.otherPods.map((o) => o.podName).join(', ') || 'no other pod'}, prove a write, grow back to ${a.desiredVoters} voters on healthy nodes in distinct racks (learners, promoted one at a time), verify quorum and HashKV`);
@@ -83,10 +88,11 @@ function planDetails(p: RecoveryProgress): string {
 
 /**
  * Recovery from lost quorum, with a person's approval in the middle. Plans where the cluster comes back from (the
- * survivor that applied the most), shows the data-loss window, then waits for `approve` or `reject` (the Temporal UI,
- * or `etcd-guardian approve|reject <cluster>`) until `recovery.approvalTimeout`; without an answer it gives up having
- * touched nothing. Approved: a fresh look (the seed must be the same), the other members' pods stopped, the seed
- * restarted with --force-new-cluster and then without it, a write proven, and the membership grown back to the
+ * survivor that applied the most, else the newest verified backup whose bytes still match), shows the data-loss
+ * window, then waits for `approve` or `reject` (the Temporal UI, or `etcd-guardian approve|reject <cluster>`) until
+ * `recovery.approvalTimeout`; without an answer it gives up having touched nothing. Approved: a fresh look (the same
+ * seed or backup), the other members' pods stopped, the seed restarted with --force-new-cluster (or a new member
+ * restored from the backup) and then restarted plainly, a write proven, and the membership grown back to the
  * desired voters by the repair workflow (learners on healthy nodes in distinct racks, promoted one at a time, quorum and
  * HashKV verified). None of it can be undone; each step is idempotent and retried, and a worker killed mid-way resumes.
  * Runs under the cluster's migration id: no migration, repair or maintenance runs beside it.
@@ -175,11 +181,14 @@ export async function recoverCluster(raw: unknown): Promise<RecoveryProgress> {
 
   progress.phase = 'recovering';
   try {
-    // What was approved may have changed while it waited: quorum back, another survivor ahead. Act only on the same seed.
-    const fresh = await step('re-plan', plan, (a) => (a.plan.source === 'survivor' ? `seed ${a.plan.seed.member}` : 'backup'));
-    const approvedSeed = assessment.plan.source === 'survivor' ? assessment.plan.seed.id : undefined;
+    // What was approved may have changed while it waited: quorum back, another survivor ahead, a newer backup. Act
+    // only on the same source.
+    const fresh = await step('re-plan', plan, (a) => (a.plan.source === 'survivor' ? `seed ${a.plan.seed.member}` : `backup ${a.plan.backup.name}`));
+    const approved = assessment.plan.source === 'survivor' ? `survivor ${assessment.plan.seed.id}` : `backup ${assessment.plan.backup.name}`;
+    const now = fresh.plan.source === 'survivor' ? `survivor ${fresh.plan.seed.id}` : `backup ${fresh.plan.backup.name}`;
     const seed = fresh.seedPod;
-    if (fresh.plan.source !== 'survivor' || fresh.plan.seed.id !== approvedSeed || seed === undefined) {
+    const restore = fresh.restore;
+    if (now !== approved || seed === undefined || (fresh.plan.source === 'backup' && restore === undefined)) {
       throw ApplicationFailure.create({
         message: `the cluster changed since the approval: the plan now is ${fresh.plan.reasons.join('; ')}; nothing was touched: start the recovery again`,
         type: 'RECOVERY_PLAN_STALE',
@@ -191,8 +200,18 @@ export async function recoverCluster(raw: unknown): Promise<RecoveryProgress> {
         recovery(`delete pod ${other.podName} of ${other.member}, so that it never rejoins the lost membership`, '2m').stopMemberPod({ cluster, podName: other.podName, memberDown: other.memberDown }),
       );
     }
-    await step(`seed ${seed.podName}`, () => recovery(`restart ${seed.podName} with --force-new-cluster: it keeps its data, alone in a new membership`, '5m').restartSeed({ cluster, podName: seed.podName, endpoint: seed.endpoint, forceNewCluster: true }), (r) => `member ${r.memberId}`);
-    await step(`restart ${seed.podName}`, () => recovery(`restart ${seed.podName} without --force-new-cluster, so that no later restart forces a new cluster again`, '5m').restartSeed({ cluster, podName: seed.podName, endpoint: seed.endpoint, forceNewCluster: false }));
+    if (restore === undefined) {
+      await step(`seed ${seed.podName}`, () => recovery(`restart ${seed.podName} with --force-new-cluster: it keeps its data, alone in a new membership`, '5m').restartSeed({ cluster, podName: seed.podName, endpoint: seed.endpoint, forceNewCluster: true }), (r) => `member ${r.memberId}`);
+    } else {
+      await step(
+        `restore ${restore.backup} into ${seed.podName}`,
+        () => recovery(`create ${seed.podName} on ${restore.node}: it fetches backup ${restore.backup}, checks its sha256 and restores it as a one-member cluster (token ${restore.token})`, '5m').restoreSeed({ cluster, restore, endpoint: seed.endpoint }),
+        (r) => `member ${r.memberId}, revision ${r.revision}`,
+      );
+    }
+    await step(`restart ${seed.podName}`, () =>
+      recovery(`restart ${seed.podName} without ${restore === undefined ? '--force-new-cluster, so that no later restart forces a new cluster again' : 'its restore script, on its restored data'}`, '5m').restartSeed({ cluster, podName: seed.podName, endpoint: seed.endpoint, forceNewCluster: false }),
+    );
     const writable = await step('prove-write', () => recovery(`write a key through ${seed.podName} and read it back`, '2m').proveWritable({ cluster, endpoint: seed.endpoint, key: `etcd-guardian/recovery/${workflowInfo().runId}` }), (w) => `revision ${w.revision}`);
     progress.writable = { revision: writable.revision, at: new Date().toISOString() };
     progress.phase = 'growing';

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command, NoSuchKey, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, NoSuchKey, NotFound, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { pathToFileURL } from 'node:url';
 import { newS3Client } from './s3-client';
 import { parse } from 'yaml';
 import type { BackupMeta } from '../domain/backups';
@@ -31,6 +33,14 @@ export interface BackupStore {
   download(cluster: string, name: string, file: string): Promise<{ bytes: number; sha256: string }>;
   /** Delete a backup: its record first, so that no record is ever left without its snapshot. */
   remove(cluster: string, name: string): Promise<void>;
+  /** Read a snapshot through, without keeping it: its size and sha256 as stored now. */
+  checksum(cluster: string, name: string): Promise<{ bytes: number; sha256: string }>;
+  /**
+   * Where a pod fetches the snapshot from, for a restore: a presigned GET URL valid `expiresSeconds` (the bucket's
+   * endpoint must be reachable from the nodes as it is from the worker), or a `file://` URL of the directory store's
+   * file (which a pod reads only where its node sees the same directory, as the sandbox's nodes do).
+   */
+  sourceFor(cluster: string, name: string, expiresSeconds: number): Promise<string>;
 }
 
 /** A backup the store does not hold. */
@@ -65,6 +75,18 @@ function hashing(): { stream: Transform; result: () => { bytes: number; sha256: 
     },
   });
   return { stream, result: () => ({ bytes, sha256: hash.digest('hex') }) };
+}
+
+/** Read a stream through: its size and sha256. */
+async function hashOf(body: Readable): Promise<{ bytes: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  for await (const chunk of body) {
+    const buffer = chunk as Buffer;
+    hash.update(buffer);
+    bytes += buffer.length;
+  }
+  return { bytes, sha256: hash.digest('hex') };
 }
 
 function parseMeta(text: string): BackupMeta | undefined {
@@ -199,6 +221,27 @@ export class S3BackupStore implements BackupStore {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: this.key(cluster, name, 'json') }));
     await this.client.send(new DeleteObjectCommand({ Bucket: this.settings.bucket, Key: this.key(cluster, name, 'db') }));
   }
+
+  async checksum(cluster: string, name: string): Promise<{ bytes: number; sha256: string }> {
+    let body: Readable;
+    try {
+      body = (await this.client.send(new GetObjectCommand({ Bucket: this.settings.bucket, Key: this.key(cluster, name, 'db') }))).Body as Readable;
+    } catch (error) {
+      if (error instanceof NoSuchKey) throw new BackupNotFoundError(`no snapshot ${this.urlOf(cluster, name)}`);
+      throw error;
+    }
+    return hashOf(body);
+  }
+
+  async sourceFor(cluster: string, name: string, expiresSeconds: number): Promise<string> {
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.settings.bucket, Key: this.key(cluster, name, 'db') }));
+    } catch (error) {
+      if (error instanceof NotFound || error instanceof NoSuchKey) throw new BackupNotFoundError(`no snapshot ${this.urlOf(cluster, name)}`);
+      throw error;
+    }
+    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.settings.bucket, Key: this.key(cluster, name, 'db') }), { expiresIn: expiresSeconds });
+  }
 }
 
 /** Backups in a directory (`backup.directory`): `<directory>/<cluster>/<name>.db` and `.json`, owner-only. */
@@ -266,6 +309,28 @@ export class DirectoryBackupStore implements BackupStore {
   async remove(cluster: string, name: string): Promise<void> {
     await rm(this.path(cluster, name, 'json'), { force: true });
     await rm(this.path(cluster, name, 'db'), { force: true });
+  }
+
+  async checksum(cluster: string, name: string): Promise<{ bytes: number; sha256: string }> {
+    const source = this.path(cluster, name, 'db');
+    try {
+      await stat(source);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new BackupNotFoundError(`no snapshot ${source}`);
+      throw error;
+    }
+    return hashOf(createReadStream(source));
+  }
+
+  async sourceFor(cluster: string, name: string): Promise<string> {
+    const source = resolve(this.path(cluster, name, 'db'));
+    try {
+      await stat(source);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new BackupNotFoundError(`no snapshot ${source}`);
+      throw error;
+    }
+    return pathToFileURL(source).href;
   }
 }
 

@@ -62,6 +62,8 @@ export interface RecoveryInput {
   healthyVoters: number;
   members: readonly SurvivorFigures[];
   backups: readonly BackupMeta[];
+  /** Backups found damaged while planning (their snapshot no longer has the recorded sha256): never restored. */
+  refusedBackups?: readonly { name: string; reason: string }[];
   nowMs: number;
 }
 
@@ -115,7 +117,9 @@ export function planRecovery(input: RecoveryInput): RecoveryDecision {
     };
   }
   const survivor = bestSurvivor(input.members);
-  const backup = newestVerifiedBackup(input.backups);
+  const refused = input.refusedBackups ?? [];
+  const backup = newestVerifiedBackup(input.backups.filter((b) => !refused.some((r) => r.name === b.name)));
+  const refusals = refused.map((r) => `backup ${r.name} refused: ${r.reason}`);
   const fromBackup = (reasons: string[]): RecoveryDecision => {
     if (!backup) {
       const failed = input.backups.filter((b) => b.drillFailed !== undefined).length;
@@ -123,11 +127,14 @@ export function planRecovery(input: RecoveryInput): RecoveryDecision {
       return {
         ok: false,
         code: 'NO_SOURCE',
-        reason: `${reasons.join('; ')}; and cluster ${input.cluster} has no verified backup to restore (${input.backups.length} stored: ${failed} failed their drill, ${unverified} never drilled): run \`etcd-guardian backup verify\` on one, or bring a member's data back`,
+        reason: `${[...reasons, ...refusals].join('; ')}; and cluster ${input.cluster} has no verified backup to restore (${input.backups.length} stored: ${failed} failed their drill, ${unverified} never drilled${refused.length > 0 ? `, ${refused.length} damaged` : ''}): run \`etcd-guardian backup verify\` on one, or bring a member's data back`,
       };
     }
     const window = windowOf(backup.revision, input.members, Math.max(0, input.nowMs - Date.parse(backup.takenAt)));
-    return { ok: true, plan: { source: 'backup', backup, window, reasons: [...reasons, `restore ${backup.name} (revision ${backup.revision}, taken ${backup.takenAt}, verified ${backup.verified?.at ?? '?'})`] } };
+    return {
+      ok: true,
+      plan: { source: 'backup', backup, window, reasons: [...reasons, ...refusals, `restore ${backup.name} (revision ${backup.revision}, taken ${backup.takenAt}, verified ${backup.verified?.at ?? '?'})`] },
+    };
   };
   if (input.from === 'backup') return fromBackup(['the operator asked for the newest verified backup']);
   if (!survivor) {

@@ -78,6 +78,19 @@ export const DATA_DIR_GUARD_SCRIPT = [
 ].join('; ');
 
 const GUARD_NAME = 'etcd-data-dir-guard';
+const RESTORE_NAME = 'etcd-guardian-restore';
+
+/** The environment of the restore script: where the snapshot is, its sha256 and the backup's name. */
+export const RESTORE_ENV = { source: 'GUARDIAN_RESTORE_SOURCE', sha256: 'GUARDIAN_RESTORE_SHA256', backup: 'GUARDIAN_RESTORE_BACKUP' } as const;
+const RESTORE_ENV_NAMES: readonly string[] = Object.values(RESTORE_ENV);
+
+/** The container's own command, without a start guard or a restore script the guardian put in front of it. */
+function unwrapped(container: V1Container): V1Container {
+  const command = container.command;
+  if (command?.[3] === GUARD_NAME) return { ...container, command: command.slice(5) };
+  if (command?.[3] === RESTORE_NAME) return { ...container, command: command.slice(9) };
+  return container;
+}
 
 function flagValue(args: readonly string[], flag: string): string | undefined {
   const prefix = `--${flag}=`;
@@ -155,7 +168,7 @@ export function successorPod(template: V1Pod, change: MemberPodChange): V1Pod {
   const swapped = spec.volumes?.map((v) => (v.hostPath ? { ...v, hostPath: { ...v.hostPath, path: hostPath(v.hostPath.path) } } : v));
   // A successor made from an earlier successor: its guard is replaced, not wrapped twice.
   const guarded = containers[0] as V1Container;
-  const first = guarded.command?.[3] === GUARD_NAME ? { ...guarded, command: guarded.command.slice(5) } : guarded;
+  const first = unwrapped(guarded);
   const dataDir = dataDirOf(first, change.newMemberName);
   const { volumes, fresh } = freshHostPath(swapped, first, dataDir, change.newMemberName, change.incarnation);
   // The start guard runs first: `sh -c <guard> guard <data dir> <etcd command...>`, the args unchanged after it.
@@ -163,7 +176,7 @@ export function successorPod(template: V1Pod, change: MemberPodChange): V1Pod {
   const withGuard: V1Container = {
     ...first,
     command: ['sh', '-c', DATA_DIR_GUARD_SCRIPT, GUARD_NAME, dataDir, ...(first.command ?? ['etcd'])],
-    env: [...(first.env ?? []).filter((e) => e.name !== GUARD_UID_ENV), uidEnv],
+    env: [...(first.env ?? []).filter((e) => e.name !== GUARD_UID_ENV && !RESTORE_ENV_NAMES.includes(e.name)), uidEnv],
   };
   // The kubelet's own annotations (config.mirror, config.source, config.hash) describe the template's origin, not
   // this pod's: a copy carrying them would pass for a static pod.
@@ -191,8 +204,71 @@ function withoutForceNewCluster(args: readonly string[]): string[] {
   return args.filter((a) => a !== '--force-new-cluster' && !a.startsWith('--force-new-cluster='));
 }
 
-/** On a recovery's seed pod: how it was started (`force-new-cluster`, then `restarted`). */
+/** On a recovery's seed pod: how it was started (`force-new-cluster` or `restored`, then `restarted`). */
 export const RECOVERY_SEED_ANNOTATION = 'etcd-guardian.io/recovery-seed';
+/** On a seed restored from a backup: the backup's name. */
+export const RESTORED_FROM_ANNOTATION = 'etcd-guardian.io/restored-from';
+
+/** The file the restore script leaves in the data directory: the name of the backup it restored there. */
+export const RESTORE_MARKER = '.etcd-guardian-restored';
+/** The exit code of the restore script when the snapshot cannot be fetched, does not match or does not restore. */
+export const RESTORE_FAILED_EXIT = 66;
+
+/**
+ * Runs before etcd on a seed restored from a backup: fetch the snapshot (a presigned URL with curl or wget, or a
+ * path), check its sha256 against the backup's record, restore it with etcdutl (etcdctl on 3.4) as a one-member
+ * cluster under a new token, and start etcd on it. A restart of the same pod finds the marker naming the backup and
+ * only starts etcd. Whatever was in the data directory's `member/` is kept aside, never deleted. Positional: the data
+ * directory, the member's name, its `--initial-cluster`, the new token, its peer URL, then etcd's command line.
+ */
+export const RESTORE_SCRIPT = [
+  `d="$1"; n="$2"; c="$3"; t="$4"; p="$5"; shift 5; b="$${RESTORE_ENV.backup}"; m="$d/${RESTORE_MARKER}"; w="$d/.etcd-guardian-restore"`,
+  `fail() { echo "etcd-guardian: backup $b not restored: $*" >&2; exit ${RESTORE_FAILED_EXIT}; }`,
+  `mkdir -p "$d" || fail "cannot create $d"`,
+  `if [ -d "$d/member" ] && [ "$(cat "$m" 2>/dev/null)" = "$b" ]; then exec "$@"; fi`,
+  `if [ -e "$d/member" ]; then a="$d/member.before-restore-$(date +%s)"; mv "$d/member" "$a" || fail "cannot move $d/member aside"; echo "etcd-guardian: the data directory's earlier member/ is kept as $a" >&2; fi`,
+  `rm -rf "$w" && mkdir -p "$w" || fail "cannot create $w"`,
+  `s="$${RESTORE_ENV.source}"`,
+  `case "$s" in /*) cp "$s" "$w/snapshot.db" ;; *) if command -v curl >/dev/null 2>&1; then curl -fsS -o "$w/snapshot.db" "$s"; else wget -q -O "$w/snapshot.db" "$s"; fi ;; esac || fail "the snapshot could not be fetched"`,
+  `h="$(sha256sum "$w/snapshot.db" | cut -d' ' -f1)"; [ "$h" = "$${RESTORE_ENV.sha256}" ] || fail "its snapshot has sha256 $h, its record says $${RESTORE_ENV.sha256}"`,
+  `if command -v etcdutl >/dev/null 2>&1; then r=etcdutl; else r=etcdctl; export ETCDCTL_API=3; fi`,
+  `"$r" snapshot restore "$w/snapshot.db" --data-dir "$w/data" --name "$n" --initial-cluster "$c" --initial-cluster-token "$t" --initial-advertise-peer-urls "$p" >&2 || fail "$r snapshot restore failed"`,
+  `mv "$w/data/member" "$d/member" && rm -rf "$w" && printf %s "$b" > "$m" || fail "cannot move the restored data into $d"`,
+  `exec "$@"`,
+].join('\n');
+
+/** What a seed restored from a backup is made of. */
+export interface RestoredSeed extends MemberPodChange {
+  /** The new cluster's token: a restored cluster never shares one with the lost membership. */
+  token: string;
+  peerURL: string;
+  backup: { name: string; sha256: string; source: string };
+}
+
+/**
+ * The pod of a quorum-loss recovery's seed restored from a backup: a new member (as a successor is made from a
+ * member's pod: its name, node and address, a data directory of its own), bootstrapping a one-member cluster under a
+ * new token from the snapshot the restore script fetches and checks. `seedPod` later restarts it without the script.
+ */
+export function restoredSeedPod(template: V1Pod, seed: RestoredSeed): V1Pod {
+  const successor = successorPod(template, seed);
+  const guarded = successor.spec?.containers[0];
+  if (!successor.spec || !guarded?.command) throw new MemberPodError(`template pod ${template.metadata?.name ?? '?'} has no container`);
+  const dataDir = successor.metadata?.annotations?.[DATA_DIR_ANNOTATION] ?? dataDirOf(guarded, seed.newMemberName);
+  const etcd = guarded.command.slice(5);
+  let args = setFlag(guarded.args ?? [], 'initial-cluster-state', 'new');
+  args = setFlag(args, 'initial-cluster-token', seed.token);
+  const env = [
+    ...(guarded.env ?? []).filter((e) => e.name !== GUARD_UID_ENV && !RESTORE_ENV_NAMES.includes(e.name)),
+    { name: RESTORE_ENV.source, value: seed.backup.source },
+    { name: RESTORE_ENV.sha256, value: seed.backup.sha256 },
+    { name: RESTORE_ENV.backup, value: seed.backup.name },
+  ];
+  const container: V1Container = { ...guarded, command: ['sh', '-c', RESTORE_SCRIPT, RESTORE_NAME, dataDir, seed.newMemberName, seed.initialCluster, seed.token, seed.peerURL, ...etcd], args, env };
+  const annotations: Record<string, string> = { ...(successor.metadata?.annotations ?? {}), [RECOVERY_SEED_ANNOTATION]: 'restored', [RESTORED_FROM_ANNOTATION]: seed.backup.name };
+  delete annotations['etcd-guardian.io/replaces'];
+  return { ...successor, metadata: { ...successor.metadata, annotations }, spec: { ...successor.spec, containers: [container, ...successor.spec.containers.slice(1)] } };
+}
 
 /**
  * The pod of a quorum-loss recovery's seed, made from the surviving member's own pod: same name, node, volumes (so the
@@ -205,11 +281,11 @@ export function seedPod(template: V1Pod, forceNewCluster: boolean): V1Pod {
   const spec = template.spec;
   const first = spec?.containers[0];
   if (!spec || !first) throw new MemberPodError(`pod ${template.metadata?.name ?? '?'} has no container`);
-  const unguarded: V1Container = first.command?.[3] === GUARD_NAME ? { ...first, command: first.command.slice(5) } : first;
-  const env = unguarded.env?.filter((e) => e.name !== GUARD_UID_ENV);
+  const unguarded = unwrapped(first);
+  const env = unguarded.env?.filter((e) => e.name !== GUARD_UID_ENV && !RESTORE_ENV_NAMES.includes(e.name));
   const args = withoutForceNewCluster(unguarded.args ?? []);
   const container: V1Container = { ...unguarded, args: forceNewCluster ? [...args, '--force-new-cluster'] : args, ...(env ? { env } : {}) };
-  if (!env) delete container.env;
+  if (!env || env.length === 0) delete container.env;
   const annotations = Object.fromEntries(Object.entries(template.metadata?.annotations ?? {}).filter(([key]) => !key.startsWith(KUBELET_CONFIG_PREFIX)));
   return {
     apiVersion: 'v1',

@@ -290,7 +290,10 @@ function monitorSections(report: WorkflowReport, mon: MonitorReport): string[] {
 /** A recovery's plan, verdict and steps. */
 function recoverySections(r: RecoveryReport): string[] {
   const out = ['## Recovery', '', `Cluster **${r.cluster}**: ${r.phase}.`, ''];
-  if (r.from) out.push(`- from: ${r.source === 'survivor' ? `survivor **${r.from}**, restarted with --force-new-cluster` : `backup **${r.from}**`}`);
+  if (r.from) {
+    const restored = r.restored ? ` (revision ${r.restored.revision}, taken ${r.restored.takenAt}), restored into new member **${r.restored.into}**` : '';
+    out.push(`- from: ${r.source === 'survivor' ? `survivor **${r.from}**, restarted with --force-new-cluster` : `backup **${r.from}**${restored}`}`);
+  }
   if (r.dataLoss) out.push(`- data loss: ${r.dataLoss}`);
   for (const reason of r.reasons) out.push(`- ${reason}`);
   if (r.approval) out.push(`- approved by \`${r.approval.by}\` at ${r.approval.at}${r.approval.auto ? ' (recovery.autoApprove)' : ''}${r.approval.reason ? `: ${r.approval.reason}` : ''}`);

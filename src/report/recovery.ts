@@ -14,6 +14,9 @@ export function buildRecoveryReport(run: RunHistory): RecoveryReport | undefined
     cluster: recorded.cluster,
     phase: recorded.phase,
     ...(plan ? { source: plan.source, from: plan.source === 'survivor' ? `${plan.seed.member}${plan.seed.node ? ` on ${plan.seed.node}` : ''}` : plan.backup.name, dataLoss: plan.window.summary } : {}),
+    ...(plan?.source === 'backup'
+      ? { restored: { revision: plan.backup.revision, takenAt: plan.backup.takenAt, into: `${recorded.assessment?.seedPod?.podName ?? '?'} on ${recorded.assessment?.restore?.node ?? '?'}` } }
+      : {}),
     reasons: plan?.reasons ?? [],
     ...(recorded.approval ? { approval: recorded.approval } : {}),
     ...(recorded.rejection ? { rejection: recorded.rejection } : {}),

@@ -299,6 +299,8 @@ export interface RecoveryReport {
   source?: 'survivor' | 'backup';
   /** The seed's member and node, or the backup's name. */
   from?: string;
+  /** From a backup: its revision and time, and the new member and node it was restored into. */
+  restored?: { revision: number; takenAt: string; into: string };
   dataLoss?: string;
   reasons: string[];
   approval?: { by: string; at: string; reason?: string; auto?: boolean };

@@ -12,10 +12,11 @@ import type { BackupProgress } from '../../workflows/backup';
 import type { MonitorStatus } from '../../workflows/monitor';
 import type { RecoveryProgress } from '../../workflows/recover';
 import { builtCli } from './harness/cli-worker';
-import { settled } from './harness/gameday';
+import { memberList, putOnce, settled } from './harness/gameday';
+import { hashKvOfEveryMember, missingKeys } from './harness/invariants';
 import { configFor, startGuardian, writeConfigFile, type GuardianHarness } from './harness/guardian';
 import { failureOf, roles } from './harness/migration';
-import { ackedWrites, awaitingApproval, expectRecovered, loseAllButOne, podUids, startRecovery } from './harness/recovery';
+import { ackedWrites, awaitingApproval, expectRecovered, loseAllButOne, loseEveryMember, podUids, startRecovery } from './harness/recovery';
 import { until } from './harness/wait';
 import { runCli } from './support/cli';
 
@@ -27,6 +28,9 @@ import { runCli } from './support/cli';
  * their data directories are deleted; the recovery plans from the survivor and waits for a person. Refused while
  * quorum holds; rejected or not approved in time, it touches nothing; approved, it restarts the survivor with
  * --force-new-cluster, proves a write and grows back to three voters in distinct racks, every acknowledged key there.
+ * Last, every member's node and data go: the recovery refuses the newest backup (damaged in the bucket after its
+ * drill), restores the one before it into a new member, and grows back; every write up to that backup is there, every
+ * write after it is not, as the plan said.
  */
 
 jest.setTimeout(300_000);
@@ -57,6 +61,24 @@ async function writeKeys(prefix: string, count: number): Promise<void> {
     for (let i = 0; i < count; i++) await client.put(`${prefix}/${String(i).padStart(4, '0')}`).value(`value-${i}`);
   } finally {
     client.close();
+  }
+}
+
+/** Damage a stored snapshot as a bad disk or a bad copy would: same size, some bytes flipped. */
+async function damage(meta: BackupMeta): Promise<void> {
+  const info = h.sandbox.info.objectStore;
+  if (!info) throw new Error('no object store');
+  const work = mkdtempSync(join(tmpdir(), 'guardian-corrupt-'));
+  try {
+    const file = join(work, 'snapshot.db');
+    await s3Store().download(cluster, meta.name, file);
+    const bytes = readFileSync(file);
+    for (let i = 4096; i < 4196; i++) bytes[i] = (bytes[i] ?? 0) ^ 0xff;
+    const s3 = new S3Client({ endpoint: info.endpoint, region: info.region, forcePathStyle: true, credentials: readS3Credentials(info.credentialsFile) });
+    await s3.send(new PutObjectCommand({ Bucket: info.bucket, Key: `${cluster}/${meta.name}.db`, Body: bytes }));
+    s3.destroy();
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
 }
 
@@ -205,21 +227,7 @@ describe('the backup workflow', () => {
     const meta = taken.backup;
     if (!meta) throw new Error('no backup record');
     expect(meta.verified).toBeUndefined();
-    const info = h.sandbox.info.objectStore;
-    if (!info) throw new Error('no object store');
-    // Damage it as a bad disk or a bad copy would: same size, some bytes flipped.
-    const work = mkdtempSync(join(tmpdir(), 'guardian-corrupt-'));
-    try {
-      const file = join(work, 'snapshot.db');
-      await s3Store().download(cluster, meta.name, file);
-      const bytes = readFileSync(file);
-      for (let i = 4096; i < 4196; i++) bytes[i] = (bytes[i] ?? 0) ^ 0xff;
-      const s3 = new S3Client({ endpoint: info.endpoint, region: info.region, forcePathStyle: true, credentials: readS3Credentials(info.credentialsFile) });
-      await s3.send(new PutObjectCommand({ Bucket: info.bucket, Key: `${cluster}/${meta.name}.db`, Body: bytes }));
-      s3.destroy();
-    } finally {
-      rmSync(work, { recursive: true, force: true });
-    }
+    await damage(meta);
     // The drill of the damaged one, as `etcd-guardian backup verify` runs it.
     const failure = await failureOf(backup('verify', { verify: meta.name }));
     expect(failure.type).toBe('BACKUP_CORRUPT');
@@ -377,6 +385,71 @@ describe('quorum lost for good', () => {
       expect(report.stdout).toMatch(/- approved by `cli:[^`]+` at /);
       expect(report.stdout).toMatch(/- members added: etcd-\d+, etcd-\d+/);
       expect(report.stdout).toMatch(/\| prove-write \| .* \| revision \d+ \|/);
+    });
+  });
+
+  describe("every member's data gone", () => {
+    let gone: MemberStatusReport[];
+    let good: BackupMeta;
+    let damaged: BackupMeta;
+    let kept: string[];
+    let lostWrites: string[];
+
+    beforeAll(async () => {
+      // The acting monitor would start its own recovery here; this one is the operator's.
+      await h.client.workflow.getHandle('monitor-main-acting').terminate('the operator recovers by hand');
+      // The two nodes lost before come back, empty: the restore and its growth need healthy nodes in free racks.
+      for (const m of lost) await h.sandbox.heal(m.node);
+      await until('the healed nodes to be Ready', async () => {
+        const status = await h.sandbox.status();
+        return lost.every((m) => status.nodes.find((n) => n.name === m.node)?.conditions['Ready'] === 'True') ? true : undefined;
+      }, { timeoutMs: 60_000 });
+      kept = await ackedWrites(h, 50, 'restore/before-backup');
+      good = (await backup('before-the-loss')).backup ?? (() => { throw new Error('no backup record'); })();
+      lostWrites = await ackedWrites(h, 20, 'restore/after-good-backup');
+      damaged = (await backup('to-damage')).backup ?? (() => { throw new Error('no backup record'); })();
+      expect(damaged.verified).toBeDefined();
+      lostWrites.push(...(await ackedWrites(h, 20, 'restore/after-backups')));
+      // The newest verified backup is damaged in the bucket after its drill proved it.
+      await damage(damaged);
+      gone = await loseEveryMember(h);
+    }, 240_000);
+
+    it('plans from the newest backup whose bytes still match, refuses the damaged one, and says what is lost; approved, it restores it into a new member and grows to three voters', async () => {
+      const handle = await startRecovery(h, {});
+      const waiting = await awaitingApproval(handle);
+      const plan = waiting.assessment?.plan;
+      if (plan?.source !== 'backup') throw new Error(`expected a backup plan, got ${JSON.stringify(plan)}`);
+      expect(plan.backup.name).toBe(good.name);
+      expect(plan.reasons).toContainEqual(expect.stringMatching(new RegExp(`^backup ${damaged.name} refused: its snapshot reads ${damaged.bytes} bytes with sha256 (?!${damaged.sha256})[0-9a-f]{64}, its record says ${damaged.bytes} bytes with ${damaged.sha256}$`)));
+      // The window: the backup's revision kept, every write since it lost, nobody heard.
+      expect(plan.window.keptRevision).toBe(good.revision);
+      expect(plan.window.sinceBackupMs).toBeGreaterThan(0);
+      expect([...plan.window.unheard].sort()).toEqual(gone.map((m) => m.name).sort());
+      expect(waiting.assessment?.restore?.node).toBeDefined();
+      expect(gone.map((m) => m.node)).not.toContain(waiting.assessment?.restore?.node);
+
+      await handle.signal('approve', { by: 'test', reason: 'every member is gone' });
+      const approvedAt = Date.now();
+      const result = (await handle.result()) as RecoveryProgress;
+      expect(result.phase).toBe('succeeded');
+      process.stdout.write(`recovery from backup: approval to verified membership ${((Date.now() - approvedAt) / 1000).toFixed(1)} s; steps ${result.steps.map((s) => s.step).join(', ')}\n`);
+      expect(result.steps.map((s) => s.step)).toContain(`restore ${good.name} into ${waiting.assessment?.seedPod?.podName ?? '?'}`);
+
+      const running = (await h.sandbox.status()).members.filter((m) => !m.terminating && m.healthy);
+      const endpoints = running.map((m) => m.clientUrl);
+      const listed = await memberList(endpoints, true);
+      expect(listed.filter((m) => !m.isLearner)).toHaveLength(3);
+      expect(running.filter((m) => gone.some((g) => g.node === m.node))).toEqual([]);
+      expect(new Set(running.map((m) => m.rack)).size).toBe(3);
+      // Exactly what the plan said: every write up to the backup is there, every one after it is not.
+      expect(await missingKeys(endpoints, [...acked, ...kept])).toEqual([]);
+      expect((await missingKeys(endpoints, lostWrites)).sort()).toEqual([...lostWrites].sort());
+      expect(new Set(Object.values(await hashKvOfEveryMember(endpoints))).size).toBe(1);
+      await putOnce(endpoints, 'recovery/after-restore', 'ok');
+      const report = await runCli(builtCli(), ['report', 'migrate-main', '--config', writeConfigFile(h.sandbox, TUNING)], h.sandbox.info.stateDir);
+      expect(report.stdout).toContain(`- from: backup **${good.name}** (revision ${good.revision}, taken ${good.takenAt}), restored into new member **${waiting.assessment?.seedPod?.podName ?? '?'} on ${waiting.assessment?.restore?.node ?? '?'}**`);
+      expect(report.stdout).toContain(`backup ${damaged.name} refused: its snapshot reads`);
     });
   });
 });

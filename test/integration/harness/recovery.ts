@@ -43,6 +43,20 @@ export async function ackedWrites(h: GuardianHarness, count: number, prefix: str
   return keys;
 }
 
+/** Members gone for good: each one's node down and its data directory deleted; waits until those nodes are NotReady. */
+async function loseForGood(h: GuardianHarness, lost: readonly MemberStatusReport[]): Promise<void> {
+  for (const m of lost) {
+    await h.sandbox.fault('node-down', m.node);
+    const dataDir = join(h.sandbox.info.stateDir, 'nodes', m.node, 'hostpath', 'var/lib/etcd-guardian', 'main', m.name);
+    if (!existsSync(dataDir)) throw new Error(`no data directory ${dataDir} for ${m.name}`);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  await until('the lost nodes to be NotReady', async () => {
+    const status = await h.sandbox.status();
+    return lost.every((m) => status.nodes.find((n) => n.name === m.node)?.conditions['Ready'] !== 'True') ? true : undefined;
+  }, { timeoutMs: 60_000 });
+}
+
 /**
  * Every member but the first gone for good: its node down and its data directory deleted. Waits until quorum is
  * seen lost (a write through the survivor is not acknowledged) and the lost nodes are NotReady.
@@ -51,20 +65,22 @@ export async function loseAllButOne(h: GuardianHarness): Promise<{ survivor: Mem
   const members = (await h.sandbox.status()).members.filter((m) => !m.terminating);
   const [survivor, ...lost] = members;
   if (!survivor) throw new Error('no members');
-  for (const m of lost) {
-    await h.sandbox.fault('node-down', m.node);
-    const dataDir = join(h.sandbox.info.stateDir, 'nodes', m.node, 'hostpath', 'var/lib/etcd-guardian', 'main', m.name);
-    if (!existsSync(dataDir)) throw new Error(`no data directory ${dataDir} for ${m.name}`);
-    rmSync(dataDir, { recursive: true, force: true });
-  }
+  await loseForGood(h, lost);
   let written = true;
   await putOnce([survivor.clientUrl], 'recovery/during', 'x').catch(() => (written = false));
   if (written) throw new Error(`a write through ${survivor.name} was acknowledged with ${lost.length} of ${members.length} members gone`);
-  await until('the lost nodes to be NotReady', async () => {
-    const status = await h.sandbox.status();
-    return lost.every((m) => status.nodes.find((n) => n.name === m.node)?.conditions['Ready'] !== 'True') ? true : undefined;
-  }, { timeoutMs: 60_000 });
   return { survivor, lost };
+}
+
+/** Every member gone for good, nodes and data: nothing of the cluster answers any more. */
+export async function loseEveryMember(h: GuardianHarness): Promise<MemberStatusReport[]> {
+  const members = (await h.sandbox.status()).members.filter((m) => !m.terminating);
+  if (members.length === 0) throw new Error('no members');
+  await loseForGood(h, members);
+  let written = true;
+  await putOnce(members.map((m) => m.clientUrl), 'recovery/during', 'x').catch(() => (written = false));
+  if (written) throw new Error(`a write was acknowledged with every member's node down`);
+  return members;
 }
 
 /** What a recovered cluster must show: `size` voters, every acknowledged key, one HashKV, writes, distinct racks. */

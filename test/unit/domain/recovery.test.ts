@@ -26,6 +26,7 @@ describe('planRecovery', () => {
     ['a drill-failed or undrilled backup is never chosen', { healthyVoters: 0, members: [member('etcd-1')], backups: [backup('good', 10, 120), backup('bad', 40, 30, 'failed'), backup('raw', 50, 10, 'none')] }, 'backup good'],
     ['the operator asks for a backup although a survivor answers', { from: 'backup', members: [member('etcd-1', 120, 70)], backups: [backup('new', 40, 30)] }, 'backup new'],
     ['a backup newer than every survivor wins under auto', { members: [member('etcd-1', 5, 3)], backups: [backup('new', 40, 30)] }, 'backup new'],
+    ['a damaged backup is passed over for the next verified one', { healthyVoters: 0, members: [member('etcd-1')], backups: [backup('older', 10, 120), backup('newest', 40, 30)], refusedBackups: [{ name: 'newest', reason: 'sha256 mismatch' }] }, 'backup older'],
     ['under survivor, the survivor even when a backup is newer', { from: 'survivor', members: [member('etcd-1', 5, 3)], backups: [backup('new', 40, 30)] }, 'survivor etcd-1'],
   ])('%s', (_case, overrides, expected) => {
     const decision = planRecovery(input(overrides));
@@ -46,6 +47,12 @@ describe('planRecovery', () => {
       { healthyVoters: 0, members: [member('etcd-1'), member('etcd-2')], backups: [backup('bad', 40, 30, 'failed'), backup('raw', 50, 10, 'none')] },
       'NO_SOURCE',
       'no member of main answers with its data (etcd-1: connection refused, etcd-2: connection refused); and cluster main has no verified backup to restore (2 stored: 1 failed their drill, 1 never drilled): run `etcd-guardian backup verify` on one, or bring a member\'s data back',
+    ],
+    [
+      'the only verified backup is damaged',
+      { healthyVoters: 0, members: [member('etcd-1')], backups: [backup('only', 40, 30)], refusedBackups: [{ name: 'only', reason: 'its snapshot has sha256 abc, its record says def' }] },
+      'NO_SOURCE',
+      'no member of main answers with its data (etcd-1: connection refused); backup only refused: its snapshot has sha256 abc, its record says def; and cluster main has no verified backup to restore (1 stored: 0 failed their drill, 0 never drilled, 1 damaged): run `etcd-guardian backup verify` on one, or bring a member\'s data back',
     ],
     ['a survivor asked for, none answers', { from: 'survivor', healthyVoters: 0, members: [member('etcd-1')], backups: [backup('b', 1, 1)] }, 'NO_SOURCE', 'no member of main answers with its data (etcd-1: connection refused), and the operator asked for a survivor'],
   ])('refuses: %s', (_case, overrides, code, reason) => {

@@ -1,9 +1,23 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DATA_DIR_GUARD_SCRIPT, DATA_DIR_NOT_EMPTY_EXIT, GUARD_MARKER, GUARD_UID_ENV, RECOVERY_SEED_ANNOTATION, seedPod, successorPod } from '../../../src/kube/member-pod';
+import {
+  DATA_DIR_GUARD_SCRIPT,
+  DATA_DIR_NOT_EMPTY_EXIT,
+  GUARD_MARKER,
+  GUARD_UID_ENV,
+  RECOVERY_SEED_ANNOTATION,
+  RESTORE_ENV,
+  RESTORE_FAILED_EXIT,
+  RESTORE_MARKER,
+  RESTORE_SCRIPT,
+  RESTORED_FROM_ANNOTATION,
+  restoredSeedPod,
+  seedPod,
+  successorPod,
+} from '../../../src/kube/member-pod';
 
 const template: V1Pod = {
   apiVersion: 'v1',
@@ -236,5 +250,89 @@ describe('the pod of a recovery seed', () => {
   it('never hands --force-new-cluster on to a member copied from the seed', () => {
     const successor = successorPod(seedPod(template, true), change);
     expect(successor.spec?.containers[0]?.args?.filter((a) => a.startsWith('--force-new-cluster'))).toEqual([]);
+  });
+});
+
+describe('the pod of a seed restored from a backup', () => {
+  const restored = restoredSeedPod(template, {
+    oldMemberName: 'etcd-1',
+    newMemberName: 'etcd-3',
+    oldAddress: '127.20.0.2',
+    newAddress: '127.20.0.5',
+    nodeName: 'node-4',
+    initialCluster: 'etcd-3=http://127.20.0.5:2380',
+    token: 'main-restored-1',
+    peerURL: 'http://127.20.0.5:2380',
+    backup: { name: 'main-20261201T000000Z-ab', sha256: 'f'.repeat(64), source: 'http://127.0.0.1:8333/b?sig' },
+  });
+  const container = restored.spec?.containers[0];
+
+  it('is a new member bootstrapping a one-member cluster under a new token, on its own data directory', () => {
+    expect(restored.metadata?.name).toBe('etcd-3');
+    expect(restored.spec?.nodeName).toBe('node-4');
+    expect(container?.args).toEqual(
+      expect.arrayContaining(['--name=etcd-3', '--initial-cluster=etcd-3=http://127.20.0.5:2380', '--initial-cluster-state=new', '--initial-cluster-token=main-restored-1', '--listen-peer-urls=http://127.20.0.5:2380']),
+    );
+    expect(restored.spec?.volumes).toEqual([{ name: 'data', hostPath: { path: '/var/lib/etcd-guardian/main/etcd-3', type: 'DirectoryOrCreate' } }]);
+    expect(restored.metadata?.annotations).toMatchObject({ [RECOVERY_SEED_ANNOTATION]: 'restored', [RESTORED_FROM_ANNOTATION]: 'main-20261201T000000Z-ab' });
+    expect(restored.metadata?.annotations).not.toHaveProperty(['etcd-guardian.io/replaces']);
+  });
+
+  it('runs the restore script before etcd, with the snapshot, its sha256 and the flags etcdutl needs', () => {
+    expect(container?.command).toEqual(['sh', '-c', RESTORE_SCRIPT, 'etcd-guardian-restore', '/var/lib/etcd', 'etcd-3', 'etcd-3=http://127.20.0.5:2380', 'main-restored-1', 'http://127.20.0.5:2380', 'etcd']);
+    expect(container?.env).toEqual([
+      { name: RESTORE_ENV.source, value: 'http://127.0.0.1:8333/b?sig' },
+      { name: RESTORE_ENV.sha256, value: 'f'.repeat(64) },
+      { name: RESTORE_ENV.backup, value: 'main-20261201T000000Z-ab' },
+    ]);
+  });
+
+  it('restarts as a plain seed without the script, and its copies never restore', () => {
+    const plain = seedPod(restored, false);
+    expect(plain.spec?.containers[0]?.command).toEqual(['etcd']);
+    expect(plain.spec?.containers[0]).not.toHaveProperty('env');
+    expect(plain.metadata?.annotations?.[RECOVERY_SEED_ANNOTATION]).toBe('restarted');
+    const copy = successorPod(plain, { oldMemberName: 'etcd-3', newMemberName: 'etcd-4', nodeName: 'node-5', initialCluster: 'etcd-3=http://127.20.0.5:2380,etcd-4=http://127.20.0.6:2380' });
+    expect(copy.spec?.containers[0]?.command?.slice(3, 6)).toEqual(['etcd-data-dir-guard', '/var/lib/etcd', 'etcd']);
+    expect(copy.spec?.containers[0]?.env?.map((e) => e.name)).toEqual([GUARD_UID_ENV]);
+    // A copy made while the seed still had its script is stripped too.
+    const early = successorPod(restored, { oldMemberName: 'etcd-3', newMemberName: 'etcd-4', nodeName: 'node-5', initialCluster: 'etcd-4=x' });
+    expect(early.spec?.containers[0]?.command?.slice(3)).toEqual(['etcd-data-dir-guard', '/var/lib/etcd', 'etcd']);
+  });
+});
+
+describe('the restore script', () => {
+  const root = mkdtempSync(join(tmpdir(), 'restore-'));
+  const run = (dir: string, source: string, sha256: string) =>
+    spawnSync('sh', ['-c', RESTORE_SCRIPT, 'etcd-guardian-restore', dir, 'etcd-3', 'etcd-3=http://127.0.0.1:2380', 'tok', 'http://127.0.0.1:2380', 'echo', 'etcd started'], {
+      encoding: 'utf8',
+      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', [RESTORE_ENV.source]: source, [RESTORE_ENV.sha256]: sha256, [RESTORE_ENV.backup]: 'b1' },
+    });
+
+  it('refuses a snapshot whose sha256 is not the recorded one, starts nothing, and keeps what the directory held', () => {
+    const dir = join(root, 'mismatch');
+    mkdirSync(join(dir, 'member', 'wal'), { recursive: true });
+    const snapshot = join(root, 'snapshot.db');
+    writeFileSync(snapshot, 'not the recorded bytes');
+    const result = run(dir, snapshot, '0'.repeat(64));
+    expect(result.status).toBe(RESTORE_FAILED_EXIT);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(new RegExp(`backup b1 not restored: its snapshot has sha256 [0-9a-f]{64}, its record says ${'0'.repeat(64)}`));
+    const aside = readdirSync(dir).filter((n) => n.startsWith('member.before-restore-'));
+    expect(aside).toHaveLength(1);
+    expect(readdirSync(join(dir, aside[0] ?? '?'))).toEqual(['wal']);
+  });
+
+  it('says so when the snapshot cannot be fetched', () => {
+    const result = run(join(root, 'missing'), join(root, 'no-such-snapshot.db'), '0'.repeat(64));
+    expect(result.status).toBe(RESTORE_FAILED_EXIT);
+    expect(result.stderr).toContain('backup b1 not restored: the snapshot could not be fetched');
+  });
+
+  it('starts etcd at once on a directory it already restored this backup into (a container restart)', () => {
+    const dir = join(root, 'restarted');
+    mkdirSync(join(dir, 'member'), { recursive: true });
+    writeFileSync(join(dir, RESTORE_MARKER), 'b1');
+    expect(run(dir, '/nowhere', 'x')).toMatchObject({ status: 0, stdout: 'etcd started\n' });
   });
 });

@@ -1,3 +1,4 @@
+import { aBackup } from '../../builders';
 import type { RunHistory } from '../../../src/report/history';
 import { buildRecoveryReport } from '../../../src/report/recovery';
 import type { RecoveryProgress } from '../../../workflows/recover';
@@ -50,6 +51,29 @@ describe('the report of a recovery', () => {
     delete rejected.writable;
     delete rejected.repair;
     expect(buildRecoveryReport(run({ kind: 'failed', atMs: 0, details: [rejected] }))).toMatchObject({ phase: 'rejected', rejection: { by: 'bob', reason: 'not now' }, added: [] });
+  });
+
+  it('names the backup a restore came from, its revision, and the new member it went into', () => {
+    const fromBackup: RecoveryProgress = {
+      ...progress,
+      assessment: {
+        ...(progress.assessment as NonNullable<RecoveryProgress['assessment']>),
+        plan: {
+          source: 'backup',
+          backup: aBackup('main-20261201T110000Z-ab', new Date('2026-12-01T11:00:00.000Z'), { revision: 140, verdict: 'verified' }),
+          window: { keptRevision: 140, sinceBackupMs: 2_400_000, unheard: ['etcd-0', 'etcd-1', 'etcd-2'], summary: 'every write of the last 40m0s (since the backup) is lost' },
+          reasons: ['restore main-20261201T110000Z-ab'],
+        },
+        seedPod: { podName: 'etcd-3', nodeName: 'node-4', endpoint: 'http://127.20.0.5:2379' },
+      },
+    };
+    fromBackup.assessment = { ...(fromBackup.assessment as NonNullable<RecoveryProgress['assessment']>), restore: { pod: {}, backup: 'main-20261201T110000Z-ab', sha256: 'x', revision: 140, token: 't', node: 'node-4', nodeReason: 'rack-1 is free' } };
+    expect(buildRecoveryReport(run({ kind: 'completed', atMs: 0, result: fromBackup }))).toMatchObject({
+      source: 'backup',
+      from: 'main-20261201T110000Z-ab',
+      restored: { revision: 140, takenAt: '2026-12-01T11:00:00.000Z', into: 'etcd-3 on node-4' },
+      dataLoss: 'every write of the last 40m0s (since the backup) is lost',
+    });
   });
 
   it('has nothing to say of a run that recorded nothing', () => {

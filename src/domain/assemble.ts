@@ -56,6 +56,7 @@ export function assembleObservation(cluster: string, raft: RaftSnapshot, kube: K
     if (p.nodeName) pod.nodeName = p.nodeName;
     if (p.workload) pod.workload = p.workload;
     if (p.startRefused !== undefined) pod.startRefused = p.startRefused;
+    if (p.dataFault !== undefined) pod.dataFault = p.dataFault;
     return pod;
   });
   return {

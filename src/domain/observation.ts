@@ -67,6 +67,8 @@ export interface PodObservation {
   workload?: Workload;
   /** Why its container refused to start (a successor whose data directory was not empty), when it did. */
   startRefused?: string;
+  /** What its container's last exit said of its data directory (wiped, corrupt), when it said so: src/domain/data-fault.ts. */
+  dataFault?: string;
 }
 
 /** The Raft status of one member, merged from the maintenance API and the member's /metrics endpoint. */

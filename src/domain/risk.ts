@@ -229,13 +229,14 @@ function memberSignals(obs: ClusterObservation, policy: Policy, window: WindowBu
     const who = memberSubject(member);
     if (!s.reachable) {
       const at = hostPortOf(member.clientURLs[0]);
+      const dataFault = obs.pods.find((p) => p.name === member.podName)?.dataFault;
       signals.push({
         kind: 'member-unreachable',
         severity: 'critical',
         ...who,
         ...(member.nodeName ? { node: member.nodeName } : {}),
-        message: `member ${who.member} does not answer${at ? ` at ${at}` : ''}: ${plainCause(s.error)}`,
-        evidence: { error: s.error ?? 'no response', clientURL: member.clientURLs[0] ?? '' },
+        message: `member ${who.member} does not answer${at ? ` at ${at}` : ''}: ${plainCause(s.error)}${dataFault ? `; its last exit says ${dataFault}` : ''}`,
+        evidence: { error: s.error ?? 'no response', clientURL: member.clientURLs[0] ?? '', ...(dataFault ? { dataFault } : {}) },
       });
       continue;
     }
@@ -485,8 +486,8 @@ function podSignals(obs: ClusterObservation, member: MemberObservation, policy: 
       severity: 'warning',
       ...who,
       pod: pod.name,
-      message: `pod ${pod.name} of member ${who.member} restarted ${restarts} times in the last ${policy.windowSamples} samples (threshold ${policy.thresholds.podRestarts})`,
-      evidence: { restarts, restartCount: pod.restartCount, threshold: policy.thresholds.podRestarts },
+      message: `pod ${pod.name} of member ${who.member} restarted ${restarts} times in the last ${policy.windowSamples} samples (threshold ${policy.thresholds.podRestarts})${pod.dataFault ? `: ${pod.dataFault}` : ''}`,
+      evidence: { restarts, restartCount: pod.restartCount, threshold: policy.thresholds.podRestarts, ...(pod.dataFault ? { dataFault: pod.dataFault } : {}) },
     });
   }
   return signals;

@@ -1,3 +1,4 @@
+import { dataFaultOf } from '../domain/data-fault';
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
 import type { NodeCondition, NodeObservation, PodObservation, Taint } from '../domain/observation';
 import { classifyWorkload } from '../domain/workload';
@@ -69,6 +70,9 @@ export function toPodInfo(pod: V1Pod): PodInfo {
   info.workload = classifyWorkload({ annotations: pod.metadata?.annotations ?? {}, ownerReferences: pod.metadata?.ownerReferences ?? [] });
   const refused = startRefusal(pod);
   if (refused !== undefined) info.startRefused = refused;
+  const last = pod.status?.containerStatuses?.[0];
+  const dataFault = dataFaultOf(last?.state?.terminated?.message ?? last?.lastState?.terminated?.message);
+  if (dataFault !== undefined) info.dataFault = dataFault;
   if (pod.status?.hostIP) info.hostIP = pod.status.hostIP;
   if (pod.status?.podIP) info.podIP = pod.status.podIP;
   return info;

@@ -180,6 +180,8 @@ export function etcdPodManifest(
         {
           name: 'etcd',
           image: etcdImage(version),
+          // A crash's cause (a lost or damaged data directory) in the pod's status: the end of the log, as etcd said it.
+          terminationMessagePolicy: 'FallbackToLogsOnError',
           command: ['etcd'],
           args: [
             `--name=${member.name}`,

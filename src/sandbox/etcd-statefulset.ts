@@ -223,6 +223,8 @@ export function statefulSetManifest(params: StatefulSetParams): V1StatefulSet {
             {
               name: 'etcd',
               image: etcdImage(version),
+              // A crash's cause (a lost or damaged data directory) in the pod's status: the end of the log, as etcd said it.
+              terminationMessagePolicy: 'FallbackToLogsOnError',
               command: ['sh', '-c', START_SCRIPT, START_SCRIPT_NAME],
               args: [
                 'etcd',

@@ -5,6 +5,7 @@ import { constants as osConstants } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { messageOf } from '../errors';
 import { type Logger } from '../logger';
+import { fallbackTerminationMessage } from './termination-message';
 import { ManagedProcess, type ExitInfo } from '../processes';
 import { hostPathRoot, podWorkDir, type StatePaths } from '../state-dir';
 import { type NodeLayout } from '../topology';
@@ -299,9 +300,12 @@ export class PodWorker {
     // pod-freeze stopped that process; it cannot outlive it.
     this.frozen = false;
     const exitCode = exitCodeOf(exit);
+    // FallbackToLogsOnError: an error exit's message is the end of the container's log, as the kubelet gives it.
+    const message = exitCode !== 0 && this.container()?.terminationMessagePolicy === 'FallbackToLogsOnError' ? fallbackTerminationMessage(join(this.deps.paths.logs, `${this.name}.log`)) : undefined;
     this.lastTermination = {
       exitCode,
       reason: exitCode === 0 ? 'Completed' : 'Error',
+      ...(message !== undefined ? { message } : {}),
       startedAt: proc.startedAt,
       finishedAt: exit.at,
       containerID: `sandbox://${proc.pid}`,

@@ -1,3 +1,5 @@
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FaultKind, PressureLevels } from '../../../src/sandbox';
 import type { EtcdWorkload } from '../../../src/sandbox/options';
@@ -5,7 +7,9 @@ import type { MigrationResult } from '../../../workflows/migrate';
 import type { MonitorStatus } from '../../../workflows/monitor';
 import { kubeFor } from '../support/kube';
 import { expectInvariantsHeld, GameDay, memberList, putOnce, type ListedMember } from './gameday';
-import { startGuardian, type GuardianHarness } from './guardian';
+import { builtCli } from './cli-worker';
+import { startGuardian, writeConfigFile, type GuardianHarness } from './guardian';
+import { runCli } from '../support/cli';
 import { Invariants } from './migration';
 import { until } from './wait';
 
@@ -24,6 +28,8 @@ const ENDPOINT_TIMEOUT_MS = 500;
 const HYSTERESIS_SAMPLES = 5;
 /** The longest a signal can take to be confirmed: each cycle waits the interval and, for a dead member, its timeout. */
 const HYSTERESIS_WINDOW_MS = HYSTERESIS_SAMPLES * (INTERVAL_MS + ENDPOINT_TIMEOUT_MS);
+
+const TUNING = { interval: `${INTERVAL_MS}ms`, endpointTimeout: `${ENDPOINT_TIMEOUT_MS}ms`, hysteresisSamples: HYSTERESIS_SAMPLES, cooldown: '3s' };
 
 let h: GuardianHarness;
 let day: GameDay;
@@ -68,6 +74,8 @@ interface Scenario {
   migrates: boolean;
   /** True only where losing quorum is the scenario: then samples below quorum are expected, elsewhere none is. */
   quorumLoss: boolean;
+  /** The workloads it applies to (every one when absent). */
+  workloads?: EtcdWorkload[];
 }
 
 function nodeOf(scene: Scene, member: string): string {
@@ -83,6 +91,40 @@ function faultOn(kind: FaultKind, pick: (scene: Scene) => string, levels: Pressu
     scene.faultAt = Date.now();
     await h.sandbox.fault(kind, target, levels);
     scene.healTargets = [target];
+  };
+}
+
+/**
+ * A follower's data directory deleted under its running etcd, and its process killed once (a pod-crash fault healed
+ * at once): the kubelet restarts it on an empty directory and etcd stops with its own data error every time after.
+ */
+async function wipeFollowerData(scene: Scene): Promise<void> {
+  scene.victim = scene.follower;
+  scene.victimNode = nodeOf(scene, scene.victim);
+  const { core } = kubeFor(h.sandbox.info);
+  const pod = await core.readNamespacedPod({ namespace: h.sandbox.info.etcd.namespace, name: scene.victim });
+  const path = pod.spec?.volumes?.find((v) => v.name === 'data')?.hostPath?.path;
+  if (path === undefined) throw new Error(`pod ${scene.victim} has no hostPath volume "data"`);
+  const dataDir = join(h.sandbox.info.stateDir, 'nodes', scene.victimNode, 'hostpath', path);
+  if (!existsSync(join(dataDir, 'member'))) throw new Error(`no etcd data in ${dataDir}`);
+  scene.faultAt = Date.now();
+  for (const entry of readdirSync(dataDir)) rmSync(join(dataDir, entry), { recursive: true, force: true });
+  await h.sandbox.fault('pod-crash', scene.victim);
+  await h.sandbox.heal(scene.victim);
+  // Nothing to heal: the data is gone for good.
+  scene.healTargets = [];
+}
+
+/** The victim is replaced, and the post-mortem's findings that moved it name the cause etcd gave. */
+function replacedNaming(cause: RegExp) {
+  const moved = migrated();
+  return async (scene: Scene): Promise<Outcome> => {
+    const outcome = await moved(scene);
+    const report = await runCli(builtCli(), ['report', 'migrate-main', '--config', writeConfigFile(h.sandbox, TUNING)], h.sandbox.info.stateDir);
+    expect(report.stderr).toBe('');
+    const triggers = report.stdout.slice(report.stdout.indexOf('Findings that triggered it:'));
+    expect(triggers).toMatch(cause);
+    return outcome;
   };
 }
 
@@ -219,6 +261,14 @@ const scenarios: Scenario[] = [
   { name: 'node CPU pressure under a member', fault: faultOn('node-pressure', follower, { cpu: 0.97 }), expect: migrated('surge'), migrates: true, quorumLoss: false },
   { name: "a follower's pod frozen", fault: faultOn('pod-freeze', follower), expect: migrated('replace'), migrates: true, quorumLoss: false },
   { name: "a follower's pod crash-looping", fault: faultOn('pod-crash', follower), expect: migrated(), migrates: true, quorumLoss: false },
+  {
+    name: "a follower's data directory wiped (it crash-loops with etcd's data error)",
+    workloads: ['pods'],
+    fault: wipeFollowerData,
+    expect: replacedNaming(/its last exit says its data directory was wiped: etcd refuses to bootstrap member [0-9a-f]+ again/),
+    migrates: true,
+    quorumLoss: false,
+  },
   { name: "the leader's node down", fault: faultOn('node-down', leader), expect: leaderReplaced, migrates: true, quorumLoss: false },
   { name: 'a flapping node (down, healed within the hysteresis window)', fault: faultOn('node-down', follower), expect: flapIgnored, migrates: false, quorumLoss: false },
   { name: 'quorum already lost (two of three nodes down)', fault: twoNodesDown, expect: quorumLostAlerted, migrates: false, quorumLoss: true },
@@ -235,12 +285,12 @@ export function defineGameDay(kind: EtcdWorkload, only?: readonly string[]): voi
   workload = kind;
   const unknown = (only ?? []).filter((name) => !GAME_DAY_SCENARIOS.includes(name));
   if (unknown.length > 0) throw new Error(`unknown game-day scenario(s) ${JSON.stringify(unknown)}: choose from ${JSON.stringify(GAME_DAY_SCENARIOS)}`);
-  const chosen = only === undefined ? scenarios : scenarios.filter((s) => only.includes(s.name));
+  const chosen = (only === undefined ? scenarios : scenarios.filter((s) => only.includes(s.name))).filter((s) => s.workloads === undefined || s.workloads.includes(kind));
 
   beforeAll(async () => {
     h = await startGuardian({
       sandbox: { etcdWorkload: kind },
-      tuning: { interval: `${INTERVAL_MS}ms`, endpointTimeout: `${ENDPOINT_TIMEOUT_MS}ms`, hysteresisSamples: HYSTERESIS_SAMPLES, cooldown: '3s' },
+      tuning: TUNING,
     });
     if (kind === 'statefulset') expect(h.config.clusters[0]?.workload).toEqual({ kind: 'StatefulSet', name: 'etcd', volumeClaimTemplate: 'data' });
     day = await GameDay.start(h, { size: 3, intervalMs: INTERVAL_MS, workflowId: `monitor-main-gameday-${kind}` });

@@ -312,6 +312,16 @@ describe('windowed counters', () => {
     });
   });
 
+  it('names what a crash-looping member said of its data: the unreachable and restarting findings carry the cause', () => {
+    const cause = 'its data directory was wiped: etcd refuses to bootstrap member m1 again, which the cluster already has ("has already been bootstrapped")';
+    const series = [0, 1, 2, 3, 4, 5].map((n) => withPod(withMember(withCounters(1, 0, n), 1, { status: aDeadStatus('connection refused') }), 1, { dataFault: cause, restartCount: n }));
+    const { assessment } = assessSeries(series);
+    const unreachable = assessment.findings.find((f) => f.kind === 'member-unreachable');
+    expect(unreachable?.message).toMatch(new RegExp(`^member etcd-1 does not answer at .*; its last exit says ${cause.replace(/[()]/g, '\\$&')}$`));
+    expect(unreachable?.evidence['dataFault']).toBe(cause);
+    expect(assessment.findings.find((f) => f.kind === 'pod-restarting')?.message).toBe(`pod etcd-1 of member etcd-1 restarted 5 times in the last 10 samples (threshold 3): ${cause}`);
+  });
+
   it.each([
     ['the first sight of a counter', undefined, 7, 0],
     ['a counter that grew', 7, 10, 3],

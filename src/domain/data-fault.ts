@@ -1,0 +1,32 @@
+/**
+ * What a member's last exit says about its data directory. etcd stops with its own words when the directory it starts
+ * on is not the one it left: wiped (it refuses to bootstrap a member the cluster already has), a raft log shorter than
+ * what the leader committed, a database file that does not open, a write-ahead log that fails its checksum, a snapshot
+ * the log expects and the directory lacks. Read from the container's termination message (the end of its log, with
+ * `terminationMessagePolicy: FallbackToLogsOnError`). Pure.
+ */
+
+const CAUSES: readonly [RegExp, (match: RegExpMatchArray) => string][] = [
+  [
+    /member ([0-9a-f]+) has already been bootstrapped/,
+    (m) => `its data directory was wiped: etcd refuses to bootstrap member ${m[1] ?? '?'} again, which the cluster already has ("has already been bootstrapped")`,
+  ],
+  [
+    /tocommit\((\d+)\) is out of range \[lastIndex\((\d+)\)\]/,
+    (m) => `its raft log was lost or truncated: the leader committed index ${m[1] ?? '?'} and the member's log ends at ${m[2] ?? '?'}`,
+  ],
+  [/failed to (?:find|recover) .*snapshot|snapshot file doesn't exist/, () => "its database is missing or older than its write-ahead log's snapshot (etcd cannot recover its v3 backend)"],
+  [/failed to open database|failed to map db file|invalid database|file size too small|checksum error|page \d+ already freed/, () => 'its database file (member/snap/db) is corrupt: etcd cannot open it'],
+  [/crc mismatch/, () => 'its write-ahead log is corrupt (crc mismatch)'],
+  [/failed to (?:open|read) WAL|wal: .*(?:unexpected EOF|file not found|slice bounds out of range)/, () => 'its write-ahead log is damaged: etcd cannot read it'],
+];
+
+/** The data fault a termination message names, in a sentence; undefined when it names none (or there is none). */
+export function dataFaultOf(message: string | undefined): string | undefined {
+  if (message === undefined || message.length === 0) return undefined;
+  for (const [pattern, describe] of CAUSES) {
+    const match = message.match(pattern);
+    if (match) return describe(match);
+  }
+  return undefined;
+}

@@ -1,0 +1,34 @@
+import { dataFaultOf } from '../../../src/domain/data-fault';
+
+/** Lines as etcd writes them (3.4 to 3.6), cut to what matters; the first two were taken from the sandbox's members. */
+describe('dataFaultOf', () => {
+  it.each<[string, string | undefined, string | undefined]>([
+    [
+      'a wiped data directory, restarted as --initial-cluster-state=new (3.6)',
+      '{"level":"fatal","ts":"2026-12-01T14:22:36.045691Z","caller":"etcdmain/etcd.go:183","msg":"discovery failed","error":"member 4fdc66716f67c6c8 has already been bootstrapped","stacktrace":"go.etcd.io/etcd/server/v3/etcdmain.startEtcdOrProxyV2"}',
+      'its data directory was wiped: etcd refuses to bootstrap member 4fdc66716f67c6c8 again, which the cluster already has ("has already been bootstrapped")',
+    ],
+    [
+      'a database file overwritten (3.6, zap panic then the Go panic)',
+      '{"level":"panic","ts":"2026-12-01T14:22:58.619760Z","caller":"backend/backend.go:205","msg":"failed to open database","error":"invalid database"}\npanic: failed to open database\n\ngoroutine 121 [running]:',
+      'its database file (member/snap/db) is corrupt: etcd cannot open it',
+    ],
+    [
+      'a raft log lost while the member id stayed (raft panic)',
+      'panic: tocommit(1042) is out of range [lastIndex(0)]. Was the raft log corrupted, truncated, or lost?',
+      "its raft log was lost or truncated: the leader committed index 1042 and the member's log ends at 0",
+    ],
+    ['a write-ahead log failing its checksum', '{"level":"fatal","msg":"failed to read WAL","error":"walpb: crc mismatch"}', "its write-ahead log is corrupt (crc mismatch)"],
+    ['a truncated write-ahead log', '{"level":"fatal","msg":"failed to open WAL","error":"wal: unexpected EOF"}', "its write-ahead log is damaged: etcd cannot read it"],
+    [
+      'a database older than the snapshot the log names (3.5)',
+      '{"level":"panic","msg":"failed to recover v3 backend from snapshot","error":"failed to find database snapshot file (snap: snapshot file doesn\'t exist)"}',
+      "its database is missing or older than its write-ahead log's snapshot (etcd cannot recover its v3 backend)",
+    ],
+    ['a crash that is not about data', '{"level":"fatal","msg":"listen tcp 127.20.0.2:2380: bind: address already in use"}', undefined],
+    ['a killed process leaves no message', undefined, undefined],
+    ['an empty message', '', undefined],
+  ])('%s', (_case, message, expected) => {
+    expect(dataFaultOf(message)).toBe(expected);
+  });
+});

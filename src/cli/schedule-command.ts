@@ -47,21 +47,39 @@ export function registerScheduleCommand(program: Command): void {
       await client.connection.close();
     });
 
-  const simple: [string, string, string, (cluster: string, client: Awaited<ReturnType<typeof temporalClient>>) => Promise<void>][] = [
-    ['pause', 'paused', 'pause the schedule (a running monitor keeps running; signal it to pause sampling)', (cluster, c) => c.schedule.getHandle(scheduleIdFor(cluster)).pause('paused by etcd-guardian schedule pause')],
-    ['resume', 'resumed', 'resume a paused schedule', (cluster, c) => c.schedule.getHandle(scheduleIdFor(cluster)).unpause('resumed by etcd-guardian schedule resume')],
+  type Client = Awaited<ReturnType<typeof temporalClient>>;
+  /** The same action on the cluster's backup schedule, when it has one: the two schedules are paused, resumed and deleted together. */
+  const andBackups = async (cluster: string, c: Client, act: (handle: ReturnType<Client['schedule']['getHandle']>) => Promise<void>): Promise<void> => {
+    await act(c.schedule.getHandle(backupScheduleIdFor(cluster))).catch((error: unknown) => {
+      if (!(error instanceof ScheduleNotFoundError)) throw error;
+    });
+  };
+  const simple: [string, string, string, (cluster: string, client: Client) => Promise<void>][] = [
+    [
+      'pause',
+      'paused',
+      "pause the schedule and the cluster's backup schedule (a running monitor keeps running; signal it to pause sampling)",
+      async (cluster, c) => {
+        await c.schedule.getHandle(scheduleIdFor(cluster)).pause('paused by etcd-guardian schedule pause');
+        await andBackups(cluster, c, (h) => h.pause('paused by etcd-guardian schedule pause'));
+      },
+    ],
+    [
+      'resume',
+      'resumed',
+      "resume a paused schedule and the cluster's backup schedule",
+      async (cluster, c) => {
+        await c.schedule.getHandle(scheduleIdFor(cluster)).unpause('resumed by etcd-guardian schedule resume');
+        await andBackups(cluster, c, (h) => h.unpause('resumed by etcd-guardian schedule resume'));
+      },
+    ],
     [
       'delete',
       'deleted',
       "delete the schedule and the cluster's backup schedule (a running monitor keeps running until terminated)",
       async (cluster, c) => {
         await c.schedule.getHandle(scheduleIdFor(cluster)).delete();
-        await c.schedule
-          .getHandle(backupScheduleIdFor(cluster))
-          .delete()
-          .catch((error: unknown) => {
-            if (!(error instanceof ScheduleNotFoundError)) throw error;
-          });
+        await andBackups(cluster, c, (h) => h.delete());
       },
     ],
   ];

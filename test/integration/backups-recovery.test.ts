@@ -2,12 +2,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { WorkflowHandle } from '@temporalio/client';
+import { ScheduleNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { Etcd3 } from 'etcd3';
 import { DirectoryBackupStore, readS3Credentials, S3BackupStore, type BackupStore } from '../../src/backup/store';
 import type { BackupMeta } from '../../src/domain/backups';
 import type { MemberStatusReport } from '../../src/sandbox';
-import { applyBackupSchedule } from '../../src/temporal/schedules';
+import { applyBackupSchedule, backupScheduleIdFor, runningMonitor, scheduleIdFor } from '../../src/temporal/schedules';
 import type { BackupProgress } from '../../workflows/backup';
 import type { MonitorStatus } from '../../workflows/monitor';
 import type { RecoveryProgress } from '../../workflows/recover';
@@ -290,6 +290,28 @@ describe('the migration and the operator', () => {
     expect(scheduled.verified?.hashKv).toBe(scheduled.hashKv);
     expect(await applyBackupSchedule(h.client, { ...spec, everyMs: undefined })).toBe('deleted');
     expect(await applyBackupSchedule(h.client, { ...spec, everyMs: undefined })).toBe('none');
+  });
+
+  it("the CLI pauses, resumes and deletes the monitor's schedule and the backup schedule together", async () => {
+    const configFile = writeConfigFile(h.sandbox, TUNING);
+    const cli = (...args: string[]) => runCli(builtCli(), ['schedule', ...args, '--config', configFile], h.sandbox.info.stateDir);
+    const ids = [scheduleIdFor(cluster), backupScheduleIdFor(cluster)];
+    const paused = async (): Promise<boolean[]> => Promise.all(ids.map(async (id) => (await h.client.schedule.getHandle(id).describe()).state.paused));
+    let started: string | undefined;
+    try {
+      expect((await cli('apply')).code).toBe(0);
+      started = await until('the schedule to start its monitor', () => runningMonitor(h.client, cluster));
+      expect(await paused()).toEqual([false, false]);
+      expect((await cli('pause')).stdout).toBe(`${scheduleIdFor(cluster)}: paused\n`);
+      expect(await paused()).toEqual([true, true]);
+      expect((await cli('resume')).code).toBe(0);
+      expect(await paused()).toEqual([false, false]);
+      expect((await cli('delete')).code).toBe(0);
+      for (const id of ids) await expect(h.client.schedule.getHandle(id).describe()).rejects.toThrow(ScheduleNotFoundError);
+    } finally {
+      // The schedule's monitor (a dry run) keeps running after its schedule goes; the suite's own monitor stays.
+      if (started !== undefined) await h.client.workflow.getHandle(started).terminate('schedule test over');
+    }
   });
 });
 

@@ -74,7 +74,7 @@ const RESTORE_URL_SECONDS = 3600;
  * the lost membership, its pod copied from one of the cluster's own bare pods. Static pods and controller-owned pods
  * are not restored by the guardian: their owner makes them, not a copy.
  */
-async function restoredSeedPlan(runtime: ClusterRuntime, observation: ClusterObservation, podNames: readonly string[], backup: BackupMeta): Promise<{ seedPod: NonNullable<RecoveryAssessment['seedPod']>; restore: RestorePlan }> {
+async function restoredSeedPlan(runtime: ClusterRuntime, observation: ClusterObservation, podNames: readonly string[], backup: BackupMeta, nowMs: number): Promise<{ seedPod: NonNullable<RecoveryAssessment['seedPod']>; restore: RestorePlan }> {
   const objects = await runtime.kube.listPodObjects(runtime.namespace, runtime.podSelector);
   const workloadOf = (p: V1Pod) => classifyWorkload({ annotations: p.metadata?.annotations ?? {}, ownerReferences: p.metadata?.ownerReferences ?? [] });
   const template = objects.find((p) => !p.metadata?.deletionTimestamp && workloadOf(p).kind === 'movable') ?? objects.find((p) => workloadOf(p).kind === 'movable');
@@ -100,7 +100,7 @@ async function restoredSeedPlan(runtime: ClusterRuntime, observation: ClusterObs
   const target = { podName: name, ...(address ? { nodeIP: address } : {}) };
   const peerURL = peerURLFor(target, runtime.addressing, runtime.peerPort, runtime.scheme);
   const endpoint = clientURLFor(target, runtime.addressing, runtime.clientPort, runtime.scheme);
-  const token = `${observation.cluster}-restored-${Date.now().toString(36)}`;
+  const token = `${observation.cluster}-restored-${nowMs.toString(36)}`;
   const templateAddress = template.spec?.hostNetwork ? template.status?.hostIP : undefined;
   const pod = restoredSeedPod(template, {
     oldMemberName: template.metadata?.name ?? '',
@@ -205,12 +205,14 @@ export function createRecoveryActivities(deps: ActivityDeps) {
         plan = decide();
       }
       if (plan.source === 'backup') {
-        // No member's data is kept: every pod of the cluster goes, at once (none answers).
+        // No member's data is kept: every pod of the cluster goes, at once unless its member still answers (the
+        // operator chose the backup over a survivor).
         const otherPods = [...pods.values()].map((p) => {
           const member = voters.find((m) => m.podName === p.name);
-          return { member: member ? memberLabel(member) : p.name, podName: p.name, memberDown: true };
+          const answered = member !== undefined && figures[voters.indexOf(member)]?.answered === true;
+          return { member: member ? memberLabel(member) : p.name, podName: p.name, memberDown: !answered };
         });
-        const seed = await restoredSeedPlan(runtime, observation, [...pods.keys()], plan.backup);
+        const seed = await restoredSeedPlan(runtime, observation, [...pods.keys()], plan.backup, deps.now().getTime());
         return { plan, seedPod: seed.seedPod, restore: seed.restore, otherPods, desiredVoters: runtime.policy.desiredVoters, approval, observed: describeCluster(observation) };
       }
       const survivorPlan = plan;

@@ -9,11 +9,13 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, t
 import { createBackupActivities } from '../../activities/backup';
 import { createMaintenanceActivities } from '../../activities/maintenance';
 import { createMigrationActivities } from '../../activities/migration';
+import { createRecoveryActivities } from '../../activities/recovery';
 import { createStatefulSetActivities } from '../../activities/statefulset';
 import { createTrackingActivities } from '../../activities/tracking';
 import type { Policy } from '../../src/domain/policy';
 import type { MaintenanceProgress, MaintenanceResult } from '../../workflows/maintain';
 import type { MigrationProgress, MigrationResult, StepRecord } from '../../workflows/migrate';
+import type { RecoveryProgress } from '../../workflows/recover';
 import { SIM_CLUSTER, simDeps } from '../simulation/deps';
 import { aWorld, SIM_NAMESPACE, SIM_STATEFULSET } from '../simulation/model/builders';
 import type { Fault, FaultHook, PortCall } from '../simulation/model/faults';
@@ -169,7 +171,7 @@ async function workerFor(s: Scenario, identity: string): Promise<{ worker: Worke
     taskQueue: s.taskQueue,
     identity,
     workflowBundle: bundle,
-    activities: { ...createMigrationActivities(deps), ...createMaintenanceActivities(deps), ...createStatefulSetActivities(deps), ...createBackupActivities(deps), ...createTrackingActivities({}) },
+    activities: { ...createMigrationActivities(deps), ...createMaintenanceActivities(deps), ...createStatefulSetActivities(deps), ...createBackupActivities(deps), ...createRecoveryActivities(deps), ...createTrackingActivities({}) },
     // A worker that is shut down mid-run hands its workflows back at once rather than after the default 10 s.
     stickyQueueScheduleToStartTimeout: '1s',
   });
@@ -216,7 +218,7 @@ async function outcomeOf(s: Scenario, handle: WorkflowHandle, timeoutMs = 90_000
 /** Replay the history against today's workflow code, and record it when asked. */
 async function checkHistory(s: Scenario, handle: WorkflowHandle, prefix = 'migrate'): Promise<void> {
   const history = await handle.fetchHistory();
-  await Worker.runReplayHistory({ workflowBundle: bundle }, history);
+  await Worker.runReplayHistory({ workflowBundle: bundle }, history, handle.workflowId);
   if (RECORD) {
     mkdirSync(HISTORIES, { recursive: true });
     writeFileSync(join(HISTORIES, `${prefix}-${s.name}.json`), historyToJSON(history));
@@ -657,6 +659,102 @@ describe('the maintenance over the model', () => {
       // The membership is what it was, every voter healthy, no write lost, quorum all along.
       expect(names(voters(world))).toEqual(['etcd-0', 'etcd-1', 'etcd-2']);
       expectSafeEnd(s);
+      const history = await handle.fetchHistory();
+      const identities = new Set((history.events ?? []).map((e) => e.workflowTaskCompletedEventAttributes?.identity).filter((i): i is string => typeof i === 'string'));
+      expect([...identities].sort()).toEqual(['worker-after-crash', 'worker-before-crash']);
+    } finally {
+      s.pacer.stop();
+      if (first.worker.getState() === 'RUNNING') first.worker.shutdown();
+      await first.running;
+      if (second) {
+        second.worker.shutdown();
+        await second.running;
+      }
+    }
+  });
+});
+
+describe('the recovery over the model', () => {
+  /** Acknowledged writes whose value the leader no longer serves (a key written again later counts by its last write). */
+  function writesNotServed(world: World): string[] {
+    const leader = world.etcdModel.find(world.etcdModel.leaderId() ?? '');
+    if (!leader) return ['no leader'];
+    const kv = world.etcdModel.kvOf(leader);
+    const last = new Map<string, string>();
+    for (const w of world.etcdModel.acknowledgedWrites()) last.set(w.key, w.value);
+    return [...last].filter(([key, value]) => kv.get(key) !== value).map(([key]) => key);
+  }
+
+  it('recovers from the survivor after two of three nodes are lost for good, approved, finished by a new worker after the first is shut down while it grows: the survivor alone, then three voters, every acknowledged write served', async () => {
+    const world = aWorld({ seed: 41, members: 3, nodes: 6, racks: 3, keys: 5 });
+    const watch: Watch = { mutations: [], violations: [] };
+    let gate = true;
+    let promoteAttempts = 0;
+    world.faults = (call) => {
+      if (call.port === 'kube' && call.method === 'deletePod') watch.mutations.push(`delete pod ${String(call.args[1])}`);
+      // Until the first worker is gone, the growth's first promotion gets no answer: the run waits there.
+      if (!gate || call.port !== 'etcd' || call.method !== 'promoteMember') return undefined;
+      promoteAttempts += 1;
+      return { kind: 'error' };
+    };
+    for (let i = 0; i < 20; i++) expect(world.put(`before-${i}`, String(i)).ok).toBe(true);
+    const survivor = follower(world);
+    const lost = names(voters(world)).filter((n) => n !== survivor);
+    const lostNodes = lost.map((m) => nodeOfPod(world, m) ?? '?');
+    for (const node of lostNodes) world.apply({ kind: 'node-down', node });
+    world.advance(45_000);
+    expect(world.put('during', 'x').ok).toBe(false);
+    const s: Scenario = { name: 'recovery', world, watch, pacer: new Pacer(world), taskQueue: `workflow-over-model-recovery-${Date.now()}` };
+    const first = await workerFor(s, 'worker-before-crash');
+    s.pacer.start();
+    let second: Awaited<ReturnType<typeof workerFor>> | undefined;
+    try {
+      const handle = await client.workflow.start('recoverCluster', { taskQueue: s.taskQueue, workflowId: `recover-${Date.now()}`, args: [{ cluster: SIM_CLUSTER, requestedBy: 'test' }] });
+      const progress = async (): Promise<RecoveryProgress> => handle.query<RecoveryProgress>('progress');
+      const waitFor = async (what: string, done: (p: RecoveryProgress) => boolean): Promise<RecoveryProgress> => {
+        const deadline = Date.now() + 60_000;
+        for (;;) {
+          const p = await progress();
+          if (done(p)) return p;
+          if (p.phase === 'failed' || Date.now() > deadline) throw new Error(`${what}: ${JSON.stringify(p)}`);
+          await sleep(100);
+        }
+      };
+      const waiting = await waitFor('no plan waiting for approval', (p) => p.phase === 'awaiting-approval');
+      const plan = waiting.assessment?.plan;
+      if (plan?.source !== 'survivor') throw new Error(`expected a survivor plan: ${JSON.stringify(plan)}`);
+      expect(plan.seed.member).toBe(survivor);
+      expect([...plan.window.unheard].sort()).toEqual(lost);
+      // Nothing touched while it waits.
+      expect(watch.mutations).toEqual([]);
+      await handle.signal('approve', { by: 'test' });
+      await waitFor('the growth never tried to promote', (p) => p.phase === 'growing' && promoteAttempts > 0);
+      // The survivor alone: the lost members' pods gone, its own restarted twice.
+      expect(names(voters(world))).toContain(survivor);
+      expect(voters(world).filter((v) => lost.includes(v.name))).toEqual([]);
+      first.worker.shutdown();
+      await first.running;
+      gate = false;
+      second = await workerFor(s, 'worker-after-crash');
+      const result = (await handle.result()) as RecoveryProgress;
+      await checkHistory(s, handle, 'recover');
+      expect(result.phase).toBe('succeeded');
+      expect(result.steps.map((r) => r.step)).toEqual([
+        're-plan',
+        ...lost.map((m) => `stop ${m}`),
+        `seed ${survivor}`,
+        `restart ${survivor}`,
+        'prove-write',
+        'grow to 3 voters',
+      ]);
+      expect(watch.mutations.slice(0, lost.length).sort()).toEqual(lost.map((m) => `delete pod ${m}`));
+      // Three voters, every one healthy, no learner left, none on a lost node; writes taken; nothing acknowledged lost.
+      expect(voters(world)).toHaveLength(3);
+      expect(names(healthyVoters(world))).toEqual(names(voters(world)));
+      expect(names(learners(world))).toEqual([]);
+      for (const v of voters(world)) expect(lostNodes).not.toContain(nodeOfPod(world, v.name));
+      expect(world.put('after', 'ok').ok).toBe(true);
+      expect(writesNotServed(world)).toEqual([]);
       const history = await handle.fetchHistory();
       const identities = new Set((history.events ?? []).map((e) => e.workflowTaskCompletedEventAttributes?.identity).filter((i): i is string => typeof i === 'string'));
       expect([...identities].sort()).toEqual(['worker-after-crash', 'worker-before-crash']);

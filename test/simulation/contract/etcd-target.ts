@@ -130,7 +130,7 @@ export async function startEtcdTarget(options: EtcdTargetOptions): Promise<EtcdT
   /** Learners added through the port, by id: their endpoint is their peer host's client port. */
   const learnerPeers = new Map<string, string>();
 
-  const spawnMember = async (member: RealMember, initialCluster: string, state: 'new' | 'existing'): Promise<void> => {
+  const spawnMember = async (member: RealMember, initialCluster: string, state: 'new' | 'existing', extra: string[] = []): Promise<void> => {
     member.proc = await ManagedProcess.start({
       name: `contract ${member.name}`,
       command: etcdBinary,
@@ -148,6 +148,7 @@ export async function startEtcdTarget(options: EtcdTargetOptions): Promise<EtcdT
         '--logger=zap',
         '--log-outputs=stderr',
         ...(options.quotaBytes !== undefined ? [`--quota-backend-bytes=${options.quotaBytes}`] : []),
+        ...extra,
       ],
       env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/' },
       logPath: member.logPath,
@@ -371,6 +372,19 @@ export async function startEtcdTarget(options: EtcdTargetOptions): Promise<EtcdT
         async () => {
           const status = await gateway.endpointStatus(member.clientURL);
           return status.reachable && status.leaderId !== undefined && status.leaderId !== '0' ? true : undefined;
+        },
+        { timeoutMs: START_DEADLINE_MS, intervalMs: 200, abortIf: exitedWhy(member) },
+      );
+    },
+    forceNewCluster: async (ref) => {
+      const member = byRef(ref);
+      if (member.proc?.running === true) throw new Error(`--force-new-cluster on ${member.name}: its process still runs (kill it with restart: false first)`);
+      await spawnMember(member, `${member.name}=${member.peerURL}`, 'new', ['--force-new-cluster']);
+      await waitFor(
+        `etcd ${member.name} leads a one-member cluster after --force-new-cluster`,
+        async () => {
+          const status = await gateway.endpointStatus(member.clientURL);
+          return status.reachable && status.leaderId === member.id ? true : undefined;
         },
         { timeoutMs: START_DEADLINE_MS, intervalMs: 200, abortIf: exitedWhy(member) },
       );

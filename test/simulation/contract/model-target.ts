@@ -1,3 +1,4 @@
+import { urlHost } from '../../../src/domain/membership';
 import { aMemberPod, SIM_NAMESPACE } from '../model/builders';
 import type { World } from '../model/world';
 import type { ScenarioTarget } from './scenario';
@@ -13,6 +14,15 @@ export function modelTarget(world: World): ScenarioTarget {
     apply: (event) => Promise.resolve(world.apply(event)),
     startMember: async ({ name, node, initialCluster }) => {
       await world.kube.createPod(SIM_NAMESPACE, aMemberPod({ name, nodeName: node, nodeIP: world.nodeIP(node), initialCluster, state: 'existing' }));
+    },
+    forceNewCluster: (member) => {
+      const found = world.etcdModel.find(member);
+      if (!found) throw new Error(`no member "${member}" in the model`);
+      const started = world.etcdModel.startProcess({ name: found.name, peerURL: found.peerURL, clientURL: found.clientURL, forceNewCluster: true }, urlHost(found.peerURL) ?? '', found.id);
+      if (!started.ok) throw new Error(`--force-new-cluster on ${member}: ${started.reason}`);
+      // As the real target waits for its leader: an election's time.
+      world.advance(world.etcdModel.options.electionDelayMs);
+      return Promise.resolve();
     },
     wait: (ms) => Promise.resolve(world.advance(ms)),
   };

@@ -16,6 +16,8 @@ export type ScenarioMember = string;
 /** What a call must end with. */
 export type Outcome =
   | { ok: true }
+  /** A member list that answered with these members' names, sorted (a learner not started yet has none: ""). */
+  | { ok: true; members: string[] }
   /** etcd refused (EtcdRequestError) with this message, e.g. "etcdserver: too many learner members in cluster". */
   | { refused: string }
   /** No endpoint answered (EtcdUnavailableError); `reason` is etcd's message when every endpoint gave one. */
@@ -42,7 +44,13 @@ export type ScenarioCall =
   | { call: 'disarmNospace'; at: ScenarioMember[]; expect: Outcome };
 
 /** One step: a call, a world event, or starting the last learner's process (its pod, in the sandbox). */
-export type ScenarioStep = ScenarioCall | { event: WorldEvent } | { startLearner: { name: string; node: string } } | { waitMs: number };
+export type ScenarioStep =
+  | ScenarioCall
+  | { event: WorldEvent }
+  | { startLearner: { name: string; node: string } }
+  | { waitMs: number }
+  /** Start a stopped member again with `--force-new-cluster` (etcd's disaster recovery), on its own data. */
+  | { forceNewCluster: ScenarioMember };
 
 /** A scripted scenario on a fresh healthy cluster of `members` voters. */
 export interface Scenario {
@@ -75,6 +83,8 @@ export interface ScenarioTarget {
   apply(event: WorldEvent): Promise<void>;
   /** Start the learner's process on the node with the given --initial-cluster. */
   startMember(params: { name: string; node: string; initialCluster: string }): Promise<void>;
+  /** Start a stopped member's process again with --force-new-cluster; resolves once it leads its one-member cluster. */
+  forceNewCluster(member: string): Promise<void>;
   wait(ms: number): Promise<void>;
 }
 
@@ -123,6 +133,10 @@ export async function runScenario(target: ScenarioTarget, scenario: Scenario): P
       await target.wait(step.waitMs);
       continue;
     }
+    if ('forceNewCluster' in step) {
+      await target.forceNewCluster(step.forceNewCluster);
+      continue;
+    }
     if ('startLearner' in step) {
       if (!learner) throw new Error(`scenario "${scenario.name}" step ${index}: no learner to start`);
       const { name } = step.startLearner;
@@ -131,11 +145,14 @@ export async function runScenario(target: ScenarioTarget, scenario: Scenario): P
       continue;
     }
     let error: unknown;
+    let listed: string[] | undefined;
     try {
       switch (step.call) {
-        case 'memberList':
-          await target.etcd.memberList(endpoints(step.at));
+        case 'memberList': {
+          const { members } = await target.etcd.memberList(endpoints(step.at));
+          if ('members' in step.expect) listed = members.map((m) => m.name).sort();
           break;
+        }
         case 'addLearner': {
           const peerURL = `http://${target.nodeIP(step.node)}:2380`;
           const added = await target.etcd.addLearner(peerURL, endpoints(step.at));
@@ -181,7 +198,8 @@ export async function runScenario(target: ScenarioTarget, scenario: Scenario): P
     } catch (caught) {
       error = caught;
     }
-    results.push({ step: index, call: step.call, expected: step.expect, actual: outcomeOf(error), detail: error === undefined ? 'ok' : errorText(error) });
+    const actual = error === undefined && listed !== undefined ? { ok: true as const, members: listed } : outcomeOf(error);
+    results.push({ step: index, call: step.call, expected: step.expect, actual, detail: error === undefined ? 'ok' : errorText(error) });
   }
   return results;
 }

@@ -81,6 +81,21 @@ export const SCENARIOS: Scenario[] = [
     ],
   },
   {
+    name: '--force-new-cluster: the survivor alone, writable, and it can grow again',
+    members: 3,
+    steps: [
+      { call: 'put', key: 'before', at: ['etcd-0', 'etcd-1', 'etcd-2'], expect: { ok: true } },
+      { event: { kind: 'kill', member: 'etcd-1', restart: false } },
+      { event: { kind: 'kill', member: 'etcd-2', restart: false } },
+      { event: { kind: 'kill', member: 'etcd-0', restart: false } },
+      { forceNewCluster: 'etcd-0' },
+      { call: 'memberList', at: ['etcd-0'], expect: { ok: true, members: ['etcd-0'] } },
+      { call: 'put', key: 'after', at: ['etcd-0'], expect: { ok: true } },
+      { call: 'addLearner', node: 'node-3', at: ['etcd-0'], expect: { ok: true } },
+      { call: 'memberList', at: ['etcd-0'], expect: { ok: true, members: ['', 'etcd-0'] } },
+    ],
+  },
+  {
     name: 'no member list from a member cut off from its peers',
     members: 3,
     steps: [

@@ -155,6 +155,8 @@ export interface EtcdFlags {
   clientURL?: string;
   initialCluster?: string;
   initialClusterState?: string;
+  /** `--force-new-cluster`: the member starts alone in a new membership, on what it has applied. */
+  forceNewCluster?: boolean;
 }
 
 /** Majority of n voters. */
@@ -408,11 +410,39 @@ export class EtcdModel {
       }
       if (!flags.name) return { ok: false, reason: '--name is required to join an existing cluster' };
     }
+    if (flags.forceNewCluster === true) {
+      if (!member.hasData) return { ok: false, reason: '--force-new-cluster needs the data directory of a member that has run' };
+      this.forceNewCluster(member);
+    }
     member.process = 'running';
     member.hasData = true;
     if (member.name === '') member.pending = { name: flags.name ?? '', clientURL: flags.clientURL ?? `http://${nodeIP}:2379` };
     this.sync();
     return { ok: true, memberId: member.id };
+  }
+
+  /**
+   * etcd's `--force-new-cluster`: the membership is rewritten to this member alone, which keeps what it has applied;
+   * the log beyond it (entries it never applied, acknowledged writes among them) is gone. The other members are
+   * removed: a process of theirs that hears the new cluster exits as a removed member does.
+   */
+  private forceNewCluster(member: ModelMember): void {
+    this.entries.splice(member.applied);
+    this.revisionNow = this.memberRevision(member);
+    for (const other of [...this.members.values()]) {
+      if (other === member) continue;
+      this.members.delete(other.id);
+      other.removed = true;
+      this.departed.set(other.id, other);
+    }
+    member.isLearner = false;
+    member.caughtUp = true;
+    this.leader = undefined;
+    this.electionAt = undefined;
+    this.alarmList.splice(0, this.alarmList.length, ...this.alarmList.filter((a) => a.memberId === member.id));
+    this.appendConf();
+    // Its own log: the rewritten membership is applied at once.
+    member.applied = this.entries.length;
   }
 
   // ---- client writes ------------------------------------------------------------------------------------------

@@ -148,7 +148,7 @@ export function etcdFlagsOf(pod: V1Pod): EtcdFlags {
   const container = pod.spec?.containers[0];
   const args = [...(container?.command ?? []), ...(container?.args ?? [])];
   const flags: EtcdFlags = {};
-  const set = (key: keyof EtcdFlags, flag: string): void => {
+  const set = (key: Exclude<keyof EtcdFlags, 'forceNewCluster'>, flag: string): void => {
     const value = flagOf(args, flag);
     // A member advertises its first URL to peers; --initial-cluster is a list in itself.
     if (value !== undefined) flags[key] = key === 'peerURL' || key === 'clientURL' ? (value.split(',')[0] ?? value) : value;
@@ -158,6 +158,7 @@ export function etcdFlagsOf(pod: V1Pod): EtcdFlags {
   set('clientURL', 'advertise-client-urls');
   set('initialCluster', 'initial-cluster');
   set('initialClusterState', 'initial-cluster-state');
+  if (args.some((a) => a === '--force-new-cluster' || a === '--force-new-cluster=true')) flags.forceNewCluster = true;
   return flags;
 }
 

@@ -41,7 +41,7 @@ export interface OtherPod {
 export interface RecoveryAssessment {
   plan: RecoveryPlan;
   /** The seed's pod (a survivor's own, or the new member a backup is restored into), on its node. */
-  seedPod?: { podName: string; nodeName?: string; endpoint: string };
+  seedPod?: SeedPod;
   /** From a backup: the seed's pod as it will be created (the snapshot's URL is added when it is) and the new token. */
   restore?: RestorePlan;
   otherPods: OtherPod[];
@@ -49,6 +49,14 @@ export interface RecoveryAssessment {
   approval: { autoApprove: boolean; timeoutMs: number };
   /** What the cluster looked like, in a line. */
   observed: string;
+}
+
+/** Where the seed runs, and its pod as a plain restart makes it: recreated from this if a retry finds the pod gone. */
+export interface SeedPod {
+  podName: string;
+  nodeName?: string;
+  endpoint: string;
+  manifest?: V1Pod;
 }
 
 /** A backup restore's seed: a new member on a healthy node, its pod made from a member's pod. */
@@ -74,7 +82,7 @@ const RESTORE_URL_SECONDS = 3600;
  * the lost membership, its pod copied from one of the cluster's own bare pods. Static pods and controller-owned pods
  * are not restored by the guardian: their owner makes them, not a copy.
  */
-async function restoredSeedPlan(runtime: ClusterRuntime, observation: ClusterObservation, podNames: readonly string[], backup: BackupMeta, nowMs: number): Promise<{ seedPod: NonNullable<RecoveryAssessment['seedPod']>; restore: RestorePlan }> {
+async function restoredSeedPlan(runtime: ClusterRuntime, observation: ClusterObservation, podNames: readonly string[], backup: BackupMeta, nowMs: number): Promise<{ seedPod: SeedPod; restore: RestorePlan }> {
   const objects = await runtime.kube.listPodObjects(runtime.namespace, runtime.podSelector);
   const workloadOf = (p: V1Pod) => classifyWorkload({ annotations: p.metadata?.annotations ?? {}, ownerReferences: p.metadata?.ownerReferences ?? [] });
   const template = objects.find((p) => !p.metadata?.deletionTimestamp && workloadOf(p).kind === 'movable') ?? objects.find((p) => workloadOf(p).kind === 'movable');
@@ -116,7 +124,7 @@ async function restoredSeedPlan(runtime: ClusterRuntime, observation: ClusterObs
     backup: { name: backup.name, sha256: backup.sha256, source: '' },
   });
   return {
-    seedPod: { podName: name, nodeName: node, endpoint },
+    seedPod: { podName: name, nodeName: node, endpoint, manifest: seedPod(pod, false) },
     restore: { pod, backup: backup.name, sha256: backup.sha256, revision: backup.revision, token, node, nodeReason: placement.chosen.reason },
   };
 }
@@ -226,9 +234,11 @@ export function createRecoveryActivities(deps: ActivityDeps) {
       for (const learner of observation.members.filter((m) => m.isLearner && m.podName !== undefined)) {
         otherPods.push({ member: memberLabel(learner), podName: learner.podName ?? '', memberDown: !learner.status.reachable });
       }
+      // Its pod as it is now: the restart recreates it from this if a retry finds it deleted and gone.
+      const survivorPod = await runtime.kube.getPod(runtime.namespace, seed.podName);
       return {
         plan,
-        seedPod: { podName: seed.podName, ...(seed.nodeName ? { nodeName: seed.nodeName } : {}), endpoint },
+        seedPod: { podName: seed.podName, ...(seed.nodeName ? { nodeName: seed.nodeName } : {}), endpoint, ...(survivorPod ? { manifest: seedPod(survivorPod, false) } : {}) },
         otherPods,
         desiredVoters: runtime.policy.desiredVoters,
         approval,
@@ -241,15 +251,20 @@ export function createRecoveryActivities(deps: ActivityDeps) {
      * to the seed alone; false is the plain restart after it. Waits until the seed is the leader of a one-member
      * cluster. A retry finds the pod already in the asked state and only waits.
      */
-    async restartSeed({ cluster, podName, endpoint, forceNewCluster }: { cluster: string; podName: string; endpoint: string; forceNewCluster: boolean }): Promise<{ restarted: boolean; memberId: string }> {
+    async restartSeed({ cluster, podName, endpoint, forceNewCluster, manifest }: { cluster: string; podName: string; endpoint: string; forceNewCluster: boolean; manifest?: V1Pod }): Promise<{ restarted: boolean; memberId: string }> {
       const runtime = runtimeOf(deps, cluster);
       const effects = effectsOf(deps);
       const want = forceNewCluster ? 'force-new-cluster' : 'restarted';
       return heartbeating(effects, `restart seed ${podName} (${want})`, (async () => {
         const pod = await runtime.kube.getPod(runtime.namespace, podName);
-        if (!pod) throw new NotReadyYetError(`the seed's pod ${podName} is gone; it is recreated from its own spec only while it exists`);
         let restarted = false;
-        if (pod.metadata?.annotations?.[RECOVERY_SEED_ANNOTATION] !== want || pod.metadata.deletionTimestamp) {
+        if (!pod) {
+          // Deleted by an earlier attempt whose answer was lost: made again from the plan's copy of it.
+          if (!manifest) throw new NotReadyYetError(`the seed's pod ${podName} is gone and the plan holds no copy of it to make it again`);
+          await runtime.kube.createPod(runtime.namespace, seedPod(manifest, forceNewCluster));
+          restarted = true;
+          log.info(`recovery: seed ${podName} made again from the plan's copy (its pod was gone)${forceNewCluster ? ' with --force-new-cluster' : ''}`, { cluster, pod: podName, forceNewCluster });
+        } else if (pod.metadata?.annotations?.[RECOVERY_SEED_ANNOTATION] !== want || pod.metadata.deletionTimestamp) {
           const next = seedPod(pod, forceNewCluster);
           if (!pod.metadata?.deletionTimestamp) await runtime.kube.deletePod(runtime.namespace, podName, 10, pod.metadata?.uid);
           await waitFor(deps, `the seed's old pod ${podName} to go`, 60_000, async () => ((await runtime.kube.getPod(runtime.namespace, podName)) === undefined ? true : undefined), 500);

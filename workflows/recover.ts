@@ -201,7 +201,7 @@ export async function recoverCluster(raw: unknown): Promise<RecoveryProgress> {
       );
     }
     if (restore === undefined) {
-      await step(`seed ${seed.podName}`, () => recovery(`restart ${seed.podName} with --force-new-cluster: it keeps its data, alone in a new membership`, '5m').restartSeed({ cluster, podName: seed.podName, endpoint: seed.endpoint, forceNewCluster: true }), (r) => `member ${r.memberId}`);
+      await step(`seed ${seed.podName}`, () => recovery(`restart ${seed.podName} with --force-new-cluster: it keeps its data, alone in a new membership`, '5m').restartSeed({ cluster, podName: seed.podName, endpoint: seed.endpoint, forceNewCluster: true, ...(seed.manifest ? { manifest: seed.manifest } : {}) }), (r) => `member ${r.memberId}`);
     } else {
       await step(
         `restore ${restore.backup} into ${seed.podName}`,
@@ -210,7 +210,7 @@ export async function recoverCluster(raw: unknown): Promise<RecoveryProgress> {
       );
     }
     await step(`restart ${seed.podName}`, () =>
-      recovery(`restart ${seed.podName} without ${restore === undefined ? '--force-new-cluster, so that no later restart forces a new cluster again' : 'its restore script, on its restored data'}`, '5m').restartSeed({ cluster, podName: seed.podName, endpoint: seed.endpoint, forceNewCluster: false }),
+      recovery(`restart ${seed.podName} without ${restore === undefined ? '--force-new-cluster, so that no later restart forces a new cluster again' : 'its restore script, on its restored data'}`, '5m').restartSeed({ cluster, podName: seed.podName, endpoint: seed.endpoint, forceNewCluster: false, ...(seed.manifest ? { manifest: seed.manifest } : {}) }),
     );
     const writable = await step('prove-write', () => recovery(`write a key through ${seed.podName} and read it back`, '2m').proveWritable({ cluster, endpoint: seed.endpoint, key: `etcd-guardian/recovery/${workflowInfo().runId}` }), (w) => `revision ${w.revision}`);
     progress.writable = { revision: writable.revision, at: new Date().toISOString() };

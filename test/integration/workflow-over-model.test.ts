@@ -685,6 +685,52 @@ describe('the recovery over the model', () => {
     return [...last].filter(([key, value]) => kv.get(key) !== value).map(([key]) => key);
   }
 
+  it("recovers the same way when the first answer of each mutating call is lost after its effect (the seed's pod deleted, a pod created, the write taken)", async () => {
+    const world = aWorld({ seed: 42, members: 3, nodes: 6, racks: 3, keys: 5 });
+    const lostOnce = new Set(['kube.deletePod', 'kube.createPod', 'etcd.put']);
+    const faulted: string[] = [];
+    let armed = false;
+    world.faults = (call) => {
+      const key = `${call.port}.${call.method}`;
+      if (!armed || !lostOnce.has(key)) return undefined;
+      // The deletion that matters is the seed's own: its pod is gone when the step is retried.
+      if (key === 'kube.deletePod' && call.args[1] !== survivor) return undefined;
+      lostOnce.delete(key);
+      faulted.push(`${key}(${String(call.args[1] ?? call.args[0])})`);
+      return { kind: 'lost-response' };
+    };
+    const survivor = follower(world);
+    const lost = names(voters(world)).filter((n) => n !== survivor);
+    for (const m of lost) world.apply({ kind: 'node-down', node: nodeOfPod(world, m) ?? '?' });
+    world.advance(45_000);
+    const s: Scenario = { name: 'recovery-lost-answers', world, watch: { mutations: [], violations: [] }, pacer: new Pacer(world), taskQueue: `workflow-over-model-recovery-lost-${Date.now()}` };
+    const { worker, running } = await workerFor(s, 'worker-lost-answers');
+    s.pacer.start();
+    try {
+      armed = true;
+      const handle = await client.workflow.start('recoverCluster', { taskQueue: s.taskQueue, workflowId: `recover-lost-${Date.now()}`, args: [{ cluster: SIM_CLUSTER, requestedBy: 'test' }] });
+      const deadline = Date.now() + 60_000;
+      while ((await handle.query<RecoveryProgress>('progress')).phase !== 'awaiting-approval') {
+        if (Date.now() > deadline) throw new Error('no plan waiting for approval');
+        await sleep(100);
+      }
+      await handle.signal('approve', { by: 'test' });
+      const result = (await handle.result()) as RecoveryProgress;
+      await checkHistory(s, handle, 'recover');
+      expect(faulted.map((f) => f.split('(')[0]).sort()).toEqual(['etcd.put', 'kube.createPod', 'kube.deletePod']);
+      expect(result.phase).toBe('succeeded');
+      expect(voters(world)).toHaveLength(3);
+      expect(names(healthyVoters(world))).toEqual(names(voters(world)));
+      expect(names(learners(world))).toEqual([]);
+      expect(names(voters(world))).toContain(survivor);
+      expect(writesNotServed(world)).toEqual([]);
+    } finally {
+      s.pacer.stop();
+      worker.shutdown();
+      await running;
+    }
+  });
+
   it('recovers from the survivor after two of three nodes are lost for good, approved, finished by a new worker after the first is shut down while it grows: the survivor alone, then three voters, every acknowledged write served', async () => {
     const world = aWorld({ seed: 41, members: 3, nodes: 6, racks: 3, keys: 5 });
     const watch: Watch = { mutations: [], violations: [] };

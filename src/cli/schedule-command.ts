@@ -1,7 +1,7 @@
 import { ScheduleNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
 import type { GuardianConfig } from '../config/schema';
-import { applyBackupSchedule, applyMonitorSchedule, backupScheduleIdFor, scheduleIdFor, triggerMonitor } from '../temporal/schedules';
+import { applyBackupSchedule, applyMonitorSchedule, backupScheduleIdFor, changeSchedules, scheduleIdFor, triggerMonitor, type ScheduleChange } from '../temporal/schedules';
 import { clusterNamed, cliConfig, temporalClient } from './context';
 
 /** How often a schedule checks that its monitor runs, and how late a missed check may still run. */
@@ -47,43 +47,12 @@ export function registerScheduleCommand(program: Command): void {
       await client.connection.close();
     });
 
-  type Client = Awaited<ReturnType<typeof temporalClient>>;
-  /** The same action on the cluster's backup schedule, when it has one: the two schedules are paused, resumed and deleted together. */
-  const andBackups = async (cluster: string, c: Client, act: (handle: ReturnType<Client['schedule']['getHandle']>) => Promise<void>): Promise<void> => {
-    await act(c.schedule.getHandle(backupScheduleIdFor(cluster))).catch((error: unknown) => {
-      if (!(error instanceof ScheduleNotFoundError)) throw error;
-    });
-  };
-  const simple: [string, string, string, (cluster: string, client: Client) => Promise<void>][] = [
-    [
-      'pause',
-      'paused',
-      "pause the schedule and the cluster's backup schedule (a running monitor keeps running; signal it to pause sampling)",
-      async (cluster, c) => {
-        await c.schedule.getHandle(scheduleIdFor(cluster)).pause('paused by etcd-guardian schedule pause');
-        await andBackups(cluster, c, (h) => h.pause('paused by etcd-guardian schedule pause'));
-      },
-    ],
-    [
-      'resume',
-      'resumed',
-      "resume a paused schedule and the cluster's backup schedule",
-      async (cluster, c) => {
-        await c.schedule.getHandle(scheduleIdFor(cluster)).unpause('resumed by etcd-guardian schedule resume');
-        await andBackups(cluster, c, (h) => h.unpause('resumed by etcd-guardian schedule resume'));
-      },
-    ],
-    [
-      'delete',
-      'deleted',
-      "delete the schedule and the cluster's backup schedule (a running monitor keeps running until terminated)",
-      async (cluster, c) => {
-        await c.schedule.getHandle(scheduleIdFor(cluster)).delete();
-        await andBackups(cluster, c, (h) => h.delete());
-      },
-    ],
+  const simple: [ScheduleChange, string, string][] = [
+    ['pause', 'paused', "pause the schedule and the cluster's backup schedule (a running monitor keeps running; signal it to pause sampling)"],
+    ['resume', 'resumed', "resume a paused schedule and the cluster's backup schedule"],
+    ['delete', 'deleted', "delete the schedule and the cluster's backup schedule (a running monitor keeps running until terminated)"],
   ];
-  for (const [name, done, description, run] of simple) {
+  for (const [name, done, description] of simple) {
     common(schedule.command(name))
       .description(description)
       .action(async (options: { config?: string; cluster?: string }) => {
@@ -91,7 +60,7 @@ export function registerScheduleCommand(program: Command): void {
         const client = await temporalClient(config);
         try {
           for (const cluster of selected(config, options.cluster)) {
-            await run(cluster.name, client);
+            await changeSchedules(client, cluster.name, name);
             process.stdout.write(`${scheduleIdFor(cluster.name)}: ${done}\n`);
           }
         } catch (error) {

@@ -170,3 +170,24 @@ export async function applyBackupSchedule(client: Client, spec: BackupScheduleSp
   await handle.update((previous) => ({ ...previous, spec: desired.spec, action: desired.action, policies: desired.policies }));
   return 'updated';
 }
+
+/** What `schedule pause|resume|delete` does to a cluster's schedules. */
+export type ScheduleChange = 'pause' | 'resume' | 'delete';
+
+/**
+ * Pause, resume or delete a cluster's schedules together: the monitor's (which must exist: ScheduleNotFoundError
+ * otherwise) and the backup schedule, when the cluster has one. One switch for everything the guardian schedules on a
+ * cluster; a running monitor keeps running either way.
+ */
+export async function changeSchedules(client: Client, cluster: string, change: ScheduleChange): Promise<void> {
+  const act = async (id: string): Promise<void> => {
+    const handle = client.schedule.getHandle(id);
+    if (change === 'pause') await handle.pause('paused by etcd-guardian schedule pause');
+    else if (change === 'resume') await handle.unpause('resumed by etcd-guardian schedule resume');
+    else await handle.delete();
+  };
+  await act(scheduleIdFor(cluster));
+  await act(backupScheduleIdFor(cluster)).catch((error: unknown) => {
+    if (!(error instanceof ScheduleNotFoundError)) throw error;
+  });
+}

@@ -7,7 +7,7 @@ import { Etcd3 } from 'etcd3';
 import { DirectoryBackupStore, readS3Credentials, S3BackupStore, type BackupStore } from '../../src/backup/store';
 import type { BackupMeta } from '../../src/domain/backups';
 import type { MemberStatusReport } from '../../src/sandbox';
-import { applyBackupSchedule, backupScheduleIdFor, runningMonitor, scheduleIdFor } from '../../src/temporal/schedules';
+import { applyBackupSchedule, applyMonitorSchedule, backupScheduleIdFor, changeSchedules, scheduleIdFor } from '../../src/temporal/schedules';
 import type { BackupProgress } from '../../workflows/backup';
 import type { MonitorStatus } from '../../workflows/monitor';
 import type { RecoveryProgress } from '../../workflows/recover';
@@ -292,25 +292,45 @@ describe('the migration and the operator', () => {
     expect(await applyBackupSchedule(h.client, { ...spec, everyMs: undefined })).toBe('none');
   });
 
-  it("the CLI pauses, resumes and deletes the monitor's schedule and the backup schedule together", async () => {
-    const configFile = writeConfigFile(h.sandbox, TUNING);
-    const cli = (...args: string[]) => runCli(builtCli(), ['schedule', ...args, '--config', configFile], h.sandbox.info.stateDir);
+  it("schedule pause, resume and delete act on the monitor's schedule and the backup schedule together", async () => {
     const ids = [scheduleIdFor(cluster), backupScheduleIdFor(cluster)];
     const paused = async (): Promise<boolean[]> => Promise.all(ids.map(async (id) => (await h.client.schedule.getHandle(id).describe()).state.paused));
-    let started: string | undefined;
+    const started = new Set<string>();
+    /** The monitors the monitor's schedule started: they outlive it, and are stopped at the end. */
+    const noteStarted = async (): Promise<void> => {
+      const info = (await h.client.schedule.getHandle(scheduleIdFor(cluster)).describe()).info;
+      for (const action of [...info.runningActions, ...info.recentActions.map((a) => a.action)]) started.add(action.workflow.workflowId);
+    };
+    const monitorSpec = { cluster, taskQueue: h.config.temporal.taskQueue, intervalMs: 1000, continueAsNewEvery: 100, everyMs: 3_600_000, catchupWindowMs: 60_000 };
     try {
-      expect((await cli('apply')).code).toBe(0);
-      started = await until('the schedule to start its monitor', () => runningMonitor(h.client, cluster));
+      expect(await applyMonitorSchedule(h.client, monitorSpec)).toBe('created');
+      expect(await applyBackupSchedule(h.client, { cluster, taskQueue: h.config.temporal.taskQueue, everyMs: 3_600_000 })).toBe('created');
       expect(await paused()).toEqual([false, false]);
-      expect((await cli('pause')).stdout).toBe(`${scheduleIdFor(cluster)}: paused\n`);
+      await changeSchedules(h.client, cluster, 'pause');
       expect(await paused()).toEqual([true, true]);
-      expect((await cli('resume')).code).toBe(0);
+      await changeSchedules(h.client, cluster, 'resume');
       expect(await paused()).toEqual([false, false]);
-      expect((await cli('delete')).code).toBe(0);
+      await noteStarted();
+      await changeSchedules(h.client, cluster, 'delete');
       for (const id of ids) await expect(h.client.schedule.getHandle(id).describe()).rejects.toThrow(ScheduleNotFoundError);
+      // A cluster without a backup schedule: only the monitor's is acted on.
+      await applyMonitorSchedule(h.client, monitorSpec);
+      await changeSchedules(h.client, cluster, 'pause');
+      expect((await h.client.schedule.getHandle(ids[0] ?? '').describe()).state.paused).toBe(true);
+      await noteStarted();
     } finally {
-      // The schedule's monitor (a dry run) keeps running after its schedule goes; the suite's own monitor stays.
-      if (started !== undefined) await h.client.workflow.getHandle(started).terminate('schedule test over');
+      // Whatever failed: no schedule left to start another monitor, and the monitors it started stopped (the
+      // suite's own monitor stays).
+      await noteStarted().catch(() => undefined);
+      for (const id of ids) {
+        await h.client.schedule
+          .getHandle(id)
+          .delete()
+          .catch((error: unknown) => {
+            if (!(error instanceof ScheduleNotFoundError)) throw error;
+          });
+      }
+      for (const id of started) await h.client.workflow.getHandle(id).terminate('schedule test over').catch(() => undefined);
     }
   });
 });

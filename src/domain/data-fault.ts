@@ -3,7 +3,8 @@
  * on is not the one it left: wiped (it refuses to bootstrap a member the cluster already has), a raft log shorter than
  * what the leader committed, a database file that does not open, a write-ahead log that fails its checksum, a snapshot
  * the log expects and the directory lacks. Read from the container's termination message (the end of its log, with
- * `terminationMessagePolicy: FallbackToLogsOnError`). Pure.
+ * `terminationMessagePolicy: FallbackToLogsOnError`: at most 2048 bytes, so a panic's own line may be cut off and only
+ * its stack left). Pure.
  */
 
 const CAUSES: readonly [RegExp, (match: RegExpMatchArray) => string][] = [
@@ -13,8 +14,10 @@ const CAUSES: readonly [RegExp, (match: RegExpMatchArray) => string][] = [
   ],
   [
     /tocommit\((\d+)\) is out of range \[lastIndex\((\d+)\)\]/,
-    (m) => `its raft log was lost or truncated: the leader committed index ${m[1] ?? '?'} and the member's log ends at ${m[2] ?? '?'}`,
+    (m) => `its raft log is gone or truncated (a wiped or damaged data directory): the leader committed index ${m[1] ?? '?'} and the member's log ends at ${m[2] ?? '?'}`,
   ],
+  // The same panic when the message keeps only the end of its stack (2048 bytes): raft panics in commitTo for nothing else.
+  [/\(\*raftLog\)\.commitTo/, () => "its raft log is gone or truncated (a wiped or damaged data directory): raft panicked committing entries the member's log does not have"],
   [/failed to (?:find|recover) .*snapshot|snapshot file doesn't exist/, () => "its database is missing or older than its write-ahead log's snapshot (etcd cannot recover its v3 backend)"],
   [/failed to open database|failed to map db file|invalid database|file size too small|checksum error|page \d+ already freed/, () => 'its database file (member/snap/db) is corrupt: etcd cannot open it'],
   [/crc mismatch/, () => 'its write-ahead log is corrupt (crc mismatch)'],

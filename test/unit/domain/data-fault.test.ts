@@ -16,7 +16,12 @@ describe('dataFaultOf', () => {
     [
       'a raft log lost while the member id stayed (raft panic)',
       'panic: tocommit(1042) is out of range [lastIndex(0)]. Was the raft log corrupted, truncated, or lost?',
-      "its raft log was lost or truncated: the leader committed index 1042 and the member's log ends at 0",
+      "its raft log is gone or truncated (a wiped or damaged data directory): the leader committed index 1042 and the member's log ends at 0",
+    ],
+    [
+      "the same panic cut to the end of its stack by the message's 2048 bytes",
+      '\tgo.uber.org/zap@v1.27.0/sugar.go:355 +0x12d\ngo.etcd.io/raft/v3.(*raftLog).commitTo(0xc0001a6380, 0x41a)\n\tgo.etcd.io/raft/v3@v3.6.0/log.go:322 +0x13c\ngo.etcd.io/raft/v3.(*raft).handleHeartbeat(0xc000352f08, {0x8, 0x9e1f, 0x0})',
+      "its raft log is gone or truncated (a wiped or damaged data directory): raft panicked committing entries the member's log does not have",
     ],
     ['a write-ahead log failing its checksum', '{"level":"fatal","msg":"failed to read WAL","error":"walpb: crc mismatch"}', "its write-ahead log is corrupt (crc mismatch)"],
     ['a truncated write-ahead log', '{"level":"fatal","msg":"failed to open WAL","error":"wal: unexpected EOF"}', "its write-ahead log is damaged: etcd cannot read it"],

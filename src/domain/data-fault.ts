@@ -12,6 +12,12 @@ const CAUSES: readonly [RegExp, (match: RegExpMatchArray) => string][] = [
     /member ([0-9a-f]+) has already been bootstrapped/,
     (m) => `its data directory was wiped: etcd refuses to bootstrap member ${m[1] ?? '?'} again, which the cluster already has ("has already been bootstrapped")`,
   ],
+  // A member that has run before validates peers only when it has no write-ahead log: its directory was emptied, and
+  // the flags it was created with no longer describe the cluster (the line can be cut to its end: 2048 bytes).
+  [
+    /(member count is unequal|no match found for existing member)/,
+    (m) => `its data directory was wiped: etcd starts it as a new member, and its --initial-cluster no longer matches the cluster ("${m[1] ?? '?'}")`,
+  ],
   [
     /tocommit\((\d+)\) is out of range \[lastIndex\((\d+)\)\]/,
     (m) => `its raft log is gone or truncated (a wiped or damaged data directory): the leader committed index ${m[1] ?? '?'} and the member's log ends at ${m[2] ?? '?'}`,

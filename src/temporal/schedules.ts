@@ -94,9 +94,22 @@ export async function applyMonitorSchedule(client: Client, spec: MonitorSchedule
   return 'updated';
 }
 
-/** The workflow id of the monitor the schedule is running now, if any. */
+/**
+ * The workflow id of the monitor the schedule is running now, if any. The schedule's list of running actions follows
+ * its runs some seconds late (up to half a minute here: a run it just started is missing, one just terminated still
+ * there), while its newest action is known at once: that one, when its workflow runs, else the list.
+ */
 export async function runningMonitor(client: Client, cluster: string): Promise<string | undefined> {
   const description = await client.schedule.getHandle(scheduleIdFor(cluster)).describe();
+  const newest = description.info.recentActions.at(-1)?.action.workflow.workflowId;
+  if (newest !== undefined) {
+    // The latest run of that id: a monitor that continued as new is the same monitor.
+    const execution = await client.workflow
+      .getHandle(newest)
+      .describe()
+      .catch(() => undefined);
+    if (execution?.status.name === 'RUNNING') return newest;
+  }
   return description.info.runningActions[0]?.workflow.workflowId;
 }
 

@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FaultKind, PressureLevels } from '../../../src/sandbox';
@@ -95,23 +96,25 @@ function faultOn(kind: FaultKind, pick: (scene: Scene) => string, levels: Pressu
 }
 
 /**
- * A follower's data directory deleted under its running etcd, and its process killed once (a pod-crash fault healed
- * at once): the kubelet restarts it on an empty directory and etcd stops with its own data error every time after.
+ * A follower's database file overwritten under its running etcd (a bad disk, a bad restore), and its process killed
+ * once (a pod-crash fault healed at once): the kubelet restarts it on the damaged file and etcd stops with its own
+ * data error every time after. A damaged file rather than a wiped directory: a wiped member whose flags still describe
+ * the cluster rejoins with an empty log instead of crashing, so which follower is hit would decide the scenario.
  */
-async function wipeFollowerData(scene: Scene): Promise<void> {
+async function corruptFollowerData(scene: Scene): Promise<void> {
   scene.victim = scene.follower;
   scene.victimNode = nodeOf(scene, scene.victim);
   const { core } = kubeFor(h.sandbox.info);
   const pod = await core.readNamespacedPod({ namespace: h.sandbox.info.etcd.namespace, name: scene.victim });
   const path = pod.spec?.volumes?.find((v) => v.name === 'data')?.hostPath?.path;
   if (path === undefined) throw new Error(`pod ${scene.victim} has no hostPath volume "data"`);
-  const dataDir = join(h.sandbox.info.stateDir, 'nodes', scene.victimNode, 'hostpath', path);
-  if (!existsSync(join(dataDir, 'member'))) throw new Error(`no etcd data in ${dataDir}`);
+  const db = join(h.sandbox.info.stateDir, 'nodes', scene.victimNode, 'hostpath', path, 'member', 'snap', 'db');
+  if (!existsSync(db)) throw new Error(`no etcd database at ${db}`);
   scene.faultAt = Date.now();
-  for (const entry of readdirSync(dataDir)) rmSync(join(dataDir, entry), { recursive: true, force: true });
+  writeFileSync(db, randomBytes(256 * 1024));
   await h.sandbox.fault('pod-crash', scene.victim);
   await h.sandbox.heal(scene.victim);
-  // Nothing to heal: the data is gone for good.
+  // Nothing to heal: the data is damaged for good.
   scene.healTargets = [];
 }
 
@@ -262,12 +265,10 @@ const scenarios: Scenario[] = [
   { name: "a follower's pod frozen", fault: faultOn('pod-freeze', follower), expect: migrated('replace'), migrates: true, quorumLoss: false },
   { name: "a follower's pod crash-looping", fault: faultOn('pod-crash', follower), expect: migrated(), migrates: true, quorumLoss: false },
   {
-    name: "a follower's data directory wiped (it crash-loops with etcd's data error)",
+    name: "a follower's database file damaged (it crash-loops with etcd's data error)",
     workloads: ['pods'],
-    fault: wipeFollowerData,
-    // An original member restarts with --initial-cluster-state=new and is refused; a successor joins as `existing` with an
-    // empty log and raft panics: both name the wiped directory.
-    expect: replacedNaming(/its last exit says (its data directory was wiped: etcd refuses to bootstrap member [0-9a-f]+ again|its raft log is gone or truncated \(a wiped or damaged data directory\))/),
+    fault: corruptFollowerData,
+    expect: replacedNaming(/its last exit says its database file \(member\/snap\/db\) is corrupt: etcd cannot open it/),
     migrates: true,
     quorumLoss: false,
   },

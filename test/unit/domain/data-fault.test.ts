@@ -9,6 +9,16 @@ describe('dataFaultOf', () => {
       'its data directory was wiped: etcd refuses to bootstrap member 4fdc66716f67c6c8 again, which the cluster already has ("has already been bootstrapped")',
     ],
     [
+      "a wiped successor's restart as --initial-cluster-state=existing with the flags of a membership since changed (3.6, the message's end)",
+      'RemovedMemberIDs:[]}: PeerURLs: no match found for existing member (3340cec9cca334d5, [http://127.20.0.3:2380]), last resolver error (resolved urls: \\"http://127.20.0.3:2380\\" != \\"http://127.20.0.6:2380\\")","stacktrace":"go.etcd.io/etcd/server/v3/etcdmain.startEtcdOrProxyV2"}',
+      'its data directory was wiped: etcd starts it as a new member, and its --initial-cluster no longer matches the cluster ("no match found for existing member")',
+    ],
+    [
+      'the same with a member more or less than its flags name',
+      '{"level":"fatal","msg":"discovery failed","error":"error validating peerURLs {ClusterID:fbb9ee1fd58add55 Members:[...] RemovedMemberIDs:[]}: member count is unequal"}',
+      'its data directory was wiped: etcd starts it as a new member, and its --initial-cluster no longer matches the cluster ("member count is unequal")',
+    ],
+    [
       'a database file overwritten (3.6, zap panic then the Go panic)',
       '{"level":"panic","ts":"2026-12-01T14:22:58.619760Z","caller":"backend/backend.go:205","msg":"failed to open database","error":"invalid database"}\npanic: failed to open database\n\ngoroutine 121 [running]:',
       'its database file (member/snap/db) is corrupt: etcd cannot open it',

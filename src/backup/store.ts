@@ -6,7 +6,6 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, NoSuchKey, NotFound, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { pathToFileURL } from 'node:url';
 import { newS3Client } from './s3-client';
 import { parse } from 'yaml';
 import type { BackupMeta } from '../domain/backups';
@@ -37,7 +36,7 @@ export interface BackupStore {
   checksum(cluster: string, name: string): Promise<{ bytes: number; sha256: string }>;
   /**
    * Where a pod fetches the snapshot from, for a restore: a presigned GET URL valid `expiresSeconds` (the bucket's
-   * endpoint must be reachable from the nodes as it is from the worker), or a `file://` URL of the directory store's
+   * endpoint must be reachable from the nodes as it is from the worker), or the absolute path of the directory store's
    * file (which a pod reads only where its node sees the same directory, as the sandbox's nodes do).
    */
   sourceFor(cluster: string, name: string, expiresSeconds: number): Promise<string>;
@@ -330,7 +329,7 @@ export class DirectoryBackupStore implements BackupStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new BackupNotFoundError(`no snapshot ${source}`);
       throw error;
     }
-    return pathToFileURL(source).href;
+    return source;
   }
 }
 

@@ -150,11 +150,17 @@ describe.each<[string, () => { store: BackupStore; cleanup: () => void }]>([
       const read = await store.download('contract', meta.name, join(work, 'out.db'));
       expect(read.bytes).toBe(bytes.length);
       expect(readFileSync(join(work, 'out.db')).equals(bytes)).toBe(true);
+      expect(await store.checksum('contract', meta.name)).toEqual(read);
+      // What a restoring pod is handed: a presigned URL anyone may GET for a while, or the file's absolute path.
+      const source = await store.sourceFor('contract', meta.name, 60);
+      const fetched = source.startsWith('/') ? readFileSync(source) : Buffer.from(await (await fetch(source)).arrayBuffer());
+      expect(fetched.equals(bytes)).toBe(true);
       await store.putMeta({ ...meta, verified: { revision: 42, keys: 7, hashKv: '123', compactRevision: 0, at: '2026-12-01T00:01:00.000Z', tookMs: 5 } });
       expect((await store.get('contract', meta.name))?.verified?.at).toBe('2026-12-01T00:01:00.000Z');
       await store.remove('contract', meta.name);
       expect(await store.list('contract')).toEqual([]);
       await expect(store.download('contract', meta.name, join(work, 'gone.db'))).rejects.toThrow(/no snapshot .*contract-20261201T000000Z-abc\.db/);
+      await expect(store.sourceFor('contract', meta.name, 60)).rejects.toThrow(/no snapshot .*contract-20261201T000000Z-abc\.db/);
     } finally {
       rmSync(work, { recursive: true, force: true });
       cleanup();

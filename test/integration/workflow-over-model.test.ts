@@ -225,6 +225,23 @@ async function checkHistory(s: Scenario, handle: WorkflowHandle, prefix = 'migra
   }
 }
 
+/** Both workers of a run shut down mid-way completed workflow tasks of it: the second finished from the history. */
+async function expectFinishedByBoth(handle: WorkflowHandle): Promise<void> {
+  const history = await handle.fetchHistory();
+  const identities = new Set((history.events ?? []).map((e) => e.workflowTaskCompletedEventAttributes?.identity).filter((i): i is string => typeof i === 'string'));
+  expect([...identities].sort()).toEqual(['worker-after-crash', 'worker-before-crash']);
+}
+
+/** Stop the first worker (if the test did not) and the second (if it started). */
+async function stopWorkers(first: { worker: Worker; running: Promise<void> }, second: { worker: Worker; running: Promise<void> } | undefined): Promise<void> {
+  if (first.worker.getState() === 'RUNNING') first.worker.shutdown();
+  await first.running;
+  if (second) {
+    second.worker.shutdown();
+    await second.running;
+  }
+}
+
 /** Run one migration on a fresh worker to its end. */
 async function run(s: Scenario, member: string, strategy: 'auto' | 'replace' | 'surge'): Promise<{ outcome: Outcome; handle: WorkflowHandle }> {
   const { worker, running } = await workerFor(s, `worker-${s.name}`);
@@ -475,17 +492,10 @@ it('finishes the migration on a new worker after the first is shut down mid-run 
     expectNoFailedStep(result);
     expectMoved(s, result, moved, before);
     // Both workers completed workflow tasks of this run.
-    const history = await handle.fetchHistory();
-    const identities = new Set((history.events ?? []).map((e) => e.workflowTaskCompletedEventAttributes?.identity).filter((i): i is string => typeof i === 'string'));
-    expect([...identities].sort()).toEqual(['worker-after-crash', 'worker-before-crash']);
+    await expectFinishedByBoth(handle);
   } finally {
     pacer.stop();
-    if (first.worker.getState() === 'RUNNING') first.worker.shutdown();
-    await first.running;
-    if (second) {
-      second.worker.shutdown();
-      await second.running;
-    }
+    await stopWorkers(first, second);
   }
 });
 
@@ -659,17 +669,10 @@ describe('the maintenance over the model', () => {
       // The membership is what it was, every voter healthy, no write lost, quorum all along.
       expect(names(voters(world))).toEqual(['etcd-0', 'etcd-1', 'etcd-2']);
       expectSafeEnd(s);
-      const history = await handle.fetchHistory();
-      const identities = new Set((history.events ?? []).map((e) => e.workflowTaskCompletedEventAttributes?.identity).filter((i): i is string => typeof i === 'string'));
-      expect([...identities].sort()).toEqual(['worker-after-crash', 'worker-before-crash']);
+      await expectFinishedByBoth(handle);
     } finally {
       s.pacer.stop();
-      if (first.worker.getState() === 'RUNNING') first.worker.shutdown();
-      await first.running;
-      if (second) {
-        second.worker.shutdown();
-        await second.running;
-      }
+      await stopWorkers(first, second);
     }
   });
 });
@@ -801,17 +804,10 @@ describe('the recovery over the model', () => {
       for (const v of voters(world)) expect(lostNodes).not.toContain(nodeOfPod(world, v.name));
       expect(world.put('after', 'ok').ok).toBe(true);
       expect(writesNotServed(world)).toEqual([]);
-      const history = await handle.fetchHistory();
-      const identities = new Set((history.events ?? []).map((e) => e.workflowTaskCompletedEventAttributes?.identity).filter((i): i is string => typeof i === 'string'));
-      expect([...identities].sort()).toEqual(['worker-after-crash', 'worker-before-crash']);
+      await expectFinishedByBoth(handle);
     } finally {
       s.pacer.stop();
-      if (first.worker.getState() === 'RUNNING') first.worker.shutdown();
-      await first.running;
-      if (second) {
-        second.worker.shutdown();
-        await second.running;
-      }
+      await stopWorkers(first, second);
     }
   });
 });

@@ -4,7 +4,7 @@ import { RECOVERY_SEED_ANNOTATION, RESTORE_ENV, RESTORE_FAILED_EXIT, restoredSee
 import { clientURLFor, peerURLFor } from '../src/domain/membership';
 import { nextMemberName } from '../src/domain/naming';
 import type { ClusterObservation } from '../src/domain/observation';
-import { choosePlacement } from '../src/domain/placement';
+import { choosePlacement, restorePlacementRequest } from '../src/domain/placement';
 import { classifyWorkload, unmovableReason } from '../src/domain/workload';
 import { memberLabel } from '../src/domain/risk';
 import type { BackupMeta } from '../src/domain/backups';
@@ -91,16 +91,7 @@ async function restoredSeedPlan(runtime: ClusterRuntime, observation: ClusterObs
     const why = first ? unmovableReason(first.metadata?.name ?? '?', workloadOf(first)) : `no pod of cluster ${observation.cluster} is left to copy the spec from`;
     throw new RecoveryRefusedError('RECOVERY_UNSUPPORTED', `cluster ${observation.cluster} can only come back from backup ${backup.name}, and the guardian restores only into bare pods it can copy: ${why ?? 'no bare pod'}; restore it by hand with etcdutl snapshot restore (README "Recovery from lost quorum")`);
   }
-  const excluded = new Map<string, string>();
-  for (const pod of observation.pods) if (pod.nodeName && !excluded.has(pod.nodeName)) excluded.set(pod.nodeName, `holds pod ${pod.name} of the lost membership`);
-  const placement = choosePlacement({
-    nodes: observation.nodes,
-    remainingMembers: [],
-    excludedNodes: excluded,
-    tolerations: runtime.policy.tolerations,
-    thresholds: runtime.policy.thresholds,
-    ...(runtime.policy.placement ? { placement: runtime.policy.placement } : {}),
-  });
+  const placement = choosePlacement(restorePlacementRequest(observation, runtime.policy));
   if (!placement.chosen) throw new RecoveryRefusedError('NO_SOURCE', `backup ${backup.name} has no healthy node to be restored on: ${placement.summary}`);
   const node = placement.chosen.node;
   const name = nextMemberName(runtime.policy.memberNamePrefix, [...observation.members.map((m) => m.name), ...podNames]);

@@ -63,6 +63,11 @@ function recovery(summary: string, startToCloseTimeout: '2m' | '5m') {
   });
 }
 
+/** What a plan recovers from, as a key: the same seed member or the same backup. */
+function sourceOf(plan: RecoveryAssessment['plan']): string {
+  return plan.source === 'survivor' ? `survivor ${plan.seed.id}` : `backup ${plan.backup.name}`;
+}
+
 function planDetails(p: RecoveryProgress): string {
   const a = p.assessment;
   const lines = [`**recovery of ${p.cluster}**: ${p.phase}`];
@@ -184,8 +189,8 @@ export async function recoverCluster(raw: unknown): Promise<RecoveryProgress> {
     // What was approved may have changed while it waited: quorum back, another survivor ahead, a newer backup. Act
     // only on the same source.
     const fresh = await step('re-plan', plan, (a) => (a.plan.source === 'survivor' ? `seed ${a.plan.seed.member}` : `backup ${a.plan.backup.name}`));
-    const approved = assessment.plan.source === 'survivor' ? `survivor ${assessment.plan.seed.id}` : `backup ${assessment.plan.backup.name}`;
-    const now = fresh.plan.source === 'survivor' ? `survivor ${fresh.plan.seed.id}` : `backup ${fresh.plan.backup.name}`;
+    const approved = sourceOf(assessment.plan);
+    const now = sourceOf(fresh.plan);
     const seed = fresh.seedPod;
     const restore = fresh.restore;
     if (now !== approved || seed === undefined || (fresh.plan.source === 'backup' && restore === undefined)) {

@@ -201,15 +201,19 @@ export class S3BackupStore implements BackupStore {
     }
   }
 
-  async download(cluster: string, name: string, file: string): Promise<{ bytes: number; sha256: string }> {
-    let body: Readable;
+  /** The snapshot's bytes as a stream; BackupNotFoundError when the bucket has none. */
+  private async snapshotBody(cluster: string, name: string): Promise<Readable> {
     try {
       const object = await this.client.send(new GetObjectCommand({ Bucket: this.settings.bucket, Key: this.key(cluster, name, 'db') }));
-      body = object.Body as Readable;
+      return object.Body as Readable;
     } catch (error) {
       if (error instanceof NoSuchKey) throw new BackupNotFoundError(`no snapshot ${this.urlOf(cluster, name)}`);
       throw error;
     }
+  }
+
+  async download(cluster: string, name: string, file: string): Promise<{ bytes: number; sha256: string }> {
+    const body = await this.snapshotBody(cluster, name);
     await mkdir(dirname(file), { recursive: true, mode: 0o700 });
     const counter = hashing();
     await pipeline(body, counter.stream, createWriteStream(file, { mode: 0o600 }));
@@ -222,14 +226,7 @@ export class S3BackupStore implements BackupStore {
   }
 
   async checksum(cluster: string, name: string): Promise<{ bytes: number; sha256: string }> {
-    let body: Readable;
-    try {
-      body = (await this.client.send(new GetObjectCommand({ Bucket: this.settings.bucket, Key: this.key(cluster, name, 'db') }))).Body as Readable;
-    } catch (error) {
-      if (error instanceof NoSuchKey) throw new BackupNotFoundError(`no snapshot ${this.urlOf(cluster, name)}`);
-      throw error;
-    }
-    return hashOf(body);
+    return hashOf(await this.snapshotBody(cluster, name));
   }
 
   async sourceFor(cluster: string, name: string, expiresSeconds: number): Promise<string> {
@@ -310,18 +307,8 @@ export class DirectoryBackupStore implements BackupStore {
     await rm(this.path(cluster, name, 'db'), { force: true });
   }
 
-  async checksum(cluster: string, name: string): Promise<{ bytes: number; sha256: string }> {
-    const source = this.path(cluster, name, 'db');
-    try {
-      await stat(source);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new BackupNotFoundError(`no snapshot ${source}`);
-      throw error;
-    }
-    return hashOf(createReadStream(source));
-  }
-
-  async sourceFor(cluster: string, name: string): Promise<string> {
+  /** The snapshot's absolute path; BackupNotFoundError when the directory has none. */
+  private async existingSnapshot(cluster: string, name: string): Promise<string> {
     const source = resolve(this.path(cluster, name, 'db'));
     try {
       await stat(source);
@@ -330,6 +317,14 @@ export class DirectoryBackupStore implements BackupStore {
       throw error;
     }
     return source;
+  }
+
+  async checksum(cluster: string, name: string): Promise<{ bytes: number; sha256: string }> {
+    return hashOf(createReadStream(await this.existingSnapshot(cluster, name)));
+  }
+
+  async sourceFor(cluster: string, name: string): Promise<string> {
+    return this.existingSnapshot(cluster, name);
   }
 }
 

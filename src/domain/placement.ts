@@ -208,3 +208,21 @@ export function placementRequestFor(
     ...(policy.placement ? { placement: policy.placement } : {}),
   };
 }
+
+/**
+ * Where a quorum-loss recovery restores a backup: any healthy node the policy allows that holds no pod of the lost
+ * membership (whose processes may still hold the ports, or whose node may come back), with no member to spread from:
+ * the new member is the cluster's first.
+ */
+export function restorePlacementRequest(observation: ClusterObservation, policy: Policy): PlacementRequest {
+  const excluded = new Map<string, string>();
+  for (const pod of observation.pods) if (pod.nodeName && !excluded.has(pod.nodeName)) excluded.set(pod.nodeName, `holds pod ${pod.name} of the lost membership`);
+  return {
+    nodes: observation.nodes,
+    remainingMembers: [],
+    excludedNodes: excluded,
+    tolerations: policy.tolerations,
+    thresholds: policy.thresholds,
+    ...(policy.placement ? { placement: policy.placement } : {}),
+  };
+}

@@ -270,7 +270,7 @@ export class PodWorker {
         ...resolved.env,
       },
       cwd: placement.podDir,
-      logPath: join(this.deps.paths.logs, `${this.name}.log`),
+      logPath: this.logPath(),
       pidFile: { dir: join(this.deps.paths.run, 'pods'), file: `${this.namespace}_${this.name}` },
     });
     if (this.everStarted) this.restartCount++;
@@ -284,6 +284,11 @@ export class PodWorker {
     if (this.suspended || this.closed) proc.signal('SIGKILL');
     void proc.exited.then((exit) => this.onExit(proc, exit));
     this.deps.logger.info({ pod: this.key, pid: proc.pid, restartCount: this.restartCount }, 'container started');
+  }
+
+  /** The container's log, every start of it appended. */
+  private logPath(): string {
+    return join(this.deps.paths.logs, `${this.name}.log`);
   }
 
   private waitAndRetry(reason: string, message: string, delayMs: number): void {
@@ -301,7 +306,7 @@ export class PodWorker {
     this.frozen = false;
     const exitCode = exitCodeOf(exit);
     // FallbackToLogsOnError: an error exit's message is the end of the container's log, as the kubelet gives it.
-    const message = exitCode !== 0 && this.container()?.terminationMessagePolicy === 'FallbackToLogsOnError' ? fallbackTerminationMessage(join(this.deps.paths.logs, `${this.name}.log`)) : undefined;
+    const message = exitCode !== 0 && this.container()?.terminationMessagePolicy === 'FallbackToLogsOnError' ? fallbackTerminationMessage(this.logPath()) : undefined;
     this.lastTermination = {
       exitCode,
       reason: exitCode === 0 ? 'Completed' : 'Error',

@@ -1,8 +1,8 @@
 import { repellingTaints } from '../../../src/domain/nodes';
 import type { NodeObservation } from '../../../src/domain/observation';
-import { choosePlacement, placeOn, type PlacementRequest } from '../../../src/domain/placement';
+import { choosePlacement, placeOn, restorePlacementRequest, type PlacementRequest } from '../../../src/domain/placement';
 import { DEFAULT_THRESHOLDS } from '../../../src/domain/policy';
-import { aDownNode, aNode, aPressuredNode } from '../../builders';
+import { aCluster, aDownNode, aNode, aPolicy, aPressuredNode, withNode } from '../../builders';
 
 /** Members etcd-0 and etcd-2 stay on node-0 (r0, z0) and node-2 (r2, z1); etcd-1 is leaving node-1 (r1, z0). */
 function request(nodes: NodeObservation[], overrides: Partial<PlacementRequest> = {}): PlacementRequest {
@@ -138,5 +138,17 @@ describe('placement on the node an operator named', () => {
     const result = placeOn(choosePlacement(request(nodes)), 'node-5');
     expect(result.chosen).toBeUndefined();
     expect(result.summary).toMatch(/^the node asked for, node-5, cannot host a member now: not ready/);
+  });
+});
+
+describe('restorePlacementRequest', () => {
+  it.each<[string, ReturnType<typeof aCluster>, string | undefined]>([
+    ['a healthy node that holds no pod of the lost membership', aCluster(3), 'node-3'],
+    ['not a node that is down', withNode(aCluster(3), aDownNode(3)), 'node-4'],
+    ['none, when every healthy node holds a pod of the lost membership', withNode(withNode(withNode(aCluster(3), aDownNode(3)), aDownNode(4)), aDownNode(5)), undefined],
+  ])('%s', (_case, observation, node) => {
+    const result = choosePlacement(restorePlacementRequest(observation, aPolicy()));
+    expect(result.chosen?.node).toBe(node);
+    for (const held of ['node-0', 'node-1', 'node-2']) expect(result.refused.find((r) => r.node === held)?.reasons).toEqual([`holds pod etcd-${held.slice(-1)} of the lost membership`]);
   });
 });

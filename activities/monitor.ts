@@ -1,4 +1,5 @@
-import { log } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
+import { underFreeze, type Freeze } from '../src/domain/fleet';
 import { assembleObservation, memberSummaries, type KubeSnapshot, type MemberSummary, type RaftSnapshot } from '../src/domain/assemble';
 import { planMigration, type Decision, type MigrationState } from '../src/domain/plan';
 import { recoveryDue } from '../src/domain/recovery';
@@ -59,7 +60,8 @@ export function createMonitorActivities(deps: ActivityDeps) {
       const runtime = runtimeOf(deps, input.cluster);
       const observation = assembleObservation(input.cluster, input.raft, input.kube, runtime.addressing);
       const { assessment, window } = assessRisk(observation, runtime.policy, input.window);
-      const decision = planMigration(observation, assessment, runtime.policy, input.migration, deps.now());
+      const frozen = await frozenNow(deps, input.cluster);
+      const decision = underFreeze(planMigration(observation, assessment, runtime.policy, input.migration, deps.now()), frozen);
       logDecision(input.cluster, assessment, decision);
       await publishClientEndpoints(runtime, observation, deps.now());
       // After the decision: a stale backup is for a person to see, never a reason to move a member.
@@ -80,7 +82,7 @@ export function createMonitorActivities(deps: ActivityDeps) {
         cooldownMs: runtime.policy.cooldownMs,
       });
       return {
-        ...(due && !runtime.policy.dryRun && runtime.quorumLostSince !== undefined ? { recoveryDue: { lostForMs: nowMs - runtime.quorumLostSince } } : {}),
+        ...(due && !runtime.policy.dryRun && !frozen && runtime.quorumLostSince !== undefined ? { recoveryDue: { lostForMs: nowMs - runtime.quorumLostSince } } : {}),
         members: memberSummaries(observation),
         assessment: withBackupFinding(assessment, stale),
         decision,
@@ -89,6 +91,17 @@ export function createMonitorActivities(deps: ActivityDeps) {
       };
     },
   });
+}
+
+/** The freeze over the cluster, or undefined; a coordinator that cannot be read freezes nothing here (the lease still does). */
+async function frozenNow(deps: ActivityDeps, cluster: string): Promise<Freeze | undefined> {
+  if (!deps.freezeOf) return undefined;
+  try {
+    return await deps.freezeOf(Context.current().info.taskQueue, cluster);
+  } catch (error) {
+    log.warn(`cluster ${cluster}: could not read the fleet's freezes: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  }
 }
 
 /** A decision other than "none", with the figures behind it: a migration planned at info, an alert at warn. */

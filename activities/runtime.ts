@@ -1,3 +1,5 @@
+import type { Freeze } from '../src/domain/fleet';
+import type { FleetSettings } from './fleet';
 import type { BackupStore, S3Settings } from '../src/backup/store';
 import type { Addressing } from '../src/domain/membership';
 import type { Policy } from '../src/domain/policy';
@@ -60,6 +62,10 @@ export interface ActivityDeps {
    * the simulation passes a virtual clock so that a migration runs in milliseconds.
    */
   effects?: ActivityEffects;
+  /** The fleet's budget and how long an operation waits for its lease; absent: no limits, an hour. */
+  fleet?: FleetSettings;
+  /** The freeze over a cluster, as the coordinator of the task queue says (cached); absent: nothing is frozen. */
+  freezeOf?: (taskQueue: string, cluster: string) => Promise<Freeze | undefined>;
 }
 
 /** How an activity waits and shows it is alive. */

@@ -5,6 +5,7 @@ import { createRecoveryActivities } from '../activities/recovery';
 import { createStoredBackupActivities } from '../activities/stored-backups';
 import { createMaintenanceActivities } from '../activities/maintenance';
 import { createMigrationActivities } from '../activities/migration';
+import { createFleetActivities, freezeReader } from '../activities/fleet';
 import { createMonitorActivities } from '../activities/monitor';
 import { createStatefulSetActivities } from '../activities/statefulset';
 import type { ActivityDeps } from '../activities/runtime';
@@ -23,7 +24,7 @@ export function sourceWorkflows(): WorkflowSource {
 
 /** Every activity of the guardian, built from its dependencies. */
 export function createActivities(deps: ActivityDeps, temporal?: Client) {
-  return { ...createMonitorActivities(deps), ...createBackupActivities(deps), ...createStoredBackupActivities(deps), ...createRecoveryActivities(deps), ...createMigrationActivities(deps), ...createMaintenanceActivities(deps), ...createStatefulSetActivities(deps), ...createTrackingActivities(temporal ? { temporal } : {}) };
+  return { ...createMonitorActivities(deps), ...createBackupActivities(deps), ...createStoredBackupActivities(deps), ...createRecoveryActivities(deps), ...createMigrationActivities(deps), ...createMaintenanceActivities(deps), ...createStatefulSetActivities(deps), ...createTrackingActivities(temporal ? { temporal } : {}), ...createFleetActivities({ clusters: deps.clusters, ...(temporal ? { temporal } : {}), ...(deps.fleet ? { fleet: deps.fleet } : {}) }) };
 }
 
 /** The worker of the guardian: the one place where config becomes clients, gateways and a Temporal worker. */
@@ -38,7 +39,13 @@ export async function createGuardianWorker(
   const connection = options.connection ?? (await NativeConnection.connect({ address: config.temporal.address, ...(tls ? { tls } : {}) }).catch(explained));
   // The tracking activities read visibility through a plain client of their own.
   const client = new Client({ connection: await Connection.connect({ address: config.temporal.address, ...(tls ? { tls } : {}) }).catch(explained), namespace: config.temporal.namespace });
-  const deps: ActivityDeps = { clusters: buildClusterRuntimes(config), now: () => new Date(), ...options.deps };
+  const deps: ActivityDeps = {
+    clusters: buildClusterRuntimes(config),
+    now: () => new Date(),
+    fleet: { budget: { ...config.fleet.budget }, leaseTimeoutMs: config.fleet.leaseTimeout },
+    freezeOf: freezeReader(client),
+    ...options.deps,
+  };
   const source = options.source ?? sourceWorkflows();
   const workerOptions: WorkerOptions = {
     connection,

@@ -5,3 +5,4 @@ export { repairMembership } from './repair';
 export { maintainCluster } from './maintain';
 export { backupCluster } from './backup';
 export { recoverCluster } from './recover';
+export { fleetCoordinator } from './fleet';

@@ -1,18 +1,20 @@
-import { ApplicationFailure, CancellationScope, defineQuery, isCancellation, setCurrentDetails, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, defineQuery, isCancellation, patched, setCurrentDetails, setHandler, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import { SA } from '../src/config/search-attributes';
 import { parseMaintainClusterInput, type MaintainClusterInput } from '../src/config/workflow-inputs';
 import type { MaintenancePlan } from '../src/domain/maintenance';
 import { maintenancePlanDetails, stepSummary } from '../src/domain/summaries';
 import { failureType, invalidInputFailure, rootMessage } from './failures';
 import { invokerOf } from './invoke';
+import { FLEET_LEASE, withClusterLease, type FleetLease, type LeaseProgress } from './lease';
 import { MAINTENANCE_ACTIVITY_CLASS, runMaintenance, type MaintenanceInvoke, type MaintenanceRun, type MaintenanceStepActivities } from './run-maintenance';
 import { Saga, type StepRecord } from './saga';
 import { MIGRATION_TIMING, scaledTiming } from './timing';
 
 /** What the maintenance's `progress` query answers. */
-export interface MaintenanceProgress {
+export interface MaintenanceProgress extends LeaseProgress {
   cluster: string;
-  phase: 'validating' | 'planning' | 'maintaining' | 'succeeded' | 'failed';
+  /** `waiting`: for a fleet lease (the budget, a freeze), with why in `waitingFor`. */
+  phase: 'validating' | 'planning' | 'waiting' | 'maintaining' | 'succeeded' | 'failed';
   plan?: MaintenancePlan;
   currentStep?: string;
   steps: StepRecord[];
@@ -52,6 +54,13 @@ export async function maintainCluster(raw: unknown): Promise<MaintenanceResult> 
     throw invalidInputFailure(error) ?? error;
   }
   upsertSearchAttributes([{ key: SA.cluster, value: input.cluster }, { key: SA.strategy, value: 'maintenance' }]);
+  // Runs recorded before fleet leases replay without one.
+  return withClusterLease(progress, !input.dryRun && patched(FLEET_LEASE), { cluster: input.cluster, operation: 'maintenance', description: `${input.mode} maintenance of ${input.cluster}${input.reason ? `: ${input.reason}` : ''}` }, (lease) =>
+    maintainUnderLease(input, progress, saga, lease),
+  );
+}
+
+async function maintainUnderLease(input: MaintainClusterInput, progress: MaintenanceProgress, saga: Saga, lease: FleetLease | undefined): Promise<MaintenanceResult> {
   progress.phase = 'planning';
   const quick = MIGRATION_TIMING.quick;
   const plan = await saga
@@ -81,7 +90,7 @@ export async function maintainCluster(raw: unknown): Promise<MaintenanceResult> 
   progress.phase = 'maintaining';
   const timing = scaledTiming(MIGRATION_TIMING, plan.endpointTimeoutMs);
   try {
-    const run = await runMaintenance(plan, { cluster: input.cluster, invoke, saga, timing, sleep: (ms) => sleep(ms) });
+    const run = await runMaintenance(plan, { cluster: input.cluster, invoke, saga, timing, sleep: (ms) => sleep(ms), ...(lease ? { betweenSteps: () => lease.betweenSteps() } : {}) });
     progress.phase = 'succeeded';
     return { ...result, ...run };
   } catch (error) {

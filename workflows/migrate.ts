@@ -12,12 +12,15 @@ import {
 } from '@temporalio/workflow';
 import { SA } from '../src/config/search-attributes';
 import { parseMigrateMemberInput, type MigrateMemberInput } from '../src/config/workflow-inputs';
+import { migrationDomains } from '../src/domain/fleet';
+import type { MigrationPlan } from '../src/domain/plan';
 import { migrationPlanDetails, stepSummary } from '../src/domain/summaries';
 import { migrationSamples, type MigrationOutcome } from '../src/observability/migration-metrics';
 import { recordSamples } from '../src/observability/record';
 import { failureType, invalidInputFailure, rootMessage } from './failures';
 import { migrateMemberV1 } from './legacy/migrate-v1';
 import { invoke, proxyFor } from './invoke';
+import { FLEET_LEASE, FleetLease } from './lease';
 import { runPlan } from './run-plan';
 import { Saga, type StepRecord, type StepStatus } from './saga';
 import { MIGRATION_TIMING, scaledTiming } from './timing';
@@ -76,14 +79,31 @@ export async function migrateMember(raw: unknown): Promise<MigrationResult> {
   };
 
   progress.phase = 'planning';
-  const plan = await saga.step(
-    'plan',
-    () => proxyFor(MIGRATION_TIMING.quick, stepSummary('plan', `observe ${input.cluster} and plan the ${input.strategy} migration of ${input.member}`)).prepareMigration(request),
-    (p) => `${p.strategy} ${p.member.name} from ${p.member.nodeName ?? '?'} to ${p.target.node}: ${p.reasons.join('; ')}`,
-  ).catch((error: unknown) => {
-    if (!input.dryRun) recordEnd(isCancellation(error) ? 'cancelled' : 'refused', input.strategy);
-    throw ApplicationFailure.create({ message: rootMessage(error), type: failureType(error) ?? 'PLAN_FAILED', nonRetryable: true });
-  });
+  const planned = (label: string): Promise<MigrationPlan> =>
+    saga.step(
+      'plan',
+      () => proxyFor(MIGRATION_TIMING.quick, stepSummary('plan', label)).prepareMigration(request),
+      (p) => `${p.strategy} ${p.member.name} from ${p.member.nodeName ?? '?'} to ${p.target.node}: ${p.reasons.join('; ')}`,
+    ).catch((error: unknown) => {
+      if (!input.dryRun) recordEnd(isCancellation(error) ? 'cancelled' : 'refused', input.strategy);
+      throw ApplicationFailure.create({ message: rootMessage(error), type: failureType(error) ?? 'PLAN_FAILED', nonRetryable: true });
+    });
+  let plan = await planned(`observe ${input.cluster} and plan the ${input.strategy} migration of ${input.member}`);
+  // Runs recorded before fleet leases replay without one.
+  const lease = !input.dryRun && patched(FLEET_LEASE) ? new FleetLease(progress) : undefined;
+  if (lease) {
+    progress.phase = 'waiting';
+    try {
+      await lease.acquire({ cluster: input.cluster, operation: 'migration', description: `${plan.strategy} ${plan.member.name} from ${plan.member.nodeName ?? '?'} to ${plan.target.node}`, ...migrationDomains(plan) });
+      // The cluster may have changed while the operation waited: plan from a fresh observation.
+      if (lease.waited) plan = await planned(`observe ${input.cluster} again after waiting for the fleet lease, and plan the migration of ${input.member} again`);
+    } catch (error) {
+      await lease.release();
+      if (failureType(error) === 'LEASE_TIMEOUT') recordEnd('refused', input.strategy);
+      progress.phase = 'failed';
+      throw error;
+    }
+  }
   // The UI's "current details": the plan, for a run started from anywhere (the UI's own start carries no summary).
   setCurrentDetails(migrationPlanDetails(plan));
   const old = plan.member;
@@ -123,6 +143,7 @@ export async function migrateMember(raw: unknown): Promise<MigrationResult> {
       saga,
       timing: scaledTiming(MIGRATION_TIMING, plan.endpointTimeoutMs),
       isCancellation,
+      ...(lease ? { betweenSteps: () => lease.betweenSteps() } : {}),
       onTarget: (node) => {
         progress.to = node;
         result.to = node;
@@ -156,5 +177,7 @@ export async function migrateMember(raw: unknown): Promise<MigrationResult> {
       nonRetryable: true,
       details: [progress.steps],
     });
+  } finally {
+    await lease?.release();
   }
 }

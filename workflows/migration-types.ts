@@ -1,13 +1,15 @@
 /** What a migration reports while it runs and when it ends. */
 import type { BackupRecord } from '../activities/backup';
 import type { MigrationPlan } from '../src/domain/plan';
+import type { LeaseProgress } from './lease';
 import type { StepRecord } from './saga';
 
 /** What the `progress` query answers. */
-export interface MigrationProgress {
+export interface MigrationProgress extends LeaseProgress {
   cluster: string;
   member: string;
-  phase: 'validating' | 'planning' | 'migrating' | 'compensating' | 'succeeded' | 'failed';
+  /** `waiting`: for a fleet lease (the budget, a freeze), with why in `waitingFor`. */
+  phase: 'validating' | 'planning' | 'waiting' | 'migrating' | 'compensating' | 'succeeded' | 'failed';
   strategy?: string;
   from?: string;
   to?: string;

@@ -4,6 +4,7 @@ import {
   defineQuery,
   defineSignal,
   executeChild,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -16,6 +17,7 @@ import { parseRecoverClusterInput, type RecoverClusterInput } from '../src/confi
 import type { RepairPlan } from '../src/domain/repair';
 import { formatDurationMs } from '../src/domain/space';
 import { failureType, invalidInputFailure, rootMessage } from './failures';
+import { FLEET_LEASE, FleetLease, type LeaseProgress } from './lease';
 import { repairMembership } from './repair';
 
 /** Who approved or rejected a recovery, and why: recorded in the history with the signal. */
@@ -38,9 +40,10 @@ export interface RecoveryStepRecord {
 }
 
 /** What `progress` answers and the run returns: the post-mortem of the recovery. */
-export interface RecoveryProgress {
+export interface RecoveryProgress extends LeaseProgress {
   cluster: string;
-  phase: 'validating' | 'planning' | 'awaiting-approval' | 'planned' | 'rejected' | 'timed-out' | 'recovering' | 'growing' | 'succeeded' | 'failed';
+  /** `waiting`: approved, and waiting for a fleet lease (the budget, a freeze), with why in `waitingFor`. */
+  phase: 'validating' | 'planning' | 'awaiting-approval' | 'planned' | 'rejected' | 'timed-out' | 'waiting' | 'recovering' | 'growing' | 'succeeded' | 'failed';
   assessment?: RecoveryAssessment;
   approval?: RecoveryVerdict & { at: string; auto?: boolean };
   rejection?: RecoveryVerdict & { at: string };
@@ -130,6 +133,7 @@ export async function recoverCluster(raw: unknown): Promise<RecoveryProgress> {
     return ApplicationFailure.create({ message: `recovery of ${cluster}: ${progress.error}`, type: failureType(error) ?? fallback, nonRetryable: true, details: [progress] });
   };
   const step = async <T>(name: string, run: () => Promise<T>, detail?: (result: T) => string): Promise<T> => {
+    if (lease) await lease.betweenSteps();
     const record: RecoveryStepRecord = { step: name, startedAt: new Date().toISOString() };
     progress.steps.push(record);
     show();
@@ -184,6 +188,19 @@ export async function recoverCluster(raw: unknown): Promise<RecoveryProgress> {
     progress.approval = { ...verdict.verdict, at: new Date().toISOString() };
   }
 
+  // Runs recorded before fleet leases replay without one. The lease is asked after the approval: a plan waiting for a
+  // person holds no budget.
+  const lease = patched(FLEET_LEASE) ? new FleetLease(progress) : undefined;
+  try {
+    if (lease) {
+      progress.phase = 'waiting';
+      show();
+      await lease.acquire({ cluster, operation: 'recovery', description: `recover ${cluster} from lost quorum (${input.from}), approved by ${progress.approval?.by ?? '?'}` }, { wholeCluster: true });
+    }
+  } catch (error) {
+    await lease?.release();
+    throw fail(error, 'LEASE_TIMEOUT');
+  }
   progress.phase = 'recovering';
   try {
     // What was approved may have changed while it waited: quorum back, another survivor ahead, a newer backup. Act
@@ -223,7 +240,7 @@ export async function recoverCluster(raw: unknown): Promise<RecoveryProgress> {
     const repaired = await step(`grow to ${fresh.desiredVoters} voters`, () =>
       executeChild(repairMembership, {
         workflowId: `${workflowInfo().workflowId}-grow`,
-        args: [{ cluster, requestedBy: `recovery ${workflowInfo().workflowId}` }],
+        args: [{ cluster, requestedBy: `recovery ${workflowInfo().workflowId}`, ...(lease ? { underLeaseOf: workflowInfo().workflowId } : {}) }],
         staticSummary: `grow ${cluster} back to ${fresh.desiredVoters} voters after its recovery from ${seed.podName}`,
       }),
       (r) => `${r.plan.kind}: ${r.plan.additions.map((a) => a.name).join(', ') || 'nothing to add'}`,
@@ -234,5 +251,7 @@ export async function recoverCluster(raw: unknown): Promise<RecoveryProgress> {
     return progress;
   } catch (error) {
     throw fail(error, 'RECOVERY_FAILED');
+  } finally {
+    await lease?.release();
   }
 }

@@ -1,18 +1,20 @@
-import { ApplicationFailure, CancellationScope, defineQuery, isCancellation, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, defineQuery, isCancellation, patched, setCurrentDetails, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { SA } from '../src/config/search-attributes';
 import { parseRepairMembershipInput, type RepairMembershipInput } from '../src/config/workflow-inputs';
 import type { RepairPlan } from '../src/domain/repair';
 import { repairPlanDetails, stepSummary } from '../src/domain/summaries';
 import { failureType, invalidInputFailure, rootMessage } from './failures';
 import { invoke, proxyFor } from './invoke';
+import { FLEET_LEASE, withClusterLease, type FleetLease, type LeaseProgress } from './lease';
 import { runPlan } from './run-plan';
 import { Saga, type StepRecord } from './saga';
 import { MIGRATION_TIMING, scaledTiming } from './timing';
 
 /** What the repair's `progress` query answers. */
-export interface RepairProgress {
+export interface RepairProgress extends LeaseProgress {
   cluster: string;
-  phase: 'validating' | 'planning' | 'repairing' | 'compensating' | 'succeeded' | 'failed';
+  /** `waiting`: for a fleet lease (the budget, a freeze), with why in `waitingFor`. */
+  phase: 'validating' | 'planning' | 'waiting' | 'repairing' | 'compensating' | 'succeeded' | 'failed';
   plan?: RepairPlan;
   currentStep?: string;
   steps: StepRecord[];
@@ -49,6 +51,14 @@ export async function repairMembership(raw: unknown): Promise<RepairResult> {
     throw invalidInputFailure(error) ?? error;
   }
   upsertSearchAttributes([{ key: SA.cluster, value: input.cluster }, { key: SA.strategy, value: 'repair' }]);
+  // Runs recorded before fleet leases replay without one; a recovery's growth runs under the recovery's lease.
+  const covered = input.underLeaseOf !== undefined && workflowInfo().parent?.workflowId === input.underLeaseOf;
+  return withClusterLease(progress, !input.dryRun && !covered && patched(FLEET_LEASE), { cluster: input.cluster, operation: 'repair', description: `repair the membership of ${input.cluster}: ${input.reason}` }, (lease) =>
+    repairUnderLease(input, progress, saga, lease),
+  );
+}
+
+async function repairUnderLease(input: RepairMembershipInput, progress: RepairProgress, saga: Saga, lease: FleetLease | undefined): Promise<RepairResult> {
   progress.phase = 'planning';
   // An approved removal travels to the planner with its approver; both are in this run's input and the plan's result.
   const approval = input.approveRemoval !== undefined ? { approveRemoval: input.approveRemoval, approvedBy: input.requestedBy ?? 'unknown' } : {};
@@ -71,6 +81,7 @@ export async function repairMembership(raw: unknown): Promise<RepairResult> {
       saga,
       timing: scaledTiming(MIGRATION_TIMING, plan.endpointTimeoutMs),
       isCancellation,
+      ...(lease ? { betweenSteps: () => lease.betweenSteps() } : {}),
     });
     if (run.verified) result.verified = run.verified;
     progress.phase = 'succeeded';

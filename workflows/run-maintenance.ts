@@ -42,6 +42,8 @@ export interface MaintenanceContext {
   timing: MigrationTiming;
   /** A durable timer (the pause between members). */
   sleep(ms: number): Promise<void>;
+  /** Awaited before each step: a freeze over the cluster holds the run here, between two steps. */
+  betweenSteps?(): Promise<void>;
 }
 
 /** What a maintenance did, filled as its steps complete (also when one fails). */
@@ -105,6 +107,9 @@ export async function runMaintenance(plan: MaintenancePlan, ctx: MaintenanceCont
     }
   }
 
-  for (const step of plan.steps) await execute(step);
+  for (const step of plan.steps) {
+    if (ctx.betweenSteps) await ctx.betweenSteps();
+    await execute(step);
+  }
   return run;
 }

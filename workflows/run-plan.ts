@@ -46,6 +46,8 @@ export interface RunContext {
   onPlan?(plan: MigrationPlan): void;
   /** Told after each step completes (the simulation checks its invariants there). */
   onStepDone?(step: PlannedStep): void;
+  /** Awaited before each step: a freeze over the cluster holds the run here, between two steps. */
+  betweenSteps?(): Promise<void>;
 }
 
 /** A successor placed by the run. */
@@ -281,6 +283,7 @@ export async function runPlan(first: RunnablePlan, ctx: RunContext): Promise<Run
       continue;
     }
     try {
+      if (ctx.betweenSteps) await ctx.betweenSteps();
       await execute(step);
       ctx.onStepDone?.(step);
       i++;

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { registerBackupCommand } from './backup-command';
 import { registerDemoCommand } from './demo-command';
+import { registerFleetCommands } from './fleet-command';
 import { registerFollowCommand, registerMigrateCommand } from './migrate-command';
 import { registerMaintainCommand } from './maintain-command';
 import { registerRecoverCommand } from './recover-command';
@@ -58,6 +59,7 @@ export function buildProgram(): Command {
   registerMaintainCommand(program);
   registerBackupCommand(program);
   registerRecoverCommand(program);
+  registerFleetCommands(program);
   registerFollowCommand(program);
   registerReportCommand(program);
   registerSandboxCommand(program, { cliEntry: () => __filename });

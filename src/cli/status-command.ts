@@ -1,7 +1,10 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Command } from 'commander';
 import { untestedVersionNotes } from '../domain/etcd-version';
+import { describeFreeze, freezeOf } from '../domain/fleet';
+import { readFleet } from '../temporal/fleet';
 import { scheduleIdFor, runningMonitor } from '../temporal/schedules';
+import type { FleetStatus } from '../../workflows/fleet-ids';
 import type { MonitorStatus } from '../../workflows/monitor';
 import { cliConfig, clusterNamed, temporalClient } from './context';
 import { collectPublishedEndpoints, type PublishedEndpoints } from './published-endpoints';
@@ -18,6 +21,24 @@ export interface ClusterStatusReport {
   clients?: PublishedEndpoints;
   /** Members on an etcd version the guardian has not been tested with, one sentence each. */
   untestedVersions?: string[];
+  /** The freeze over the cluster, in a sentence. */
+  frozen?: string;
+  /** Why the cluster's operation in flight waits: for a fleet lease, or held by a freeze between two steps. */
+  operationWaits?: string;
+}
+
+/** Add what the fleet's coordinator says of each cluster: its freeze, and why its operation waits. */
+export function withFleet(reports: ClusterStatusReport[], fleet: FleetStatus | undefined, nowMs: number): ClusterStatusReport[] {
+  if (!fleet) return reports;
+  for (const report of reports) {
+    const freeze = freezeOf(fleet.freezes, report.cluster, nowMs);
+    if (freeze) report.frozen = describeFreeze(freeze);
+    const waiting = fleet.waiting.find((w) => w.cluster === report.cluster);
+    const held = fleet.leases.find((l) => l.cluster === report.cluster && fleet.held[l.holder.workflowId] !== undefined);
+    if (waiting) report.operationWaits = `${waiting.holder.workflowId} waits for a fleet lease: ${fleet.reasons[waiting.holder.workflowId] ?? 'being admitted'}`;
+    else if (held) report.operationWaits = `${held.holder.workflowId} is held after its current step: ${fleet.held[held.holder.workflowId] ?? ''}`;
+  }
+  return reports;
 }
 
 /** Why a running workflow is stuck, when its workflow task has failed more than once; undefined otherwise. */
@@ -64,7 +85,7 @@ export function renderStatus(reports: readonly ClusterStatusReport[]): string {
   const lines: string[] = [];
   for (const r of reports) {
     if (!r.status) {
-      lines.push(`${r.cluster}: ${r.problem ?? 'unknown'}`, '');
+      lines.push(`${r.cluster}: ${r.problem ?? 'unknown'}`, ...(r.frozen ? [`  FROZEN: ${r.frozen}`] : []), '');
       continue;
     }
     const s = r.status;
@@ -90,7 +111,9 @@ export function renderStatus(reports: readonly ClusterStatusReport[]): string {
     if (r.clients) lines.push(`  clients: ${r.clients.endpoints ? r.clients.endpoints.join(',') : r.clients.problem ?? '?'} (ConfigMap ${r.clients.configMap})`);
     if (s.decision) lines.push(`  decision: ${s.decision.summary}`);
     if (s.decision?.kind === 'alert' && s.decision.runbook) lines.push(...s.decision.runbook.map((line) => `  ${line}`));
+    if (r.frozen) lines.push(`  FROZEN: ${r.frozen}`);
     if (s.migration.inFlight) lines.push(`  migration in flight: ${s.migration.inFlight.workflowId} (${s.migration.inFlight.member})`);
+    if (r.operationWaits) lines.push(`  waiting: ${r.operationWaits}`);
     if (s.lastError) lines.push(`  last cycle failed: ${s.lastError}`);
     lines.push('');
   }
@@ -110,7 +133,7 @@ export function registerStatusCommand(program: Command): void {
       const clusters = options.cluster ? [clusterNamed(config, options.cluster).name] : config.clusters.map((c) => c.name);
       const client = await temporalClient(config);
       try {
-        const reports = await collectStatus(client, clusters);
+        const reports = withFleet(await collectStatus(client, clusters), await readFleet(client, config.temporal.taskQueue), Date.now());
         // Loaded here, not at the top: the Kubernetes client is ESM-flavoured and this module's pure parts are unit-tested.
         const { KubeGateway, loadKubeConfig } = await import('../kube/gateway');
         const kube = new KubeGateway(loadKubeConfig(config.kubernetes));

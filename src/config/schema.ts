@@ -548,19 +548,37 @@ const workerSchema = z
   })
   .prefault({});
 
+const fleetSchema = z
+  .strictObject({
+    // Limits on disruptive operations (migrations, repairs, maintenance, recoveries) running at once; absent: none.
+    budget: section(
+      z
+        .strictObject({
+          maxConcurrent: count.optional(),
+          perRack: count.optional(),
+          perZone: count.optional(),
+        })
+        .prefault({}),
+    ),
+    // How long an operation waits for its lease (the budget in use, a freeze) before it gives up, having changed nothing.
+    leaseTimeout: writtenDuration({ min: 10_000, default: 3_600_000 }),
+  })
+  .prefault({});
+
 /** The guardian's whole config file. */
 export const guardianConfigSchema = z.strictObject(
   {
     temporal: section(temporalSchema),
     kubernetes: section(kubernetesSchema),
     worker: section(workerSchema),
+    fleet: section(fleetSchema),
     clusters: z
       .array(clusterConfigSchema, { error: onWrongType('expected a list of etcd clusters to watch') })
       .min(1, 'expected a list with at least one etcd cluster to watch')
       // Runs even when some clusters are invalid, so that a duplicate is reported in the same pass.
       .superRefine((clusters, ctx) => reportDuplicateNames(clusters, ctx), { when: () => true }),
   },
-  { error: onWrongType('expected a mapping with the sections temporal, kubernetes, worker and clusters') },
+  { error: onWrongType('expected a mapping with the sections temporal, kubernetes, worker, fleet and clusters') },
 );
 
 /** The validated config, defaults applied, durations in milliseconds. */
@@ -573,6 +591,8 @@ export type TemporalConfig = GuardianConfig['temporal'];
 export type KubernetesConfig = GuardianConfig['kubernetes'];
 /** The worker process's own settings; `shutdownGraceTime` is in milliseconds. */
 export type WorkerConfig = GuardianConfig['worker'];
+/** The fleet's budget and lease timeout (milliseconds). */
+export type FleetConfig = GuardianConfig['fleet'];
 /** How members are addressed: host networking or a headless service. */
 export type AddressingConfig = ClusterConfig['addressing'];
 

@@ -101,6 +101,8 @@ const repairMembershipInputSchema = z.strictObject(
     requestedBy: nonEmpty('the name of who asked').optional(),
     /** Remove this dead member (name or hex id), as approved by `requestedBy`; nothing else is repaired. */
     approveRemoval: nonEmpty('a member name or hex id').optional(),
+    /** The parent workflow (a recovery) whose fleet lease covers this run; honoured only from that parent. */
+    underLeaseOf: nonEmpty('the workflow id of the parent holding the fleet lease').optional(),
   },
   { error: (issue) => (issue.code === 'invalid_type' ? 'expected an object with cluster' : undefined) },
 ).superRefine((input, ctx) => {

@@ -54,7 +54,7 @@ export interface MigrationPlan {
 export type NoActionReason = 'healthy' | 'not-actionable' | 'migration-in-flight' | 'cooldown' | 'outside-window';
 
 /** Why the planner wants a person to look. */
-export type AlertReason = 'quorum-lost' | 'no-leader' | 'needs-operator' | 'no-feasible-node' | 'quorum-guard' | 'unmovable-workload' | 'nospace';
+export type AlertReason = 'quorum-lost' | 'no-leader' | 'needs-operator' | 'no-feasible-node' | 'quorum-guard' | 'unmovable-workload' | 'nospace' | 'frozen';
 
 /** What the monitor should do after an assessment. */
 export type Decision =

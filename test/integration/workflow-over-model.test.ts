@@ -7,6 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createBackupActivities } from '../../activities/backup';
+import { createFleetActivities } from '../../activities/fleet';
 import { createMaintenanceActivities } from '../../activities/maintenance';
 import { createMigrationActivities } from '../../activities/migration';
 import { createRecoveryActivities } from '../../activities/recovery';
@@ -171,7 +172,7 @@ async function workerFor(s: Scenario, identity: string): Promise<{ worker: Worke
     taskQueue: s.taskQueue,
     identity,
     workflowBundle: bundle,
-    activities: { ...createMigrationActivities(deps), ...createMaintenanceActivities(deps), ...createStatefulSetActivities(deps), ...createBackupActivities(deps), ...createRecoveryActivities(deps), ...createTrackingActivities({}) },
+    activities: { ...createMigrationActivities(deps), ...createMaintenanceActivities(deps), ...createStatefulSetActivities(deps), ...createBackupActivities(deps), ...createRecoveryActivities(deps), ...createTrackingActivities({}), ...createFleetActivities({ clusters: deps.clusters, temporal: client }) },
     // A worker that is shut down mid-run hands its workflows back at once rather than after the default 10 s.
     stickyQueueScheduleToStartTimeout: '1s',
   });

@@ -47,6 +47,7 @@ describe('loadConfig with the example file', () => {
       temporal: { address: 'temporal.temporal.svc:7233', namespace: 'etcd-guardian', taskQueue: 'etcd-guardian' },
       kubernetes: {},
       worker: { logLevel: 'info', metricsPort: 9464, shutdownGraceTime: 30_000 },
+      fleet: { budget: {}, leaseTimeout: 3_600_000 },
       clusters: [
         {
           name: 'control-plane',

@@ -83,6 +83,7 @@ describe('guardian config defaults', () => {
       temporal: { address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'etcd-guardian' },
       kubernetes: {},
       worker: { logLevel: 'info', metricsPort: 9464, shutdownGraceTime: 30_000 },
+      fleet: { budget: {}, leaseTimeout: 3_600_000 },
       clusters: [DEFAULT_CLUSTER],
     });
   });
@@ -208,8 +209,8 @@ describe('guardian config problems', () => {
   });
 
   it.each<[string, unknown, string]>([
-    ['an empty document', null, '(root): expected a mapping with the sections temporal, kubernetes, worker and clusters, got null'],
-    ['a list at the top', [], '(root): expected a mapping with the sections temporal, kubernetes, worker and clusters, got []'],
+    ['an empty document', null, '(root): expected a mapping with the sections temporal, kubernetes, worker, fleet and clusters, got null'],
+    ['a list at the top', [], '(root): expected a mapping with the sections temporal, kubernetes, worker, fleet and clusters, got []'],
     ['no clusters', {}, 'clusters: expected a list of etcd clusters to watch, got (missing)'],
     ['an empty cluster list', { clusters: [] }, 'clusters: expected a list with at least one etcd cluster to watch, got []'],
     ['a cluster that is only a name', { clusters: ['main'] }, 'clusters.0: expected a mapping of keys to values, got "main"'],
@@ -222,8 +223,12 @@ describe('guardian config problems', () => {
     ['a log level pino does not know', aConfig({ worker: { logLevel: 'verbose' } }), 'worker.logLevel: expected one of trace, debug, info, warn, error, got "verbose"'],
     ['a log level in capitals', aConfig({ worker: { logLevel: 'INFO' } }), 'worker.logLevel: expected one of trace, debug, info, warn, error, got "INFO"'],
     ['a log level given as a number', aConfig({ worker: { logLevel: 30 } }), 'worker.logLevel: expected one of trace, debug, info, warn, error, got 30'],
+    ['a rack budget of zero', aConfig({ fleet: { budget: { perRack: 0 } } }), 'fleet.budget.perRack: expected a whole number of at least 1, got 0'],
+    ['a fleet limit that is not a number', aConfig({ fleet: { budget: { maxConcurrent: 'two' } } }), 'fleet.budget.maxConcurrent: expected a whole number of at least 1, got "two"'],
+    ['an unknown budget key', aConfig({ fleet: { budget: { perNode: 1 } } }), 'fleet.budget.perNode: unknown key; did you mean "perZone"?'],
+    ['a lease timeout too short', aConfig({ fleet: { leaseTimeout: '1s' } }), 'fleet.leaseTimeout: expected a duration of at least 10s, got "1s"'],
     ['a misspelt section', aConfig({ workers: {} }), 'workers: unknown key; did you mean "worker"?'],
-    ['an unrelated section', aConfig({ logging: { level: 'debug' } }), 'logging: unknown key; the keys allowed here are temporal, kubernetes, worker, clusters'],
+    ['an unrelated section', aConfig({ logging: { level: 'debug' } }), 'logging: unknown key; the keys allowed here are temporal, kubernetes, worker, fleet, clusters'],
     ['two clusters with one name', { clusters: [aCluster(), aCluster()] }, 'clusters.1.name: the name "main" is already used by clusters.0; cluster names must be unique'],
   ])('reports %s', (_case, raw, line) => {
     expect(problems(raw)).toEqual([line]);

@@ -10,7 +10,8 @@ export function untilOf(text: string | undefined, nowMs: number): string | undef
   if (text === undefined) return undefined;
   const ms = parseDuration(text);
   if (ms !== undefined && ms > 0) return new Date(nowMs + ms).toISOString();
-  const at = Date.parse(text);
+  // A date first (Date.parse reads "0" or "12" as years).
+  const at = /^\d{4}-\d{2}-\d{2}/.test(text.trim()) ? Date.parse(text) : Number.NaN;
   if (Number.isNaN(at)) throw new CliArgumentError(`--until: expected a time such as 2026-12-01T18:00:00Z or a duration such as 2h, got "${text}"`);
   return new Date(at).toISOString();
 }

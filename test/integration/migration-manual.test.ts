@@ -6,7 +6,9 @@ import { Etcd3 } from 'etcd3';
 import { startMigration } from '../../src/cli/migrate-command';
 import { SA } from '../../src/config/search-attributes';
 import type { MigrationProgress } from '../../workflows/migrate';
-import { CliWorker } from './harness/cli-worker';
+import { freezeFleet, readFleet } from '../../src/temporal/fleet';
+import { builtCli, CliWorker } from './harness/cli-worker';
+import { runCli } from './support/cli';
 import { TemporalUi } from './harness/temporal-ui';
 import { startGuardian, writeConfigFile, type GuardianHarness } from './harness/guardian';
 import { aFollower, failureOf, finished, Invariants, notLeading, runningClientUrls } from './harness/migration';
@@ -130,6 +132,40 @@ it('cancelling a migration half-way runs its compensations and leaves the cluste
   } finally {
     await h.sandbox.heal('node-3');
   }
+});
+
+it('a freeze holds a running migration after its current step; `fleet` says why; `unfreeze` lets it finish', async () => {
+  const checks = new Invariants(h);
+  checks.start();
+  const configFile = writeConfigFile(h.sandbox);
+  const taskQueue = h.config.temporal.taskQueue;
+  const handle = await request({ cluster: 'main', member: await aFollower(h), reason: 'freeze during a migration' });
+  await until('the backup to be taken', async () => {
+    const p = await handle.query<MigrationProgress>('progress');
+    return p.steps.some((s) => s.step === 'backup-snapshot' && s.status === 'done') ? p : undefined;
+  }, { everyMs: 50 });
+  await freezeFleet(h.client, taskQueue, { cluster: 'main', reason: 'incident 99: storage array degraded', by: 'oncall' });
+  const held = await until('the migration to be held between two steps', async () => {
+    const p = await handle.query<MigrationProgress>('progress');
+    return p.waitingFor?.startsWith('frozen after the current step') && p.currentStep === undefined ? p : undefined;
+  });
+  expect(held.waitingFor).toContain('cluster main is frozen by oncall');
+  const doneWhenHeld = held.steps.length;
+  const fleet = await runCli(builtCli(), ['fleet', '--config', configFile], h.sandbox.info.stateDir);
+  expect(fleet.stdout).toContain('cluster main is frozen by oncall');
+  expect(fleet.stdout).toContain(`${handle.workflowId} (main, migration)`);
+  expect(fleet.stdout).toContain('held after its current step');
+  // Nothing moves while frozen.
+  expect((await handle.query<MigrationProgress>('progress')).steps).toHaveLength(doneWhenHeld);
+  const lifted = await runCli(builtCli(), ['unfreeze', '--cluster', 'main', '--config', configFile], h.sandbox.info.stateDir);
+  expect(lifted.stdout).toContain('unfrozen cluster main (was: cluster main is frozen by oncall');
+  const { result, from, to } = await finished(handle);
+  expect(result.verified?.voters).toHaveLength(3);
+  const audit = await checks.audit({ from, to });
+  expect(audit.missing).toEqual([]);
+  expect(audit.failedWrites).toEqual([]);
+  expect(audit.belowQuorum).toBe(0);
+  expect((await readFleet(h.client, taskQueue))?.leases).toEqual([]);
 });
 
 it('when the chosen node dies mid-migration, compensates and succeeds on the next node', async () => {

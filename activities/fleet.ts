@@ -43,11 +43,12 @@ export function createFleetActivities(deps: FleetDeps) {
     if (!deps.temporal) throw new Error('the worker was built without a Temporal client, which the fleet coordinator needs');
     return deps.temporal;
   };
-  const settings = deps.fleet ?? DEFAULT_FLEET;
 
   return withFailureTypes({
     /** Ask the coordinator of this task queue for a lease; answers how long to wait for it. */
     async requestFleetLease({ request, nodes, wholeCluster }: FleetLeaseAsk): Promise<{ waitTimeoutMs: number; coordinator: string; racks: string[]; zones: string[] }> {
+      // Read at each call: a worker that reloads its config changes deps.fleet.
+      const settings = deps.fleet ?? DEFAULT_FLEET;
       const taskQueue = Context.current().info.taskQueue;
       const workflowId = fleetWorkflowId(taskQueue);
       const racks = new Set(request.racks ?? []);

@@ -1,7 +1,8 @@
 import { Context, log } from '@temporalio/activity';
 import { underFreeze, type Freeze } from '../src/domain/fleet';
 import { assembleObservation, memberSummaries, type KubeSnapshot, type MemberSummary, type RaftSnapshot } from '../src/domain/assemble';
-import { planMigration, type Decision, type MigrationState } from '../src/domain/plan';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { afterTracking, decisionIntent, planMigration, type Decision, type MigrationState, type TrackedOperation } from '../src/domain/plan';
 import { recoveryDue } from '../src/domain/recovery';
 import { assessRisk, withBackupFinding, type Assessment } from '../src/domain/risk';
 import type { SampleWindow } from '../src/domain/window';
@@ -25,6 +26,23 @@ export interface EvaluateRiskInput {
   migration: MigrationState;
 }
 
+/** Input of observeCycle: the state the monitor carries, and the operation in flight to ask about. */
+export interface ObserveCycleInput {
+  cluster: string;
+  window: SampleWindow;
+  migration: MigrationState;
+  /** The workflow id of the operation in flight. */
+  track?: string;
+}
+
+/** Output of observeCycle: the assessment, what became of the operation in flight, and how long the cycle took. */
+export interface ObserveCycleResult extends EvaluateRiskResult {
+  /** The migration state after tracking: the workflow adopts it. */
+  migration: MigrationState;
+  tracked?: TrackedOperation;
+  timing: { observeMs: number; totalMs: number };
+}
+
 /** Output of evaluateRisk: what was found, what to do, and the window to carry to the next cycle. */
 export interface EvaluateRiskResult {
   members: MemberSummary[];
@@ -40,7 +58,7 @@ export interface EvaluateRiskResult {
 /**
  * The monitor's activities. Each makes one attempt with deadlines and returns small JSON; Temporal retries.
  */
-export function createMonitorActivities(deps: ActivityDeps) {
+export function createMonitorActivities(deps: ActivityDeps, temporal?: Client) {
   return withFailureTypes({
     /** Members, their Raft status and /metrics figures, and alarms. A member that does not answer is reported, not fatal. */
     async fetchRaftMetrics({ cluster }: ClusterRef): Promise<RaftSnapshot> {
@@ -57,40 +75,73 @@ export function createMonitorActivities(deps: ActivityDeps) {
      * client endpoints current (a membership changed by hand, or by a migration whose last step could not publish).
      */
     async evaluateRisk(input: EvaluateRiskInput): Promise<EvaluateRiskResult> {
+      return assess(deps, input);
+    },
+
+    /**
+     * A whole cycle in one call, run as a local activity (one marker in the history, no task of its own): how the
+     * operation in flight is doing, both halves of the observation, and the assessment. The observation stays out of
+     * the history; the decision is kept as an intent (see decisionIntent).
+     */
+    async observeCycle(input: ObserveCycleInput): Promise<ObserveCycleResult> {
+      const started = Date.now();
+      const tracked = input.track !== undefined ? await trackedOperation(temporal, input.track) : undefined;
+      const migration = afterTracking(input.migration, tracked, deps.now().toISOString());
       const runtime = runtimeOf(deps, input.cluster);
-      const observation = assembleObservation(input.cluster, input.raft, input.kube, runtime.addressing);
-      const { assessment, window } = assessRisk(observation, runtime.policy, input.window);
-      const frozen = await frozenNow(deps, input.cluster);
-      const decision = underFreeze(planMigration(observation, assessment, runtime.policy, input.migration, deps.now()), frozen);
-      logDecision(input.cluster, assessment, decision);
-      await publishClientEndpoints(runtime, observation, deps.now());
-      // After the decision: a stale backup is for a person to see, never a reason to move a member.
-      const freshness = await backupFreshnessOf(runtime, deps.now().getTime());
-      const newest = freshness?.newestVerified;
-      const stale = freshness?.stale === true ? { message: freshness.message, evidence: { everySeconds: (runtime.backup.schedule?.every ?? 0) / 1000, ...(newest ? { newest: newest.name, ageSeconds: Math.round(newest.ageMs / 1000) } : {}) } } : undefined;
-      // How long quorum has been lost, as this worker has seen it (a restarted worker starts counting again: later, never sooner).
-      const nowMs = deps.now().getTime();
-      const lost = assessment.findings.some((f) => f.kind === 'quorum-lost' && f.confirmed);
-      if (!lost) delete runtime.quorumLostSince;
-      else runtime.quorumLostSince ??= nowMs;
-      const due = recoveryDue({
-        ...(runtime.quorumLostSince !== undefined ? { quorumLostSinceMs: runtime.quorumLostSince } : {}),
-        nowMs,
-        ...(runtime.recovery?.startAfter !== undefined ? { startAfterMs: runtime.recovery.startAfter } : {}),
-        operationRunning: input.migration.inFlight !== undefined,
-        ...(input.migration.lastEndedAt !== undefined ? { lastEndedMs: Date.parse(input.migration.lastEndedAt) } : {}),
-        cooldownMs: runtime.policy.cooldownMs,
-      });
-      return {
-        ...(due && !runtime.policy.dryRun && !frozen && runtime.quorumLostSince !== undefined ? { recoveryDue: { lostForMs: nowMs - runtime.quorumLostSince } } : {}),
-        members: memberSummaries(observation),
-        assessment: withBackupFinding(assessment, stale),
-        decision,
-        window,
-        ...(newest ? { backup: { lastVerifiedAgeSeconds: newest.ageMs / 1000, lastVerifiedBytes: newest.bytes, name: newest.name } } : {}),
-      };
+      const [raft, kube] = await Promise.all([readRaft(runtime, deps.now), readKube(runtime, deps.now)]);
+      const observedMs = Date.now() - started;
+      const result = await assess(deps, { cluster: input.cluster, raft, kube, window: input.window, migration });
+      return { ...result, decision: decisionIntent(result.decision), migration, ...(tracked ? { tracked } : {}), timing: { observeMs: observedMs, totalMs: Date.now() - started } };
     },
   });
+}
+
+/** The pure assessment and decision of one observation, with the side duties of a cycle (published endpoints, backup freshness, the recovery clock). */
+async function assess(deps: ActivityDeps, input: EvaluateRiskInput): Promise<EvaluateRiskResult> {
+  const runtime = runtimeOf(deps, input.cluster);
+  const observation = assembleObservation(input.cluster, input.raft, input.kube, runtime.addressing);
+  const { assessment, window } = assessRisk(observation, runtime.policy, input.window);
+  const frozen = await frozenNow(deps, input.cluster);
+  const decision = underFreeze(planMigration(observation, assessment, runtime.policy, input.migration, deps.now()), frozen);
+  logDecision(input.cluster, assessment, decision);
+  await publishClientEndpoints(runtime, observation, deps.now());
+  // After the decision: a stale backup is for a person to see, never a reason to move a member.
+  const freshness = await backupFreshnessOf(runtime, deps.now().getTime());
+  const newest = freshness?.newestVerified;
+  const stale = freshness?.stale === true ? { message: freshness.message, evidence: { everySeconds: (runtime.backup.schedule?.every ?? 0) / 1000, ...(newest ? { newest: newest.name, ageSeconds: Math.round(newest.ageMs / 1000) } : {}) } } : undefined;
+  // How long quorum has been lost, as this worker has seen it (a restarted worker starts counting again: later, never sooner).
+  const nowMs = deps.now().getTime();
+  const lost = assessment.findings.some((f) => f.kind === 'quorum-lost' && f.confirmed);
+  if (!lost) delete runtime.quorumLostSince;
+  else runtime.quorumLostSince ??= nowMs;
+  const due = recoveryDue({
+    ...(runtime.quorumLostSince !== undefined ? { quorumLostSinceMs: runtime.quorumLostSince } : {}),
+    nowMs,
+    ...(runtime.recovery?.startAfter !== undefined ? { startAfterMs: runtime.recovery.startAfter } : {}),
+    operationRunning: input.migration.inFlight !== undefined,
+    ...(input.migration.lastEndedAt !== undefined ? { lastEndedMs: Date.parse(input.migration.lastEndedAt) } : {}),
+    cooldownMs: runtime.policy.cooldownMs,
+  });
+  return {
+    ...(due && !runtime.policy.dryRun && !frozen && runtime.quorumLostSince !== undefined ? { recoveryDue: { lostForMs: nowMs - runtime.quorumLostSince } } : {}),
+    members: memberSummaries(observation),
+    assessment: withBackupFinding(assessment, stale),
+    decision,
+    window,
+    ...(newest ? { backup: { lastVerifiedAgeSeconds: newest.ageMs / 1000, lastVerifiedBytes: newest.bytes, name: newest.name } } : {}),
+  };
+}
+
+/** Whether a workflow still runs, and when it closed; a workflow that cannot be found has closed. */
+async function trackedOperation(temporal: Client | undefined, workflowId: string): Promise<TrackedOperation> {
+  if (!temporal) throw new Error('the worker was built without a Temporal client, which tracking the operation in flight needs');
+  try {
+    const description = await temporal.workflow.getHandle(workflowId).describe();
+    return { workflowId, running: description.status.name === 'RUNNING', status: description.status.name, ...(description.closeTime ? { closedAt: description.closeTime.toISOString() } : {}) };
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return { workflowId, running: false, status: 'NOT_FOUND' };
+    throw error;
+  }
 }
 
 /** The freeze over the cluster, or undefined; a coordinator that cannot be read freezes nothing here (the lease still does). */

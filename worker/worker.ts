@@ -11,7 +11,10 @@ import { createStatefulSetActivities } from '../activities/statefulset';
 import type { ActivityDeps } from '../activities/runtime';
 import { createTrackingActivities } from '../activities/tracking';
 import type { GuardianConfig } from '../src/config/schema';
+import { watchConfig, type ConfigWatchEvents } from './config-reload';
 import { buildClusterRuntimes } from './runtimes';
+
+const silentReload: ConfigWatchEvents = { applied: () => {}, invalid: () => {} };
 import { explainTemporalConnectError, temporalTls } from './temporal-connection';
 
 /** Where the worker finds its workflow code: a prebuilt bundle (production) or the source path (tests, dev). */
@@ -24,14 +27,21 @@ export function sourceWorkflows(): WorkflowSource {
 
 /** Every activity of the guardian, built from its dependencies. */
 export function createActivities(deps: ActivityDeps, temporal?: Client) {
-  return { ...createMonitorActivities(deps), ...createBackupActivities(deps), ...createStoredBackupActivities(deps), ...createRecoveryActivities(deps), ...createMigrationActivities(deps), ...createMaintenanceActivities(deps), ...createStatefulSetActivities(deps), ...createTrackingActivities(temporal ? { temporal } : {}), ...createFleetActivities({ clusters: deps.clusters, ...(temporal ? { temporal } : {}), ...(deps.fleet ? { fleet: deps.fleet } : {}) }) };
+  return { ...createMonitorActivities(deps, temporal), ...createBackupActivities(deps), ...createStoredBackupActivities(deps), ...createRecoveryActivities(deps), ...createMigrationActivities(deps), ...createMaintenanceActivities(deps), ...createStatefulSetActivities(deps), ...createTrackingActivities(temporal ? { temporal } : {}), ...createFleetActivities({
+      clusters: deps.clusters,
+      ...(temporal ? { temporal } : {}),
+      // A getter: a reloaded config replaces deps.fleet.
+      get fleet() {
+        return deps.fleet;
+      },
+    }) };
 }
 
 /** The worker of the guardian: the one place where config becomes clients, gateways and a Temporal worker. */
 export async function createGuardianWorker(
   config: GuardianConfig,
-  options: { source?: WorkflowSource; connection?: NativeConnection; deps?: Partial<ActivityDeps> } = {},
-): Promise<{ worker: Worker; connection: NativeConnection; client: Client; deps: ActivityDeps }> {
+  options: { source?: WorkflowSource; connection?: NativeConnection; deps?: Partial<ActivityDeps>; configFile?: string; onReload?: ConfigWatchEvents } = {},
+): Promise<{ worker: Worker; connection: NativeConnection; client: Client; deps: ActivityDeps; stopWatching: () => void }> {
   const tls = temporalTls(config.temporal);
   const explained = async (error: unknown): Promise<never> => {
     throw await explainTemporalConnectError(error, config.temporal);
@@ -39,8 +49,9 @@ export async function createGuardianWorker(
   const connection = options.connection ?? (await NativeConnection.connect({ address: config.temporal.address, ...(tls ? { tls } : {}) }).catch(explained));
   // The tracking activities read visibility through a plain client of their own.
   const client = new Client({ connection: await Connection.connect({ address: config.temporal.address, ...(tls ? { tls } : {}) }).catch(explained), namespace: config.temporal.namespace });
+  const runtimes = buildClusterRuntimes(config);
   const deps: ActivityDeps = {
-    clusters: buildClusterRuntimes(config),
+    clusters: runtimes,
     now: () => new Date(),
     fleet: { budget: { ...config.fleet.budget }, leaseTimeoutMs: config.fleet.leaseTimeout },
     freezeOf: freezeReader(client),
@@ -56,5 +67,7 @@ export async function createGuardianWorker(
     ...('workflowBundlePath' in source ? { workflowBundle: { codePath: source.workflowBundlePath } } : { workflowsPath: source.workflowsPath }),
   };
   const worker = await Worker.create(workerOptions);
-  return { worker, connection, client, deps };
+  // The config file is read again when it changes: clusters added, removed and changed take effect at their next activity.
+  const stopWatching = options.configFile && deps.clusters === runtimes ? watchConfig(options.configFile, deps, runtimes, config, options.onReload ?? silentReload, { build: buildClusterRuntimes }) : () => {};
+  return { worker, connection, client, deps, stopWatching };
 }

@@ -20,13 +20,18 @@ export class CliArgumentError extends Error {
 
 /** The config the CLI runs with: --config, else $ETCD_GUARDIAN_CONFIG, else the first default file that exists. */
 export function cliConfig(file: string | undefined): GuardianConfig {
+  return loadConfig({ file: cliConfigPath(file) });
+}
+
+/** The config file the CLI reads: --config, else $ETCD_GUARDIAN_CONFIG, else the first default file that exists. */
+export function cliConfigPath(file: string | undefined): string {
   const chosen = file ?? process.env[CONFIG_FILE_ENV] ?? DEFAULT_CONFIG_FILES.find((f) => existsSync(f));
   if (!chosen) {
     throw new CliArgumentError(
       `no config file: pass --config <file>, set ${CONFIG_FILE_ENV}, or create ${DEFAULT_CONFIG_FILES.join(' or ')} (\`etcd-guardian sandbox up\` writes .sandbox/guardian.yaml)`,
     );
   }
-  return loadConfig({ file: chosen });
+  return chosen;
 }
 
 /** A Temporal client for the config's server and namespace. */

@@ -1,7 +1,17 @@
 import { ScheduleNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
 import type { GuardianConfig } from '../config/schema';
-import { applyBackupSchedule, applyMonitorSchedule, backupScheduleIdFor, changeSchedules, scheduleIdFor, triggerMonitor, type ScheduleChange } from '../temporal/schedules';
+import {
+  applyBackupSchedule,
+  applyMonitorSchedule,
+  backupScheduleIdFor,
+  changeSchedules,
+  reconfigureMonitor,
+  pruneSchedules,
+  scheduleIdFor,
+  triggerMonitor,
+  type ScheduleChange,
+} from '../temporal/schedules';
 import { clusterNamed, cliConfig, temporalClient } from './context';
 
 /** How often a schedule checks that its monitor runs, and how late a missed check may still run. */
@@ -21,8 +31,9 @@ export function registerScheduleCommand(program: Command): void {
   common(schedule.command('apply'))
     .description('create or update each cluster\'s schedule; applying twice changes nothing')
     .option('--every <seconds>', 'how often the schedule checks that the monitor runs', String(SCHEDULE_EVERY_MS / 1000))
+    .option('--no-prune', 'keep the schedules and monitors of clusters no longer in the config (default: without --cluster, they are deleted and cancelled)')
     .option('--json', 'print the outcome as JSON')
-    .action(async (options: { config?: string; cluster?: string; every: string; json?: boolean }) => {
+    .action(async (options: { config?: string; cluster?: string; every: string; json?: boolean; prune: boolean }) => {
       const config = cliConfig(options.config);
       const everySeconds = Number(options.every);
       if (!Number.isFinite(everySeconds) || everySeconds < 1) throw new Error(`--every must be a number of seconds of at least 1, got "${options.every}"`);
@@ -30,7 +41,7 @@ export function registerScheduleCommand(program: Command): void {
       // Keyed by schedule id: the monitor's, and the backups' when backup.schedule is set (or was).
       const outcomes: Record<string, string> = {};
       for (const cluster of selected(config, options.cluster)) {
-        outcomes[scheduleIdFor(cluster.name)] = await applyMonitorSchedule(client, {
+        const spec = {
           cluster: cluster.name,
           taskQueue: config.temporal.taskQueue,
           intervalMs: cluster.interval,
@@ -38,10 +49,16 @@ export function registerScheduleCommand(program: Command): void {
           continueAsNewEvery: cluster.monitor.continueAsNewEvery,
           everyMs: everySeconds * 1000,
           catchupWindowMs: CATCHUP_WINDOW_MS,
-        });
+        };
+        const outcome = await applyMonitorSchedule(client, spec);
+        // A running monitor continues as new with its own input: it hears of new settings from here.
+        const told = outcome === 'updated' ? await reconfigureMonitor(client, spec) : undefined;
+        outcomes[scheduleIdFor(cluster.name)] = told ? `${outcome}; running monitor ${told} reconfigured` : outcome;
         const backups = await applyBackupSchedule(client, { cluster: cluster.name, taskQueue: config.temporal.taskQueue, everyMs: cluster.backup.schedule?.every });
         if (backups !== 'none') outcomes[backupScheduleIdFor(cluster.name)] = backups;
       }
+      // Only with the whole config in view: --cluster says nothing of the others.
+      if (options.cluster === undefined && options.prune) Object.assign(outcomes, await pruneSchedules(client, config.temporal.taskQueue, config.clusters.map((c) => c.name)));
       if (options.json) process.stdout.write(`${JSON.stringify(outcomes)}\n`);
       else for (const [id, outcome] of Object.entries(outcomes)) process.stdout.write(`${id}: ${outcome}\n`);
       await client.connection.close();

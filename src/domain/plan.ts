@@ -72,6 +72,38 @@ export type Decision =
    */
   | { kind: 'migrate'; plan: MigrationPlan; strategyPreference?: StrategyPreference; dryRun: boolean; summary: string };
 
+/** What the monitor learned of its operation in flight: still running, or closed (when, how). */
+export interface TrackedOperation {
+  workflowId: string;
+  running: boolean;
+  status: string;
+  closedAt?: string;
+}
+
+/**
+ * The migration state after tracking the operation in flight: a finished migration, repair or recovery starts the
+ * cooldown (from when it closed, else `nowIso`); a finished maintenance moved no member and starts none.
+ */
+export function afterTracking(state: MigrationState, tracked: TrackedOperation | undefined, nowIso: string): MigrationState {
+  const inFlight = state.inFlight;
+  if (!inFlight || !tracked || tracked.running || tracked.workflowId !== inFlight.workflowId) return state;
+  if (inFlight.operation === 'maintenance') {
+    const { inFlight: _ended, ...rest } = state;
+    return rest;
+  }
+  return { lastEndedAt: tracked.closedAt ?? nowIso };
+}
+
+/**
+ * A decision as the monitor's history keeps it: an intent. A migration's plan keeps its chosen node, not every
+ * candidate and refusal (the migration plans again, and its own history has them).
+ */
+export function decisionIntent(decision: Decision): Decision {
+  if (decision.kind !== 'migrate') return decision;
+  const { placement } = decision.plan;
+  return { ...decision, plan: { ...decision.plan, placement: { ...(placement.chosen ? { chosen: placement.chosen } : {}), candidates: placement.chosen ? [placement.chosen] : [], refused: [], summary: placement.summary } } };
+}
+
 /** What the monitor knows of migrations, carried across cycles. */
 export interface MigrationState {
   /**

@@ -95,6 +95,12 @@ export function describeResult(type: string, input: unknown, result: unknown): s
       const decision = obj(r.decision);
       return `${str(decision.kind)}: ${str(decision.summary)}`;
     }
+    case 'observeCycle': {
+      const decision = obj(r.decision);
+      const members = Array.isArray(r.members) ? r.members.length : 0;
+      const tracked = obj(r.tracked);
+      return `${members} member(s); ${str(decision.kind)}: ${str(decision.summary)}${r.tracked ? `; ${str(tracked.workflowId)}: ${str(tracked.status)}` : ''}`;
+    }
     case 'latestMigration': {
       const inFlight = obj(r.inFlight);
       return r.inFlight ? `migration in flight: ${str(inFlight.workflowId)} (${str(inFlight.member)})` : r.lastEndedAt ? `last migration ended ${str(r.lastEndedAt)}` : 'no migration before';

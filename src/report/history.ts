@@ -33,6 +33,33 @@ export function durationMs(duration: { seconds?: Int64; nanos?: number | null } 
   return int64(duration.seconds) * 1000 + Math.floor((duration.nanos ?? 0) / 1e6);
 }
 
+/** The marker the SDK's core records for a local activity. */
+const LOCAL_ACTIVITY_MARKER = 'core_local_activity';
+
+/** A local activity marker's data: JSON the SDK's core writes (seq, attempt, activity_id, activity_type, times). */
+function localActivityData(bytes: Uint8Array | null | undefined): Record<string, unknown> {
+  if (!bytes) return {};
+  try {
+    const parsed: unknown = JSON.parse(new TextDecoder().decode(bytes));
+    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Milliseconds of a protobuf Timestamp as JSON: {seconds, nanos}, or an RFC 3339 string. */
+function timestampMs(value: unknown): number | undefined {
+  if (typeof value === 'string') {
+    const ms = Date.parse(value);
+    return Number.isNaN(ms) ? undefined : ms;
+  }
+  if (typeof value === 'object' && value !== null) {
+    const { seconds, nanos } = value as { seconds?: unknown; nanos?: unknown };
+    if (typeof seconds === 'number' || typeof seconds === 'string') return Number(seconds) * 1000 + (typeof nanos === 'number' ? Math.floor(nanos / 1e6) : 0);
+  }
+  return undefined;
+}
+
 /** The first payload, decoded with the default data converter; undecodable payloads say why instead of throwing. */
 export function decodeFirst(payloads: { payloads?: Payload[] | null } | null | undefined, converter: PayloadConverter = defaultPayloadConverter): unknown {
   const payload = payloads?.payloads?.[0];
@@ -301,6 +328,24 @@ export function readHistory(history: History, converter: PayloadConverter = defa
       closeChild(event.childWorkflowExecutionTimedOutEventAttributes.initiatedEventId, 'timed out', at);
     } else if (event.childWorkflowExecutionTerminatedEventAttributes) {
       closeChild(event.childWorkflowExecutionTerminatedEventAttributes.initiatedEventId, 'terminated', at);
+    } else if (event.markerRecordedEventAttributes?.markerName === LOCAL_ACTIVITY_MARKER) {
+      // A local activity (the monitor's cycle): its start, attempt and type in the marker's data, its result beside it.
+      const m = event.markerRecordedEventAttributes;
+      const data = localActivityData(m.details?.['data']?.payloads?.[0]?.data);
+      const failure = summarizeFailure(m.failure);
+      const scheduledMs = timestampMs(data['original_schedule_time']) ?? at;
+      activities.set(id, {
+        scheduledEventId: id,
+        activityId: typeof data['activity_id'] === 'string' ? data['activity_id'] : String(id),
+        type: typeof data['activity_type'] === 'string' ? data['activity_type'] : 'unknown',
+        input: undefined,
+        scheduledMs,
+        startedMs: scheduledMs,
+        attempt: typeof data['attempt'] === 'number' ? data['attempt'] : 1,
+        status: failure ? 'failed' : 'completed',
+        closedMs: timestampMs(data['complete_time']) ?? at,
+        ...(failure ? { failure } : { result: decodeFirst(m.details?.['result'], converter) }),
+      });
     } else if (event.workflowExecutionSignaledEventAttributes) {
       const s = event.workflowExecutionSignaledEventAttributes;
       run.signals.push({ name: s.signalName ?? '?', atMs: at, ...(s.identity ? { identity: s.identity } : {}) });

@@ -28,7 +28,8 @@ export function groupCycles(spans: readonly ActivitySpan[]): ActivitySpan[][] {
   for (const span of [...spans].sort((a, b) => a.scheduledEventId - b.scheduledEventId)) {
     if (span.type === 'latestMigration') continue;
     // migrationStatus only ever opens a cycle; fetchRaftMetrics opens one unless the cycle so far only tracked.
-    const opens = span.type === 'migrationStatus' || (span.type === 'fetchRaftMetrics' && !(current?.every((s) => s.type === 'migrationStatus') ?? false));
+    // observeCycle (a whole cycle in one local activity) always opens one.
+    const opens = span.type === 'observeCycle' || span.type === 'migrationStatus' || (span.type === 'fetchRaftMetrics' && !(current?.every((s) => s.type === 'migrationStatus') ?? false));
     if (!current || opens) {
       current = [];
       cycles.push(current);
@@ -85,7 +86,7 @@ export function buildMonitorReport(run: RunHistory, activities: readonly Activit
   const cycles: CycleReport[] = groups.map((group, index) => {
     const startMs = Math.min(...group.map((s) => s.scheduledMs));
     const endMs = Math.max(...group.map((s) => s.closedMs ?? run.close?.atMs ?? run.lastEventMs));
-    const evaluated = group.find((s) => s.type === 'evaluateRisk' && s.status === 'completed');
+    const evaluated = group.find((s) => (s.type === 'evaluateRisk' || s.type === 'observeCycle') && s.status === 'completed');
     const result = obj(evaluated?.result);
     const assessment = result.assessment as Assessment | undefined;
     const cycle: CycleReport = {

@@ -56,7 +56,8 @@ function scheduleOptions(spec: MonitorScheduleSpec): ScheduleOptions {
     },
     // SKIP: while a monitor runs every tick is skipped; once it ends for any reason, the next tick starts one.
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: spec.catchupWindowMs },
-    state: { triggerImmediately: true, note: `etcd-guardian monitor of cluster ${spec.cluster}` },
+    // Not triggerImmediately: its start is not counted by SKIP, so the first tick would start a second monitor.
+    state: { note: `etcd-guardian monitor of cluster ${spec.cluster}` },
   };
 }
 
@@ -86,6 +87,8 @@ export async function applyMonitorSchedule(client: Client, spec: MonitorSchedule
   } catch (error) {
     if (!(error instanceof ScheduleNotFoundError)) throw error;
     await client.schedule.create(scheduleOptions(spec));
+    // The first monitor now, as an action SKIP counts (see scheduleOptions).
+    await handle.trigger(ScheduleOverlapPolicy.SKIP);
     return 'created';
   }
   if (matches(description, spec)) return 'unchanged';
@@ -145,8 +148,8 @@ function backupScheduleOptions(spec: BackupScheduleSpec & { everyMs: number }): 
     },
     // A backup still running when the next is due: that one is skipped, never run beside it.
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: Math.min(spec.everyMs, 3_600_000) },
-    // The first one now: a cluster with backups configured should not wait an interval for its first.
-    state: { triggerImmediately: true, note: `etcd-guardian backups of cluster ${spec.cluster}` },
+    // The first one is triggered at creation (applyBackupSchedule): triggerImmediately's start is not counted by SKIP.
+    state: { note: `etcd-guardian backups of cluster ${spec.cluster}` },
   };
 }
 
@@ -170,6 +173,8 @@ export async function applyBackupSchedule(client: Client, spec: BackupScheduleSp
   const desired = backupScheduleOptions({ ...spec, everyMs: spec.everyMs });
   if (description === undefined) {
     await client.schedule.create(desired);
+    // The first one now: a cluster with backups configured should not wait an interval for its first.
+    await handle.trigger(ScheduleOverlapPolicy.SKIP);
     return 'created';
   }
   const action = description.action;
@@ -203,4 +208,56 @@ export async function changeSchedules(client: Client, cluster: string, change: S
   await act(backupScheduleIdFor(cluster)).catch((error: unknown) => {
     if (!(error instanceof ScheduleNotFoundError)) throw error;
   });
+}
+
+/**
+ * Tell the cluster's running monitor its new settings (signal `reconfigure`): applied from its next cycle, which runs
+ * at once. Returns the monitor's workflow id, or undefined when none runs (the schedule's next start has them).
+ */
+export async function reconfigureMonitor(client: Client, spec: MonitorScheduleSpec): Promise<string | undefined> {
+  const workflowId = await runningMonitor(client, spec.cluster);
+  if (workflowId === undefined) return undefined;
+  const { cluster: _cluster, ...settings } = monitorArgs(spec);
+  await client.workflow.getHandle(workflowId).signal('reconfigure', settings);
+  return workflowId;
+}
+
+/** The clusters whose monitor schedules start work on `taskQueue`, by cluster name. */
+export async function scheduledClusters(client: Client, taskQueue: string): Promise<string[]> {
+  const prefix = scheduleIdFor('');
+  const clusters: string[] = [];
+  for await (const summary of client.schedule.list()) {
+    if (!summary.scheduleId.startsWith(prefix)) continue;
+    const description = await client.schedule
+      .getHandle(summary.scheduleId)
+      .describe()
+      .catch(() => undefined);
+    if (description?.action.type === 'startWorkflow' && description.action.taskQueue === taskQueue) clusters.push(summary.scheduleId.slice(prefix.length));
+  }
+  return clusters.sort();
+}
+
+/**
+ * Stop watching a cluster that left the config: its schedules deleted, its running monitor cancelled (an operation it
+ * started runs on: it was started to outlive the monitor). Returns the monitor cancelled, if one ran.
+ */
+export async function retireCluster(client: Client, cluster: string): Promise<string | undefined> {
+  const monitor = await runningMonitor(client, cluster).catch(() => undefined);
+  await changeSchedules(client, cluster, 'delete');
+  if (monitor !== undefined) await client.workflow.getHandle(monitor).cancel();
+  return monitor;
+}
+
+/**
+ * Retire every cluster scheduled on `taskQueue` that is not in `configured`: schedules deleted, monitors cancelled.
+ * Returns what was done, by schedule id.
+ */
+export async function pruneSchedules(client: Client, taskQueue: string, configured: readonly string[]): Promise<Record<string, string>> {
+  const keep = new Set(configured);
+  const done: Record<string, string> = {};
+  for (const gone of (await scheduledClusters(client, taskQueue)).filter((name) => !keep.has(name))) {
+    const monitor = await retireCluster(client, gone);
+    done[scheduleIdFor(gone)] = `deleted (no longer in the config)${monitor ? `; monitor ${monitor} cancelled` : ''}`;
+  }
+  return done;
 }

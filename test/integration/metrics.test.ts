@@ -233,7 +233,7 @@ it('writes JSON lines: the SDK (worker, workflows, activities) and the migration
   const sdk = (component: string, msg: string) => lines.filter((l) => l['sdkComponent'] === component && l['msg'] === msg);
   expect(sdk('worker', 'Worker state changed')[0]).toMatchObject({ level: 30, taskQueue: 'etcd-guardian' });
   expect(lines.some((l) => l['sdkComponent'] === 'core' && l['level'] === 20)).toBe(true);
-  expect(sdk('worker', 'Activity completed').some((l) => l['activityType'] === 'evaluateRisk' && l['workflowType'] === 'monitorCluster')).toBe(true);
+  expect(sdk('worker', 'Activity completed').some((l) => l['activityType'] === 'observeCycle' && l['workflowType'] === 'monitorCluster' && l['isLocal'] === true)).toBe(true);
   expect(sdk('worker', 'Workflow completed').filter((l) => l['workflowId'] === 'migrate-main')).toEqual([
     expect.objectContaining({ level: 20, workflowType: 'migrateMember', runId, namespace: 'default' }),
   ]);

@@ -1,11 +1,14 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
-import { applyMonitorSchedule, runningMonitor, scheduleIdFor } from '../../src/temporal/schedules';
+import { stringify } from 'yaml';
+import { parseConfig } from '../../src/config/load';
+import { applyMonitorSchedule, pruneSchedules, reconfigureMonitor, runningMonitor, scheduleIdFor } from '../../src/temporal/schedules';
 import type { MonitorStatus } from '../../workflows/monitor';
-import { startGuardian, type GuardianHarness } from './harness/guardian';
+import { configDocumentFor, startGuardian, type GuardianHarness } from './harness/guardian';
 import { until } from './harness/wait';
 
 /**
@@ -47,10 +50,10 @@ async function healthyAgain(): Promise<void> {
   }
 }
 
+const TUNING = { interval: `${INTERVAL_MS}ms`, endpointTimeout: `${ENDPOINT_TIMEOUT_MS}ms`, hysteresisSamples: 3, dryRun: true, continueAsNewEvery: CONTINUE_AS_NEW_EVERY };
+
 beforeAll(async () => {
-  h = await startGuardian({
-    tuning: { interval: `${INTERVAL_MS}ms`, endpointTimeout: `${ENDPOINT_TIMEOUT_MS}ms`, hysteresisSamples: 3, dryRun: true, continueAsNewEvery: CONTINUE_AS_NEW_EVERY },
-  });
+  h = await startGuardian({ tuning: TUNING });
   monitor = await h.client.workflow.start('monitorCluster', {
     workflowId: 'monitor-main-test',
     taskQueue: h.config.temporal.taskQueue,
@@ -200,4 +203,66 @@ it('the schedule restarts the monitor after it is terminated, and applying twice
   expect(restarted.cluster).toBe('main');
   await h.client.schedule.getHandle(scheduleIdFor('main')).delete();
   await h.client.workflow.getHandle(secondId).terminate('test over');
+});
+
+it('a changed config reaches the running monitors: thresholds from the worker\'s file, the interval from schedule apply; a cluster removed loses its schedule and monitor', async () => {
+  const file = join(h.sandbox.info.stateDir, 'guardian-live.yaml');
+  type Raw = Record<string, unknown>;
+  // "ghost" watches the same etcd under another name: a second cluster of the config, with a monitor of its own.
+  const documentWith = (change: (cluster: Raw) => Raw, ghost: boolean): Raw => {
+    const document = configDocumentFor(h.sandbox, TUNING);
+    const main = (document['clusters'] as Raw[])[0] ?? {};
+    return { ...document, clusters: [change(main), ...(ghost ? [{ ...main, name: 'ghost' }] : [])] };
+  };
+  writeFileSync(file, stringify(documentWith((c) => c, true)));
+  await h.stopWorker();
+  await h.startWorker(parseConfig(documentWith((c) => c, true), file), { configFile: file });
+  const taskQueue = h.config.temporal.taskQueue;
+  const spec = (cluster: string, intervalMs = INTERVAL_MS) => ({ cluster, taskQueue, intervalMs, continueAsNewEvery: CONTINUE_AS_NEW_EVERY, endpointTimeoutMs: ENDPOINT_TIMEOUT_MS, everyMs: 2000, catchupWindowMs: 60_000 });
+  await applyMonitorSchedule(h.client, spec('main'));
+  await applyMonitorSchedule(h.client, spec('ghost'));
+  const statusOf = (id: string) => h.client.workflow.getHandle(id).query<MonitorStatus>('status');
+  const cycling = async (cluster: string): Promise<string> =>
+    until(`${cluster}'s monitor to cycle`, async () => {
+      const id = await runningMonitor(h.client, cluster);
+      return id && (await statusOf(id)).cycles >= 1 ? id : undefined;
+    });
+  const mainId = await cycling('main');
+  const ghostId = await cycling('ghost');
+  // One monitor per cluster, also after the schedule's next ticks (a start at creation that SKIP did not count once
+  // made the first tick start a second one).
+  await sleep(4_500);
+  const monitors: string[] = [];
+  for await (const w of h.client.workflow.list({ query: "WorkflowType = 'monitorCluster' AND ExecutionStatus = 'Running'" })) monitors.push(w.workflowId);
+  expect(monitors.filter((id) => /^monitor-(main|ghost)-\d/.test(id)).sort()).toEqual([ghostId, mainId].sort());
+  expect((await statusOf(mainId)).assessment?.findings.filter((f) => f.kind === 'node-memory-high')).toEqual([]);
+
+  // A threshold every node exceeds: the worker reads the file again, and the monitor's next cycle finds the pressure.
+  const written = Date.now();
+  writeFileSync(file, stringify(documentWith((c) => ({ ...c, thresholds: { nodeMemory: 0.01 } }), true)));
+  const pressed = await until('node-memory-high under the new threshold', async () => {
+    const st = await statusOf(mainId);
+    return st.assessment?.findings.some((f) => f.kind === 'node-memory-high' && f.message.includes('threshold 1%')) ? st : undefined;
+  }, { everyMs: 100 });
+  process.stdout.write(`config change to a finding: ${Date.now() - written} ms at a ${INTERVAL_MS} ms interval\n`);
+  expect(pressed.lastError).toBeUndefined();
+
+  // The interval: schedule apply updates the schedule and tells the monitor that runs, which keeps running.
+  expect(await applyMonitorSchedule(h.client, spec('main', 2000))).toBe('updated');
+  expect(await reconfigureMonitor(h.client, spec('main', 2000))).toBe(mainId);
+  const slower = await until('the monitor to take the new interval', async () => {
+    const st = await statusOf(mainId);
+    return st.intervalMs === 2000 ? st : undefined;
+  });
+  expect(slower.cluster).toBe('main');
+  expect(await runningMonitor(h.client, 'main')).toBe(mainId);
+
+  // ghost leaves the config: the worker forgets it, and schedule apply deletes its schedule and cancels its monitor.
+  writeFileSync(file, stringify(documentWith((c) => c, false)));
+  expect(await pruneSchedules(h.client, taskQueue, ['main'])).toEqual({ [scheduleIdFor('ghost')]: `deleted (no longer in the config); monitor ${ghostId} cancelled` });
+  await until('the ghost monitor to end cancelled', async () => ((await h.client.workflow.getHandle(ghostId).describe()).status.name === 'CANCELLED' ? true : undefined));
+  await expect(h.client.schedule.getHandle(scheduleIdFor('ghost')).describe()).rejects.toThrow();
+  expect(await runningMonitor(h.client, 'main')).toBe(mainId);
+  await h.client.schedule.getHandle(scheduleIdFor('main')).delete();
+  await h.client.workflow.getHandle(mainId).terminate('test over');
 });

@@ -16,8 +16,8 @@ export interface GuardianHarness {
   sandbox: Sandbox;
   config: GuardianConfig;
   client: Client;
-  /** Start (or restart) the worker, with the harness's config or another one; resolves once it polls. */
-  startWorker(config?: GuardianConfig): Promise<void>;
+  /** Start (or restart) the worker, with the harness's config or another one; resolves once it polls. `configFile`: it reloads that file when it changes. */
+  startWorker(config?: GuardianConfig, options?: { configFile?: string }): Promise<void>;
   /** Stop the worker gracefully (or abruptly, as a crash would). */
   stopWorker(): Promise<void>;
   stop(): Promise<void>;
@@ -54,19 +54,20 @@ export async function startGuardian(
   });
   const config = configFor(sandbox, options.tuning);
   const client = new Client({ connection: await Connection.connect({ address: config.temporal.address }), namespace: config.temporal.namespace });
-  let current: { worker: Worker; connection: NativeConnection; running: Promise<void>; client: Client } | undefined;
+  let current: { worker: Worker; connection: NativeConnection; running: Promise<void>; client: Client; stopWatching: () => void } | undefined;
   const harness: GuardianHarness = {
     sandbox,
     config,
     client,
-    async startWorker(workerConfig = config) {
-      const created = await createGuardianWorker(workerConfig, { source: sourceWorkflows() });
+    async startWorker(workerConfig = config, options = {}) {
+      const created = await createGuardianWorker(workerConfig, { source: sourceWorkflows(), ...options });
       current = { ...created, running: created.worker.run() };
     },
     async stopWorker() {
       if (!current) return;
-      const { worker, running, connection, client: workerClient } = current;
+      const { worker, running, connection, client: workerClient, stopWatching } = current;
       current = undefined;
+      stopWatching();
       worker.shutdown();
       await running;
       await connection.close();

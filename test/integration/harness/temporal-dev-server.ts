@@ -22,6 +22,8 @@ export interface DevServer {
   namespace: string;
   /** Where the server writes its log. */
   logPath: string;
+  /** The server's process (its CPU time is measured by the fleet bench). */
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -118,7 +120,7 @@ export async function startDevServer(options: { namespace?: string; timeoutMs?: 
       throw new Error(`the Temporal dev server exited while starting (${JSON.stringify(proc.exitInfo)}); its log:\n${tail(logPath)}`);
     }
     const last = await notReady();
-    if (last === undefined) return { address, namespace, logPath, stop };
+    if (last === undefined) return { address, namespace, logPath, pid: proc.pid, stop };
     if (Date.now() > deadline) {
       const log = tail(logPath);
       await stop();

@@ -1,0 +1,40 @@
+/**
+ * A guardian worker over N in-process model clusters (test/simulation's etcd and Kubernetes models, three members
+ * each), for the fleet bench: the real Temporal worker, workflow bundle and activities, only the clusters are
+ * models. Usage: tsx bench/fleet-worker.ts <address> <namespace> <task queue> <clusters> <workflow bundle>
+ * Prints "ready" once it polls.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import type { ActivityDeps, ClusterRuntime } from '../activities/runtime';
+import { simRuntime } from '../test/simulation/deps';
+import { aWorld } from '../test/simulation/model/builders';
+import { createActivities } from '../worker/worker';
+
+async function main(): Promise<void> {
+  const [address, namespace, taskQueue, countText, bundlePath] = process.argv.slice(2);
+  const count = Number(countText);
+  if (!address || !namespace || !taskQueue || !Number.isInteger(count) || count < 1 || !bundlePath) {
+    throw new Error('usage: tsx bench/fleet-worker.ts <address> <namespace> <task queue> <clusters> <workflow bundle>');
+  }
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: ['SIGTERM', 'SIGINT'] });
+  const clusters = new Map<string, ClusterRuntime>();
+  for (let i = 0; i < count; i++) {
+    const name = `c${i}`;
+    clusters.set(name, { ...simRuntime(aWorld({ seed: i + 1, members: 3, nodes: 6, racks: 3, keys: 5 })), name });
+  }
+  const deps: ActivityDeps = { clusters, now: () => new Date() };
+  const client = new Client({ connection: await Connection.connect({ address }), namespace });
+  const connection = await NativeConnection.connect({ address });
+  const worker = await Worker.create({ connection, namespace, taskQueue, workflowBundle: { codePath: bundlePath }, activities: createActivities(deps, client) });
+  const running = worker.run();
+  process.stdout.write('ready\n');
+  await running;
+  await connection.close();
+  await client.connection.close();
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

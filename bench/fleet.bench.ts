@@ -54,7 +54,7 @@ afterAll(async () => {
     title: 'Monitoring a fleet: one worker, 1 to 500 clusters',
     method:
       'Measured by `npm run bench` (`npx jest -c jest.bench.config.js --runInBand bench/fleet.bench.ts`; `FLEET_BENCH_COUNTS=1,10` for fewer). ' +
-      'One worker process (`tsx bench/fleet-worker.ts`: the real Temporal worker with the built workflow bundle and every activity, over ' +
+      'One worker process (`node --import tsx bench/fleet-worker.ts`: the real Temporal worker with the built workflow bundle and every activity, over ' +
       'in-process models of etcd and Kubernetes from test/simulation, three members per cluster, all healthy) against a real Temporal dev ' +
       `server; one monitorCluster per cluster at a ${INTERVAL_MS / 1000} s interval. After ${WARM_UP_MS / 1000} s of warm-up, CPU time ` +
       `(utime+stime, /proc/<pid>/stat) of the worker and of the dev server over a ${WINDOW_MS / 1000} s window, and the worker's largest VmRSS in ` +
@@ -68,7 +68,8 @@ afterAll(async () => {
 
 it.each(COUNTS)('one worker monitoring %i clusters', async (count) => {
   const taskQueue = `fleet-bench-${count}-${Date.now()}`;
-  const worker: ChildProcess = spawn(join(__dirname, '../node_modules/.bin/tsx'), [join(__dirname, 'fleet-worker.ts'), server.address, server.namespace, taskQueue, String(count), BUNDLE], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // Node itself with tsx as a loader: the measured pid is the worker's own (the tsx command runs it as a child).
+  const worker: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'fleet-worker.ts'), server.address, server.namespace, taskQueue, String(count), BUNDLE], { stdio: ['ignore', 'pipe', 'inherit'] });
   const pid = worker.pid ?? 0;
   const ids = Array.from({ length: count }, (_, i) => `fleet-${count}-c${i}`);
   try {

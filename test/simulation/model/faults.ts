@@ -94,8 +94,10 @@ function outcomeText(error: unknown): string {
 export class PortCalls {
   /** The hook consulted on every call; replace it at any time. */
   hook: FaultHook | undefined;
-  /** Every call so far, in order. */
+  /** Every call so far, in order (while `tracing`). */
   readonly trace: TraceEntry[] = [];
+  /** Off for a long run that never prints its schedule (the fleet bench): the trace would grow without end. */
+  tracing = true;
   private index = 0;
 
   constructor(private readonly context: FaultContext) {}
@@ -114,7 +116,7 @@ export class PortCalls {
     const fault = this.hook?.(call);
     const entry: TraceEntry = { index: call.index, atMs: this.context.elapsedMs(), port, method, args: summarizeArgs(args), outcome: '' };
     if (fault) entry.fault = fault.kind === 'event' ? `event: ${describeEvent(fault.event)}` : fault.kind === 'delay' ? `delay ${fault.ms} ms` : fault.kind;
-    this.trace.push(entry);
+    if (this.tracing) this.trace.push(entry);
     const fail = (error: unknown): T => {
       entry.outcome = outcomeText(error);
       if (failure.asValue) return failure.asValue(error);

@@ -91,9 +91,9 @@ export async function fleetCoordinator(input: FleetCoordinatorInput = {}): Promi
   setHandler(requestLeaseSignal, (ask) => {
     const { budget, ...request } = ask;
     if (budget) state = { ...state, budget };
-    // A holder that asks again (its request activity retried) keeps its place and its lease.
-    if (!state.leases.some((l) => keyOf(l.holder) === keyOf(request.holder))) state = enqueue(state, request);
-    else told.delete(keyOf(request.holder));
+    // A holder that asks again (its request activity retried) keeps its place, or its lease and is told of it again.
+    state = enqueue(state, request);
+    if (state.leases.some((l) => keyOf(l.holder) === keyOf(request.holder))) told.delete(keyOf(request.holder));
     dirty = true;
   });
   setHandler(releaseLeaseSignal, (holder) => {

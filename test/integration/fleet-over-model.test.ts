@@ -1,10 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { ActivityDeps } from '../../activities/runtime';
 import { createBackupActivities } from '../../activities/backup';
 import { createFleetActivities, type FleetSettings } from '../../activities/fleet';
@@ -18,7 +16,8 @@ import { simRuntime } from '../simulation/deps';
 import { aWorld } from '../simulation/model/builders';
 import { healthyVoters, learners, lostAcknowledgedWrites, voters } from '../simulation/model/invariants';
 import type { World } from '../simulation/model/world';
-import { startDevServer, type DevServer } from './harness/temporal-dev-server';
+import { startOverModel, type OverModel } from './harness/over-model';
+import type { DevServer } from './harness/temporal-dev-server';
 
 /**
  * The fleet's rules on a real Temporal dev server with the real workflows (the coordinator, migrateMember) and their
@@ -32,31 +31,20 @@ import { startDevServer, type DevServer } from './harness/temporal-dev-server';
 const SPEED = 10;
 const TICK_MS = 50;
 
-let server: DevServer;
+let overModel: OverModel;
 let connection: NativeConnection;
 let client: Client;
 let bundle: WorkflowBundleWithSourceMap;
 let backupRoot: string;
+let server: DevServer;
 
 beforeAll(async () => {
-  try {
-    Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
-  } catch {
-    // Installed already by another suite in this process: keep it.
-  }
-  const [started, code] = await Promise.all([startDevServer(), bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') })]);
-  server = started;
-  bundle = code;
-  connection = await NativeConnection.connect({ address: server.address });
-  client = new Client({ connection: await Connection.connect({ address: server.address }), namespace: server.namespace });
-  backupRoot = mkdtempSync(join(tmpdir(), 'guardian-fleet-backups-'));
+  overModel = await startOverModel('fleet');
+  ({ server, connection, client, bundle, backupRoot } = overModel);
 }, 150_000);
 
 afterAll(async () => {
-  await client?.connection.close();
-  await connection?.close();
-  await server?.stop();
-  if (backupRoot) rmSync(backupRoot, { recursive: true, force: true });
+  await overModel?.stop();
 });
 
 /** Two clusters on one worker and one task queue: one fleet. */

@@ -1,11 +1,10 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createBackupActivities } from '../../activities/backup';
 import { createFleetActivities } from '../../activities/fleet';
 import { createMaintenanceActivities } from '../../activities/maintenance';
@@ -22,7 +21,8 @@ import { aWorld, SIM_NAMESPACE, SIM_STATEFULSET } from '../simulation/model/buil
 import type { Fault, FaultHook, PortCall } from '../simulation/model/faults';
 import { healthyVoters, learners, lostAcknowledgedWrites, quorumState, voters } from '../simulation/model/invariants';
 import type { World } from '../simulation/model/world';
-import { startDevServer, type DevServer } from './harness/temporal-dev-server';
+import { startOverModel, type OverModel } from './harness/over-model';
+import type { DevServer } from './harness/temporal-dev-server';
 
 /**
  * The real migrateMember workflow on a real Temporal dev server, its real activities over the in-memory model of
@@ -42,35 +42,20 @@ const TICK_MS = 50;
 const HISTORIES = join(__dirname, '../fixtures/histories');
 const RECORD = process.env.RECORD_HISTORIES === '1';
 
-let server: DevServer;
+let overModel: OverModel;
 let connection: NativeConnection;
 let client: Client;
 let bundle: WorkflowBundleWithSourceMap;
 let backupRoot: string;
+let server: DevServer;
 
 beforeAll(async () => {
-  try {
-    // Activity and workflow logs (every retried attempt is a warning) would bury the test's output; before any connection.
-    Runtime.install({ logger: new DefaultLogger('ERROR'), shutdownSignals: [] });
-  } catch {
-    // Installed already by another suite in this process: keep it.
-  }
-  const [started, code] = await Promise.all([
-    startDevServer(),
-    bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') }),
-  ]);
-  server = started;
-  bundle = code;
-  connection = await NativeConnection.connect({ address: server.address });
-  client = new Client({ connection: await Connection.connect({ address: server.address }), namespace: server.namespace });
-  backupRoot = mkdtempSync(join(tmpdir(), 'guardian-wom-backups-'));
+  overModel = await startOverModel('wom');
+  ({ server, connection, client, bundle, backupRoot } = overModel);
 }, 150_000);
 
 afterAll(async () => {
-  await client?.connection.close();
-  await connection?.close();
-  await server?.stop();
-  if (backupRoot) rmSync(backupRoot, { recursive: true, force: true });
+  await overModel?.stop();
 });
 
 /**

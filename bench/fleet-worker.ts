@@ -29,7 +29,16 @@ async function main(): Promise<void> {
   const deps: ActivityDeps = { clusters, now: () => new Date() };
   const client = new Client({ connection: await Connection.connect({ address }), namespace });
   const connection = await NativeConnection.connect({ address });
-  const worker = await Worker.create({ connection, namespace, taskQueue, workflowBundle: { codePath: bundlePath }, activities: createActivities(deps, client) });
+  // FLEET_WORKER_MAX_CACHED: the sticky workflow cache's size (the SDK's default when unset), to weigh memory against replays.
+  const maxCached = process.env['FLEET_WORKER_MAX_CACHED'];
+  const worker = await Worker.create({
+    connection,
+    namespace,
+    taskQueue,
+    workflowBundle: { codePath: bundlePath },
+    activities: createActivities(deps, client),
+    ...(maxCached !== undefined ? { maxCachedWorkflows: Number(maxCached) } : {}),
+  });
   const running = worker.run();
   process.stdout.write('ready\n');
   await running;

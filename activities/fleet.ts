@@ -4,6 +4,7 @@ import { freezeOf, type FleetBudget, type Freeze, type LeaseHolder, type LeaseRe
 import { FLEET, fleetWorkflowId, type FleetStatus, type LeaseAsk } from '../workflows/fleet-ids';
 import { withFailureTypes } from './failures';
 import type { ActivityDeps } from './runtime';
+import { runState } from './tracking';
 
 /** The fleet section of the config as the activities read it (durations in milliseconds). */
 export interface FleetSettings {
@@ -81,8 +82,7 @@ export function createFleetActivities(deps: FleetDeps) {
       const closed: LeaseHolder[] = [];
       for (const holder of holders) {
         try {
-          const description = await client().workflow.getHandle(holder.workflowId, holder.runId).describe();
-          if (description.status.name !== 'RUNNING') closed.push(holder);
+          if (!(await runState(client(), holder.workflowId, holder.runId)).running) closed.push(holder);
         } catch (error) {
           if (error instanceof WorkflowNotFoundError) closed.push(holder);
           else throw error;

@@ -11,6 +11,7 @@ import { withFailureTypes } from './failures';
 import { backupFreshnessOf } from './stored-backups';
 import { readKube, readRaft } from './observe';
 import { runtimeOf, type ActivityDeps } from './runtime';
+import { runState } from './tracking';
 
 /** Input of the fetch activities: the cluster's name; everything else comes from the worker's config. */
 export interface ClusterRef {
@@ -136,8 +137,7 @@ async function assess(deps: ActivityDeps, input: EvaluateRiskInput): Promise<Eva
 async function trackedOperation(temporal: Client | undefined, workflowId: string): Promise<TrackedOperation> {
   if (!temporal) throw new Error('the worker was built without a Temporal client, which tracking the operation in flight needs');
   try {
-    const description = await temporal.workflow.getHandle(workflowId).describe();
-    return { workflowId, running: description.status.name === 'RUNNING', status: description.status.name, ...(description.closeTime ? { closedAt: description.closeTime.toISOString() } : {}) };
+    return await runState(temporal, workflowId);
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) return { workflowId, running: false, status: 'NOT_FOUND' };
     throw error;

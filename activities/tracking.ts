@@ -1,12 +1,19 @@
 import type { Client } from '@temporalio/client';
+import type { TrackedOperation } from '../src/domain/plan';
 import { withFailureTypes } from './failures';
 
 /** What the monitor learns about a migration workflow. */
-export interface MigrationWorkflowStatus {
-  workflowId: string;
-  running: boolean;
-  status: string;
-  closedAt?: string;
+export type MigrationWorkflowStatus = TrackedOperation;
+
+/** Whether a workflow run still runs, and when it closed; throws WorkflowNotFoundError for one the server does not know. */
+export async function runState(client: Client, workflowId: string, runId?: string): Promise<TrackedOperation> {
+  const description = await client.workflow.getHandle(workflowId, runId).describe();
+  return {
+    workflowId,
+    running: description.status.name === 'RUNNING',
+    status: description.status.name,
+    ...(description.closeTime ? { closedAt: description.closeTime.toISOString() } : {}),
+  };
 }
 
 /** Activities that read Temporal itself, so that the monitor knows of every migration, its own or an operator's. */
@@ -18,14 +25,7 @@ export function createTrackingActivities(deps: { temporal?: Client }) {
   return withFailureTypes({
     /** Whether a migration workflow still runs, and when it closed. */
     async migrationStatus({ workflowId }: { workflowId: string }): Promise<MigrationWorkflowStatus> {
-      const description = await client().workflow.getHandle(workflowId).describe();
-      const running = description.status.name === 'RUNNING';
-      return {
-        workflowId,
-        running,
-        status: description.status.name,
-        ...(description.closeTime ? { closedAt: description.closeTime.toISOString() } : {}),
-      };
+      return runState(client(), workflowId);
     },
 
     /** The running migration of a cluster and the end of the latest one, from visibility. */

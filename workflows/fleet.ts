@@ -78,6 +78,7 @@ const keyOf = (holder: LeaseHolder): string => `${holder.workflowId}/${holder.ru
 export async function fleetCoordinator(input: FleetCoordinatorInput = {}): Promise<void> {
   let state: FleetState = input.carried?.state ?? emptyFleet();
   const told = new Map<string, string>(Object.entries(input.carried?.told ?? {}));
+  /** Why each waiting operation waits, by workflow id. */
   const reasons = new Map<string, string>();
   const livenessEveryMs = input.livenessEveryMs ?? 30_000;
   let lastLivenessMs = Date.now();
@@ -127,7 +128,7 @@ export async function fleetCoordinator(input: FleetCoordinatorInput = {}): Promi
     const nowMs = Date.now();
     return {
       ...state,
-      reasons: Object.fromEntries([...reasons].map(([key, reason]) => [key.split('/')[0] ?? key, reason])),
+      reasons: Object.fromEntries(reasons),
       held: Object.fromEntries(heldLeases(state, nowMs).map(({ lease, reason }) => [lease.holder.workflowId, reason])),
     };
   });
@@ -185,7 +186,7 @@ export async function fleetCoordinator(input: FleetCoordinatorInput = {}): Promi
       }
     }
     for (const { request, reason } of admission.blocked) {
-      reasons.set(keyOf(request.holder), reason);
+      reasons.set(request.holder.workflowId, reason);
       messages.push(tell(request.holder, `wait: ${reason}`, () => getExternalWorkflowHandle(request.holder.workflowId, request.holder.runId).signal(leaseWaitingSignal, { reason })));
     }
     await Promise.all(messages);
@@ -212,6 +213,6 @@ function fleetDetails(state: FleetState, reasons: ReadonlyMap<string, string>): 
   const lines = [`**Budget**: ${describeBudget(state.budget)}`];
   for (const f of state.freezes) lines.push(`**Frozen** ${f.cluster ?? '(the fleet)'} by ${f.by}: ${f.reason}${f.until ? ` until ${f.until}` : ''}`);
   for (const l of state.leases) lines.push(`**Running** ${l.holder.workflowId} (${l.cluster}): ${l.description}`);
-  for (const w of state.waiting) lines.push(`**Waiting** ${w.holder.workflowId} (${w.cluster}): ${reasons.get(keyOf(w.holder)) ?? '…'}`);
+  for (const w of state.waiting) lines.push(`**Waiting** ${w.holder.workflowId} (${w.cluster}): ${reasons.get(w.holder.workflowId) ?? '…'}`);
   return lines.join('\n');
 }

@@ -22,7 +22,7 @@ import type { EvaluateRiskResult, MonitorActivities } from '../activities/monito
 import type { TrackingActivities } from '../activities/tracking';
 import { parseMonitorClusterInput, type MonitorCarried, type MonitorClusterInput } from '../src/config/workflow-inputs';
 import type { MemberSummary } from '../src/domain/assemble';
-import type { Decision, MigrationState } from '../src/domain/plan';
+import { afterTracking, type Decision, type MigrationState } from '../src/domain/plan';
 import type { Assessment } from '../src/domain/risk';
 import { maintenancePlanDetails, maintenanceSummary, migrationPlanDetails, migrationSummary, monitorDetails, repairPlanDetails, repairSummary } from '../src/domain/summaries';
 import { emptyWindow } from '../src/domain/window';
@@ -207,11 +207,7 @@ export async function monitorCluster(raw: MonitorClusterInput): Promise<void> {
     if (!inFlight) return;
     const state = await tracking(`is ${inFlight.workflowId} (${inFlight.member}) still running?`).migrationStatus({ workflowId: inFlight.workflowId });
     if (state.running) return;
-    // A maintenance moved no member: its end starts no cooldown (the last migration's, if any, stands).
-    if (inFlight.operation === 'maintenance') {
-      const { inFlight: _ended, ...rest } = status.migration;
-      status.migration = rest;
-    } else status.migration = { lastEndedAt: state.closedAt ?? new Date().toISOString() };
+    status.migration = afterTracking(status.migration, state, new Date().toISOString());
     status.lastMigration = { workflowId: inFlight.workflowId, member: inFlight.member, status: state.status };
   }
 

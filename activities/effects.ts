@@ -39,3 +39,25 @@ export async function waitFor<T>(deps: ActivityDeps, what: string, timeoutMs: nu
     await effects.sleep(pollMs);
   }
 }
+
+/** How long a step that waits for a member keeps trying within one attempt, and how often. */
+export const WITHIN_ATTEMPT = { budgetMs: 10_000, pollMs: 200 } as const;
+
+/**
+ * Run `attempt` again while it answers NotReadyYetError, every `pollMs`, for up to `budgetMs`: a learner that has
+ * not started yet is usually ready a few hundred milliseconds later, well before the activity's next retry (1 s and
+ * growing). Past the budget the error goes to Temporal's retry policy, which still bounds the whole step.
+ */
+export async function untilReady<T>(deps: ActivityDeps, what: string, attempt: () => Promise<T>, budget: { budgetMs: number; pollMs: number } = WITHIN_ATTEMPT): Promise<T> {
+  const effects = effectsOf(deps);
+  const deadline = deps.now().getTime() + budget.budgetMs;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!(error instanceof NotReadyYetError) || deps.now().getTime() + budget.pollMs > deadline) throw error;
+      effects.heartbeat(what);
+      await effects.sleep(budget.pollMs);
+    }
+  }
+}

@@ -9,7 +9,7 @@ import { effectsOf, heartbeating, waitFor } from './effects';
 import { MaintenanceStoppedError, MembershipUnknownError, MigrationRefusedError, NotReadyYetError } from './errors';
 import { withFailureTypes } from './failures';
 import { describeCluster, healthyEndpoints, observeForChange, readRaft } from './observe';
-import { runtimeOf, type ActivityDeps, type ClusterRuntime } from './runtime';
+import { approvalOf, runtimeOf, type ActivityDeps, type ClusterRuntime } from './runtime';
 
 /** What the workflow asks `prepareMaintenance` for. */
 export interface PrepareMaintenanceInput {
@@ -113,7 +113,11 @@ export function createMaintenanceActivities(deps: ActivityDeps) {
       }
       const { plan } = built;
       log.info(`plan: ${plan.mode} ${input.cluster}: ${plan.reasons.join('; ')}`, { step: 'plan', cluster: input.cluster, maintenance: plan.mode, steps: plan.steps.map((s) => s.step) });
-      return { ...plan, ...(runtime.endpointTimeoutMs !== undefined ? { endpointTimeoutMs: runtime.endpointTimeoutMs } : {}) };
+      return {
+        ...plan,
+        ...(runtime.endpointTimeoutMs !== undefined ? { endpointTimeoutMs: runtime.endpointTimeoutMs } : {}),
+        ...approvalOf(runtime, { operation: 'maintenance', steps: plan.steps }),
+      };
     },
 
     /** Compact history up to the current revision, physically. A revision already compacted is done. */

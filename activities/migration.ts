@@ -16,12 +16,12 @@ import { isMemberHealthy, knownLeader, learnerCaughtUp, projectChange, toVoterVi
 import { EtcdRequestError } from '../src/etcd/errors';
 import { classifyWorkload, unmovableReason, type Workload } from '../src/domain/workload';
 import { FRESH_DATA_DIR_ANNOTATION, successorPod } from '../src/kube/member-pod';
-import { effectsOf, heartbeating, waitFor } from './effects';
+import { effectsOf, heartbeating, untilReady, waitFor } from './effects';
 import { MembershipUnknownError, MigrationRefusedError, NotReadyYetError, PlanStaleError, QuorumGuardError, TargetLostError } from './errors';
 import { publishClientEndpoints } from './endpoints';
 import { withFailureTypes } from './failures';
 import { describeCluster, healthyEndpoints, observeCluster, observeForChange, readRaft } from './observe';
-import { runtimeOf, type ActivityDeps, type ClusterRuntime } from './runtime';
+import { approvalOf, runtimeOf, type ActivityDeps, type ClusterRuntime } from './runtime';
 
 /** What the workflow asks `prepareMigration` for. */
 export interface PrepareInput {
@@ -171,7 +171,11 @@ export function createMigrationActivities(deps: ActivityDeps) {
         const runbook = refusal.runbook ? `\n${refusal.runbook.join('\n')}` : '';
         throw new MigrationRefusedError(code, `${refusal.message}${code === 'INVALID_INPUT' ? '' : `; ${describeCluster(observation)}`}${runbook}`);
       }
-      const plan = { ...built.plan, ...(runtime.endpointTimeoutMs !== undefined ? { endpointTimeoutMs: runtime.endpointTimeoutMs } : {}) };
+      const plan = {
+        ...built.plan,
+        ...(runtime.endpointTimeoutMs !== undefined ? { endpointTimeoutMs: runtime.endpointTimeoutMs } : {}),
+        ...approvalOf(runtime, { operation: 'migration', steps: built.plan.steps, ...(input.targetNode !== undefined ? { targetNode: input.targetNode } : {}) }),
+      };
       log.info(`plan: ${plan.strategy} ${plan.member.name} from ${plan.member.nodeName ?? '?'} to ${plan.target.node}`, {
         step: 'plan',
         cluster: input.cluster,
@@ -199,7 +203,12 @@ export function createMigrationActivities(deps: ActivityDeps) {
         throw new MigrationRefusedError(code, `${built.refusal.message}; ${describeCluster(observation)}`);
       }
       log.info(`plan: repair ${cluster} (${built.plan.kind}): ${built.plan.reasons.join('; ')}`, { step: 'plan', cluster, repair: built.plan.kind, steps: built.plan.steps.map((s) => s.step) });
-      return { ...built.plan, ...(runtime.endpointTimeoutMs !== undefined ? { endpointTimeoutMs: runtime.endpointTimeoutMs } : {}) };
+      return {
+        ...built.plan,
+        ...(runtime.endpointTimeoutMs !== undefined ? { endpointTimeoutMs: runtime.endpointTimeoutMs } : {}),
+        // An operator's own approved removal is already a person's decision.
+        ...(approveRemoval === undefined ? approvalOf(runtime, { operation: 'repair', steps: built.plan.steps }) : {}),
+      };
     },
 
     /** Hand leadership to the most caught-up healthy voter when `awayFrom` leads; a no-op otherwise. */
@@ -441,7 +450,7 @@ export function createMigrationActivities(deps: ActivityDeps) {
      */
     async promoteLearner({ cluster, memberId, podName }: { cluster: string; memberId: string; podName: string }): Promise<{ promoted: boolean }> {
       const runtime = runtimeOf(deps, cluster);
-      return heartbeating(effects, `promote ${podName}`, (async () => {
+      return heartbeating(effects, `promote ${podName}`, untilReady(deps, `promote ${podName}`, async () => {
         const observation = await observe(runtime);
         const member = memberById(observation, memberId);
         if (!member) throw new MigrationRefusedError('QUORUM_GUARD', `learner ${memberId} is no longer in the cluster; ${describeCluster(observation)}`);
@@ -467,13 +476,13 @@ export function createMigrationActivities(deps: ActivityDeps) {
         }
         log.info(`rejoin: ${member.name || memberId} promoted to voter`, fields);
         return { promoted: true };
-      })());
+      }));
     },
 
     /** The member is a voter that answers and knows the leader. */
     async verifyMember({ cluster, memberId, podName }: { cluster: string; memberId: string; podName: string }): Promise<{ name: string }> {
       const runtime = runtimeOf(deps, cluster);
-      return heartbeating(effects, `verify ${podName}`, (async () => {
+      return heartbeating(effects, `verify ${podName}`, untilReady(deps, `verify ${podName}`, async () => {
         const observation = await observe(runtime);
         assertTargetAlive(observation, podName);
         const member = memberById(observation, memberId);
@@ -482,7 +491,7 @@ export function createMigrationActivities(deps: ActivityDeps) {
         }
         log.info(`verify-member: ${member.name} is a healthy voter`, { step: 'verify-member', cluster, member: member.name, memberId, ...(member.nodeName ? { node: member.nodeName } : {}) });
         return { name: member.name };
-      })());
+      }));
     },
 
     /** Every voter healthy, no learner left, one leader, and the same HashKV at a common revision on every member. */

@@ -1,3 +1,4 @@
+import { approvalRequirement, type ApprovalRequirement, type PlanForApproval } from '../src/domain/approval';
 import type { Freeze } from '../src/domain/fleet';
 import type { FleetSettings } from './fleet';
 import type { BackupStore, S3Settings } from '../src/backup/store';
@@ -34,6 +35,8 @@ export interface ClusterRuntime {
   backupStore?: BackupStore;
   /** Recovery from lost quorum: whether it waits for approval, and how long (ms). Absent: wait, one hour. */
   recovery?: { autoApprove: boolean; approvalTimeout: number; startAfter?: number };
+  /** Which plans wait for a person (the config's `approval`, timeout in ms). Absent: none. */
+  approval?: { critical: boolean; faultToleranceZero: boolean; manualTarget: boolean; timeout: number };
   /** When this worker first saw the cluster's quorum-lost finding confirmed, in the current run of it. */
   quorumLostSince?: number;
   /** The pod label that carries the member's name, rewritten on a successor's pod. */
@@ -92,4 +95,12 @@ export function runtimeOf(deps: ActivityDeps, cluster: string): ClusterRuntime {
   const runtime = deps.clusters.get(cluster);
   if (!runtime) throw new UnknownClusterError(cluster, [...deps.clusters.keys()]);
   return runtime;
+}
+
+/** Why a plan on this cluster waits for a person (its `approval` rules), or nothing to add when no rule holds it. */
+export function approvalOf(runtime: ClusterRuntime, plan: Omit<PlanForApproval, 'cluster'>): { needsApproval?: ApprovalRequirement } {
+  if (runtime.approval === undefined) return {};
+  const { timeout, ...rules } = runtime.approval;
+  const needsApproval = approvalRequirement({ ...rules, timeoutMs: timeout }, { ...plan, cluster: runtime.name });
+  return needsApproval ? { needsApproval } : {};
 }

@@ -33,6 +33,7 @@ export function buildClusterRuntimes(config: GuardianConfig): Map<string, Cluste
       histograms: new Map(),
       backup: cluster.backup,
       recovery: cluster.recovery,
+      approval: cluster.approval,
       memberLabel: 'etcd-guardian.io/member',
       endpointTimeoutMs: cluster.endpointTimeout,
     };

@@ -25,6 +25,7 @@ export class FleetLease {
   waitedMs = 0;
   /** Whether the coordinator made it wait (the budget was in use, or a freeze): the cluster may have changed since. */
   waited = false;
+  private lastAsk: { request: Omit<FleetLeaseAsk['request'], 'holder' | 'requestedAt'>; where: Omit<FleetLeaseAsk, 'request'> } | undefined;
 
   constructor(private readonly progress: LeaseProgress) {
     setHandler(leaseGrantedSignal, () => {
@@ -52,6 +53,7 @@ export class FleetLease {
 
   /** Ask for the lease and wait for it; a lease not granted in the configured time fails LEASE_TIMEOUT, nothing changed. */
   async acquire(request: Omit<FleetLeaseAsk['request'], 'holder' | 'requestedAt'>, where: Omit<FleetLeaseAsk, 'request'> = {}): Promise<void> {
+    this.lastAsk = { request, where };
     const info = workflowInfo();
     const startedMs = Date.now();
     const { requestFleetLease } = proxyActivities<FleetActivities>({
@@ -72,6 +74,22 @@ export class FleetLease {
     }
     if (this.waitedMs > 0) log.info(`waited ${Math.round(this.waitedMs / 1000)} s for a fleet lease`);
     this.show();
+  }
+
+  /**
+   * Give the lease back while `wait` runs (a plan waiting for a person holds no budget), then ask for it again as
+   * before; a lease that is not granted again in time fails LEASE_TIMEOUT like the first.
+   */
+  async releasedWhile<T>(wait: () => Promise<T>): Promise<T> {
+    const ask = this.lastAsk;
+    if (ask === undefined) return wait();
+    await this.release();
+    this.granted = false;
+    this.holdReason = undefined;
+    this.show();
+    const result = await wait();
+    await this.acquire(ask.request, ask.where);
+    return result;
   }
 
   /** Between steps: wait while a freeze covers the cluster (the coordinator says when it lifts). */

@@ -3,6 +3,8 @@ import { SA } from '../src/config/search-attributes';
 import { parseMaintainClusterInput, type MaintainClusterInput } from '../src/config/workflow-inputs';
 import type { MaintenancePlan } from '../src/domain/maintenance';
 import { maintenancePlanDetails, stepSummary } from '../src/domain/summaries';
+import type { Verdict } from '../src/domain/approval';
+import { approvedUnderLease, type ApprovalProgress } from './approval';
 import { failureType, invalidInputFailure, rootMessage } from './failures';
 import { invokerOf } from './invoke';
 import { FLEET_LEASE, withClusterLease, type FleetLease, type LeaseProgress } from './lease';
@@ -11,10 +13,10 @@ import { Saga, type StepRecord } from './saga';
 import { MIGRATION_TIMING, scaledTiming } from './timing';
 
 /** What the maintenance's `progress` query answers. */
-export interface MaintenanceProgress extends LeaseProgress {
+export interface MaintenanceProgress extends LeaseProgress, ApprovalProgress {
   cluster: string;
-  /** `waiting`: for a fleet lease (the budget, a freeze), with why in `waitingFor`. */
-  phase: 'validating' | 'planning' | 'waiting' | 'maintaining' | 'succeeded' | 'failed';
+  /** `waiting`: for a fleet lease (the budget, a freeze), with why in `waitingFor`; `awaiting-approval`: for a person. */
+  phase: 'validating' | 'planning' | 'awaiting-approval' | 'waiting' | 'maintaining' | 'succeeded' | 'failed';
   plan?: MaintenancePlan;
   currentStep?: string;
   steps: StepRecord[];
@@ -25,6 +27,8 @@ export interface MaintenanceResult extends Partial<MaintenanceRun> {
   cluster: string;
   dryRun: boolean;
   requestedBy?: string;
+  /** Who approved the plan, when the cluster's approval rules held it for a person. */
+  approvedBy?: Verdict & { at: string };
   plan: MaintenancePlan;
   steps: StepRecord[];
 }
@@ -63,26 +67,51 @@ export async function maintainCluster(raw: unknown): Promise<MaintenanceResult> 
 async function maintainUnderLease(input: MaintainClusterInput, progress: MaintenanceProgress, saga: Saga, lease: FleetLease | undefined): Promise<MaintenanceResult> {
   progress.phase = 'planning';
   const quick = MIGRATION_TIMING.quick;
-  const plan = await saga
-    .step(
-      'plan',
-      () =>
-        invoke('prepareMaintenance', quick, {
-          cluster: input.cluster,
-          mode: input.mode,
-          ...(input.members ? { members: input.members } : {}),
-          ...(input.all ? { all: true } : {}),
-          ...(input.reason ? { reason: input.reason } : {}),
-        }, stepSummary('plan', `observe ${input.cluster} and plan its ${input.mode} maintenance`)),
-      (p) => `${p.mode}: ${p.reasons.join('; ')}${p.skipped.length > 0 ? `; skipped: ${p.skipped.map((s) => `${s.member} (${s.reason})`).join(', ')}` : ''}`,
-    )
-    .catch((error: unknown) => {
-      progress.phase = 'failed';
-      throw ApplicationFailure.create({ message: rootMessage(error), type: failureType(error) ?? 'PLAN_FAILED', nonRetryable: true });
-    });
+  const planned = (label: string): Promise<MaintenancePlan> =>
+    saga
+      .step(
+        'plan',
+        () =>
+          invoke('prepareMaintenance', quick, {
+            cluster: input.cluster,
+            mode: input.mode,
+            ...(input.members ? { members: input.members } : {}),
+            ...(input.all ? { all: true } : {}),
+            ...(input.reason ? { reason: input.reason } : {}),
+          }, stepSummary('plan', label)),
+        (p) => `${p.mode}: ${p.reasons.join('; ')}${p.skipped.length > 0 ? `; skipped: ${p.skipped.map((s) => `${s.member} (${s.reason})`).join(', ')}` : ''}`,
+      )
+      .catch((error: unknown) => {
+        progress.phase = 'failed';
+        throw ApplicationFailure.create({ message: rootMessage(error), type: failureType(error) ?? 'PLAN_FAILED', nonRetryable: true });
+      });
+  let plan = await planned(`observe ${input.cluster} and plan its ${input.mode} maintenance`);
   progress.plan = plan;
   setCurrentDetails(maintenancePlanDetails(plan));
-  const result: MaintenanceResult = { cluster: input.cluster, dryRun: input.dryRun, ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}), plan, steps: progress.steps };
+  if (!input.dryRun && plan.needsApproval) {
+    setCurrentDetails(`**awaiting approval** (\`etcd-guardian approve ${input.cluster}\` or the approve signal)\n\n${plan.needsApproval.reasons.map((r) => `- ${r}`).join('\n')}\n\n${maintenancePlanDetails(plan)}`);
+    plan = await approvedUnderLease({
+      plan,
+      what: `the ${plan.mode} maintenance of ${input.cluster}`,
+      progress,
+      lease,
+      replan: () => planned(`observe ${input.cluster} again after the approval, and plan its ${input.mode} maintenance again`),
+      shape: (p) => ({ strategy: p.mode, steps: p.steps.map((s) => ('member' in s.args ? `${s.step} ${s.args.member.name}` : s.step)) }),
+    }).catch((error: unknown) => {
+      progress.phase = 'failed';
+      throw error;
+    });
+    progress.plan = plan;
+    setCurrentDetails(maintenancePlanDetails(plan));
+  }
+  const result: MaintenanceResult = {
+    cluster: input.cluster,
+    dryRun: input.dryRun,
+    ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}),
+    ...(progress.approval ? { approvedBy: progress.approval } : {}),
+    plan,
+    steps: progress.steps,
+  };
   if (input.dryRun) {
     progress.phase = 'succeeded';
     return result;

@@ -17,6 +17,8 @@ import type { MigrationPlan } from '../src/domain/plan';
 import { migrationPlanDetails, stepSummary } from '../src/domain/summaries';
 import { migrationSamples, type MigrationOutcome } from '../src/observability/migration-metrics';
 import { recordSamples } from '../src/observability/record';
+import { samePlanAsApproved } from '../src/domain/approval';
+import { ApprovalGate, planChangedFailure } from './approval';
 import { failureType, invalidInputFailure, rootMessage } from './failures';
 import { migrateMemberV1 } from './legacy/migrate-v1';
 import { invoke, proxyFor } from './invoke';
@@ -50,6 +52,7 @@ export async function migrateMember(raw: unknown): Promise<MigrationResult> {
   const progress: MigrationProgress = { cluster: text(asked.cluster), member: text(asked.member), phase: 'validating', steps: [] };
   const saga = new Saga({ now: () => new Date(), nonCancellable: (fn) => CancellationScope.nonCancellable(fn), messageOf: rootMessage }, progress.steps);
   setHandler(progressQuery, () => (saga.current !== undefined ? { ...progress, currentStep: saga.current } : progress));
+  const gate = new ApprovalGate(progress);
   let input: MigrateMemberInput;
   try {
     input = parseMigrateMemberInput(raw);
@@ -89,17 +92,47 @@ export async function migrateMember(raw: unknown): Promise<MigrationResult> {
       throw ApplicationFailure.create({ message: rootMessage(error), type: failureType(error) ?? 'PLAN_FAILED', nonRetryable: true });
     });
   let plan = await planned(`observe ${input.cluster} and plan the ${input.strategy} migration of ${input.member}`);
+  const describe = (p: MigrationPlan): string => `${p.strategy} ${p.member.name} from ${p.member.nodeName ?? '?'} to ${p.target.node}`;
+  // A plan the cluster's approval rules hold waits for a person before it asks for a lease: it holds no budget.
+  const approved = !input.dryRun && plan.needsApproval !== undefined ? plan : undefined;
+  if (approved?.needsApproval) {
+    progress.phase = 'awaiting-approval';
+    progress.strategy = approved.strategy;
+    progress.to = approved.target.node;
+    setCurrentDetails(`**awaiting approval** (\`etcd-guardian approve ${input.cluster}\` or the approve signal): ${describe(approved)}\n\n${approved.needsApproval.reasons.map((r) => `- ${r}`).join('\n')}\n\n${migrationPlanDetails(approved)}`);
+    try {
+      await gate.wait(approved.needsApproval, `the migration of ${approved.member.name} (${describe(approved)})`);
+    } catch (error) {
+      recordEnd('refused', approved.strategy);
+      progress.phase = 'failed';
+      throw error;
+    }
+  }
   // Runs recorded before fleet leases replay without one.
   const lease = !input.dryRun && patched(FLEET_LEASE) ? new FleetLease(progress) : undefined;
   if (lease) {
     progress.phase = 'waiting';
     try {
-      await lease.acquire({ cluster: input.cluster, operation: 'migration', description: `${plan.strategy} ${plan.member.name} from ${plan.member.nodeName ?? '?'} to ${plan.target.node}`, ...migrationDomains(plan) });
-      // The cluster may have changed while the operation waited: plan from a fresh observation.
-      if (lease.waited) plan = await planned(`observe ${input.cluster} again after waiting for the fleet lease, and plan the migration of ${input.member} again`);
+      await lease.acquire({ cluster: input.cluster, operation: 'migration', description: describe(plan), ...migrationDomains(plan) });
     } catch (error) {
       await lease.release();
       if (failureType(error) === 'LEASE_TIMEOUT') recordEnd('refused', input.strategy);
+      progress.phase = 'failed';
+      throw error;
+    }
+  }
+  // The cluster may have changed while the operation waited for a person or a lease: plan from a fresh observation,
+  // and run only what was approved.
+  if (approved || lease?.waited) {
+    try {
+      plan = await planned(`observe ${input.cluster} again after waiting for ${approved ? 'approval' : 'the fleet lease'}, and plan the migration of ${input.member} again`);
+      const check = approved ? samePlanAsApproved(shapeOf(approved), shapeOf(plan)) : ({ same: true } as const);
+      if (!check.same) {
+        recordEnd('refused', plan.strategy);
+        throw planChangedFailure(progress.approval?.by, check.why);
+      }
+    } catch (error) {
+      await lease?.release();
       progress.phase = 'failed';
       throw error;
     }
@@ -122,6 +155,7 @@ export async function migrateMember(raw: unknown): Promise<MigrationResult> {
     member: old.name,
     dryRun: input.dryRun,
     ...(input.requestedBy !== undefined ? { requestedBy: input.requestedBy } : {}),
+    ...(progress.approval ? { approvedBy: progress.approval } : {}),
     plan,
     strategy: plan.strategy,
     steps: progress.steps,
@@ -180,4 +214,9 @@ export async function migrateMember(raw: unknown): Promise<MigrationResult> {
   } finally {
     await lease?.release();
   }
+}
+
+/** What an approval is about in a migration plan. */
+function shapeOf(plan: MigrationPlan): { member: string; strategy: string; target: string; steps: string[] } {
+  return { member: plan.member.name, strategy: plan.strategy, target: plan.target.node, steps: plan.steps.map((s) => s.step) };
 }

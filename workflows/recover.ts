@@ -2,7 +2,6 @@ import {
   ApplicationFailure,
   condition,
   defineQuery,
-  defineSignal,
   executeChild,
   patched,
   proxyActivities,
@@ -16,20 +15,19 @@ import { SA } from '../src/config/search-attributes';
 import { parseRecoverClusterInput, type RecoverClusterInput } from '../src/config/workflow-inputs';
 import type { RepairPlan } from '../src/domain/repair';
 import { formatDurationMs } from '../src/domain/space';
+import type { Verdict } from '../src/domain/approval';
+import { approveSignal, rejectSignal, type ApprovalProgress } from './approval';
 import { failureType, invalidInputFailure, rootMessage } from './failures';
 import { FLEET_LEASE, FleetLease, type LeaseProgress } from './lease';
 import { repairMembership } from './repair';
 
 /** Who approved or rejected a recovery, and why: recorded in the history with the signal. */
-export interface RecoveryVerdict {
-  by: string;
-  reason?: string;
-}
+export type RecoveryVerdict = Verdict;
 
-/** Approve the recovery a `recoverCluster` run is waiting on. */
-export const approveRecoverySignal = defineSignal<[RecoveryVerdict]>('approve');
+/** Approve the recovery a `recoverCluster` run is waiting on (the same signal approves any plan that waits). */
+export const approveRecoverySignal = approveSignal;
 /** Reject it: nothing is touched, the run ends. */
-export const rejectRecoverySignal = defineSignal<[RecoveryVerdict]>('reject');
+export const rejectRecoverySignal = rejectSignal;
 
 /** One step of the recovery, as it ran. */
 export interface RecoveryStepRecord {
@@ -40,7 +38,7 @@ export interface RecoveryStepRecord {
 }
 
 /** What `progress` answers and the run returns: the post-mortem of the recovery. */
-export interface RecoveryProgress extends LeaseProgress {
+export interface RecoveryProgress extends LeaseProgress, Pick<ApprovalProgress, 'approvalNeeded'> {
   cluster: string;
   /** `waiting`: approved, and waiting for a fleet lease (the budget, a freeze), with why in `waitingFor`. */
   phase: 'validating' | 'planning' | 'awaiting-approval' | 'planned' | 'rejected' | 'timed-out' | 'waiting' | 'recovering' | 'growing' | 'succeeded' | 'failed';
@@ -162,6 +160,13 @@ export async function recoverCluster(raw: unknown): Promise<RecoveryProgress> {
     progress.approval = { by: 'recovery.autoApprove', at: new Date().toISOString(), auto: true };
   } else {
     progress.phase = 'awaiting-approval';
+    const since = new Date();
+    progress.approvalNeeded = {
+      reasons: ['a recovery from lost quorum always waits for a person (recovery.autoApprove is off)'],
+      timeoutMs: assessment.approval.timeoutMs,
+      since: since.toISOString(),
+      deadline: new Date(since.getTime() + assessment.approval.timeoutMs).toISOString(),
+    };
     show();
     const answered = await condition(() => verdict !== undefined, assessment.approval.timeoutMs);
     if (!answered || verdict === undefined) {

@@ -3,6 +3,8 @@ import { SA } from '../src/config/search-attributes';
 import { parseRepairMembershipInput, type RepairMembershipInput } from '../src/config/workflow-inputs';
 import type { RepairPlan } from '../src/domain/repair';
 import { repairPlanDetails, stepSummary } from '../src/domain/summaries';
+import type { Verdict } from '../src/domain/approval';
+import { approvedUnderLease, type ApprovalProgress } from './approval';
 import { failureType, invalidInputFailure, rootMessage } from './failures';
 import { invoke, proxyFor } from './invoke';
 import { FLEET_LEASE, withClusterLease, type FleetLease, type LeaseProgress } from './lease';
@@ -11,10 +13,10 @@ import { Saga, type StepRecord } from './saga';
 import { MIGRATION_TIMING, scaledTiming } from './timing';
 
 /** What the repair's `progress` query answers. */
-export interface RepairProgress extends LeaseProgress {
+export interface RepairProgress extends LeaseProgress, ApprovalProgress {
   cluster: string;
-  /** `waiting`: for a fleet lease (the budget, a freeze), with why in `waitingFor`. */
-  phase: 'validating' | 'planning' | 'waiting' | 'repairing' | 'compensating' | 'succeeded' | 'failed';
+  /** `waiting`: for a fleet lease (the budget, a freeze), with why in `waitingFor`; `awaiting-approval`: for a person. */
+  phase: 'validating' | 'planning' | 'awaiting-approval' | 'waiting' | 'repairing' | 'compensating' | 'succeeded' | 'failed';
   plan?: RepairPlan;
   currentStep?: string;
   steps: StepRecord[];
@@ -25,6 +27,8 @@ export interface RepairResult {
   cluster: string;
   dryRun: boolean;
   plan: RepairPlan;
+  /** Who approved the plan, when the cluster's approval rules held it for a person. */
+  approvedBy?: Verdict & { at: string };
   verified?: { voters: string[]; leader: string; revision: number; hash: string };
   steps: StepRecord[];
 }
@@ -62,12 +66,27 @@ async function repairUnderLease(input: RepairMembershipInput, progress: RepairPr
   progress.phase = 'planning';
   // An approved removal travels to the planner with its approver; both are in this run's input and the plan's result.
   const approval = input.approveRemoval !== undefined ? { approveRemoval: input.approveRemoval, approvedBy: input.requestedBy ?? 'unknown' } : {};
-  const plan = await saga.step('plan', () => proxyFor(MIGRATION_TIMING.quick, stepSummary('plan', `observe ${input.cluster} and plan the repair of its membership`)).prepareRepair({ cluster: input.cluster, ...approval }), (p) => `repair (${p.kind}): ${p.reasons.join('; ')}`).catch((error: unknown) => {
-    throw ApplicationFailure.create({ message: rootMessage(error), type: failureType(error) ?? 'PLAN_FAILED', nonRetryable: true });
-  });
+  const planned = (label: string): Promise<RepairPlan> =>
+    saga.step('plan', () => proxyFor(MIGRATION_TIMING.quick, stepSummary('plan', label)).prepareRepair({ cluster: input.cluster, ...approval }), (p) => `repair (${p.kind}): ${p.reasons.join('; ')}`).catch((error: unknown) => {
+      throw ApplicationFailure.create({ message: rootMessage(error), type: failureType(error) ?? 'PLAN_FAILED', nonRetryable: true });
+    });
+  let plan = await planned(`observe ${input.cluster} and plan the repair of its membership`);
   progress.plan = plan;
   setCurrentDetails(repairPlanDetails(input.cluster, plan));
-  const result: RepairResult = { cluster: input.cluster, dryRun: input.dryRun, plan, steps: progress.steps };
+  if (!input.dryRun && plan.needsApproval) {
+    setCurrentDetails(`**awaiting approval** (\`etcd-guardian approve ${input.cluster}\` or the approve signal)\n\n${plan.needsApproval.reasons.map((r) => `- ${r}`).join('\n')}\n\n${repairPlanDetails(input.cluster, plan)}`);
+    plan = await approvedUnderLease({
+      plan,
+      what: `the repair of ${input.cluster} (${plan.kind})`,
+      progress,
+      lease,
+      replan: () => planned(`observe ${input.cluster} again after the approval, and plan the repair again`),
+      shape: (p) => ({ strategy: p.kind, target: p.additions.map((a) => `${a.name} on ${a.plannedNode}`).join(', '), member: p.surplus?.name ?? p.staleLearners.map((l) => l.name).join(', '), steps: p.steps.map((s) => s.step) }),
+    });
+    progress.plan = plan;
+    setCurrentDetails(repairPlanDetails(input.cluster, plan));
+  }
+  const result: RepairResult = { cluster: input.cluster, dryRun: input.dryRun, plan, steps: progress.steps, ...(progress.approval ? { approvedBy: progress.approval } : {}) };
   if (input.dryRun) {
     progress.phase = 'succeeded';
     return result;

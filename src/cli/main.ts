@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { registerBackupCommand } from './backup-command';
 import { registerDemoCommand } from './demo-command';
+import { registerApprovalCommands } from './approval-command';
 import { registerFleetCommands } from './fleet-command';
 import { registerFollowCommand, registerMigrateCommand } from './migrate-command';
 import { registerMaintainCommand } from './maintain-command';
@@ -59,6 +60,7 @@ export function buildProgram(): Command {
   registerMaintainCommand(program);
   registerBackupCommand(program);
   registerRecoverCommand(program);
+  registerApprovalCommands(program);
   registerFleetCommands(program);
   registerFollowCommand(program);
   registerReportCommand(program);

@@ -49,7 +49,14 @@ function describeStep(p: MigrationProgress): string[] {
 /** Print each step as it starts and ends, then the outcome; throws with the failure's message if it fails. */
 export async function followMigration(handle: WorkflowHandle, options: { json: boolean }): Promise<MigrationResult> {
   let printed = 0;
+  let toldWaiting = false;
   const show = (p: MigrationProgress): void => {
+    if (p.phase === 'awaiting-approval' && p.approvalNeeded && !toldWaiting && !options.json) {
+      toldWaiting = true;
+      process.stderr.write(
+        `waiting for approval until ${p.approvalNeeded.deadline}: ${p.approvalNeeded.reasons.join('; ')}\n  approve: etcd-guardian approve ${p.cluster}    reject: etcd-guardian reject ${p.cluster} --reason "..."\n`,
+      );
+    }
     const lines = describeStep(p);
     // A step's line changes as it runs: print finished lines once, and the running one when it is new.
     for (; printed < lines.length; printed++) {
@@ -68,8 +75,8 @@ export async function followMigration(handle: WorkflowHandle, options: { json: b
     else {
       process.stdout.write(
         result.dryRun
-          ? `dry run: would move ${result.member} from ${result.from ?? '?'} to ${result.plan.target.node} with ${result.strategy}\n`
-          : `moved ${result.member} from ${result.from ?? '?'} to ${result.to ?? '?'} as ${result.newMember ?? '?'} (${result.strategy})\n`,
+          ? `dry run: would move ${result.member} from ${result.from ?? '?'} to ${result.plan.target.node} with ${result.strategy}${result.plan.needsApproval ? `, after a person's approval (${result.plan.needsApproval.reasons.join('; ')})` : ''}\n`
+          : `moved ${result.member} from ${result.from ?? '?'} to ${result.to ?? '?'} as ${result.newMember ?? '?'} (${result.strategy})${result.approvedBy ? `, approved by ${result.approvedBy.by}` : ''}\n`,
       );
     }
     return result;

@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { InvalidInputError } from '../config/errors';
 import { parseRecoverClusterInput, type RecoverClusterRequest } from '../config/workflow-inputs';
 import { requestDetails } from '../domain/summaries';
-import type { RecoveryProgress, RecoveryVerdict } from '../../workflows/recover';
+import type { RecoveryProgress } from '../../workflows/recover';
 import { CliArgumentError, cliConfig, cliRequester, clusterNamed, temporalClient } from './context';
 import { migrationIdFor } from './migrate-command';
 
@@ -26,26 +26,7 @@ export function recoveryLines(p: RecoveryProgress): string[] {
   ];
 }
 
-async function signal(cluster: string, options: { config?: string; reason?: string }, name: 'approve' | 'reject'): Promise<void> {
-  const config = cliConfig(options.config);
-  clusterNamed(config, cluster);
-  const client = await temporalClient(config);
-  try {
-    const handle = client.workflow.getHandle(migrationIdFor(cluster));
-    const progress = await handle.query<RecoveryProgress>('progress').catch((error: unknown) => {
-      if (error instanceof WorkflowNotFoundError) throw new CliArgumentError(`no recovery of cluster ${cluster} is running (${migrationIdFor(cluster)}): start one with etcd-guardian recover ${cluster}`);
-      throw error;
-    });
-    if (progress.phase !== 'awaiting-approval') throw new CliArgumentError(`the workflow ${migrationIdFor(cluster)} is not a recovery waiting for approval (phase ${progress.phase ?? 'unknown'})`);
-    const verdict: RecoveryVerdict = { by: cliRequester(), ...(options.reason !== undefined ? { reason: options.reason } : {}) };
-    await handle.signal(name, verdict);
-    process.stdout.write(`recovery of ${cluster}: ${name === 'approve' ? 'approved' : 'rejected'} by ${verdict.by}\n`);
-  } finally {
-    await client.connection.close();
-  }
-}
-
-/** `etcd-guardian recover <cluster>` and `approve|reject <cluster>`: quorum-loss recovery with a person's approval. */
+/** `etcd-guardian recover <cluster>`: quorum-loss recovery with a person's approval (`approve|reject <cluster>` answer it). */
 export function registerRecoverCommand(program: Command): void {
   program
     .command('recover')
@@ -99,17 +80,4 @@ export function registerRecoverCommand(program: Command): void {
         await client.connection.close();
       }
     });
-
-  for (const [name, description] of [
-    ['approve', 'approve the recovery of a cluster that waits for it'],
-    ['reject', 'reject the recovery of a cluster that waits for it: nothing is touched'],
-  ] as const) {
-    program
-      .command(name)
-      .description(description)
-      .argument('<cluster>', 'cluster name, as in the config')
-      .option('-c, --config <file>', 'config file')
-      .option('--reason <text>', 'why, recorded with the verdict')
-      .action(async (cluster: string, options: { config?: string; reason?: string }) => signal(cluster, options, name));
-  }
 }

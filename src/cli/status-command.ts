@@ -6,6 +6,7 @@ import { readFleet } from '../temporal/fleet';
 import { scheduleIdFor, runningMonitor } from '../temporal/schedules';
 import type { FleetStatus } from '../../workflows/fleet-ids';
 import type { MonitorStatus } from '../../workflows/monitor';
+import { listWaitingApprovals, type WaitingApproval } from './approval-command';
 import { cliConfig, clusterNamed, temporalClient } from './context';
 import { collectPublishedEndpoints, type PublishedEndpoints } from './published-endpoints';
 
@@ -25,6 +26,17 @@ export interface ClusterStatusReport {
   frozen?: string;
   /** Why the cluster's operation in flight waits: for a fleet lease, or held by a freeze between two steps. */
   operationWaits?: string;
+  /** The cluster's plan that waits for a person, in a sentence with the command that answers it. */
+  awaitingApproval?: string;
+}
+
+/** Add the plans that wait for a person to their clusters' reports. */
+export function withApprovals(reports: ClusterStatusReport[], waiting: readonly WaitingApproval[]): ClusterStatusReport[] {
+  for (const report of reports) {
+    const w = waiting.find((entry) => entry.cluster === report.cluster);
+    if (w) report.awaitingApproval = `${w.operation} ${w.plan} waits for a person${w.deadline ? ` until ${w.deadline}` : ''} (${w.reasons.join('; ')}): etcd-guardian approve ${w.cluster}, or reject ${w.cluster} --reason "..."`;
+  }
+  return reports;
 }
 
 /** Add what the fleet's coordinator says of each cluster: its freeze, and why its operation waits. */
@@ -114,6 +126,7 @@ export function renderStatus(reports: readonly ClusterStatusReport[]): string {
     if (r.frozen) lines.push(`  FROZEN: ${r.frozen}`);
     if (s.migration.inFlight) lines.push(`  migration in flight: ${s.migration.inFlight.workflowId} (${s.migration.inFlight.member})`);
     if (r.operationWaits) lines.push(`  waiting: ${r.operationWaits}`);
+    if (r.awaitingApproval) lines.push(`  AWAITING APPROVAL: ${r.awaitingApproval}`);
     if (s.lastError) lines.push(`  last cycle failed: ${s.lastError}`);
     lines.push('');
   }
@@ -133,7 +146,7 @@ export function registerStatusCommand(program: Command): void {
       const clusters = options.cluster ? [clusterNamed(config, options.cluster).name] : config.clusters.map((c) => c.name);
       const client = await temporalClient(config);
       try {
-        const reports = withFleet(await collectStatus(client, clusters), await readFleet(client, config.temporal.taskQueue), Date.now());
+        const reports = withApprovals(withFleet(await collectStatus(client, clusters), await readFleet(client, config.temporal.taskQueue), Date.now()), await listWaitingApprovals(client));
         // Loaded here, not at the top: the Kubernetes client is ESM-flavoured and this module's pure parts are unit-tested.
         const { KubeGateway, loadKubeConfig } = await import('../kube/gateway');
         const kube = new KubeGateway(loadKubeConfig(config.kubernetes));

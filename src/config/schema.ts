@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  DEFAULT_STARTUP_GRACE_MS,
   DEFAULT_POLICY,
   DEFAULT_THRESHOLDS,
   MAX_DESIRED_VOTERS,
@@ -9,6 +10,7 @@ import {
 } from '../domain/policy';
 import { duration, formatDuration } from './duration';
 import { byteSize } from './size';
+import { DEFAULT_APPROVAL_RULES } from '../domain/approval';
 import { DEFAULT_SPACE_POLICY } from '../domain/space';
 import { DEFAULT_MAINTENANCE_POLICY, WEEKDAYS, minutesOf } from '../domain/maintenance-window';
 
@@ -442,6 +444,8 @@ function clusterSchemaWith(durationField: DurationField) {
       interval: durationField({ min: 1000, default: 10_000 }),
       endpointTimeout: durationField({ min: 1, default: 2_000 }),
       cooldown: durationField({ default: DEFAULT_POLICY.cooldownMs }),
+      // A member whose node just came back is starting up: its findings wait this long before they count.
+      startupGrace: durationField({ default: DEFAULT_STARTUP_GRACE_MS }),
       strategy: strategySchema.default(DEFAULT_POLICY.strategy),
       dryRun: flag.default(DEFAULT_POLICY.dryRun),
       backup: section(backupSchemaWith(durationField).prefault({})),
@@ -460,6 +464,18 @@ function clusterSchemaWith(durationField: DurationField) {
             // The monitor starts a recovery (which plans, then waits for approval) once quorum has been lost this
             // long; an operator can always start one earlier with etcd-guardian recover.
             startAfter: durationField({ min: 10_000, default: 300_000 }),
+          })
+          .prefault({}),
+      ),
+      // Which plans wait for a person (every rule off by default); without an answer within timeout a plan is
+      // abandoned having touched nothing.
+      approval: section(
+        z
+          .strictObject({
+            critical: flag.default(DEFAULT_APPROVAL_RULES.critical),
+            faultToleranceZero: flag.default(DEFAULT_APPROVAL_RULES.faultToleranceZero),
+            manualTarget: flag.default(DEFAULT_APPROVAL_RULES.manualTarget),
+            timeout: durationField({ min: 10_000, default: DEFAULT_APPROVAL_RULES.timeoutMs }),
           })
           .prefault({}),
       ),
@@ -603,6 +619,7 @@ export function toPolicy(cluster: ClusterConfig): Policy {
     hysteresisSamples: cluster.hysteresis.samples,
     windowSamples: cluster.hysteresis.windowSamples,
     cooldownMs: cluster.cooldown,
+    startupGraceMs: cluster.startupGrace,
     strategy: cluster.strategy,
     dryRun: cluster.dryRun,
     memberNamePrefix: cluster.memberNamePrefix,

@@ -1,3 +1,4 @@
+import type { ApprovalRequirement } from './approval';
 import { DEFAULT_MAINTENANCE_POLICY } from './maintenance-window';
 import { plainCause } from './messages';
 import type { ClusterObservation, MemberObservation } from './observation';
@@ -73,6 +74,8 @@ export interface MaintenancePlan {
   createdAt: string;
   /** The cluster's per-call deadline, added by the activity that plans. */
   endpointTimeoutMs?: number;
+  /** Why the plan waits for a person, and how long (the cluster's approval rules), added by the activity that plans. */
+  needsApproval?: ApprovalRequirement;
 }
 
 /** What an operator or the monitor asks for. */

@@ -10,6 +10,7 @@ import type { Assessment, Finding, FindingKind } from './risk';
 import { buildRepairPlan, type RepairPlan } from './repair';
 import { buildMaintenancePlan, type MaintenancePlan } from './maintenance';
 import { DEFAULT_MAINTENANCE_POLICY, describeWindow, inMaintenanceWindow, nextWindowOpening } from './maintenance-window';
+import type { ApprovalRequirement } from './approval';
 import { buildSteps, type PlannedStep, type PlannedSuccessor } from './steps';
 import { clusterWorkload, kubeadmRunbook, moveModeOf, type MoveMode } from './workload';
 
@@ -48,6 +49,8 @@ export interface MigrationPlan {
   createdAt: string;
   /** The cluster's per-call deadline, added by the activity that plans: the workflow's step timeouts grow with it. */
   endpointTimeoutMs?: number;
+  /** Why the plan waits for a person, and how long, added by the activity that plans (the cluster's approval rules). */
+  needsApproval?: ApprovalRequirement;
 }
 
 /** Why the planner did nothing. */

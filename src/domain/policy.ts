@@ -50,6 +50,11 @@ export interface Policy {
   windowSamples: number;
   /** Quiet time after a migration ends before another may start, in milliseconds. */
   cooldownMs: number;
+  /**
+   * After a member's node comes back (Ready again), how long its member may be down, lagging or restarting before
+   * that counts (it is starting up and catching up), in milliseconds; absent: DEFAULT_STARTUP_GRACE_MS.
+   */
+  startupGraceMs?: number;
   strategy: StrategyPreference;
   /** Plan and record, never act. */
   dryRun: boolean;
@@ -84,8 +89,13 @@ export const DEFAULT_THRESHOLDS: Thresholds = {
   // etcd's own guidance: p99 WAL fsync should stay under 10 ms; it logs "slow fdatasync" past 1 s.
   walFsyncP99Seconds: 0.5,
   peerRoundTripP99Seconds: 0.5,
-  podRestarts: 3,
+  // Two restarts within the window is a crash loop (one is an event: an OOM kill, a node that came back); the
+  // finding confirms itself, so the second restart is seen at the next cycle.
+  podRestarts: 2,
 };
+
+/** The start-up grace when the config says nothing: long enough for etcd to start and catch up from its WAL. */
+export const DEFAULT_STARTUP_GRACE_MS = 30_000;
 
 /** A complete default policy. */
 export const DEFAULT_POLICY: Policy = {
@@ -93,6 +103,7 @@ export const DEFAULT_POLICY: Policy = {
   hysteresisSamples: 3,
   windowSamples: 10,
   cooldownMs: 10 * 60 * 1000,
+  startupGraceMs: DEFAULT_STARTUP_GRACE_MS,
   strategy: 'auto',
   dryRun: false,
   memberNamePrefix: 'etcd',

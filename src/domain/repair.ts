@@ -1,3 +1,4 @@
+import type { ApprovalRequirement } from './approval';
 import type { ClusterObservation, MemberObservation } from './observation';
 
 import { nextMemberName } from './naming';
@@ -31,6 +32,8 @@ export interface RepairPlan {
   createdAt: string;
   /** The cluster's per-call deadline, added by the activity that plans. */
   endpointTimeoutMs?: number;
+  /** Why the plan waits for a person, and how long (the cluster's approval rules), added by the activity that plans. */
+  needsApproval?: ApprovalRequirement;
   /** An operator-approved removal of a dead member: who approved which member. */
   approval?: { member: string; memberId: string; approvedBy: string };
   /** What the operator does next (a static-pod cluster: the runbook for replacing the node). */

@@ -1,7 +1,7 @@
 import { hostPortOf, plainCause } from './messages';
 import { activePressures, isNodeReady, percent, readyCondition, utilization } from './nodes';
 import type { ClusterObservation, MemberObservation, NodeObservation } from './observation';
-import type { Policy } from './policy';
+import { DEFAULT_STARTUP_GRACE_MS, type Policy } from './policy';
 import { DEFAULT_SPACE_POLICY, formatBytes, formatDurationMs, fragmentation, growthRate, memberSpaces, nospaceMembers, type SpacePolicy } from './space';
 import { isMemberHealthy, knownLeader, quorumSize, quorumState, toVoterViews, type QuorumState } from './quorum';
 import { WindowBuilder, type SampleWindow } from './window';
@@ -524,9 +524,38 @@ function spreadSignals(obs: ClusterObservation, nodes: ReadonlyMap<string, NodeO
   return signals;
 }
 
+/** The member signals a start-up explains: a member starting on a node that came back answers late, lags, restarts. */
+const GRACED_KINDS: ReadonlySet<FindingKind> = new Set<FindingKind>(['member-unreachable', 'member-lagging', 'pod-not-ready', 'pod-restarting', 'slow-fsync', 'slow-peer-network']);
+
+/**
+ * Members in their start-up grace, by member id, with a sentence saying why: their node turned Ready again less than
+ * `policy.startupGraceMs` ago (seen by this monitor: down in one sample, Ready in a later one).
+ */
+function startupGraces(obs: ClusterObservation, policy: Policy, window: WindowBuilder): Map<string, string> {
+  const at = Date.parse(obs.observedAt);
+  const graceMs = policy.startupGraceMs ?? DEFAULT_STARTUP_GRACE_MS;
+  const graces = new Map<string, string>();
+  const hosts = new Set(obs.members.map((m) => m.nodeName).filter((n) => n !== undefined));
+  for (const node of obs.nodes) {
+    if (!hosts.has(node.name)) continue;
+    const back = window.returnedAt(`node/${node.name}`, isNodeReady(node), at, graceMs);
+    if (back === undefined) continue;
+    for (const member of obs.members.filter((m) => m.nodeName === node.name)) {
+      graces.set(member.id, `starting up: node ${node.name} is Ready again since ${formatDurationMs(at - back)}; start-up grace for ${formatDurationMs(back + graceMs - at)} more`);
+    }
+  }
+  return graces;
+}
+
+/**
+ * Signals confirmed by their first sample: restarts counted over the window are events that happened (the kubelet's
+ * restart count only grows), not a reading that may flap, so waiting more samples only lets the crash loop go on.
+ */
+const SELF_CONFIRMING: ReadonlySet<FindingKind> = new Set<FindingKind>(['pod-restarting']);
+
 /**
  * Assess one observation against the policy, carrying the sample window: a signal becomes a confirmed finding
- * once it has held for `policy.hysteresisSamples` consecutive samples.
+ * once it has held for `policy.hysteresisSamples` consecutive samples (or at once, for the self-confirming ones).
  */
 export function assessRisk(
   obs: ClusterObservation,
@@ -549,12 +578,16 @@ export function assessRisk(
   signals.push(...spreadSignals(obs, nodes));
   signals.push(...spaceSignals(obs, policy.space ?? DEFAULT_SPACE_POLICY, builder, leader?.id));
 
+  const graces = startupGraces(obs, policy, builder);
   const findings = signals.map((signal): Finding => {
     // While quorum is lost no member's health means much: member signals are shown but their streaks start over
     // when quorum returns, so that members coming back after an outage get k samples before anything moves.
     if (!quorum.hasQuorum && !CLUSTER_KINDS.has(signal.kind)) return { ...signal, samples: 0, confirmed: false };
+    // A member whose node just came back is starting up: its signals are shown, and count from the grace's end.
+    const grace = GRACED_KINDS.has(signal.kind) && signal.memberId !== undefined ? graces.get(signal.memberId) : undefined;
+    if (grace !== undefined) return { ...signal, message: `${signal.message} (${grace})`, samples: 0, confirmed: false };
     const samples = builder.hold(`${signal.kind}/${subjectOf(signal)}`);
-    return { ...signal, samples, confirmed: samples >= policy.hysteresisSamples };
+    return { ...signal, samples, confirmed: samples >= policy.hysteresisSamples || SELF_CONFIRMING.has(signal.kind) };
   });
   findings.sort(compareFindings);
 

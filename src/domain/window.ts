@@ -16,6 +16,11 @@ export interface SampleWindow {
    * sizes, for their growth). Absent in windows carried by monitors that ran before gauges were kept.
    */
   gauges?: Record<string, [number, number][]>;
+  /**
+   * Things that can be up or down (a node's Ready), keyed by subject: whether each was up at the last sample, and
+   * when it last came back while that is recent. Absent in windows carried by monitors that ran before it was kept.
+   */
+  returns?: Record<string, { up: boolean; at?: number }>;
 }
 
 /** The window before the first sample. */
@@ -59,6 +64,26 @@ export class WindowBuilder {
     const points = [...(this.previous.gauges?.[key] ?? []), [atMs, value] as [number, number]].slice(-this.windowSamples);
     (this.next.gauges ??= {})[key] = points;
     return points;
+  }
+
+  /**
+   * Record whether `key` is up at `atMs`; returns when it came back up from down, while that was less than `keepMs`
+   * ago (undefined otherwise, and on its first sight: a guardian that just started does not know it was ever down).
+   */
+  returnedAt(key: string, up: boolean, atMs: number, keepMs: number): number | undefined {
+    const before = this.previous.returns?.[key];
+    const returns = (this.next.returns ??= {});
+    if (!up) {
+      returns[key] = { up: false };
+      return undefined;
+    }
+    const at = before !== undefined && !before.up ? atMs : before?.at;
+    if (at === undefined || atMs - at >= keepMs) {
+      returns[key] = { up: true };
+      return undefined;
+    }
+    returns[key] = { up: true, at };
+    return at;
   }
 
   /** Mark a signal as holding in this sample; returns for how many consecutive samples it has held. */

@@ -3,7 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { ActivityDeps } from '../../activities/runtime';
+import type { ActivityDeps, ClusterRuntime } from '../../activities/runtime';
+import { listWaitingApprovals } from '../../src/cli/approval-command';
 import { createBackupActivities } from '../../activities/backup';
 import { createFleetActivities, type FleetSettings } from '../../activities/fleet';
 import { createMigrationActivities } from '../../activities/migration';
@@ -24,7 +25,8 @@ import type { DevServer } from './harness/temporal-dev-server';
  * real activities over two in-memory clusters, "east" and "west", laid out alike (their first members both in
  * rack-0): the rack budget makes the second migration wait and says why, a freeze holds a running migration after its
  * current step and keeps a new one from starting, a lease not granted in time gives up having changed nothing, and a
- * holder that is terminated loses its lease. Judged by what an SRE notices: the operations' steps never overlap
+ * holder that is terminated loses its lease; a plan the cluster's approval rules hold waits for a person without a
+ * lease, runs once approved (the history names who), and is abandoned untouched when rejected or not answered. Judged by what an SRE notices: the operations' steps never overlap
  * where the budget says one, the waiting one names the holder, quorum holds and no write is lost.
  */
 
@@ -55,12 +57,17 @@ interface Fleet {
   stop(): Promise<void>;
 }
 
-async function aFleet(name: string, fleet: FleetSettings, seed: number): Promise<Fleet> {
+async function aFleet(name: string, fleet: FleetSettings, seed: number, approval?: { east: NonNullable<ClusterRuntime['approval']> }): Promise<Fleet> {
   const worlds = { east: aWorld({ seed, members: 3, nodes: 6, racks: 3, keys: 5 }), west: aWorld({ seed: seed + 1, members: 3, nodes: 6, racks: 3, keys: 5 }) };
   const all = Object.values(worlds);
   const advance = (ms: number): void => all.forEach((w) => w.advance(ms));
   const deps: ActivityDeps = {
-    clusters: new Map(Object.entries(worlds).map(([cluster, world]) => [cluster, { ...simRuntime(world, { backup: { required: false, directory: join(backupRoot, `${name}-${cluster}`) } }), name: cluster }])),
+    clusters: new Map(
+      Object.entries(worlds).map(([cluster, world]) => [
+        cluster,
+        { ...simRuntime(world, { backup: { required: false, directory: join(backupRoot, `${name}-${cluster}`) } }), name: cluster, ...(cluster === 'east' && approval ? { approval: approval.east } : {}) },
+      ]),
+    ),
     now: () => worlds.east.now(),
     effects: { sleep: (ms) => Promise.resolve(advance(ms)), heartbeat: () => {} },
     fleet,
@@ -249,6 +256,80 @@ it('a lease not granted in time gives up having changed nothing; a terminated ho
     const result = (await next.result()) as MigrationResult;
     expect(result.newMember).toBeDefined();
     expect((await readFleet(client, f.taskQueue))?.leases).toEqual([]);
+  } finally {
+    await f.stop();
+  }
+}, 180_000);
+
+const RULES = { critical: false, faultToleranceZero: false, manualTarget: false, timeout: 120_000 };
+
+it("a critical cluster's migration waits for a person holding no lease, is listed, ignores a verdict without a name, and runs once approved", async () => {
+  const f = await aFleet('approve', { budget: { maxConcurrent: 1 }, leaseTimeoutMs: 120_000 }, 61, { east: { ...RULES, critical: true } });
+  try {
+    const before = names(voters(f.worlds.east));
+    const held = await startMigration(f, 'east', 'etcd-0');
+    const waiting = await until('east awaits approval', async () => {
+      const p = await progressOf(held);
+      return p.phase === 'awaiting-approval' ? p : undefined;
+    });
+    expect(waiting.approvalNeeded?.reasons).toEqual(['east is critical (approval.critical): every plan on it waits for a person']);
+    expect(waiting.steps.map((s) => s.step)).toEqual(['plan']);
+    const listed = (await listWaitingApprovals(client)).filter((w) => w.workflowId === held.workflowId);
+    expect(listed).toEqual([expect.objectContaining({ cluster: 'east', operation: 'migration', reasons: waiting.approvalNeeded?.reasons })]);
+    expect(listed[0]?.plan).toMatch(/^surge etcd-0 from node-\d to node-\d$/);
+    // A plan waiting for a person holds no budget: west's migration runs meanwhile under the fleet's limit of one.
+    const west = (await (await startMigration(f, 'west', 'etcd-0')).result()) as MigrationResult;
+    expect(west.newMember).toBeDefined();
+    expect(names(voters(f.worlds.east))).toEqual(before);
+
+    await held.signal('approve', { reason: 'no name' });
+    await sleep(1_000);
+    expect((await progressOf(held)).phase).toBe('awaiting-approval');
+    await held.signal('approve', { by: 'alice', reason: 'change 42' });
+    const result = (await held.result()) as MigrationResult;
+    expect(result.approvedBy).toMatchObject({ by: 'alice', reason: 'change 42' });
+    expect(result.newMember).toBeDefined();
+    // Planned again after the wait, from a fresh look; the same plan, so it ran.
+    expect(result.steps.filter((s) => s.step === 'plan')).toHaveLength(2);
+    const signals = (await held.fetchHistory()).events?.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'approve') ?? [];
+    expect(signals).toHaveLength(2);
+    expectSafe(f);
+  } finally {
+    await f.stop();
+  }
+}, 180_000);
+
+it('a held plan nobody answers is abandoned at its timeout, and a rejected one at once, both having touched nothing', async () => {
+  const f = await aFleet('reject', { budget: {}, leaseTimeoutMs: 120_000 }, 71, { east: { ...RULES, manualTarget: true, timeout: 3_000 } });
+  try {
+    const before = names(voters(f.worlds.east));
+    // The node the guardian would choose itself, named by hand: a dry run says which (and waits for nobody).
+    const dry = (await (
+      await client.workflow.start('migrateMember', { taskQueue: f.taskQueue, workflowId: `approval-dry-${Date.now()}`, args: [{ cluster: 'east', member: 'etcd-1', strategy: 'surge', dryRun: true, reason: 'where to?' }] })
+    ).result()) as MigrationResult;
+    const target = dry.plan.target.node;
+    const manual = (workflowId: string): Promise<WorkflowHandle> =>
+      client.workflow.start('migrateMember', { taskQueue: f.taskQueue, workflowId, args: [{ cluster: 'east', member: 'etcd-1', strategy: 'surge', targetNode: target, reason: 'move it by hand' }] });
+    const unanswered = await manual(`approval-timeout-${Date.now()}`);
+    const timedOut = await failureOf(unanswered);
+    expect(timedOut.type).toBe('NOT_APPROVED');
+    expect(timedOut.message).toContain('was not approved within 3s (approval.timeout): nothing was touched');
+    expect(timedOut.message).toContain(`the target node ${target} was named by hand (approval.manualTarget)`);
+    expect(names(voters(f.worlds.east))).toEqual(before);
+
+    const rejected = await manual(`approval-reject-${Date.now()}`);
+    await until('east awaits approval', async () => ((await progressOf(rejected)).phase === 'awaiting-approval' ? true : undefined));
+    await rejected.signal('reject', { by: 'bob', reason: 'the rack is being recabled' });
+    const refusal = await failureOf(rejected);
+    expect(refusal.type).toBe('REJECTED');
+    expect(refusal.message).toContain('was rejected by bob: the rack is being recabled; nothing was touched');
+    expect(names(voters(f.worlds.east))).toEqual(before);
+    expect(learners(f.worlds.east)).toEqual([]);
+    // Without a node named by hand the same cluster's migration needs nobody.
+    const automatic = (await (await startMigration(f, 'east', 'etcd-1')).result()) as MigrationResult;
+    expect(automatic.approvedBy).toBeUndefined();
+    expect(automatic.newMember).toBeDefined();
+    expectSafe(f);
   } finally {
     await f.stop();
   }

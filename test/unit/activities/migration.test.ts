@@ -85,8 +85,22 @@ function onFirst(method: string, fault: Fault): (call: PortCall) => Fault | unde
 }
 
 describe('promoteLearner', () => {
-  it('a learner whose pod runs but has not caught up: etcd answers "not in sync", NOT_READY_YET and retried; once virtual time passes its catch-up, the retry promotes it', async () => {
+  it('a learner whose pod is starting: the attempt tries again every 200 ms and promotes it once it has caught up, without waiting for a retry', async () => {
     const sim = aSimulation();
+    const { world, act } = sim;
+    const successor = await addSuccessor(sim, 'etcd-2', 'node-2');
+    const since = world.calls.trace.length;
+    const started = world.elapsedMs();
+    expect(await run(act.promoteLearner, { cluster, memberId: successor.id, podName: successor.memberName })).toEqual({ promoted: true });
+    expect(isVoter(world, 'etcd-3')).toBe(true);
+    // Refused while not in sync, then promoted: within the 500 ms start and 1.2 s catch-up, give or take a poll.
+    const promotes = world.calls.trace.slice(since).filter((t) => t.method === 'promoteMember').map((t) => t.outcome);
+    expect(promotes.at(-1)).toBe('ok');
+    expect(world.elapsedMs() - started).toBeLessThan(2_500);
+  });
+
+  it('a learner far behind (400 MiB to catch up): etcd answers "not in sync" through the attempt\'s 10 s, NOT_READY_YET and retried; once virtual time passes its catch-up, the retry promotes it', async () => {
+    const sim = aSimulation({ dbSizeBytes: 400 * 1024 * 1024 });
     const { world, act } = sim;
     const successor = await addSuccessor(sim, 'etcd-2', 'node-2');
     world.advance(POD_STARTED_MS);
@@ -136,7 +150,8 @@ describe('promoteLearner', () => {
   });
 
   it('the member being replaced died meanwhile and the learner has not caught up: NOT_READY_YET naming the projection, nothing promoted', async () => {
-    const sim = aSimulation();
+    // Far behind: its catch-up (20 s) outlasts the attempt's own polling.
+    const sim = aSimulation({ dbSizeBytes: 400 * 1024 * 1024 });
     const successor = await addSuccessor(sim, 'etcd-2', 'node-2');
     sim.world.advance(POD_STARTED_MS);
     // etcd-2 does not lead (etcd-1 does), so no election delays the learner's catch-up.

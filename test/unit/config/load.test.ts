@@ -38,7 +38,7 @@ const DEFAULT_THRESHOLDS_OUT = {
   failedProposals: 5,
   walFsyncP99Seconds: 0.5,
   peerRoundTripP99Seconds: 0.5,
-  podRestarts: 3,
+  podRestarts: 2,
 };
 
 describe('loadConfig with the example file', () => {
@@ -68,6 +68,7 @@ describe('loadConfig with the example file', () => {
           interval: 15_000,
           endpointTimeout: 3_000,
           cooldown: 1_800_000,
+          startupGrace: 30_000,
           strategy: 'surge',
           dryRun: false,
           backup: { required: true, directory: '/var/lib/etcd-guardian/backups', drill: { etcdBinDirectory: '/usr/local/bin', timeout: 600_000 } },
@@ -78,6 +79,7 @@ describe('loadConfig with the example file', () => {
           space: { fragmentedRatio: 0.55, fragmentedMinSize: 100 * 1024 * 1024, quotaWarning: 0.8, quotaCritical: 0.95, growthHorizon: 4 * 3_600_000 },
           maintenance: { auto: true, windows: [], pauseBetweenMembers: 5_000 },
           recovery: { autoApprove: false, approvalTimeout: 3_600_000, startAfter: 300_000 },
+          approval: { critical: false, faultToleranceZero: false, manualTarget: false, timeout: 3_600_000 },
         },
         {
           name: 'events',
@@ -93,6 +95,7 @@ describe('loadConfig with the example file', () => {
           interval: 10_000,
           endpointTimeout: 2_000,
           cooldown: 600_000,
+          startupGrace: 30_000,
           strategy: 'auto',
           dryRun: true,
           backup: { required: true, directory: '/var/lib/etcd-guardian/backups', drill: { etcdBinDirectory: '/usr/local/bin', timeout: 600_000 } },
@@ -102,6 +105,7 @@ describe('loadConfig with the example file', () => {
           space: { fragmentedRatio: 0.55, fragmentedMinSize: 100 * 1024 * 1024, quotaWarning: 0.8, quotaCritical: 0.95, growthHorizon: 4 * 3_600_000 },
           maintenance: { auto: true, windows: [], pauseBetweenMembers: 5_000 },
           recovery: { autoApprove: false, approvalTimeout: 3_600_000, startAfter: 300_000 },
+          approval: { critical: false, faultToleranceZero: false, manualTarget: false, timeout: 3_600_000 },
         },
       ],
     });

@@ -60,12 +60,13 @@ const DEFAULT_CLUSTER: ClusterConfig = {
     failedProposals: 5,
     walFsyncP99Seconds: 0.5,
     peerRoundTripP99Seconds: 0.5,
-    podRestarts: 3,
+    podRestarts: 2,
   },
   hysteresis: { samples: 3, windowSamples: 10 },
   interval: 10_000,
   endpointTimeout: 2_000,
   cooldown: 600_000,
+  startupGrace: 30_000,
   strategy: 'auto',
   dryRun: false,
   backup: { required: true, directory: '/var/lib/etcd-guardian/backups', drill: { etcdBinDirectory: '/usr/local/bin', timeout: 600_000 } },
@@ -75,6 +76,7 @@ const DEFAULT_CLUSTER: ClusterConfig = {
   space: { fragmentedRatio: 0.55, fragmentedMinSize: 100 * 1024 * 1024, quotaWarning: 0.8, quotaCritical: 0.95, growthHorizon: 4 * 3_600_000 },
   maintenance: { auto: true, windows: [], pauseBetweenMembers: 5_000 },
   recovery: { autoApprove: false, approvalTimeout: 3_600_000, startAfter: 300_000 },
+  approval: { critical: false, faultToleranceZero: false, manualTarget: false, timeout: 3_600_000 },
 };
 
 describe('guardian config defaults', () => {
@@ -94,6 +96,11 @@ describe('guardian config defaults', () => {
 
   it.each<[string, Raw, Partial<ClusterConfig>]>([
     ['a number of seconds is a duration', { interval: 30 }, { interval: 30_000 }],
+    [
+      'approval rules written are kept, the others stay off',
+      { approval: { critical: true, timeout: '30m' } },
+      { approval: { critical: true, faultToleranceZero: false, manualTarget: false, timeout: 1_800_000 } },
+    ],
     ['a longer hysteresis widens the default window with it', { hysteresis: { samples: 12 } }, { hysteresis: { samples: 12, windowSamples: 12 } }],
     ['an explicit window is kept', { hysteresis: { samples: 2, windowSamples: 4 } }, { hysteresis: { samples: 2, windowSamples: 4 } }],
     ['a metrics port of its own is kept', { ports: { metrics: 2381 } }, { ports: { client: 2379, peer: 2380, metrics: 2381 } }],
@@ -143,6 +150,9 @@ describe('guardian config defaults', () => {
 
 describe('guardian config problems', () => {
   it.each<[string, Raw, string]>([
+    ['an approval rule written as a word', { approval: { critical: 'yes' } }, 'clusters.0.approval.critical: expected true or false, got "yes"'],
+    ['an approval timeout too short to answer', { approval: { timeout: '5s' } }, 'clusters.0.approval.timeout: expected a duration of at least 10s, got "5s"'],
+    ['an approval rule the guardian does not know', { approval: { always: true } }, 'clusters.0.approval.always: unknown key; the keys allowed here are critical, faultToleranceZero, manualTarget, timeout'],
     ['an upper-case cluster name', { name: 'Main' }, 'clusters.0.name: expected a cluster name of lowercase letters, digits and "-" (a DNS-1123 label of at most 63 characters), such as "main", got "Main"'],
     ['a namespace with an underscore', { namespace: 'kube_system' }, 'clusters.0.namespace: expected a Kubernetes namespace name such as "kube-system", got "kube_system"'],
     ['an empty pod selector, which would select every pod', { podSelector: '' }, 'clusters.0.podSelector: expected a label selector such as "app=etcd,tier=control-plane", got ""'],
@@ -303,6 +313,7 @@ describe('toPolicy', () => {
             thresholds: { nodeCpu: 0.8 },
             hysteresis: { samples: 4, windowSamples: 20 },
             cooldown: '1h',
+            startupGrace: '45s',
             strategy: 'surge',
             dryRun: true,
             memberNamePrefix: 'events',
@@ -322,6 +333,7 @@ describe('toPolicy', () => {
       hysteresisSamples: 4,
       windowSamples: 20,
       cooldownMs: 3_600_000,
+      startupGraceMs: 45_000,
       strategy: 'surge',
       dryRun: true,
       memberNamePrefix: 'events',

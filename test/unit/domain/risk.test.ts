@@ -308,8 +308,20 @@ describe('windowed counters', () => {
       member: 'etcd-1',
       pod: 'etcd-1',
       confirmed: true,
-      evidence: { restarts: 5, restartCount: 5, threshold: 3 },
+      evidence: { restarts: 5, restartCount: 5, threshold: 2 },
     });
+  });
+
+  it.each([
+    ['one restart: an event, not a loop', [0, 0, 1, 1], undefined],
+    ['the second restart, in the sample that sees it: confirmed at once', [0, 0, 1, 1, 2], { samples: 1, confirmed: true }],
+    ['two restarts seen in one sample', [0, 2], { samples: 1, confirmed: true }],
+    ['two restarts more than the window apart', [0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2], undefined],
+  ])('a crash loop by the default threshold: %s', (_name, counts, expected) => {
+    const { assessment } = assessSeries(counts.map((n) => withCounters(1, 0, n)));
+    const finding = assessment.findings.find((f) => f.kind === 'pod-restarting');
+    if (expected === undefined) expect(finding).toBeUndefined();
+    else expect(finding).toMatchObject(expected);
   });
 
   it('names what a crash-looping member said of its data: the unreachable and restarting findings carry the cause', () => {
@@ -319,7 +331,7 @@ describe('windowed counters', () => {
     const unreachable = assessment.findings.find((f) => f.kind === 'member-unreachable');
     expect(unreachable?.message).toMatch(new RegExp(`^member etcd-1 does not answer at .*; its last exit says ${cause.replace(/[()]/g, '\\$&')}$`));
     expect(unreachable?.evidence['dataFault']).toBe(cause);
-    expect(assessment.findings.find((f) => f.kind === 'pod-restarting')?.message).toBe(`pod etcd-1 of member etcd-1 restarted 5 times in the last 10 samples (threshold 3): ${cause}`);
+    expect(assessment.findings.find((f) => f.kind === 'pod-restarting')?.message).toBe(`pod etcd-1 of member etcd-1 restarted 5 times in the last 10 samples (threshold 2): ${cause}`);
   });
 
   it.each([
@@ -357,5 +369,45 @@ describe('missing signals', () => {
     const node = aNode(1);
     delete node.usage;
     expect(assessSeries(repeat(withNode(aCluster(3), node), 3)).assessment.findings).toEqual([]);
+  });
+});
+
+describe('start-up grace: a member whose node just came back is starting up', () => {
+  const T0 = Date.parse('2026-11-24T12:00:00.000Z');
+  const at = (obs: ClusterObservation, second: number): ClusterObservation => ({ ...obs, observedAt: new Date(T0 + second * 1000).toISOString() });
+  const silent = withMember(aCluster(3), 1, { status: aDeadStatus('connection refused') });
+  const nodeDown = withNode(silent, aDownNode(1));
+  const unreachable = (assessment: Assessment): Finding | undefined => assessment.findings.find((f) => f.kind === 'member-unreachable' && f.member === 'etcd-1');
+  /** Three samples with the node down, then the node Ready with the member still silent, one sample a second. */
+  const afterReturn = (seconds: number): ClusterObservation[] => [
+    ...[0, 1, 2].map((s) => at(nodeDown, s)),
+    ...Array.from({ length: seconds + 1 }, (_, i) => at(silent, 3 + i)),
+  ];
+
+  it('its findings show, saying why they do not count, until the grace ends', () => {
+    expect(unreachable(assessSeries([0, 1, 2].map((s) => at(nodeDown, s))).assessment)).toMatchObject({ confirmed: true });
+    expect(unreachable(assessSeries(afterReturn(0)).assessment)).toMatchObject({
+      confirmed: false,
+      samples: 0,
+      message: expect.stringMatching(/\(starting up: node node-1 is Ready again since 0s; start-up grace for 30s more\)$/) as unknown,
+    });
+    expect(unreachable(assessSeries(afterReturn(29)).assessment)).toMatchObject({ confirmed: false, message: expect.stringContaining('start-up grace for 1s more') as unknown });
+  });
+
+  it('counts from the grace\'s end: confirmed after the usual samples', () => {
+    expect(unreachable(assessSeries(afterReturn(30)).assessment)).toMatchObject({ confirmed: false, samples: 1 });
+    expect(unreachable(assessSeries(afterReturn(32)).assessment)).toMatchObject({ confirmed: true, samples: 3 });
+  });
+
+  it('keeps to the configured grace', () => {
+    const { assessment } = assessSeries(afterReturn(5), aPolicy({ startupGraceMs: 5_000 }));
+    expect(unreachable(assessment)).toMatchObject({ confirmed: false, samples: 1 });
+  });
+
+  it('gives none to a node only ever seen Ready (the guardian cannot tell it was down), nor to members on other nodes', () => {
+    expect(unreachable(assessSeries([0, 1, 2].map((s) => at(silent, s))).assessment)).toMatchObject({ confirmed: true });
+    const otherSilent = withMember(withNode(aCluster(3), aDownNode(1)), 2, { status: aDeadStatus('connection refused') });
+    const series = [...[0, 1, 2].map((s) => at(otherSilent, s)), at(withMember(aCluster(3), 2, { status: aDeadStatus('connection refused') }), 3)];
+    expect(assessSeries(series).assessment.findings.find((f) => f.kind === 'member-unreachable' && f.member === 'etcd-2')).toMatchObject({ confirmed: true });
   });
 });

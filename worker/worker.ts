@@ -37,6 +37,14 @@ export function createActivities(deps: ActivityDeps, temporal?: Client) {
     }) };
 }
 
+/**
+ * How long a workflow task waits on the sticky queue of the worker that ran the workflow last before any worker of the
+ * task queue may take it (the SDK's default is 10 s). A worker that dies without a word (SIGKILL, a lost machine)
+ * keeps its sticky queue looking alive to the server for a while: this bounds how late its monitors' next cycle is.
+ * A worker too busy to take its own task in 3 s loses only its cache of that workflow (another replays the history).
+ */
+export const STICKY_QUEUE_TIMEOUT_MS = 3_000;
+
 /** The worker of the guardian: the one place where config becomes clients, gateways and a Temporal worker. */
 export async function createGuardianWorker(
   config: GuardianConfig,
@@ -64,6 +72,7 @@ export async function createGuardianWorker(
     taskQueue: config.temporal.taskQueue,
     activities: createActivities(deps, client),
     shutdownGraceTime: config.worker.shutdownGraceTime,
+    stickyQueueScheduleToStartTimeout: STICKY_QUEUE_TIMEOUT_MS,
     ...('workflowBundlePath' in source ? { workflowBundle: { codePath: source.workflowBundlePath } } : { workflowsPath: source.workflowsPath }),
   };
   const worker = await Worker.create(workerOptions);

@@ -97,7 +97,9 @@ export async function migrateMember(raw: unknown): Promise<MigrationResult> {
   const approved = !input.dryRun && plan.needsApproval !== undefined ? plan : undefined;
   if (approved?.needsApproval) {
     progress.phase = 'awaiting-approval';
+    progress.member = approved.member.name;
     progress.strategy = approved.strategy;
+    if (approved.member.nodeName) progress.from = approved.member.nodeName;
     progress.to = approved.target.node;
     setCurrentDetails(`**awaiting approval** (\`etcd-guardian approve ${input.cluster}\` or the approve signal): ${describe(approved)}\n\n${approved.needsApproval.reasons.map((r) => `- ${r}`).join('\n')}\n\n${migrationPlanDetails(approved)}`);
     try {

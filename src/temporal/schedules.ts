@@ -53,12 +53,22 @@ function scheduleOptions(spec: MonitorScheduleSpec): ScheduleOptions {
       args: [monitorArgs(spec)],
       typedSearchAttributes: [{ key: SA.cluster, value: spec.cluster }],
       staticSummary: monitorSummary(spec.cluster, spec.intervalMs),
+      workflowTaskTimeout: monitorTaskTimeoutMs(spec.intervalMs),
     },
     // SKIP: while a monitor runs every tick is skipped; once it ends for any reason, the next tick starts one.
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: spec.catchupWindowMs },
     // Not triggerImmediately: its start is not counted by SKIP, so the first tick would start a second monitor.
     state: { note: `etcd-guardian monitor of cluster ${spec.cluster}` },
   };
+}
+
+/**
+ * The monitor's workflow task timeout: half its interval, from 2 s to Temporal's default 10 s. A worker that dies
+ * in the middle of a cycle's task holds the monitor this long before another worker takes the task, so a cycle is
+ * never more than about two intervals late (with the worker's short sticky queue timeout, worker/worker.ts).
+ */
+export function monitorTaskTimeoutMs(intervalMs: number): number {
+  return Math.min(10_000, Math.max(2_000, Math.round(intervalMs / 2)));
 }
 
 /** True when the existing schedule already does what the spec asks. */
@@ -70,6 +80,7 @@ function matches(description: ScheduleDescription, spec: MonitorScheduleSpec): b
     action.workflowType === 'monitorCluster' &&
     action.taskQueue === spec.taskQueue &&
     action.staticSummary === monitorSummary(spec.cluster, spec.intervalMs) &&
+    Number(action.workflowTaskTimeout) === monitorTaskTimeoutMs(spec.intervalMs) &&
     JSON.stringify(action.args ?? []) === JSON.stringify([monitorArgs(spec)]) &&
     description.spec.intervals?.length === 1 &&
     Number(interval?.every) === spec.everyMs &&

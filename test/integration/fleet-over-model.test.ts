@@ -7,10 +7,12 @@ import type { ActivityDeps, ClusterRuntime } from '../../activities/runtime';
 import { listWaitingApprovals } from '../../src/cli/approval-command';
 import { createBackupActivities } from '../../activities/backup';
 import { createFleetActivities, type FleetSettings } from '../../activities/fleet';
+import { createMaintenanceActivities } from '../../activities/maintenance';
 import { createMigrationActivities } from '../../activities/migration';
 import { createStatefulSetActivities } from '../../activities/statefulset';
 import { createTrackingActivities } from '../../activities/tracking';
 import { freezeFleet, readFleet, unfreezeFleet } from '../../src/temporal/fleet';
+import type { MaintenanceProgress, MaintenanceResult } from '../../workflows/maintain';
 import type { MigrationProgress, MigrationResult, StepRecord } from '../../workflows/migrate';
 import { fleetWorkflowId } from '../../workflows/fleet-ids';
 import { simRuntime } from '../simulation/deps';
@@ -78,7 +80,7 @@ async function aFleet(name: string, fleet: FleetSettings, seed: number, approval
     namespace: server.namespace,
     taskQueue,
     workflowBundle: bundle,
-    activities: { ...createMigrationActivities(deps), ...createStatefulSetActivities(deps), ...createBackupActivities(deps), ...createTrackingActivities({}), ...createFleetActivities({ clusters: deps.clusters, temporal: client, fleet }) },
+    activities: { ...createMigrationActivities(deps), ...createMaintenanceActivities(deps), ...createStatefulSetActivities(deps), ...createBackupActivities(deps), ...createTrackingActivities({}), ...createFleetActivities({ clusters: deps.clusters, temporal: client, fleet }) },
   });
   const running = worker.run();
   // The coordinator first, with a short liveness check, so that a terminated holder is found within seconds.
@@ -329,6 +331,37 @@ it('a held plan nobody answers is abandoned at its timeout, and a rejected one a
     const automatic = (await (await startMigration(f, 'east', 'etcd-1')).result()) as MigrationResult;
     expect(automatic.approvedBy).toBeUndefined();
     expect(automatic.newMember).toBeDefined();
+    expectSafe(f);
+  } finally {
+    await f.stop();
+  }
+}, 180_000);
+
+it("a critical cluster's maintenance gives its lease back while it waits for a person, takes it again once approved, and runs the approved plan", async () => {
+  const f = await aFleet('maintain', { budget: { maxConcurrent: 1 }, leaseTimeoutMs: 120_000 }, 81, { east: { ...RULES, critical: true } });
+  try {
+    const handle = await client.workflow.start('maintainCluster', {
+      taskQueue: f.taskQueue,
+      workflowId: `maintain-east-${Date.now()}`,
+      args: [{ cluster: 'east', mode: 'defragment', all: true, reason: 'fleet-over-model: defragment a critical cluster' }],
+    });
+    const waiting = await until('east awaits approval', async () => {
+      const p = await handle.query<MaintenanceProgress>('progress');
+      return p.phase === 'awaiting-approval' ? p : undefined;
+    });
+    expect(waiting.approvalNeeded?.reasons).toEqual(['east is critical (approval.critical): every plan on it waits for a person']);
+    // Planned under the lease, then the lease given back: west's migration runs under the fleet's limit of one.
+    expect((await readFleet(client, f.taskQueue))?.leases.filter((l) => l.cluster === 'east')).toEqual([]);
+    const west = (await (await startMigration(f, 'west', 'etcd-1')).result()) as MigrationResult;
+    expect(west.newMember).toBeDefined();
+    expect(f.worlds.east.calls.trace.filter((t) => t.method === 'defragment')).toEqual([]);
+
+    await handle.signal('approve', { by: 'carol' });
+    const result = (await handle.result()) as MaintenanceResult;
+    expect(result.approvedBy).toMatchObject({ by: 'carol' });
+    expect(result.steps.filter((s) => s.step === 'plan')).toHaveLength(2);
+    expect(result.defragmented?.map((d) => d.member).sort()).toEqual(['etcd-0', 'etcd-1', 'etcd-2']);
+    expect((await readFleet(client, f.taskQueue))?.leases).toEqual([]);
     expectSafe(f);
   } finally {
     await f.stop();

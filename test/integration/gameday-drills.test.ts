@@ -1,5 +1,7 @@
+import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkflowHandle } from '@temporalio/client';
+import { monitorTaskTimeoutMs } from '../../src/temporal/schedules';
 import { startMigration } from '../../src/cli/migrate-command';
 import type { MigrateMemberRequest } from '../../src/config/workflow-inputs';
 import type { BackupRecord } from '../../activities/backup';
@@ -68,15 +70,16 @@ afterAll(async () => {
 /** A replace of a follower has every step but move-leader; a surge of the leader adds it. */
 const REPLACE_STEPS = ['plan', 'backup-snapshot', 'remove-member', 'delete-pod', 'choose-node', 'schedule-pod', 'rejoin', 'verify-member', 'verify-quorum'];
 /**
- * The `ci` scope kills the worker where the cluster changes most (a member removed, a learner promoted, the leader
- * moved), to keep CI under 30 minutes; the `full` scope (the matrix) at every step. What a kill leaves
+ * The `ci` scope kills the worker where the cluster changes most (a member removed; a learner being promoted is the
+ * three-worker drill's kill; a leader moving is a full-scope drill), to keep CI under 30 minutes; the `full` scope (the matrix) at every step. What a kill leaves
  * behind, an effect whose answer never came back, the simulation injects at any call of any step on every seed
  * (a lost response), and workflow-over-model restarts a worker mid-run on a real Temporal server.
  */
-const CI_KILL_STEPS = ['remove-member', 'rejoin'];
+const CI_KILL_STEPS = ['remove-member'];
 const killSteps = testScope() === 'ci' ? REPLACE_STEPS.filter((step) => CI_KILL_STEPS.includes(step)) : REPLACE_STEPS;
 
-it.each([...killSteps.map((step) => ({ step, strategy: 'replace' as const })), { step: 'move-leader', strategy: 'surge' as const }])(
+const leaderKill = testScope() === 'ci' ? [] : [{ step: 'move-leader', strategy: 'surge' as const }];
+it.each([...killSteps.map((step) => ({ step, strategy: 'replace' as const })), ...leaderKill])(
   'the worker killed with SIGKILL at $step ($strategy) and started again: the migration completes',
   async ({ step, strategy }) => {
     const member = step === 'move-leader' ? (await roles(h)).leader : await aFollower(h);
@@ -139,6 +142,93 @@ it('two manual migrations started at once: one runs, the other is refused with t
   expect(after.members.find((m) => m.name === refused[0]?.member?.name)?.node).toBe(refused[0]?.member?.node);
   const audit = await expectInvariantsHeld(checks, { size: 3, racks: 3 });
   figures.push(`two at once: ${result.member} moved (${result.strategy}) to ${result.to ?? '?'}, ${refused[0]?.member?.name ?? '?'} refused; ${audit.summary}`);
+});
+
+/** The identity Temporal records for a CLI worker (the SDK's default: pid@host). */
+const identityOf = (w: CliWorker): string => `${w.pid}@${hostname()}`;
+
+/** The worker running a workflow's current activity, else the one that took its last workflow task. */
+async function runnerOf(handle: WorkflowHandle, workers: readonly CliWorker[]): Promise<CliWorker> {
+  const pending = (await handle.describe()).raw.pendingActivities?.map((a) => a.lastWorkerIdentity ?? '').find((id) => id !== '');
+  const events = (await handle.fetchHistory()).events ?? [];
+  const lastTask = events.flatMap((e) => (e.workflowTaskStartedEventAttributes?.identity ? [e.workflowTaskStartedEventAttributes.identity] : [])).at(-1);
+  const identity = pending ?? lastTask;
+  const found = workers.find((w) => identityOf(w) === identity);
+  if (!found) throw new Error(`no worker of ${workers.map(identityOf).join(', ')} ran ${handle.workflowId} (last: ${identity ?? 'none'})`);
+  return found;
+}
+
+/** The workflow pollers of the task queue, by identity. */
+async function pollers(): Promise<string[]> {
+  const { pollers: list } = await h.client.workflowService.describeTaskQueue({
+    namespace: h.config.temporal.namespace,
+    // The type left out is the workflow task queue.
+    taskQueue: { name: h.config.temporal.taskQueue },
+  });
+  return (list ?? []).map((p) => p.identity ?? '');
+}
+
+const MONITOR_INTERVAL_MS = 4_000;
+
+it('three workers on one task queue: SIGKILL the one running a migration, then the one running the monitor: the migration completes once, and no cycle is more than two intervals late', async () => {
+  const workers = [worker, CliWorker.start(configFile), CliWorker.start(configFile)];
+  const monitor = await h.client.workflow.start('monitorCluster', {
+    workflowId: 'monitor-main-three-workers',
+    taskQueue: h.config.temporal.taskQueue,
+    args: [{ cluster: 'main', intervalMs: MONITOR_INTERVAL_MS, continueAsNewEvery: 1000 }],
+    workflowTaskTimeout: monitorTaskTimeoutMs(MONITOR_INTERVAL_MS),
+  });
+  const alive = new Set(workers);
+  try {
+    await until('three workers polling', async () => {
+      const polling = await pollers();
+      return workers.every((w) => polling.includes(identityOf(w))) ? true : undefined;
+    });
+    const member = await aFollower(h);
+    const checks = await invariantsRunning();
+    const before = (await h.sandbox.status()).members.map((m) => m.name);
+    const handle = await migrate({ member, strategy: 'replace', reason: 'game day: three workers, one killed' });
+    await progressUntil(handle, 'rejoin to start', (p) => p.steps.some((s) => s.step === 'rejoin'));
+    const first = await runnerOf(handle, [...alive]);
+    await first.signal('SIGKILL');
+    alive.delete(first);
+    const { result } = await finished(handle);
+    expect(result).toMatchObject({ member, strategy: 'replace', dryRun: false });
+    expect(result.steps.filter((s) => s.status === 'failed')).toEqual([]);
+    expect(result.verified?.voters).toHaveLength(3);
+    // Nothing duplicated: one run of the cluster's migration, one member added for the one removed.
+    const runs: string[] = [];
+    for await (const run of h.client.workflow.list({ query: `WorkflowId = '${handle.workflowId}' AND StartTime >= '${new Date(Date.parse(result.plan.createdAt) - 60_000).toISOString()}'` })) runs.push(run.runId);
+    expect(runs).toHaveLength(1);
+    const after = (await h.sandbox.status()).members.map((m) => m.name);
+    expect(after.filter((name) => !before.includes(name))).toEqual([result.newMember]);
+    await expectInvariantsHeld(checks, { size: 3, racks: 3 });
+
+    // The monitor: kill the worker that runs it now; the survivor takes its tasks.
+    await sleep(2 * MONITOR_INTERVAL_MS);
+    const second = await runnerOf(monitor, [...alive]);
+    const killedAt = Date.now();
+    await second.signal('SIGKILL');
+    alive.delete(second);
+    await sleep(4 * MONITOR_INTERVAL_MS);
+    // A cycle is one local activity (a marker in the history): the gaps between them, over both kills.
+    const cycles = ((await monitor.fetchHistory()).events ?? [])
+      .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')
+      .map((e) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6));
+    const gaps = cycles.slice(1).map((t, i) => t - (cycles[i] ?? t));
+    const afterKill = cycles.filter((t) => t > killedAt);
+    expect(afterKill.length).toBeGreaterThanOrEqual(2);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(2 * MONITOR_INTERVAL_MS);
+    figures.push(
+      `three workers: the migration's worker killed at rejoin, ${result.member} replaced by ${result.newMember ?? '?'} once; the monitor's worker killed: longest gap between cycles ${seconds(Math.max(...gaps))} (interval ${seconds(MONITOR_INTERVAL_MS)}), first cycle ${seconds((afterKill[0] ?? killedAt) - killedAt)} after the kill`,
+    );
+  } finally {
+    await monitor.terminate('drill over').catch(() => undefined);
+    // One worker stays for the drills that follow.
+    const [keep, ...rest] = [...alive];
+    for (const w of rest) await w.stop();
+    worker = keep ?? CliWorker.start(configFile);
+  }
 });
 
 it('the chosen node dies mid-migration: its attempt is compensated and the member goes to another node', async () => {

@@ -1,3 +1,4 @@
+import { CoordinationV1Api } from '@kubernetes/client-node';
 import { Connection } from '@temporalio/client';
 import { Etcd3 } from 'etcd3';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -151,6 +152,23 @@ describe('the sandbox', () => {
     }
   });
 
+  /** The node's conditions and Lease as the API holds them, and the controller-manager's process and last log lines. */
+  async function lifecycleReport(nodeName: string, downAt: Date): Promise<string> {
+    const node = await kube.core.readNode({ name: nodeName }).catch(() => undefined);
+    const lease = await kube.config.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: nodeName, namespace: 'kube-node-lease' }).catch(() => undefined);
+    const conditions = (node?.status?.conditions ?? []).map((c) => `${c.type}=${c.status} (heartbeat ${String(c.lastHeartbeatTime)})`).join(', ');
+    const logFile = join(info.stateDir, 'logs', 'kube-controller-manager.log');
+    const log = existsSync(logFile) ? readFileSync(logFile, 'utf8').trimEnd().split('\n').slice(-25).join('\n') : '(no log)';
+    const manager = processesMentioning(info.stateDir).filter((p) => p.cmdline.includes('kube-controller-manager')).length;
+    return [
+      `node-down injected at ${downAt.toISOString()}; now ${new Date().toISOString()}`,
+      `${nodeName}: ${conditions || 'no conditions'}; taints ${JSON.stringify(node ? taintsOf(node) : [])}`,
+      `lease renewed at ${String(lease?.spec?.renewTime)}`,
+      `kube-controller-manager processes running: ${manager}; the last lines of its log:`,
+      log,
+    ].join('\n');
+  }
+
   it('turns a node-down node Unknown with the unreachable taints and its pods NotReady, and heal undoes it', async () => {
     // A pod that tolerates the unreachable taint for no time at all: the taint-eviction controller deletes it as
     // soon as the node is tainted, and only the node's kubelet, once back, can finish that deletion.
@@ -170,11 +188,15 @@ describe('the sandbox', () => {
       expect(condition(await kube.core.readNamespacedPod({ name: 'evicted-at-once', namespace: 'default' }), 'Ready')).toBe('True');
     });
     await sandbox.fault('node-down', 'node-0');
+    const downAt = new Date();
     const down = await eventually(async () => {
       const node = await kube.core.readNode({ name: 'node-0' });
       expect(taintsOf(node)).toEqual(['node.kubernetes.io/unreachable:NoSchedule', 'node.kubernetes.io/unreachable:NoExecute']);
       return node;
-    }, 30_000);
+    }, 30_000).catch(async (error: unknown) => {
+      // What the node lifecycle controller had to go on, and what it said: the failure names the cause.
+      throw new Error(`${error instanceof Error ? error.message : String(error)}\n${await lifecycleReport('node-0', downAt)}`);
+    });
     expect(
       (down.status?.conditions ?? []).map((c) => [c.type, c.status, c.reason]).sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
     ).toEqual([

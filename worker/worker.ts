@@ -41,9 +41,9 @@ export function createActivities(deps: ActivityDeps, temporal?: Client) {
  * How long a workflow task waits on the sticky queue of the worker that ran the workflow last before any worker of the
  * task queue may take it (the SDK's default is 10 s). A worker that dies without a word (SIGKILL, a lost machine)
  * keeps its sticky queue looking alive to the server for a while: this bounds how late its monitors' next cycle is.
- * A worker too busy to take its own task in 3 s loses only its cache of that workflow (another replays the history).
+ * A worker too busy to take its own task in 2 s loses only its cache of that workflow (another replays the history).
  */
-export const STICKY_QUEUE_TIMEOUT_MS = 3_000;
+export const STICKY_QUEUE_TIMEOUT_MS = 2_000;
 
 /** The worker of the guardian: the one place where config becomes clients, gateways and a Temporal worker. */
 export async function createGuardianWorker(

@@ -67,7 +67,12 @@ async function aFleet(name: string, fleet: FleetSettings, seed: number, approval
     clusters: new Map(
       Object.entries(worlds).map(([cluster, world]) => [
         cluster,
-        { ...simRuntime(world, { backup: { required: false, directory: join(backupRoot, `${name}-${cluster}`) } }), name: cluster, ...(cluster === 'east' && approval ? { approval: approval.east } : {}) },
+        {
+          // A short pause between two members' defragmentations: it is a real Temporal timer.
+          ...simRuntime(world, { backup: { required: false, directory: join(backupRoot, `${name}-${cluster}`) }, policy: { maintenance: { auto: true, windows: [], pauseBetweenMembersMs: 200 } } }),
+          name: cluster,
+          ...(cluster === 'east' && approval ? { approval: approval.east } : {}),
+        },
       ]),
     ),
     now: () => worlds.east.now(),

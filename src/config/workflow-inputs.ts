@@ -21,6 +21,7 @@ const sampleWindowSchema = z.strictObject({
   counters: z.record(z.string(), z.number()),
   increments: z.record(z.string(), z.array(z.number())),
   gauges: z.record(z.string(), z.array(z.tuple([z.number(), z.number()]))).optional(),
+  returns: z.record(z.string(), z.strictObject({ up: z.boolean(), at: z.number().optional() })).optional(),
 }) satisfies z.ZodType<SampleWindow>;
 
 /** The last cycle's outcome, carried so that `status` answers at once after a continue-as-new. */

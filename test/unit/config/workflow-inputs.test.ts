@@ -8,6 +8,9 @@ import {
   parseRepairMembershipInput,
   type MonitorCarried,
 } from '../../../src/config/workflow-inputs';
+import { assessRisk } from '../../../src/domain/risk';
+import { emptyWindow } from '../../../src/domain/window';
+import { aCluster, aDownNode, aPolicy, withNode, withPod } from '../../builders';
 
 /** The error `run` throws, which must be an InvalidInputError. */
 function invalidInputOf(run: () => unknown): InvalidInputError {
@@ -100,6 +103,17 @@ describe('parseMonitorClusterInput', () => {
 
   it('accepts what the schedule sends', () => {
     expect(parseMonitorClusterInput(minimal)).toEqual(minimal);
+  });
+
+  it('carries every part of the window the risk assessment builds across continue-as-new (a node that came back included)', () => {
+    let window = emptyWindow();
+    const down = withNode(withPod(aCluster(3), 1, { restartCount: 0 }), aDownNode(1));
+    for (const [i, obs] of [down, down, aCluster(3), { ...aCluster(3), members: aCluster(3).members, pods: aCluster(3).pods.map((p) => ({ ...p, restartCount: 1 })) }].entries()) {
+      window = assessRisk({ ...obs, observedAt: new Date(Date.parse('2026-12-01T12:00:00Z') + i * 1000).toISOString() }, aPolicy(), window).window;
+    }
+    expect(Object.keys(window).sort()).toEqual(['counters', 'gauges', 'increments', 'returns', 'samples', 'streaks']);
+    const input = { ...minimal, carried: aCarried({ window }) };
+    expect(parseMonitorClusterInput(JSON.parse(JSON.stringify(input)))).toEqual(input);
   });
 
   it('accepts the input after a trip through JSON, as workflow history stores it', () => {

@@ -107,7 +107,7 @@ async function answer(cluster: string, options: { config?: string; reason?: stri
     }
     const verdict: Verdict = { by: options.by ?? cliRequester(), ...(options.reason !== undefined ? { reason: options.reason } : {}) };
     await handle.signal(name, verdict);
-    process.stdout.write(`${waiting.operation} of ${cluster} (${waiting.plan}): ${name === 'approve' ? 'approved' : 'rejected'} by ${verdict.by}\n`);
+    process.stdout.write(`${waiting.operation} of ${cluster}: ${name === 'approve' ? 'approved' : 'rejected'} by ${verdict.by} (${waiting.plan})\n`);
   } finally {
     await client.connection.close();
   }

@@ -97,7 +97,7 @@ export function renderStatus(reports: readonly ClusterStatusReport[]): string {
   const lines: string[] = [];
   for (const r of reports) {
     if (!r.status) {
-      lines.push(`${r.cluster}: ${r.problem ?? 'unknown'}`, ...(r.frozen ? [`  FROZEN: ${r.frozen}`] : []), '');
+      lines.push(`${r.cluster}: ${r.problem ?? 'unknown'}`, ...(r.frozen ? [`  FROZEN: ${r.frozen}`] : []), ...(r.awaitingApproval ? [`  AWAITING APPROVAL: ${r.awaitingApproval}`] : []), '');
       continue;
     }
     const s = r.status;

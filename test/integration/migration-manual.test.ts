@@ -5,7 +5,7 @@ import { Worker } from '@temporalio/worker';
 import { Etcd3 } from 'etcd3';
 import { startMigration } from '../../src/cli/migrate-command';
 import { SA } from '../../src/config/search-attributes';
-import type { MigrationProgress } from '../../workflows/migrate';
+import type { MigrationProgress, MigrationResult } from '../../workflows/migrate';
 import { freezeFleet, readFleet } from '../../src/temporal/fleet';
 import { builtCli, CliWorker } from './harness/cli-worker';
 import { runCli } from './support/cli';
@@ -289,6 +289,48 @@ it('a freeze holds a running migration after its current step; `fleet` says why;
   expect(audit.belowQuorum).toBe(0);
   expect((await readFleet(h.client, taskQueue))?.leases).toEqual([]);
 });
+
+// The full scope only: in CI the approval rules run over the model on a real Temporal server (fleet-over-model).
+if (testScope() === 'full') {
+  it('a migration to a node named by hand waits for a person under approval.manualTarget: `approvals` lists it, `approve` runs it', async () => {
+    // The worker, with the rule for this cluster.
+    const rules = { critical: false, faultToleranceZero: false, manualTarget: true, timeout: 120_000 };
+    await h.stopWorker();
+    await h.startWorker({ ...h.config, clusters: h.config.clusters.map((c) => ({ ...c, approval: rules })) });
+    const configFile = writeConfigFile(h.sandbox);
+    const checks = new Invariants(h);
+    checks.start();
+    let audited = false;
+    try {
+      const member = await aFollower(h);
+      const dry = (await (await request({ cluster: 'main', member, dryRun: true, reason: 'where would it go?' })).result()) as MigrationResult;
+      const target = dry.plan.target.node;
+      const before = await memberList();
+      const handle = await request({ cluster: 'main', member, targetNode: target, reason: 'move it to the new rack by hand' });
+      await until('the plan to wait for a person', async () => ((await handle.query<MigrationProgress>('progress')).phase === 'awaiting-approval' ? true : undefined));
+      const listed = await runCli(builtCli(), ['approvals', '--config', configFile], h.sandbox.info.stateDir);
+      expect(listed.stdout).toMatch(new RegExp(`^main: migration waiting for \\d+s, abandoned in \\d+m?\\d*s? without an answer \\(migrate-main\\)$`, 'm'));
+      expect(listed.stdout).toContain(`  plan: ${dry.strategy} ${member} from `);
+      expect(listed.stdout).toContain(`  why: the target node ${target} was named by hand (approval.manualTarget)`);
+      const status = await runCli(builtCli(), ['status', '--config', configFile], h.sandbox.info.stateDir);
+      expect(status.stdout).toContain('AWAITING APPROVAL: migration');
+      // Nothing moved while it waited.
+      expect(await memberList()).toEqual(before);
+      const approved = await runCli(builtCli(), ['approve', 'main', '--reason', 'change 7', '--config', configFile], h.sandbox.info.stateDir);
+      expect(approved.stdout).toMatch(/^migration of main: approved by cli:\S+ \(/);
+      const { result, from, to } = await finished(handle);
+      expect(result.to).toBe(target);
+      expect(result.approvedBy).toMatchObject({ by: expect.stringMatching(/^cli:/) as unknown, reason: 'change 7' });
+      audited = true;
+      const audit = await checks.audit({ from, to });
+      expect([audit.missing, audit.failedWrites, audit.belowQuorum]).toEqual([[], [], 0]);
+    } finally {
+      if (!audited) await checks.audit().catch(() => undefined);
+      await h.stopWorker();
+      await h.startWorker();
+    }
+  });
+}
 
 it('refuses with every node and the cluster as it is when no node is feasible', async () => {
   const status = await h.sandbox.status();

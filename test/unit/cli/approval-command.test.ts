@@ -1,4 +1,5 @@
 import { approvalLines, waitingApproval } from '../../../src/cli/approval-command';
+import { renderStatus, withApprovals } from '../../../src/cli/status-command';
 
 const needed = { reasons: ['main is critical (approval.critical): every plan on it waits for a person'], timeoutMs: 3_600_000, since: '2026-12-01T10:00:00.000Z', deadline: '2026-12-01T11:00:00.000Z' };
 
@@ -67,6 +68,20 @@ describe('approvalLines', () => {
       '  plan: surge etcd-0 from node-0 to node-3',
       '  why: main is critical (approval.critical): every plan on it waits for a person',
       '  approve: etcd-guardian approve main    reject: etcd-guardian reject main --reason "..."',
+    ]);
+  });
+});
+
+describe('status and the plans that wait for a person', () => {
+  it('puts each waiting plan on its cluster, with or without a monitor, and says how to answer it', () => {
+    const entry = waitingApproval('migrateMember', 'migrate-main', { cluster: 'main', phase: 'awaiting-approval', member: 'etcd-1', strategy: 'surge', from: 'node-1', to: 'node-4', approvalNeeded: needed });
+    const reports = withApprovals([{ cluster: 'main', problem: 'no monitor running' }, { cluster: 'other', problem: 'no monitor running' }], entry ? [entry] : []);
+    expect(renderStatus(reports).split('\n')).toEqual([
+      'main: no monitor running',
+      '  AWAITING APPROVAL: migration surge etcd-1 from node-1 to node-4 waits for a person until 2026-12-01T11:00:00.000Z (main is critical (approval.critical): every plan on it waits for a person): etcd-guardian approve main, or reject main --reason "..."',
+      '',
+      'other: no monitor running',
+      '',
     ]);
   });
 });

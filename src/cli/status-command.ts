@@ -146,7 +146,12 @@ export function registerStatusCommand(program: Command): void {
       const clusters = options.cluster ? [clusterNamed(config, options.cluster).name] : config.clusters.map((c) => c.name);
       const client = await temporalClient(config);
       try {
-        const reports = withApprovals(withFleet(await collectStatus(client, clusters), await readFleet(client, config.temporal.taskQueue), Date.now()), await listWaitingApprovals(client));
+        // The monitors' answers matter most: a visibility store that cannot list the waiting plans leaves them out.
+        const waiting = await listWaitingApprovals(client).catch((error: unknown) => {
+          process.stderr.write(`etcd-guardian status: the plans waiting for approval could not be listed: ${error instanceof Error ? error.message : String(error)}\n`);
+          return [];
+        });
+        const reports = withApprovals(withFleet(await collectStatus(client, clusters), await readFleet(client, config.temporal.taskQueue), Date.now()), waiting);
         // Loaded here, not at the top: the Kubernetes client is ESM-flavoured and this module's pure parts are unit-tested.
         const { KubeGateway, loadKubeConfig } = await import('../kube/gateway');
         const kube = new KubeGateway(loadKubeConfig(config.kubernetes));

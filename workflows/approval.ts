@@ -99,6 +99,7 @@ export async function approvedUnderLease<P extends { needsApproval?: ApprovalReq
   plan: P;
   what: string;
   progress: ApprovalProgress & { phase: string };
+  /** Given back while the plan waits, asked for again once approved. */
   lease: FleetLease | undefined;
   replan: () => Promise<P>;
   shape: (plan: P) => ApprovedShape;
@@ -109,11 +110,16 @@ export async function approvedUnderLease<P extends { needsApproval?: ApprovalReq
   const gate = new ApprovalGate(progress);
   const phase = progress.phase;
   progress.phase = 'awaiting-approval';
-  const wait = (): Promise<Verdict> => gate.wait(requirement, options.what);
-  const verdict = await (lease ? lease.releasedWhile(wait) : wait());
-  progress.phase = phase;
-  const fresh = await options.replan();
-  const check = samePlanAsApproved(options.shape(plan), options.shape(fresh));
-  if (!check.same) throw planChangedFailure(verdict.by, check.why);
-  return fresh;
+  try {
+    const wait = (): Promise<Verdict> => gate.wait(requirement, options.what);
+    const verdict = await (lease ? lease.releasedWhile(wait) : wait());
+    progress.phase = phase;
+    const fresh = await options.replan();
+    const check = samePlanAsApproved(options.shape(plan), options.shape(fresh));
+    if (!check.same) throw planChangedFailure(verdict.by, check.why);
+    return fresh;
+  } catch (error) {
+    progress.phase = 'failed';
+    throw error;
+  }
 }

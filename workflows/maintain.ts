@@ -97,9 +97,6 @@ async function maintainUnderLease(input: MaintainClusterInput, progress: Mainten
       lease,
       replan: () => planned(`observe ${input.cluster} again after the approval, and plan its ${input.mode} maintenance again`),
       shape: (p) => ({ strategy: p.mode, steps: p.steps.map((s) => ('member' in s.args ? `${s.step} ${s.args.member.name}` : s.step)) }),
-    }).catch((error: unknown) => {
-      progress.phase = 'failed';
-      throw error;
     });
     progress.plan = plan;
     setCurrentDetails(maintenancePlanDetails(plan));

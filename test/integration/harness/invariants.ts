@@ -62,7 +62,9 @@ export class Writer {
     runningLoops.add(this);
     this.loop = (async () => {
       let n = 0;
-      let refreshAt = Date.now() + 2000;
+      // The members of now before the first write: the seeds may be the addresses of members moved away since (a
+      // client given a dead address may wait on it), then every 2 s.
+      let refreshAt = 0;
       while (this.running) {
         if (Date.now() > refreshAt) {
           this.endpoints = await currentEndpoints(this.endpoints, { votersOnly: true });

@@ -2,7 +2,7 @@ import { ApplicationFailure, CancellationScope, defineQuery, isCancellation, pat
 import { SA } from '../src/config/search-attributes';
 import { parseMaintainClusterInput, type MaintainClusterInput } from '../src/config/workflow-inputs';
 import type { MaintenancePlan } from '../src/domain/maintenance';
-import { maintenancePlanDetails, stepSummary } from '../src/domain/summaries';
+import { awaitingApprovalDetails, maintenancePlanDetails, stepSummary } from '../src/domain/summaries';
 import type { Verdict } from '../src/domain/approval';
 import { approvedUnderLease, type ApprovalProgress } from './approval';
 import { failureType, invalidInputFailure, rootMessage } from './failures';
@@ -89,7 +89,7 @@ async function maintainUnderLease(input: MaintainClusterInput, progress: Mainten
   progress.plan = plan;
   setCurrentDetails(maintenancePlanDetails(plan));
   if (!input.dryRun && plan.needsApproval) {
-    setCurrentDetails(`**awaiting approval** (\`etcd-guardian approve ${input.cluster}\` or the approve signal)\n\n${plan.needsApproval.reasons.map((r) => `- ${r}`).join('\n')}\n\n${maintenancePlanDetails(plan)}`);
+    setCurrentDetails(awaitingApprovalDetails(input.cluster, plan.needsApproval.reasons, maintenancePlanDetails(plan)));
     plan = await approvedUnderLease({
       plan,
       what: `the ${plan.mode} maintenance of ${input.cluster}`,

@@ -14,7 +14,7 @@ import { SA } from '../src/config/search-attributes';
 import { parseMigrateMemberInput, type MigrateMemberInput } from '../src/config/workflow-inputs';
 import { migrationDomains } from '../src/domain/fleet';
 import type { MigrationPlan } from '../src/domain/plan';
-import { migrationPlanDetails, stepSummary } from '../src/domain/summaries';
+import { awaitingApprovalDetails, migrationPlanDetails, stepSummary } from '../src/domain/summaries';
 import { migrationSamples, type MigrationOutcome } from '../src/observability/migration-metrics';
 import { recordSamples } from '../src/observability/record';
 import { samePlanAsApproved } from '../src/domain/approval';
@@ -101,7 +101,7 @@ export async function migrateMember(raw: unknown): Promise<MigrationResult> {
     progress.strategy = approved.strategy;
     if (approved.member.nodeName) progress.from = approved.member.nodeName;
     progress.to = approved.target.node;
-    setCurrentDetails(`**awaiting approval** (\`etcd-guardian approve ${input.cluster}\` or the approve signal): ${describe(approved)}\n\n${approved.needsApproval.reasons.map((r) => `- ${r}`).join('\n')}\n\n${migrationPlanDetails(approved)}`);
+    setCurrentDetails(awaitingApprovalDetails(input.cluster, approved.needsApproval.reasons, migrationPlanDetails(approved), describe(approved)));
     try {
       await gate.wait(approved.needsApproval, `the migration of ${approved.member.name} (${describe(approved)})`);
     } catch (error) {

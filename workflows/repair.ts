@@ -2,7 +2,7 @@ import { ApplicationFailure, CancellationScope, defineQuery, isCancellation, pat
 import { SA } from '../src/config/search-attributes';
 import { parseRepairMembershipInput, type RepairMembershipInput } from '../src/config/workflow-inputs';
 import type { RepairPlan } from '../src/domain/repair';
-import { repairPlanDetails, stepSummary } from '../src/domain/summaries';
+import { awaitingApprovalDetails, repairPlanDetails, stepSummary } from '../src/domain/summaries';
 import type { Verdict } from '../src/domain/approval';
 import { approvedUnderLease, type ApprovalProgress } from './approval';
 import { failureType, invalidInputFailure, rootMessage } from './failures';
@@ -74,7 +74,7 @@ async function repairUnderLease(input: RepairMembershipInput, progress: RepairPr
   progress.plan = plan;
   setCurrentDetails(repairPlanDetails(input.cluster, plan));
   if (!input.dryRun && plan.needsApproval) {
-    setCurrentDetails(`**awaiting approval** (\`etcd-guardian approve ${input.cluster}\` or the approve signal)\n\n${plan.needsApproval.reasons.map((r) => `- ${r}`).join('\n')}\n\n${repairPlanDetails(input.cluster, plan)}`);
+    setCurrentDetails(awaitingApprovalDetails(input.cluster, plan.needsApproval.reasons, repairPlanDetails(input.cluster, plan)));
     plan = await approvedUnderLease({
       plan,
       what: `the repair of ${input.cluster} (${plan.kind})`,

@@ -135,3 +135,8 @@ export function monitorDetails(state: {
     .join('\n')
     .trimEnd();
 }
+
+/** A plan waiting for a person, in markdown for the UI's current details: how to answer, why it waits, the plan. */
+export function awaitingApprovalDetails(cluster: string, reasons: readonly string[], planDetails: string, headline?: string): string {
+  return `**awaiting approval** (\`etcd-guardian approve ${cluster}\` or the approve signal)${headline ? `: ${headline}` : ''}\n\n${reasons.map((r) => `- ${r}`).join('\n')}\n\n${planDetails}`;
+}

@@ -2,6 +2,7 @@ import type { ClusterObservation } from '../../../src/domain/observation';
 import { planMigration, type Decision } from '../../../src/domain/plan';
 import { assessRisk, type Finding } from '../../../src/domain/risk';
 import {
+  awaitingApprovalDetails,
   maintenanceSummary,
   migrationPlanDetails,
   migrationSummary,
@@ -136,5 +137,14 @@ describe('monitorSummary and monitorDetails', () => {
     expect(monitorDetails({ cluster: 'demo', health: 'unknown', cycles: 1, lastError: 'kube-apiserver does not answer' })).toBe(
       '**demo: unknown** after 1 cycle\n\nThe last cycle failed: kube-apiserver does not answer',
     );
+  });
+});
+
+describe('awaitingApprovalDetails', () => {
+  it('says how to answer, why the plan waits, then the plan', () => {
+    expect(awaitingApprovalDetails('main', ['main is critical', 'manual target'], '## plan', 'surge etcd-0 from node-0 to node-3')).toBe(
+      '**awaiting approval** (`etcd-guardian approve main` or the approve signal): surge etcd-0 from node-0 to node-3\n\n- main is critical\n- manual target\n\n## plan',
+    );
+    expect(awaitingApprovalDetails('main', ['main is critical'], '## plan')).toBe('**awaiting approval** (`etcd-guardian approve main` or the approve signal)\n\n- main is critical\n\n## plan');
   });
 });

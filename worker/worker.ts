@@ -11,6 +11,7 @@ import { createStatefulSetActivities } from '../activities/statefulset';
 import type { ActivityDeps } from '../activities/runtime';
 import { createTrackingActivities } from '../activities/tracking';
 import type { GuardianConfig } from '../src/config/schema';
+import { BUNDLER_OPTIONS, WORKFLOWS_PATH } from './bundle-options';
 import { watchConfig, type ConfigWatchEvents } from './config-reload';
 import { buildClusterRuntimes } from './runtimes';
 
@@ -22,7 +23,7 @@ export type WorkflowSource = { workflowBundlePath: string } | { workflowsPath: s
 
 /** The default source: the source tree's workflows, bundled at start. */
 export function sourceWorkflows(): WorkflowSource {
-  return { workflowsPath: require.resolve('../workflows') };
+  return { workflowsPath: WORKFLOWS_PATH };
 }
 
 /** Every activity of the guardian, built from its dependencies. */
@@ -73,7 +74,8 @@ export async function createGuardianWorker(
     activities: createActivities(deps, client),
     shutdownGraceTime: config.worker.shutdownGraceTime,
     stickyQueueScheduleToStartTimeout: STICKY_QUEUE_TIMEOUT_MS,
-    ...('workflowBundlePath' in source ? { workflowBundle: { codePath: source.workflowBundlePath } } : { workflowsPath: source.workflowsPath }),
+    ...(config.worker.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: config.worker.maxCachedWorkflows } : {}),
+    ...('workflowBundlePath' in source ? { workflowBundle: { codePath: source.workflowBundlePath } } : { workflowsPath: source.workflowsPath, bundlerOptions: BUNDLER_OPTIONS }),
   };
   const worker = await Worker.create(workerOptions);
   // The config file is read again when it changes: clusters added, removed and changed take effect at their next activity.

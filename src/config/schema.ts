@@ -5,11 +5,11 @@ import {
   DEFAULT_THRESHOLDS,
   MAX_DESIRED_VOTERS,
   type Policy,
-  type StrategyPreference,
   type Thresholds,
 } from '../domain/policy';
 import { duration, formatDuration } from './duration';
 import { byteSize } from './size';
+import { clusterName, dnsLabel, dnsLabelPattern, dnsSubdomain, isDnsLabel, isDnsSubdomain, nodeName, strategyName } from './names';
 import { DEFAULT_APPROVAL_RULES } from '../domain/approval';
 import { DEFAULT_SPACE_POLICY } from '../domain/space';
 import { DEFAULT_MAINTENANCE_POLICY, WEEKDAYS, minutesOf } from '../domain/maintenance-window';
@@ -24,8 +24,6 @@ import { DEFAULT_MAINTENANCE_POLICY, WEEKDAYS, minutesOf } from '../domain/maint
 // Field schemas. Each carries one message saying what is expected, so a wrong type, a bad range and a bad
 // format all read the same way to an operator.
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const LABEL_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/;
 
@@ -34,7 +32,7 @@ export function isLabelKey(text: string): boolean {
   const slash = text.indexOf('/');
   const prefix = slash === -1 ? undefined : text.slice(0, slash);
   const name = slash === -1 ? text : text.slice(slash + 1);
-  if (prefix !== undefined && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) return false;
+  if (prefix !== undefined && (prefix.length > 253 || !isDnsSubdomain(prefix))) return false;
   return name.length <= 63 && LABEL_NAME.test(name);
 }
 
@@ -77,14 +75,6 @@ function text(expected: string) {
   return z.string({ error: `expected ${expected}` }).trim().min(1);
 }
 
-function dnsLabel(expected: string) {
-  return z.string({ error: `expected ${expected}` }).trim().max(63).regex(DNS_LABEL);
-}
-
-function dnsSubdomain(expected: string) {
-  return z.string({ error: `expected ${expected}` }).trim().max(253).regex(DNS_SUBDOMAIN);
-}
-
 const labelKey = z
   .string({ error: 'expected a Kubernetes label key such as "topology.kubernetes.io/zone"' })
   .trim()
@@ -123,17 +113,13 @@ const voterCount = z
   .max(MAX_DESIRED_VOTERS);
 
 /** The operator's strategy preference; the values of `StrategyPreference` in src/domain/policy.ts. */
-export const strategySchema = z.enum(['auto', 'replace', 'surge']) satisfies z.ZodType<StrategyPreference>;
+export const strategySchema = strategyName();
 
 /** A cluster name: a DNS-1123 label, because it becomes part of schedule and workflow ids. */
-export const clusterNameSchema = dnsLabel(
-  'a cluster name of lowercase letters, digits and "-" (a DNS-1123 label of at most 63 characters), such as "main"',
-);
+export const clusterNameSchema = clusterName();
 
 /** A Kubernetes node name (a DNS-1123 subdomain). */
-export const nodeNameSchema = dnsSubdomain(
-  'a Kubernetes node name of lowercase letters, digits, "-" and "." (a DNS-1123 subdomain), such as "node-1"',
-);
+export const nodeNameSchema = nodeName();
 
 // ---------------------------------------------------------------------------------------------------------
 // Durations. A config file writes them as "10s" or seconds; a cluster config that has already been validated
@@ -432,7 +418,7 @@ function clusterSchemaWith(durationField: DurationField) {
         .trim()
         // Room for "-" and an ordinal: the member name doubles as the pod's hostname, itself a DNS-1123 label.
         .max(57)
-        .regex(DNS_LABEL)
+        .regex(dnsLabelPattern())
         .default(DEFAULT_POLICY.memberNamePrefix),
       addressing: addressingSchema,
       workload: section(workloadSchema.default({ kind: 'pods' })),
@@ -561,6 +547,10 @@ const workerSchema = z
       .max(65535)
       .default(9464),
     shutdownGraceTime: writtenDuration({ default: 30_000 }),
+    // Workflows kept in the worker's memory between their tasks. The SDK's default follows the heap's limit; a worker
+    // run with a small heap for a large fleet must keep every monitor (one per cluster) and the operations the budget
+    // allows, or a monitor evicted between two cycles replays its whole run at the next one.
+    maxCachedWorkflows: z.int({ error: 'expected a whole number of at least 2 (workflows kept in memory)' }).min(2).optional(),
   })
   .prefault({});
 
@@ -658,7 +648,7 @@ function reportDuplicateNames(clusters: readonly unknown[], ctx: z.core.$Refinem
   const firstIndex = new Map<string, number>();
   clusters.forEach((cluster: unknown, index) => {
     const name = isRecord(cluster) ? cluster['name'] : undefined;
-    if (typeof name !== 'string' || !DNS_LABEL.test(name)) return;
+    if (typeof name !== 'string' || !isDnsLabel(name)) return;
     const first = firstIndex.get(name);
     if (first === undefined) {
       firstIndex.set(name, index);

@@ -5,12 +5,18 @@ import type { Assessment } from '../domain/risk';
 import type { SampleWindow } from '../domain/window';
 import { InvalidInputError } from './errors';
 import { validate } from './issues';
-import { clusterNameSchema, nodeNameSchema, strategySchema } from './schema';
+import { clusterName, nodeName, strategyName } from './names';
 
 /**
  * Schemas of the workflows' inputs. Workflow code validates its input first thing, so that a bad start from
  * the CLI or the Temporal UI fails at once with every problem named. Pure: no Node built-ins, no I/O.
  */
+
+// Built once per worker: worker/bundle.ts preloads this module, so every workflow shares these schemas. None
+// is exported: the SDK deep-freezes a shared module's exports, and a frozen zod schema fails when first used.
+const clusterNameSchema = clusterName();
+const nodeNameSchema = nodeName();
+const strategySchema = strategyName();
 
 const nonEmpty = (expected: string) => z.string({ error: `expected ${expected}` }).trim().min(1);
 const wholeNumber = z.int({ error: 'expected a whole number of at least 0' }).min(0);

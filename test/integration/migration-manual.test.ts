@@ -1,3 +1,4 @@
+import { BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../../worker/bundle-options';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
@@ -80,7 +81,7 @@ it('moves a member to a named node, and a second migration of the cluster is ref
   expect([SA.cluster, SA.member, SA.sourceNode, SA.targetNode, SA.strategy].map((key) => attributes.get(key))).toEqual(['main', 'etcd-1', 'node-1', 'node-4', 'surge']);
   // A real migration's history replays against today's workflow code (non-determinism would throw here).
   const history = await handle.fetchHistory();
-  await Worker.runReplayHistory({ workflowsPath: require.resolve('../../workflows') }, history);
+  await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH, bundlerOptions: BUNDLER_OPTIONS }, history);
   if (process.env.RECORD_HISTORIES === '1') {
     mkdirSync(join(__dirname, '../fixtures/histories'), { recursive: true });
     writeFileSync(join(__dirname, '../fixtures/histories/migrate-member.json'), historyToJSON(history));

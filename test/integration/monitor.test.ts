@@ -1,3 +1,4 @@
+import { BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../../worker/bundle-options';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
@@ -180,7 +181,7 @@ it('continues as new with a small history per cycle, and its recorded history re
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'monitor-cluster.json'), historyToJSON(history));
   }
-  await Worker.runReplayHistory({ workflowsPath: require.resolve('../../workflows') }, history);
+  await Worker.runReplayHistory({ workflowsPath: WORKFLOWS_PATH, bundlerOptions: BUNDLER_OPTIONS }, history);
 });
 
 it('the schedule restarts the monitor after it is terminated, and applying twice changes nothing', async () => {

@@ -1,3 +1,4 @@
+import { BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../../worker/bundle-options';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
@@ -21,7 +22,7 @@ jest.setTimeout(60_000);
 // One bundle of today's workflow code for every history: bundling takes seconds, replaying milliseconds.
 let bundle: WorkflowBundleWithSourceMap;
 beforeAll(async () => {
-  bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') });
+  bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, ...BUNDLER_OPTIONS, logger: new DefaultLogger('WARN') });
 });
 
 it('has recorded histories of both workflows, and of every migration step kind and failure path, to replay', () => {

@@ -1,3 +1,4 @@
+import { BUNDLER_OPTIONS, WORKFLOWS_PATH } from '../../../worker/bundle-options';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,7 +26,7 @@ export async function startOverModel(name: string): Promise<OverModel> {
   } catch {
     // Installed already by another suite in this process: keep it.
   }
-  const [server, bundle] = await Promise.all([startDevServer(), bundleWorkflowCode({ workflowsPath: require.resolve('../../../workflows'), logger: new DefaultLogger('WARN') })]);
+  const [server, bundle] = await Promise.all([startDevServer(), bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, ...BUNDLER_OPTIONS, logger: new DefaultLogger('WARN') })]);
   const connection = await NativeConnection.connect({ address: server.address });
   const client = new Client({ connection: await Connection.connect({ address: server.address }), namespace: server.namespace });
   const backupRoot = mkdtempSync(join(tmpdir(), `guardian-${name}-backups-`));

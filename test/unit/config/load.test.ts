@@ -46,7 +46,7 @@ describe('loadConfig with the example file', () => {
     expect(loadConfig({ file: VALID, env: {} })).toEqual({
       temporal: { address: 'temporal.temporal.svc:7233', namespace: 'etcd-guardian', taskQueue: 'etcd-guardian' },
       kubernetes: {},
-      worker: { logLevel: 'info', metricsPort: 9464, shutdownGraceTime: 30_000 },
+      worker: { logLevel: 'info', metricsPort: 9464, shutdownGraceTime: 30_000, maxCachedWorkflows: 600 },
       fleet: { budget: {}, leaseTimeout: 3_600_000 },
       clusters: [
         {

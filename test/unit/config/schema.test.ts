@@ -230,6 +230,7 @@ describe('guardian config problems', () => {
     ['an empty kubeconfig path', aConfig({ kubernetes: { kubeconfig: '' } }), 'kubernetes.kubeconfig: expected the path of a kubeconfig file, got ""'],
     ['a negative metrics port', aConfig({ worker: { metricsPort: -1 } }), 'worker.metricsPort: expected a port number between 0 and 65535 (0 turns metrics off), got -1'],
     ['a grace time that is not a duration', aConfig({ worker: { shutdownGraceTime: 'forever' } }), 'worker.shutdownGraceTime: expected a duration such as "10s", "5m" or "1h", got "forever"'],
+    ['a workflow cache of one', aConfig({ worker: { maxCachedWorkflows: 1 } }), 'worker.maxCachedWorkflows: expected a whole number of at least 2 (workflows kept in memory), got 1'],
     ['a log level pino does not know', aConfig({ worker: { logLevel: 'verbose' } }), 'worker.logLevel: expected one of trace, debug, info, warn, error, got "verbose"'],
     ['a log level in capitals', aConfig({ worker: { logLevel: 'INFO' } }), 'worker.logLevel: expected one of trace, debug, info, warn, error, got "INFO"'],
     ['a log level given as a number', aConfig({ worker: { logLevel: 30 } }), 'worker.logLevel: expected one of trace, debug, info, warn, error, got 30'],

@@ -149,15 +149,45 @@ describe('parseMonitorClusterInput', () => {
 
 describe('the modules workflow code imports', () => {
   // Workflow code runs in a sandbox without Node: these files, and what they import, must stay pure.
-  it.each(['duration.ts', 'errors.ts', 'issues.ts', 'schema.ts', 'env.ts', 'workflow-inputs.ts'])(
+  it.each(['duration.ts', 'errors.ts', 'issues.ts', 'names.ts', 'schema.ts', 'env.ts', 'workflow-inputs.ts'])(
     '%s imports only zod, src/domain and its pure neighbours',
     (file) => {
       const source = readFileSync(join('src/config', file), 'utf8');
       const imports = [...source.matchAll(/from '([^']+)'/g)].map((match) => match[1]);
-      const allowed = /^(zod|\.\.\/domain\/[a-z-]+|\.\/(duration|errors|issues|schema|env|size))$/;
+      const allowed = /^(zod|\.\.\/domain\/[a-z-]+|\.\/(duration|errors|issues|names|schema|env|size))$/;
       expect(imports.filter((specifier) => specifier === undefined || !allowed.test(specifier))).toEqual([]);
     },
   );
+});
+
+describe('workflow-inputs.ts, shared by every workflow of a worker', () => {
+  // worker/bundle-options.ts preloads it: the SDK evaluates it and what it imports once, and deep-freezes their
+  // exports. A frozen zod schema throws when first used, and so does a frozen RegExp (a test sets its lastIndex).
+  function loadedBy(file: string, seen = new Set<string>()): Set<string> {
+    seen.add(file);
+    const source = readFileSync(`${file}.ts`, 'utf8');
+    for (const [, specifier] of source.matchAll(/^import (?!type )[^;]*? from '(\.[^']+)';/gm)) {
+      const next = join(file, '..', specifier ?? '');
+      if (!seen.has(next)) loadedBy(next, seen);
+    }
+    return seen;
+  }
+
+  function frozenHazards(value: unknown, path: string, seen = new Set<unknown>()): string[] {
+    if (value === null || typeof value !== 'object' || seen.has(value)) return [];
+    seen.add(value);
+    if (value instanceof RegExp) return [`${path} is a RegExp`];
+    if ('_zod' in value) return [`${path} is a zod schema`];
+    return Object.entries(value).flatMap(([key, inner]) => frozenHazards(inner, `${path}.${key}`, seen));
+  }
+
+  it('loads only modules that export no zod schema and no RegExp', async () => {
+    const modules = [...loadedBy('src/config/workflow-inputs')];
+    expect(modules).toEqual(expect.arrayContaining(['src/config/workflow-inputs', 'src/config/names', 'src/config/issues']));
+    const exported = await Promise.all(modules.map(async (module) => [module, (await import(join(process.cwd(), module))) as Record<string, unknown>] as const));
+    const hazards = exported.flatMap(([module, exports]) => Object.entries(exports).flatMap(([name, value]) => frozenHazards(value, `${module}.${name}`)));
+    expect(hazards).toEqual([]);
+  });
 });
 
 describe('parseRepairMembershipInput with an approved removal', () => {

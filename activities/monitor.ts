@@ -9,7 +9,7 @@ import type { SampleWindow } from '../src/domain/window';
 import { publishClientEndpoints } from './endpoints';
 import { withFailureTypes } from './failures';
 import { backupFreshnessOf } from './stored-backups';
-import { readKube, readRaft } from './observe';
+import { readBoth, readKube, readRaft } from './observe';
 import { runtimeOf, type ActivityDeps } from './runtime';
 import { runState } from './tracking';
 
@@ -89,7 +89,7 @@ export function createMonitorActivities(deps: ActivityDeps, temporal?: Client) {
       const tracked = input.track !== undefined ? await trackedOperation(temporal, input.track) : undefined;
       const migration = afterTracking(input.migration, tracked, deps.now().toISOString());
       const runtime = runtimeOf(deps, input.cluster);
-      const [raft, kube] = await Promise.all([readRaft(runtime, deps.now), readKube(runtime, deps.now)]);
+      const [raft, kube] = await readBoth(runtime, deps.now);
       const observedMs = Date.now() - started;
       const result = await assess(deps, { cluster: input.cluster, raft, kube, window: input.window, migration });
       return { ...result, decision: decisionIntent(result.decision), migration, ...(tracked ? { tracked } : {}), timing: { observeMs: observedMs, totalMs: Date.now() - started } };

@@ -8,7 +8,7 @@ import { errorText } from '../src/errors';
 import type { EtcdMemberInfo } from '../src/etcd/gateway';
 import { MembershipUnknownError } from './errors';
 import type { PodInfo } from '../src/kube/convert';
-import { extractEtcdFigures, type HistogramMemory } from '../src/metrics/etcd-metrics';
+import { ETCD_FIGURE_METRICS, extractEtcdFigures, type HistogramMemory } from '../src/metrics/etcd-metrics';
 import { parsePrometheusText } from '../src/metrics/prometheus';
 import type { ClusterRuntime } from './runtime';
 
@@ -30,7 +30,9 @@ function memoryFor(runtime: ClusterRuntime, memberId: string): HistogramMemory {
   return memory;
 }
 
-async function observeMember(runtime: ClusterRuntime, member: EtcdMemberInfo, alarms: string[]): Promise<RaftMember> {
+/** One member's status and /metrics figures; its alarms are the caller's to add. */
+async function observeMember(runtime: ClusterRuntime, member: EtcdMemberInfo): Promise<RaftMember> {
+  const alarms: string[] = [];
   const endpoint = member.clientURLs[0];
   let status: RaftStatus;
   if (!endpoint) {
@@ -48,7 +50,7 @@ async function observeMember(runtime: ClusterRuntime, member: EtcdMemberInfo, al
     if (s.version !== undefined && s.version !== '') status.version = s.version;
     if (s.reachable) {
       try {
-        Object.assign(status, extractEtcdFigures(parsePrometheusText(await runtime.etcd.metricsText(endpoint)), memoryFor(runtime, member.id)));
+        Object.assign(status, extractEtcdFigures(parsePrometheusText(await runtime.etcd.metricsText(endpoint), ETCD_FIGURE_METRICS), memoryFor(runtime, member.id)));
       } catch {
         // The status answered; missing figures are reported as a missing signal by the assessment.
       }
@@ -61,11 +63,11 @@ async function observeMember(runtime: ClusterRuntime, member: EtcdMemberInfo, al
  * Members, their Raft status and /metrics figures, and alarms. A member that does not answer is reported, not fatal.
  * When the member list cannot be read, the members are stand-ins for the pods and `membershipUnknown` says why.
  */
-export async function readRaft(runtime: ClusterRuntime, now: () => Date): Promise<RaftSnapshot> {
-    const missingSignals: string[] = [];
+export async function readRaft(runtime: ClusterRuntime, now: () => Date, listing: Promise<PodInfo[]> = listPods(runtime)): Promise<RaftSnapshot> {
+  const missingSignals: string[] = [];
   let pods: PodInfo[] = [];
   try {
-    pods = await runtime.kube.listPods(runtime.namespace, runtime.podSelector);
+    pods = await listing;
   } catch (error) {
     missingSignals.push('pods');
     if (runtime.seedEndpoints.length === 0) {
@@ -88,24 +90,24 @@ export async function readRaft(runtime: ClusterRuntime, now: () => Date): Promis
       members: pods.map((p) => ({ id: `pod:${p.name}`, name: p.name, peerURLs: [], clientURLs: [], isLearner: false, status: { reachable: false, error: reason, alarms: [] } })),
     };
   }
-  let alarmsById = new Map<string, string[]>();
-  try {
-    const alarms = await runtime.etcd.alarms([list.endpoint]);
-    alarmsById = alarms.reduce((map, a) => map.set(a.memberId, [...(map.get(a.memberId) ?? []), a.alarm]), new Map<string, string[]>());
-  } catch {
-    missingSignals.push('alarms');
-  }
-  const members = await Promise.all(list.members.map((m) => observeMember(runtime, m, alarmsById.get(m.id) ?? [])));
+  // The alarms and every member's status and metrics at once: the cycle's time is its longest chain of round trips.
+  const [alarmsById, observed] = await Promise.all([
+    runtime.etcd.alarms([list.endpoint]).then(
+      (alarms) => alarms.reduce((map, a) => map.set(a.memberId, [...(map.get(a.memberId) ?? []), a.alarm]), new Map<string, string[]>()),
+      () => {
+        missingSignals.push('alarms');
+        return new Map<string, string[]>();
+      },
+    ),
+    Promise.all(list.members.map((m) => observeMember(runtime, m))),
+  ]);
+  const members = observed.map((m) => ({ ...m, status: { ...m.status, alarms: alarmsById.get(m.id) ?? [] } }));
   return { observedAt: now().toISOString(), source: list.endpoint, missingSignals, members };
 }
 
 /** Nodes (conditions, taints, allocatable, usage) and the cluster's pods. Missing usage is reported, not fatal. */
-export async function readKube(runtime: ClusterRuntime, now: () => Date): Promise<KubeSnapshot> {
-    const [nodes, pods, usage] = await Promise.all([
-    runtime.kube.listNodes(runtime.topology),
-    runtime.kube.listPods(runtime.namespace, runtime.podSelector),
-    runtime.kube.nodeUsage(),
-  ]);
+export async function readKube(runtime: ClusterRuntime, now: () => Date, listing: Promise<PodInfo[]> = listPods(runtime)): Promise<KubeSnapshot> {
+  const [nodes, pods, usage] = await Promise.all([runtime.kube.listNodes(runtime.topology), listing, runtime.kube.nodeUsage()]);
   const missingSignals: string[] = [];
   if (usage.ok) {
     for (const node of nodes) {
@@ -118,9 +120,21 @@ export async function readKube(runtime: ClusterRuntime, now: () => Date): Promis
   return { observedAt: now().toISOString(), nodes, pods, missingSignals };
 }
 
+/** The cluster's pods, listed once for both halves of an observation. */
+function listPods(runtime: ClusterRuntime): Promise<PodInfo[]> {
+  return runtime.kube.listPods(runtime.namespace, runtime.podSelector);
+}
+
+/** Both halves of an observation, at once, from one listing of the pods. */
+export function readBoth(runtime: ClusterRuntime, now: () => Date): Promise<[RaftSnapshot, KubeSnapshot]> {
+  const listing = listPods(runtime);
+  // readRaft survives a failed listing and readKube reports it: neither leaves the rejection unobserved.
+  return Promise.all([readRaft(runtime, now, listing), readKube(runtime, now, listing)]);
+}
+
 /** A fresh, joined observation of the whole cluster. */
 export async function observeCluster(runtime: ClusterRuntime, now: () => Date): Promise<ClusterObservation> {
-  const [raft, kube] = await Promise.all([readRaft(runtime, now), readKube(runtime, now)]);
+  const [raft, kube] = await readBoth(runtime, now);
   return assembleObservation(runtime.name, raft, kube, runtime.addressing);
 }
 

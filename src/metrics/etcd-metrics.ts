@@ -10,6 +10,17 @@ export type EtcdMetricFigures = Pick<
 /** Per histogram: the snapshot a window started from, and the p99 of the last window that held enough observations. */
 export type HistogramMemory = Map<string, { baseline: Buckets; last?: number }>;
 
+const HAS_LEADER = 'etcd_server_has_leader';
+const LEADER_CHANGES = 'etcd_server_leader_changes_seen_total';
+const PROPOSALS_FAILED = 'etcd_server_proposals_failed_total';
+const PROPOSALS_PENDING = 'etcd_server_proposals_pending';
+const QUOTA = 'etcd_server_quota_backend_bytes';
+const WAL_FSYNC = 'etcd_disk_wal_fsync_duration_seconds';
+const PEER_RTT = 'etcd_network_peer_round_trip_time_seconds';
+
+/** The metric names extractEtcdFigures reads, to parse only those (`parsePrometheusText(text, ETCD_FIGURE_METRICS)`). */
+export const ETCD_FIGURE_METRICS: ReadonlySet<string> = new Set([HAS_LEADER, LEADER_CHANGES, PROPOSALS_FAILED, PROPOSALS_PENDING, QUOTA, `${WAL_FSYNC}_bucket`, `${PEER_RTT}_bucket`]);
+
 /** Fewer new observations than this and a window's p99 says little: keep reporting the previous window's. */
 const MIN_WINDOW_OBSERVATIONS = 10;
 
@@ -43,24 +54,24 @@ function p99(key: string, buckets: Buckets, memory: HistogramMemory | undefined)
  */
 export function extractEtcdFigures(samples: readonly Sample[], memory?: HistogramMemory): EtcdMetricFigures {
   const figures: EtcdMetricFigures = {};
-  const hasLeader = sampleValue(samples, 'etcd_server_has_leader');
+  const hasLeader = sampleValue(samples, HAS_LEADER);
   if (hasLeader !== undefined) figures.hasLeader = hasLeader === 1;
-  const changes = sampleValue(samples, 'etcd_server_leader_changes_seen_total');
+  const changes = sampleValue(samples, LEADER_CHANGES);
   if (changes !== undefined) figures.leaderChangesSeen = changes;
-  const failed = sampleValue(samples, 'etcd_server_proposals_failed_total');
+  const failed = sampleValue(samples, PROPOSALS_FAILED);
   if (failed !== undefined) figures.proposalsFailed = failed;
-  const pending = sampleValue(samples, 'etcd_server_proposals_pending');
+  const pending = sampleValue(samples, PROPOSALS_PENDING);
   if (pending !== undefined) figures.proposalsPending = pending;
   // The member's own quota (--quota-backend-bytes, or its default), since etcd 3.4.
-  const quota = sampleValue(samples, 'etcd_server_quota_backend_bytes');
+  const quota = sampleValue(samples, QUOTA);
   if (quota !== undefined && quota > 0) figures.quotaBytes = quota;
-  const fsync = histogramBuckets(samples, 'etcd_disk_wal_fsync_duration_seconds').get('');
+  const fsync = histogramBuckets(samples, WAL_FSYNC).get('');
   if (fsync) {
     const value = p99('wal-fsync', fsync, memory);
     if (value !== undefined) figures.walFsyncP99Seconds = value;
   }
   let slowestPeer: number | undefined;
-  for (const [peer, buckets] of histogramBuckets(samples, 'etcd_network_peer_round_trip_time_seconds', 'To')) {
+  for (const [peer, buckets] of histogramBuckets(samples, PEER_RTT, 'To')) {
     const value = p99(`peer-rtt/${peer}`, buckets, memory);
     if (value !== undefined) slowestPeer = Math.max(slowestPeer ?? 0, value);
   }

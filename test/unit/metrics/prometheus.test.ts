@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { extractEtcdFigures, type HistogramMemory } from '../../../src/metrics/etcd-metrics';
+import { ETCD_FIGURE_METRICS, extractEtcdFigures, type HistogramMemory } from '../../../src/metrics/etcd-metrics';
 import {
   bucketDelta,
   histogramBuckets,
@@ -125,6 +125,24 @@ describe('etcd figures from /metrics', () => {
   it('groups buckets by a label', () => {
     const text = histogram('h', [['1', 1]], 'To="x"') + '\n' + histogram('h', [['1', 2]], 'To="y"');
     expect([...histogramBuckets(parsePrometheusText(text), 'h', 'To').keys()]).toEqual(['x', 'y']);
+  });
+
+  it('parsing only the metrics it reads gives the same figures, from a real member and from peers', () => {
+    const peers = [
+      histogram('etcd_network_peer_round_trip_time_seconds', [['0.001', 90], ['0.002', 100], ['+Inf', 100]], 'To="a"'),
+      histogram('etcd_network_peer_round_trip_time_seconds', [['0.1', 0], ['0.2', 100], ['+Inf', 100]], 'To="b"'),
+      'etcd_network_peer_round_trip_time_seconds_sum{To="b"} 15',
+    ].join('\n');
+    for (const text of [realEtcd, `${realEtcd}\n${peers}`]) {
+      const kept = parsePrometheusText(text, ETCD_FIGURE_METRICS);
+      expect(kept.length).toBeLessThan(parsePrometheusText(text).length / 10);
+      expect(extractEtcdFigures(kept)).toEqual(extractEtcdFigures(parsePrometheusText(text)));
+    }
+    expect(extractEtcdFigures(parsePrometheusText(`${realEtcd}\n${peers}`, ETCD_FIGURE_METRICS)).peerRoundTripP99Seconds).toBeCloseTo(0.199, 6);
+  });
+
+  it('a bad line is still reported when it is not among the metrics kept', () => {
+    expect(() => parsePrometheusText('etcd_server_has_leader 1\n{broken} 2', ETCD_FIGURE_METRICS)).toThrow(MetricsParseError);
   });
 
   it('a member with no metrics yields no figures', () => {

@@ -1,7 +1,7 @@
 /**
  * A guardian worker over N in-process model clusters (test/simulation's etcd and Kubernetes models, three members
  * each), for the fleet bench: the real Temporal worker, workflow bundle and activities, only the clusters are
- * models. Usage: tsx bench/fleet-worker.ts <address> <namespace> <task queue> <clusters> <workflow bundle>
+ * models. Usage: node dist/fleet-bench/bench/fleet-worker.js (compiled by `npx tsc -p bench/tsconfig.fleet-worker.json`) <address> <namespace> <task queue> <clusters> <workflow bundle>
  * Prints "ready" once it polls.
  */
 import { Client, Connection } from '@temporalio/client';
@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   const [address, namespace, taskQueue, countText, bundlePath] = process.argv.slice(2);
   const count = Number(countText);
   if (!address || !namespace || !taskQueue || !Number.isInteger(count) || count < 1 || !bundlePath) {
-    throw new Error('usage: tsx bench/fleet-worker.ts <address> <namespace> <task queue> <clusters> <workflow bundle>');
+    throw new Error('usage: node dist/fleet-bench/bench/fleet-worker.js <address> <namespace> <task queue> <clusters> <workflow bundle>');
   }
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: ['SIGTERM', 'SIGINT'] });
   const clusters = new Map<string, ClusterRuntime>();
@@ -29,8 +29,8 @@ async function main(): Promise<void> {
   const deps: ActivityDeps = { clusters, now: () => new Date() };
   const client = new Client({ connection: await Connection.connect({ address }), namespace });
   const connection = await NativeConnection.connect({ address });
-  // FLEET_WORKER_MAX_CACHED: the sticky workflow cache's size (the SDK's default when unset), to weigh memory against replays.
-  const maxCached = process.env['FLEET_WORKER_MAX_CACHED'];
+  // FLEET_WORKER_MAX_CACHED: the sticky workflow cache's size (the SDK's default when unset or empty).
+  const maxCached = process.env['FLEET_WORKER_MAX_CACHED'] || undefined;
   const worker = await Worker.create({
     connection,
     namespace,
@@ -41,6 +41,13 @@ async function main(): Promise<void> {
   });
   const running = worker.run();
   process.stdout.write('ready\n');
+  // Where the memory is: the main thread's heap (activities, models, the SDK) apart from the process's RSS (which
+  // adds the workflow thread's heap, the SDK's Rust core and the free space both keep).
+  const report = setInterval(() => {
+    const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
+    process.stdout.write(`memory ${JSON.stringify({ rss, heapUsed, heapTotal, external })}\n`);
+  }, 5_000);
+  report.unref();
   await running;
   await connection.close();
   await client.connection.close();

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -24,6 +24,12 @@ const WINDOW_MS = 60_000;
 const SAMPLE = 5;
 const TICKS_PER_SECOND = 100;
 const BUNDLE = join(__dirname, '../dist/workflow-bundle.js');
+// The worker as deploy/deployment.yaml and deploy/config.yaml run it: a 192 MB old space, every monitor cached.
+// FLEET_WORKER_NODE_FLAGS and FLEET_WORKER_MAX_CACHED weigh others ("" for node's and the SDK's defaults).
+const NODE_FLAGS = process.env['FLEET_WORKER_NODE_FLAGS'] ?? '--max-old-space-size=192';
+const MAX_CACHED = process.env['FLEET_WORKER_MAX_CACHED'] ?? '1000';
+// The worker runs as production runs the guardian: compiled JavaScript on plain node, no TypeScript loader.
+const WORKER = join(__dirname, '../dist/fleet-bench/bench/fleet-worker.js');
 
 function cpuMs(pid: number): number {
   const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -43,6 +49,7 @@ const results: Record<string, unknown> = {};
 
 beforeAll(async () => {
   if (!existsSync(BUNDLE)) throw new Error(`${BUNDLE} is missing: run \`npm run build\` before the fleet bench`);
+  execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', join(__dirname, 'tsconfig.fleet-worker.json')], { stdio: 'inherit' });
   server = await startDevServer();
   client = new Client({ connection: await Connection.connect({ address: server.address }), namespace: server.namespace });
 }, 120_000);
@@ -54,13 +61,13 @@ afterAll(async () => {
     title: 'Monitoring a fleet: one worker, 1 to 500 clusters',
     method:
       'Measured by `npm run bench` (`npx jest -c jest.bench.config.js --runInBand bench/fleet.bench.ts`; `FLEET_BENCH_COUNTS=1,10` for fewer). ' +
-      'One worker process (`node --import tsx bench/fleet-worker.ts`: the real Temporal worker with the built workflow bundle and every activity, over ' +
+      'One worker process (bench/fleet-worker.ts compiled by `tsc -p bench/tsconfig.fleet-worker.json`, run by plain node: the real Temporal worker with the built workflow bundle and every activity, over ' +
       'in-process models of etcd and Kubernetes from test/simulation, three members per cluster, all healthy) against a real Temporal dev ' +
       `server; one monitorCluster per cluster at a ${INTERVAL_MS / 1000} s interval. After ${WARM_UP_MS / 1000} s of warm-up, CPU time ` +
       `(utime+stime, /proc/<pid>/stat) of the worker and of the dev server over a ${WINDOW_MS / 1000} s window, and the worker's largest VmRSS in ` +
-      `it. History events per cycle and the cycle's activity time (observeCycle's own measure) from ${SAMPLE} monitors' histories. The models' ` +
-      'memory is counted in the worker\'s; tsx compiles the worker at start (part of its RSS).',
-    header: ['clusters', 'history events per cycle', 'activity time p50 (ms)', 'p99 (ms)', 'worker CPU (% of one core)', 'worker RSS (MB)', 'Temporal server CPU (% of one core)'],
+      `it, and the largest heap of its main thread (activities, models, the SDK's JavaScript side; the rest of the RSS is the workflow thread's heap, the SDK's Rust core and free space). History events per cycle and the cycle's activity time (observeCycle's own measure) from ${SAMPLE} monitors' histories. The models' ` +
+      `memory is counted in the worker's. Node flags: ${NODE_FLAGS ? `\`${NODE_FLAGS}\`` : "node's defaults"}; maxCachedWorkflows: ${MAX_CACHED || "the SDK's default"}.`,
+    header: ['clusters', 'history events per cycle', 'activity time p50 (ms)', 'p99 (ms)', 'worker CPU (% of one core)', 'worker RSS (MB)', 'of which main-thread heap (MB)', 'Temporal server CPU (% of one core)'],
     rows,
     data: results,
   });
@@ -68,9 +75,17 @@ afterAll(async () => {
 
 it.each(COUNTS)('one worker monitoring %i clusters', async (count) => {
   const taskQueue = `fleet-bench-${count}-${Date.now()}`;
-  // Node itself with tsx as a loader: the measured pid is the worker's own (the tsx command runs it as a child).
-  const worker: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'fleet-worker.ts'), server.address, server.namespace, taskQueue, String(count), BUNDLE], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const flags = NODE_FLAGS.split(' ').filter((flag) => flag !== '');
+  const worker: ChildProcess = spawn(process.execPath, [...flags, WORKER, server.address, server.namespace, taskQueue, String(count), BUNDLE], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FLEET_WORKER_MAX_CACHED: MAX_CACHED } });
   const pid = worker.pid ?? 0;
+  // The worker reports its main thread's heap every 5 s ("memory {json}"): the largest seen in the window.
+  let measuring = false;
+  let mainHeap = 0;
+  worker.stdout?.on('data', (chunk: Buffer) => {
+    for (const [, json] of chunk.toString().matchAll(/^memory (\{.*\})$/gm)) {
+      if (measuring) mainHeap = Math.max(mainHeap, (JSON.parse(json ?? '{}') as { heapUsed?: number }).heapUsed ?? 0);
+    }
+  });
   const ids = Array.from({ length: count }, (_, i) => `fleet-${count}-c${i}`);
   try {
     await new Promise<void>((resolve, reject) => {
@@ -86,11 +101,13 @@ it.each(COUNTS)('one worker monitoring %i clusters', async (count) => {
     }
     await sleep(WARM_UP_MS);
     const [workerFrom, serverFrom, from] = [cpuMs(pid), cpuMs(server.pid), Date.now()];
+    measuring = true;
     let rss = 0;
     while (Date.now() - from < WINDOW_MS) {
       rss = Math.max(rss, rssBytes(pid));
       await sleep(1_000);
     }
+    measuring = false;
     const elapsed = Date.now() - from;
     const workerCpu = ((cpuMs(pid) - workerFrom) / elapsed) * 100;
     const serverCpu = ((cpuMs(server.pid) - serverFrom) / elapsed) * 100;
@@ -107,8 +124,8 @@ it.each(COUNTS)('one worker monitoring %i clusters', async (count) => {
       cycleCount += found.length;
     }
     const perCycle = perCycles.reduce((a, b) => a + b, 0) / Math.max(1, perCycles.length);
-    results[`${count} clusters`] = { workerCpuPercent: workerCpu, workerRssBytes: rss, serverCpuPercent: serverCpu, eventsPerCycle: perCycle, activityP50Ms: quantile(times, 0.5), activityP99Ms: quantile(times, 0.99), sampledCycles: cycleCount };
-    rows.push([count, perCycle.toFixed(1), quantile(times, 0.5), quantile(times, 0.99), workerCpu.toFixed(1), Math.round(rss / 1e6), serverCpu.toFixed(1)]);
+    results[`${count} clusters`] = { workerCpuPercent: workerCpu, workerRssBytes: rss, workerMainHeapBytes: mainHeap, serverCpuPercent: serverCpu, eventsPerCycle: perCycle, activityP50Ms: quantile(times, 0.5), activityP99Ms: quantile(times, 0.99), sampledCycles: cycleCount };
+    rows.push([count, perCycle.toFixed(1), quantile(times, 0.5), quantile(times, 0.99), workerCpu.toFixed(1), Math.round(rss / 1e6), Math.round(mainHeap / 1e6), serverCpu.toFixed(1)]);
   } finally {
     await Promise.all(ids.map((id) => client.workflow.getHandle(id).terminate('bench over').catch(() => undefined)));
     worker.kill('SIGTERM');

@@ -331,6 +331,29 @@ if (testScope() === 'full') {
       await h.startWorker();
     }
   });
+
+  it('a plan of a critical cluster nobody answers is abandoned at approval.timeout: NOT_APPROVED, nothing moved, no lease kept', async () => {
+    const rules = { critical: true, faultToleranceZero: false, manualTarget: false, timeout: 10_000 };
+    await h.stopWorker();
+    await h.startWorker({ ...h.config, clusters: h.config.clusters.map((c) => ({ ...c, approval: rules })) });
+    try {
+      const member = await aFollower(h);
+      const before = await memberList();
+      const handle = await request({ cluster: 'main', member, reason: 'nobody will answer this one' });
+      await until('the plan to wait for a person', async () => ((await handle.query<MigrationProgress>('progress')).phase === 'awaiting-approval' ? true : undefined));
+      expect((await readFleet(h.client, h.config.temporal.taskQueue))?.leases ?? []).toEqual([]);
+      const failure = await failureOf(handle.result());
+      expect(failure.type).toBe('NOT_APPROVED');
+      expect(failure.message).toContain('was not approved within 10s (approval.timeout): nothing was touched');
+      expect(failure.message).toContain('(approval.critical)');
+      expect(await memberList()).toEqual(before);
+      expect((await handle.query<MigrationProgress>('progress')).phase).toBe('failed');
+      expect((await readFleet(h.client, h.config.temporal.taskQueue))?.leases ?? []).toEqual([]);
+    } finally {
+      await h.stopWorker();
+      await h.startWorker();
+    }
+  });
 }
 
 it('refuses with every node and the cluster as it is when no node is feasible', async () => {

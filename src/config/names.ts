@@ -3,9 +3,10 @@ import type { StrategyPreference } from '../domain/policy';
 
 /**
  * Builders of the name fields that the config file and the workflow inputs share. They return a new schema on
- * every call and this module holds none: workflow-inputs.ts is loaded once per worker and shared by every
- * workflow (see worker/bundle.ts), and the SDK deep-freezes the exports of such modules, which a zod schema does
- * not survive (it memoizes on itself when first used), nor does a RegExp (a test sets its lastIndex). Pure: workflow code reaches it through workflow-inputs.ts.
+ * every call and this module exports none: workflow-inputs.ts is loaded once per worker and shared by every
+ * workflow (worker/bundle-options.ts), and the SDK deep-freezes the exports of such modules, which a zod schema
+ * does not survive (it memoizes on itself when first used), nor does a RegExp (a test sets its lastIndex).
+ * Pure: workflow code reaches it through workflow-inputs.ts.
  */
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

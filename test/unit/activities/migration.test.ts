@@ -265,6 +265,20 @@ describe('removeMember', () => {
     expect(podExists(world, 'etcd-0')).toBe(false);
   });
 
+  it('a member whose process restarts while the direct check times out (simulation seed 9895): asked again, it answers and stays', async () => {
+    const { world, act } = aSimulation();
+    world.apply({ kind: 'kill', member: 'etcd-2' });
+    // The kubelet restarts it 10 s after the kill: the check below starts 9 s in and times out after 2 s.
+    world.advance(9_000);
+    const endpoint = world.endpointOf('etcd-2');
+    let asked = 0;
+    world.faults = (call) => (call.method === 'endpointStatus' && call.args[0] === endpoint && ++asked === 2 ? { kind: 'timeout' } : undefined);
+
+    expect(await run(act.removeMember, { cluster, memberId: idOf(world, 'etcd-2'), onlyIfDown: true })).toEqual({ removed: false, answers: true });
+    expect(isVoter(world, 'etcd-2')).toBe(true);
+    expect(asked).toBe(3);
+  });
+
   it('a member that was down but answers again, with onlyIfDown: it stays, answers:true', async () => {
     const { world, act } = aSimulation();
     expect(await run(act.removeMember, { cluster, memberId: idOf(world, 'etcd-2'), onlyIfDown: true })).toEqual({ removed: false, answers: true });

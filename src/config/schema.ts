@@ -113,13 +113,13 @@ const voterCount = z
   .max(MAX_DESIRED_VOTERS);
 
 /** The operator's strategy preference; the values of `StrategyPreference` in src/domain/policy.ts. */
-export const strategySchema = strategyName();
+const strategySchema = strategyName();
 
 /** A cluster name: a DNS-1123 label, because it becomes part of schedule and workflow ids. */
-export const clusterNameSchema = clusterName();
+const clusterNameSchema = clusterName();
 
 /** A Kubernetes node name (a DNS-1123 subdomain). */
-export const nodeNameSchema = nodeName();
+const nodeNameSchema = nodeName();
 
 // ---------------------------------------------------------------------------------------------------------
 // Durations. A config file writes them as "10s" or seconds; a cluster config that has already been validated

@@ -12,7 +12,7 @@ import { clusterName, nodeName, strategyName } from './names';
  * the CLI or the Temporal UI fails at once with every problem named. Pure: no Node built-ins, no I/O.
  */
 
-// Built once per worker: worker/bundle.ts preloads this module, so every workflow shares these schemas. None
+// Built once per worker: worker/bundle-options.ts preloads this module, so every workflow shares these schemas. None
 // is exported: the SDK deep-freezes a shared module's exports, and a frozen zod schema fails when first used.
 const clusterNameSchema = clusterName();
 const nodeNameSchema = nodeName();

@@ -55,15 +55,7 @@ export async function tolerating<T>(statuses: readonly number[], call: () => Pro
   }
 }
 
-/** A time as Kubernetes' MicroTime wants it (six fractional digits), for Lease renewTime and acquireTime. */
-export function microTime(date: Date): string {
-  return date.toISOString().replace(/Z$/, '000Z');
-}
-
-/** A time as Kubernetes' Time (RFC 3339, seconds). */
-export function kubeTime(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
+export { kubeTime, microTime } from './kube-time';
 
 /** A timestamp read from the API: typed calls give Dates, watch events give strings. */
 export function toDate(value: Date | string | undefined | null): Date | undefined {

@@ -8,7 +8,7 @@ import { PodWorker } from '../pods/pod-worker';
 import { type StatePaths } from '../state-dir';
 import { type NodeLayout } from '../topology';
 import { kubeletConditions, sameConditions, type NodeConditionJson, type NodeConditionRead } from './conditions';
-import { nodeManifest, staticNodeStatus, type NodeVersions } from './node-object';
+import { NODE_LEASE_NAMESPACE, nodeLeaseManifest, nodeManifest, staticNodeStatus, type NodeVersions } from './node-object';
 import { baselineUsage, MEMORY_PRESSURE_THRESHOLD, type UsageFractions } from './usage';
 
 /**
@@ -16,10 +16,6 @@ import { baselineUsage, MEMORY_PRESSURE_THRESHOLD, type UsageFractions } from '.
  * to it. A node-down fault silences all of it at once, as a crashed machine would.
  */
 
-/** The namespace of node heartbeats. */
-export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
-/** The lease duration a kubelet writes. */
-const LEASE_DURATION_SECONDS = 40;
 /** The kubelet re-posts an unchanged status this often (nodeStatusReportFrequency). */
 const STATUS_REPORT_MS = 5 * 60_000;
 
@@ -80,14 +76,9 @@ export class NodeAgent {
     await tolerating([409], () => core.createNode({ body: nodeManifest(this.node) }));
     await this.postStatus(true);
     await tolerating([409], () =>
-      coordination.createNamespacedLease({
-        namespace: NODE_LEASE_NAMESPACE,
-        body: {
-          metadata: { name: this.node.name, namespace: NODE_LEASE_NAMESPACE },
-          spec: { holderIdentity: this.node.name, leaseDurationSeconds: LEASE_DURATION_SECONDS },
-        },
-      }),
+      coordination.createNamespacedLease({ namespace: NODE_LEASE_NAMESPACE, body: nodeLeaseManifest(this.node, new Date()) }),
     );
+    // A lease left by an earlier run of the agent is renewed now.
     await this.renewLease();
     this.startHeartbeat();
   }

@@ -1,4 +1,5 @@
-import { type V1Node } from '@kubernetes/client-node';
+import { type V1Lease, type V1Node } from '@kubernetes/client-node';
+import { microTime } from '../kube-time';
 import { release } from 'node:os';
 import { LABELS, type NodeLayout } from '../topology';
 import { NODE_RESOURCES } from './usage';
@@ -61,4 +62,26 @@ export function staticNodeStatus(node: NodeLayout, versions: NodeVersions, bootI
 /** The Node object to create at registration. */
 export function nodeManifest(node: NodeLayout): V1Node {
   return { apiVersion: 'v1', kind: 'Node', metadata: { name: node.name, labels: nodeLabels(node) }, spec: {} };
+}
+
+/** The namespace of node heartbeats. */
+export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
+/** The lease duration a kubelet writes. */
+export const LEASE_DURATION_SECONDS = 40;
+
+/**
+ * The node's Lease as a kubelet creates it: held by the node and already renewed. A lease created without
+ * `renewTime` and renewed a moment later can stop the node lifecycle controller from ever seeing the node's
+ * heartbeats: if its informer hands it the lease between the two writes, it keeps that version, and it takes a later
+ * version only when that one's renewTime is after the kept one's, which a missing renewTime never is (so the node's
+ * grace runs out while it renews, and a node that really goes down is never marked).
+ */
+export function nodeLeaseManifest(node: NodeLayout, now: Date): V1Lease {
+  const at = microTime(now);
+  return {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name: node.name, namespace: NODE_LEASE_NAMESPACE },
+    spec: { holderIdentity: node.name, leaseDurationSeconds: LEASE_DURATION_SECONDS, acquireTime: at, renewTime: at },
+  } as unknown as V1Lease;
 }

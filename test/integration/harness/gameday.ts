@@ -5,6 +5,7 @@ import { withTimeout } from '../../../src/errors';
 import type { MemberStatusReport } from '../../../src/sandbox';
 import type { MonitorStatus } from '../../../workflows/monitor';
 import type { GuardianHarness } from './guardian';
+import type { QuorumSample } from './invariants';
 import { finished, type Invariants } from './migration';
 import { until } from './wait';
 
@@ -169,6 +170,13 @@ export interface ScenarioAudit {
  * below quorum unless losing quorum is the scenario, `size` voters and no learner in etcd's own member list, and
  * members spread over racks as evenly as `racks` allows (distinct racks when there are enough).
  */
+/** Samples with a slow answer, and the slowest, for the figures: a stall shows even when nothing went down. */
+function slowSummary(samples: readonly QuorumSample[]): string {
+  const answers = samples.flatMap((s) => s.slow ?? []);
+  const slowest = answers.reduce<{ member: string; ms: number } | undefined>((worst, a) => (worst === undefined || a.ms > worst.ms ? a : worst), undefined);
+  return slowest ? `, samples with a slow answer ${samples.length} (slowest: ${slowest.member} in ${slowest.ms} ms)` : '';
+}
+
 export async function expectInvariantsHeld(checks: Invariants, options: { size: number; racks: number; quorumLoss?: boolean }): Promise<ScenarioAudit> {
   const audit = await checks.audit();
   const listed = await memberList(checks.sampler.endpointsSeen(), true);
@@ -177,7 +185,8 @@ export async function expectInvariantsHeld(checks: Invariants, options: { size: 
   const summary =
     `writes ${checks.writer.acked.length} acked / ${audit.failedWrites.length} failed${failureKinds.length > 0 ? ` ${JSON.stringify(failureKinds)}` : ''}` +
     `${latencies.length > 0 ? `, latency p50 ${quantile(latencies, 0.5)} ms p99 ${quantile(latencies, 0.99)} ms` : ''}; ` +
-    `below-quorum samples ${audit.belowQuorum}/${checks.sampler.samples.length}`;
+    `below-quorum samples ${audit.belowQuorum}/${checks.sampler.samples.length}` +
+    slowSummary(checks.sampler.slowSamples());
   expect(audit.missing).toEqual([]);
   expect(Object.keys(audit.hashes)).toHaveLength(options.size);
   expect(new Set(Object.values(audit.hashes)).size).toBe(1);

@@ -106,9 +106,22 @@ export interface QuorumSample {
   quorum: number;
   /** The voters that did not answer, and why: what a failed audit prints. */
   down?: string[];
+  /** The voters that answered, but later than SLOW_STATUS_MS: shown in the audit, counted healthy. */
+  slow?: { member: string; ms: number }[];
   /** The endpoint whose member list the sample used. */
   from?: string;
 }
+
+/**
+ * How long a voter's status may take before the sampler calls it down: etcdctl's default command timeout, which
+ * `etcdctl endpoint health` uses. A member that answers is up, however slowly: on this shared 2-core machine a
+ * process that waits for the CPU, or a disk every member shares, can hold an answer past a second or two, and a
+ * deadline that short took a stall of the machine for all three members down at once (CI, 2026-12-02: three
+ * statuses timed out after 1564-1619 ms in one sample of the NOSPACE game day).
+ */
+const STATUS_DOWN_MS = 5_000;
+/** An answer later than this is listed as slow in the audit. */
+const SLOW_STATUS_MS = 1_500;
 
 /** Samples healthy voters against quorum several times a second. */
 export class QuorumSampler {
@@ -138,6 +151,7 @@ export class QuorumSampler {
         const voters = list.members.filter((m) => !m.isLearner);
         this.endpoints = [...new Set([...list.members.flatMap((m) => m.clientURLs), ...this.endpoints])];
         const down: string[] = [];
+        const slow: { member: string; ms: number }[] = [];
         const health = await Promise.all(
           voters.map(async (m) => {
             const url = m.clientURLs[0];
@@ -150,7 +164,9 @@ export class QuorumSampler {
             try {
               // A member that answers counts: a leadership hand-over leaves followers without a leader for an
               // instant, and that is not a member going down.
-              await withTimeout(one.maintenance.status(), 1500, `status of ${url}`);
+              await withTimeout(one.maintenance.status(), STATUS_DOWN_MS, `status of ${url}`);
+              const took = Date.now() - started;
+              if (took > SLOW_STATUS_MS) slow.push({ member: m.name || m.ID, ms: took });
               return true;
             } catch (error) {
               down.push(`${m.name || m.ID} ${url} after ${Date.now() - started} ms: ${error instanceof Error ? error.message : String(error)}`);
@@ -160,7 +176,14 @@ export class QuorumSampler {
             }
           }),
         );
-        return { at: Date.now(), voters: voters.length, healthyVoters: health.filter(Boolean).length, quorum: Math.floor(voters.length / 2) + 1, ...(down.length > 0 ? { down, from: seed } : {}) };
+        return {
+          at: Date.now(),
+          voters: voters.length,
+          healthyVoters: health.filter(Boolean).length,
+          quorum: Math.floor(voters.length / 2) + 1,
+          ...(down.length > 0 ? { down, from: seed } : {}),
+          ...(slow.length > 0 ? { slow } : {}),
+        };
       } catch {
         // try the next endpoint
       } finally {
@@ -179,6 +202,11 @@ export class QuorumSampler {
   /** Every client URL the sampler has seen, new members included. */
   endpointsSeen(): string[] {
     return [...this.endpoints];
+  }
+
+  /** Samples in which some voter answered later than SLOW_STATUS_MS. */
+  slowSamples(): QuorumSample[] {
+    return this.samples.filter((s) => (s.slow?.length ?? 0) > 0);
   }
 
   /** Samples in which fewer voters were healthy than quorum needs. */

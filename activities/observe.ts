@@ -5,7 +5,7 @@ import { plainCause } from '../src/domain/messages';
 import { isMemberHealthy } from '../src/domain/quorum';
 import type { ClusterObservation, RaftStatus } from '../src/domain/observation';
 import { errorText } from '../src/errors';
-import type { EtcdMemberInfo } from '../src/etcd/gateway';
+import type { EtcdAlarm, EtcdMemberInfo } from '../src/etcd/gateway';
 import { MembershipUnknownError } from './errors';
 import type { PodInfo } from '../src/kube/convert';
 import { ETCD_FIGURE_METRICS, extractEtcdFigures, type HistogramMemory } from '../src/metrics/etcd-metrics';
@@ -30,14 +30,16 @@ function memoryFor(runtime: ClusterRuntime, memberId: string): HistogramMemory {
   return memory;
 }
 
-/** One member's status and /metrics figures; its alarms are the caller's to add. */
-async function observeMember(runtime: ClusterRuntime, member: EtcdMemberInfo): Promise<RaftMember> {
+/** One member's status and /metrics figures; its alarms are the caller's to add. The metrics text may have been asked for already. */
+async function observeMember(runtime: ClusterRuntime, member: EtcdMemberInfo, prefetched: ReadonlyMap<string, Promise<string | undefined>>): Promise<RaftMember> {
   const alarms: string[] = [];
   const endpoint = member.clientURLs[0];
   let status: RaftStatus;
   if (!endpoint) {
     status = { reachable: false, error: 'member has not started (no client URL yet)', alarms };
   } else {
+    // The status and the metrics side by side: the metrics count only when the status answered.
+    const metrics = prefetched.get(endpoint) ?? metricsOf(runtime, endpoint);
     const s = await runtime.etcd.endpointStatus(endpoint);
     status = { reachable: s.reachable, alarms };
     if (s.error !== undefined) status.error = s.error;
@@ -48,9 +50,10 @@ async function observeMember(runtime: ClusterRuntime, member: EtcdMemberInfo): P
     if (s.dbSizeBytes !== undefined) status.dbSizeBytes = s.dbSizeBytes;
     if (s.dbSizeInUseBytes !== undefined) status.dbSizeInUseBytes = s.dbSizeInUseBytes;
     if (s.version !== undefined && s.version !== '') status.version = s.version;
-    if (s.reachable) {
+    const text = await metrics;
+    if (s.reachable && text !== undefined) {
       try {
-        Object.assign(status, extractEtcdFigures(parsePrometheusText(await runtime.etcd.metricsText(endpoint), ETCD_FIGURE_METRICS), memoryFor(runtime, member.id)));
+        Object.assign(status, extractEtcdFigures(parsePrometheusText(text, ETCD_FIGURE_METRICS), memoryFor(runtime, member.id)));
       } catch {
         // The status answered; missing figures are reported as a missing signal by the assessment.
       }
@@ -59,29 +62,81 @@ async function observeMember(runtime: ClusterRuntime, member: EtcdMemberInfo): P
   return { ...member, status };
 }
 
+/** One endpoint's metrics text, or nothing when it does not answer (the assessment reports missing figures). */
+function metricsOf(runtime: ClusterRuntime, endpoint: string): Promise<string | undefined> {
+  return runtime.etcd.metricsText(endpoint).then(
+    (text) => text,
+    () => undefined,
+  );
+}
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
+  return promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+}
+
+/** The alarms by member id; a failed list is a missing signal. */
+function alarmsById(alarms: Settled<EtcdAlarm[]>, missingSignals: string[]): Map<string, string[]> {
+  if (!alarms.ok) {
+    missingSignals.push('alarms');
+    return new Map();
+  }
+  return alarms.value.reduce((map, a) => map.set(a.memberId, [...(map.get(a.memberId) ?? []), a.alarm]), new Map<string, string[]>());
+}
+
+/**
+ * The calls an observation starts before the pods are listed, at the endpoints the last one found: the member list,
+ * the alarms (the endpoint the list was read from first) and every member's metrics.
+ */
+interface EarlyCalls {
+  seeds: string[];
+  list: Promise<Settled<{ members: EtcdMemberInfo[]; endpoint: string }>>;
+  alarms: Promise<Settled<EtcdAlarm[]>>;
+  metrics: Map<string, Promise<string | undefined>>;
+}
+
+function startEarly(runtime: ClusterRuntime, last: NonNullable<ClusterRuntime['lastMembership']>): EarlyCalls {
+  const seeds = [...new Set([...runtime.seedEndpoints, ...last.clientURLs])];
+  return {
+    seeds,
+    list: settle(runtime.etcd.memberList(seeds)),
+    alarms: settle(runtime.etcd.alarms([...new Set([last.endpoint, ...seeds])])),
+    metrics: new Map(last.clientURLs.map((url) => [url, metricsOf(runtime, url)])),
+  };
+}
+
 /**
  * Members, their Raft status and /metrics figures, and alarms. A member that does not answer is reported, not fatal.
  * When the member list cannot be read, the members are stand-ins for the pods and `membershipUnknown` says why.
+ *
+ * The member list is read from the endpoints of the configured seeds and the pods. When the last observation found
+ * the members, the list is asked of their endpoints (and the seeds) at once, beside the pod listing, and kept when
+ * the pods show no endpoint beyond those: the same question of at least the same members, one round trip sooner.
  */
 export async function readRaft(runtime: ClusterRuntime, now: () => Date, listing: Promise<PodInfo[]> = listPods(runtime)): Promise<RaftSnapshot> {
+  const early = runtime.lastMembership ? startEarly(runtime, runtime.lastMembership) : undefined;
   const missingSignals: string[] = [];
   let pods: PodInfo[] = [];
   try {
     pods = await listing;
   } catch (error) {
     missingSignals.push('pods');
-    if (runtime.seedEndpoints.length === 0) {
+    if (runtime.seedEndpoints.length === 0 && early === undefined) {
       throw new Error(`cannot find etcd endpoints: listing pods failed (${plainCause(errorText(error))}) and no endpoints are configured`, { cause: error });
     }
   }
   const seeds = seedEndpoints(runtime, pods);
-  let list: { members: EtcdMemberInfo[]; endpoint: string };
-  try {
-    list = await runtime.etcd.memberList(seeds);
-  } catch (error) {
+  const fromEarly = early !== undefined && seeds.every((s) => early.seeds.includes(s)) ? early : undefined;
+  const listed = await (fromEarly?.list ?? settle(runtime.etcd.memberList(seeds)));
+  if (!listed.ok) {
     // No member list: report every pod as an unreachable voter, so that the assessment says quorum is lost, and say
     // that the membership is unknown, so that no step takes a stand-in's missing peer URL for an absent member.
-    const reason = errorText(error);
+    delete runtime.lastMembership;
+    const reason = errorText(listed.error);
     return {
       observedAt: now().toISOString(),
       source: `none: ${reason}`,
@@ -90,18 +145,15 @@ export async function readRaft(runtime: ClusterRuntime, now: () => Date, listing
       members: pods.map((p) => ({ id: `pod:${p.name}`, name: p.name, peerURLs: [], clientURLs: [], isLearner: false, status: { reachable: false, error: reason, alarms: [] } })),
     };
   }
+  const list = listed.value;
   // The alarms and every member's status and metrics at once: the cycle's time is its longest chain of round trips.
-  const [alarmsById, observed] = await Promise.all([
-    runtime.etcd.alarms([list.endpoint]).then(
-      (alarms) => alarms.reduce((map, a) => map.set(a.memberId, [...(map.get(a.memberId) ?? []), a.alarm]), new Map<string, string[]>()),
-      () => {
-        missingSignals.push('alarms');
-        return new Map<string, string[]>();
-      },
-    ),
-    Promise.all(list.members.map((m) => observeMember(runtime, m))),
+  const [alarms, observed] = await Promise.all([
+    fromEarly?.alarms ?? settle(runtime.etcd.alarms([list.endpoint])),
+    Promise.all(list.members.map((m) => observeMember(runtime, m, fromEarly?.metrics ?? new Map()))),
   ]);
-  const members = observed.map((m) => ({ ...m, status: { ...m.status, alarms: alarmsById.get(m.id) ?? [] } }));
+  const byId = alarmsById(alarms, missingSignals);
+  const members = observed.map((m) => ({ ...m, status: { ...m.status, alarms: byId.get(m.id) ?? [] } }));
+  runtime.lastMembership = { endpoint: list.endpoint, clientURLs: list.members.flatMap((m) => m.clientURLs.slice(0, 1)) };
   return { observedAt: now().toISOString(), source: list.endpoint, missingSignals, members };
 }
 

@@ -37,6 +37,11 @@ export interface ClusterRuntime {
   recovery?: { autoApprove: boolean; approvalTimeout: number; startAfter?: number };
   /** Which plans wait for a person (the config's `approval`, timeout in ms). Absent: none. */
   approval?: { critical: boolean; faultToleranceZero: boolean; manualTarget: boolean; timeout: number };
+  /**
+   * Where the last observation read the member list and the members' client URLs: the next observation asks them for
+   * the list, the alarms and the metrics at once, beside the pod listing, instead of after it.
+   */
+  lastMembership?: { endpoint: string; clientURLs: string[] };
   /** When this worker first saw the cluster's quorum-lost finding confirmed, in the current run of it. */
   quorumLostSince?: number;
   /** The pod label that carries the member's name, rewritten on a successor's pod. */

@@ -33,7 +33,7 @@ class FakeEtcd implements EtcdPort {
     return Promise.resolve({ endpoint, reachable: true, memberId: '1', leaderId: '1', raftTerm: 2, raftIndex: 10, raftAppliedIndex: 10, dbSizeBytes: 1 });
   }
   alarms = (): Promise<[]> => Promise.resolve([]);
-  metricsText = notUsed('metrics');
+  metricsText: EtcdPort['metricsText'] = notUsed('metrics');
   addLearner = notUsed('addLearner');
   removeMember = notUsed('removeMember');
   promoteMember = notUsed('promoteMember');
@@ -142,5 +142,96 @@ describe('observing for a change', () => {
       ['etcd-1', 'etcd-1', 'node-1'],
       ['etcd-2', 'etcd-2', 'node-2'],
     ]);
+  });
+});
+
+describe('an observation after one that found the members', () => {
+  /** Records the order of the calls; the pod listing waits until the test lets it go. */
+  function recording(options: { extraPod?: boolean; deadMember?: string } = {}) {
+    const calls: string[] = [];
+    let releasePods: () => void = () => undefined;
+    const listed = pods.map((p) => ({ ...p }));
+    if (options.extraPod) listed.push({ ...pods[0]!, name: 'etcd-3', nodeName: 'node-3', hostIP: '127.0.8.4' });
+    const etcd = workingList();
+    const memberList = etcd.memberList.bind(etcd);
+    etcd.memberList = (...args: Parameters<EtcdPort['memberList']>) => {
+      calls.push(`member list at ${[...(args[0] ?? [])].sort().join(' ')}`);
+      return memberList();
+    };
+    etcd.endpointStatus = (endpoint: string) =>
+      Promise.resolve(
+        endpoint === options.deadMember
+          ? { endpoint, reachable: false, error: 'timed out' }
+          : { endpoint, reachable: true, memberId: '1', leaderId: '1', raftTerm: 2, raftIndex: 10, raftAppliedIndex: 10, dbSizeBytes: 1 },
+      );
+    etcd.metricsText = (endpoint: string) => {
+      calls.push(`metrics of ${endpoint}`);
+      return Promise.resolve('etcd_server_has_leader 1\netcd_server_leader_changes_seen_total 4\n');
+    };
+    const runtime = runtimeWith(etcd);
+    const kube = runtime.kube as FakeKube;
+    let hold = false;
+    kube.listPods = () => {
+      if (!hold) return Promise.resolve(listed.map((p) => ({ ...p })));
+      return new Promise<PodInfo[]>((resolve) => {
+        releasePods = () => {
+          calls.push('pods listed');
+          resolve(listed.map((p) => ({ ...p })));
+        };
+      });
+    };
+    return { calls, runtime, holdPods: () => (hold = true), release: () => releasePods() };
+  }
+
+  const all = 'http://127.0.8.1:2379 http://127.0.8.2:2379 http://127.0.8.3:2379';
+
+  it('asks for the member list and the metrics before the pods are listed, and keeps that list when the pods show no other endpoint', async () => {
+    const { calls, runtime, holdPods, release } = recording();
+    await readRaft(runtime, now);
+    calls.length = 0;
+    holdPods();
+    const reading = readRaft(runtime, now);
+    await new Promise((resolve) => setImmediate(resolve));
+    release();
+    const raft = await reading;
+    expect(calls[0]).toBe(`member list at ${all}`);
+    expect(calls.indexOf('pods listed')).toBeGreaterThan(calls.indexOf('metrics of http://127.0.8.3:2379'));
+    expect(calls.filter((c) => c.startsWith('member list'))).toHaveLength(1);
+    expect(raft.members.map((m) => [m.name, m.status.reachable, m.status.leaderChangesSeen])).toEqual([
+      ['etcd-0', true, 4],
+      ['etcd-1', true, 4],
+      ['etcd-2', true, 4],
+    ]);
+  });
+
+  it('asks again, of every endpoint the pods show, when a pod has an endpoint the last member list did not have', async () => {
+    const { calls, runtime } = recording();
+    await readRaft(runtime, now);
+    const { calls: later, runtime: grown } = recording({ extraPod: true });
+    grown.lastMembership = runtime.lastMembership;
+    await readRaft(grown, now);
+    expect(calls.filter((c) => c.startsWith('member list'))).toEqual([`member list at ${all}`]);
+    expect(later.filter((c) => c.startsWith('member list'))).toEqual([`member list at ${all}`, `member list at ${all} http://127.0.8.4:2379`]);
+  });
+
+  it('keeps no figures of a member whose status does not answer, even when its metrics were asked early', async () => {
+    const { runtime } = recording({ deadMember: 'http://127.0.8.2:2379' });
+    await readRaft(runtime, now);
+    const raft = await readRaft(runtime, now);
+    expect(raft.members.map((m) => [m.name, m.status.reachable, m.status.leaderChangesSeen])).toEqual([
+      ['etcd-0', true, 4],
+      ['etcd-1', false, undefined],
+      ['etcd-2', true, 4],
+    ]);
+  });
+
+  it('forgets the members when the list fails, and asks the pods first the next time', async () => {
+    const etcd = workingList();
+    const runtime = runtimeWith(etcd);
+    await readRaft(runtime, now);
+    expect(runtime.lastMembership?.clientURLs).toHaveLength(3);
+    etcd.memberList = () => Promise.reject(noLeader);
+    expect((await readRaft(runtime, now)).membershipUnknown).toBe(noLeader.message);
+    expect(runtime.lastMembership).toBeUndefined();
   });
 });

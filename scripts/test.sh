@@ -40,8 +40,10 @@ ignore=()
 # gameday-5: the node and rack game day on 5 members (CI runs every fault kind on 3; two members lost at once, in
 # the quorum-loss game day). report: `etcd-guardian report` of a monitor-started migration (the demo suite checks the
 # same report's table, backups-recovery a recovery's); sandbox-cli: `sandbox up/status/fault/heal/down` as processes
-# (the demo suite starts and stops the sandbox through the same launcher, the sandbox suite every fault).
-FULL_ONLY=${ETCD_GUARDIAN_FULL_ONLY-maintenance-5 recovery-5 gameday-5 report sandbox-cli}
+# (the demo suite starts and stops the sandbox through the same launcher, the sandbox suite every fault). fleet-budget:
+# the rack budget across two clusters sharing the sandbox's nodes (CI proves the same rule over models, in
+# fleet-over-model).
+FULL_ONLY=${ETCD_GUARDIAN_FULL_ONLY-maintenance-5 recovery-5 gameday-5 report sandbox-cli fleet-budget}
 if [ "$ETCD_GUARDIAN_TEST_SCOPE" = ci ] && [ -n "$FULL_ONLY" ]; then
   echo "[test] in the full scope only (npm run test:matrix): $FULL_ONLY"
   for suite in $FULL_ONLY; do ignore+=("/test/integration/${suite}\.test\.ts$"); done

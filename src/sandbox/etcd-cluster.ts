@@ -42,15 +42,27 @@ export interface EtcdMemberLayout {
   peerUrl: string;
 }
 
-/** Members etcd-0..etcd-(n-1) on the given nodes; with TLS, both their URLs are https. */
-export function memberLayout(nodes: readonly NodeLayout[], tls = false): EtcdMemberLayout[] {
+/**
+ * Members etcd-0..etcd-(n-1) on the given nodes; with TLS, both their URLs are https. Another cluster on the same
+ * nodes (a test of a fleet) takes another name prefix and other ports.
+ */
+export function memberLayout(
+  nodes: readonly NodeLayout[],
+  tls = false,
+  naming: { prefix: string; clientPort: number; peerPort: number } = { prefix: 'etcd', clientPort: ETCD_CLIENT_PORT, peerPort: ETCD_PEER_PORT },
+): EtcdMemberLayout[] {
   const scheme = tls ? 'https' : 'http';
   return nodes.map((node, index) => ({
-    name: `etcd-${index}`,
+    name: `${naming.prefix}-${index}`,
     node,
-    clientUrl: `${scheme}://${node.address}:${ETCD_CLIENT_PORT}`,
-    peerUrl: `${scheme}://${node.address}:${ETCD_PEER_PORT}`,
+    clientUrl: `${scheme}://${node.address}:${naming.clientPort}`,
+    peerUrl: `${scheme}://${node.address}:${naming.peerPort}`,
   }));
+}
+
+/** The port of a member's URL. */
+function portOf(url: string): number {
+  return Number(new URL(url).port);
 }
 
 /** A file of the node's etcd PKI directory, as the container sees it. */
@@ -133,11 +145,11 @@ export const TLS_VOLUME: V1Volume = { name: 'etcd-certs', hostPath: { path: ETCD
  * (3.5.11+: no corruption alarm, a local and a linearizable read succeed), `/health` before; liveness on `/livez`
  * (3.5.11+: a local read succeeds, whatever the cluster's state), `/health?serializable=true` before.
  */
-export function httpProbes(version: string): Pick<V1Container, 'readinessProbe' | 'livenessProbe' | 'startupProbe'> {
+export function httpProbes(version: string, clientPort = ETCD_CLIENT_PORT): Pick<V1Container, 'readinessProbe' | 'livenessProbe' | 'startupProbe'> {
   const parsed = parseEtcdVersion(version);
   const ready = parsed === undefined ? '/health' : readinessPath(parsed);
   const live = parsed === undefined ? '/health' : livenessPath(parsed);
-  const get = (path: string): Pick<V1Probe, 'httpGet'> => ({ httpGet: { path, port: ETCD_CLIENT_PORT, scheme: 'HTTP' } });
+  const get = (path: string): Pick<V1Probe, 'httpGet'> => ({ httpGet: { path, port: clientPort, scheme: 'HTTP' } });
   return {
     readinessProbe: { ...get(ready), periodSeconds: 2, timeoutSeconds: 1, failureThreshold: 2, successThreshold: 1 },
     livenessProbe: { ...get(live), ...LIVENESS_TIMING },
@@ -147,7 +159,8 @@ export function httpProbes(version: string): Pick<V1Container, 'readinessProbe' 
 
 /**
  * The pod of one member of a new cluster running etcd `version` (image tag and probes follow it); `tls` adds etcd's
- * TLS flags, the certificates' volume and an exec probe; `quotaBytes` sets etcd's space quota.
+ * TLS flags, the certificates' volume and an exec probe; `quotaBytes` sets etcd's space quota; `clusterName` is the
+ * value of its cluster label (the sandbox's own cluster unless a test adds another). Ports follow the members' URLs.
  */
 export function etcdPodManifest(
   member: EtcdMemberLayout,
@@ -156,17 +169,19 @@ export function etcdPodManifest(
   tls = false,
   version: string = DEFAULT_POD_ETCD_VERSION,
   quotaBytes?: number,
+  clusterName: string = ETCD_CLUSTER,
 ): V1Pod {
   const initialCluster = cluster.map((m) => `${m.name}=${m.peerUrl}`).join(',');
   const secure = tls ? tlsContainer() : undefined;
-  const probes = secure ?? httpProbes(version);
+  const clientPort = portOf(member.clientUrl);
+  const probes = secure ?? httpProbes(version, clientPort);
   return {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: {
       name: member.name,
       namespace: ETCD_NAMESPACE,
-      labels: { ...ETCD_LABELS, 'etcd-guardian.io/member': member.name },
+      labels: { ...ETCD_LABELS, 'etcd-guardian.io/cluster': clusterName, 'etcd-guardian.io/member': member.name },
     },
     spec: {
       nodeName: member.node.name,
@@ -200,8 +215,8 @@ export function etcdPodManifest(
           ],
           ...(secure?.env ? { env: secure.env } : {}),
           ports: [
-            { name: 'client', containerPort: ETCD_CLIENT_PORT, protocol: 'TCP' },
-            { name: 'peer', containerPort: ETCD_PEER_PORT, protocol: 'TCP' },
+            { name: 'client', containerPort: clientPort, protocol: 'TCP' },
+            { name: 'peer', containerPort: portOf(member.peerUrl), protocol: 'TCP' },
           ],
           readinessProbe: probes.readinessProbe,
           livenessProbe: probes.livenessProbe,
@@ -214,7 +229,7 @@ export function etcdPodManifest(
         {
           name: 'data',
           // Named after the member, so that a member created later on the same node never finds stale data.
-          hostPath: { path: `/var/lib/etcd-guardian/${ETCD_CLUSTER}/${member.name}`, type: 'DirectoryOrCreate' },
+          hostPath: { path: `/var/lib/etcd-guardian/${clusterName}/${member.name}`, type: 'DirectoryOrCreate' },
         },
         ...(tls ? [TLS_VOLUME] : []),
       ],

@@ -165,6 +165,16 @@ it('the deploy/ manifests apply to a real kube-apiserver, and the ServiceAccount
   expect(who.ok ? [...who.usage.keys()].sort() : who.error).toEqual(h.sandbox.info.nodes.map((n) => n.name).sort());
 });
 
+it("the guardian's Kubernetes calls share one kept TLS connection (client-node alone opens one a call)", async () => {
+  const gateway = new KubeGateway(admin);
+  const { namespace, selector } = h.sandbox.info.etcd;
+  for (let i = 0; i < 5; i++) {
+    const [pods, nodes, usage] = [await gateway.listPods(namespace, selector), await gateway.listNodes({ rackLabel: 'topology.kubernetes.io/rack', domainLabel: 'topology.kubernetes.io/zone' }), await gateway.nodeUsage()];
+    expect([pods.length, nodes.length, usage.ok]).toEqual([3, h.sandbox.info.nodes.length, true]);
+  }
+  expect(gateway.connections.connectionsOpened).toBe(1);
+});
+
 it('the admission policy lets the token create and delete member pods only, copied as a migration copies them', async () => {
   const { namespace, members } = h.sandbox.info.etcd;
   const sa = new KubeConfig();

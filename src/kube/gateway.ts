@@ -83,8 +83,8 @@ export class ReusedConnections implements SecurityAuthentication {
   }
 }
 
-/** An API client of `type` for the kubeconfig's current cluster, authenticated by `auth`. */
-function apiClient<T>(kubeConfig: KubeConfig, auth: SecurityAuthentication, type: new (config: Configuration) => T): T {
+/** An API client of `type` for the kubeconfig's current cluster, authenticated by `auth` (and its kept connections). */
+export function apiClient<T>(kubeConfig: KubeConfig, auth: SecurityAuthentication, type: new (config: Configuration) => T): T {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error('the kubeconfig has no current cluster');
   return new type(createConfiguration({ baseServer: new ServerConfiguration(cluster.server, {}), authMethods: { default: auth } }));

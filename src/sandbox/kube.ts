@@ -9,6 +9,7 @@ import {
   setHeaderOptions,
   StorageV1Api,
 } from '@kubernetes/client-node';
+import { apiClient, ReusedConnections } from '../kube/gateway';
 
 /** The Kubernetes clients the sandbox uses, built from its admin kubeconfig. */
 export interface KubeClients {
@@ -22,17 +23,21 @@ export interface KubeClients {
   storage: StorageV1Api;
 }
 
-/** Clients for the kubeconfig at `path`. */
+/**
+ * Clients for the kubeconfig at `path`, sharing kept connections: six simulated kubelets renew their leases and post
+ * pod status all the time, and a TLS handshake for each call (client-node's way) loaded the machine the tests run on.
+ */
 export function kubeClients(path: string): KubeClients {
   const config = new KubeConfig();
   config.loadFromFile(path);
+  const auth = new ReusedConnections(config);
   return {
     config,
-    core: config.makeApiClient(CoreV1Api),
-    coordination: config.makeApiClient(CoordinationV1Api),
-    apiRegistration: config.makeApiClient(ApiregistrationV1Api),
-    apps: config.makeApiClient(AppsV1Api),
-    storage: config.makeApiClient(StorageV1Api),
+    core: apiClient(config, auth, CoreV1Api),
+    coordination: apiClient(config, auth, CoordinationV1Api),
+    apiRegistration: apiClient(config, auth, ApiregistrationV1Api),
+    apps: apiClient(config, auth, AppsV1Api),
+    storage: apiClient(config, auth, StorageV1Api),
   };
 }
 

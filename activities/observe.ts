@@ -38,8 +38,6 @@ async function observeMember(runtime: ClusterRuntime, member: EtcdMemberInfo, pr
   if (!endpoint) {
     status = { reachable: false, error: 'member has not started (no client URL yet)', alarms };
   } else {
-    // The status and the metrics side by side: the metrics count only when the status answered.
-    const metrics = prefetched.get(endpoint) ?? metricsOf(runtime, endpoint);
     const s = await runtime.etcd.endpointStatus(endpoint);
     status = { reachable: s.reachable, alarms };
     if (s.error !== undefined) status.error = s.error;
@@ -50,8 +48,10 @@ async function observeMember(runtime: ClusterRuntime, member: EtcdMemberInfo, pr
     if (s.dbSizeBytes !== undefined) status.dbSizeBytes = s.dbSizeBytes;
     if (s.dbSizeInUseBytes !== undefined) status.dbSizeInUseBytes = s.dbSizeInUseBytes;
     if (s.version !== undefined && s.version !== '') status.version = s.version;
-    const text = await metrics;
-    if (s.reachable && text !== undefined) {
+    // Figures only of the member that answered as this one: an address reused by a successor is not its figures. The
+    // metrics asked early are used; otherwise they are asked once the status answered (usually the member list's, at once).
+    const text = s.reachable && (s.memberId === undefined || s.memberId === member.id) ? await (prefetched.get(endpoint) ?? metricsOf(runtime, endpoint)) : undefined;
+    if (text !== undefined) {
       try {
         Object.assign(status, extractEtcdFigures(parsePrometheusText(text, ETCD_FIGURE_METRICS), memoryFor(runtime, member.id)));
       } catch {
@@ -90,7 +90,7 @@ function alarmsById(alarms: Settled<EtcdAlarm[]>, missingSignals: string[]): Map
 
 /**
  * The calls an observation starts before the pods are listed, at the endpoints the last one found: the member list,
- * the alarms (the endpoint the list was read from first) and every member's metrics.
+ * the alarms (where the last list was read) and every member's metrics.
  */
 interface EarlyCalls {
   seeds: string[];
@@ -104,7 +104,7 @@ function startEarly(runtime: ClusterRuntime, last: NonNullable<ClusterRuntime['l
   return {
     seeds,
     list: settle(runtime.etcd.memberList(seeds)),
-    alarms: settle(runtime.etcd.alarms([...new Set([last.endpoint, ...seeds])])),
+    alarms: settle(runtime.etcd.alarms([last.endpoint])),
     metrics: new Map(last.clientURLs.map((url) => [url, metricsOf(runtime, url)])),
   };
 }
@@ -114,8 +114,9 @@ function startEarly(runtime: ClusterRuntime, last: NonNullable<ClusterRuntime['l
  * When the member list cannot be read, the members are stand-ins for the pods and `membershipUnknown` says why.
  *
  * The member list is read from the endpoints of the configured seeds and the pods. When the last observation found
- * the members, the list is asked of their endpoints (and the seeds) at once, beside the pod listing, and kept when
- * the pods show no endpoint beyond those: the same question of at least the same members, one round trip sooner.
+ * the members, the list is asked of their endpoints (and the seeds) at once, beside the pod listing: a list read from
+ * the leader a majority of the answers agree on is the membership whichever endpoints were asked, so it is kept. Only
+ * when it fails and the pods show endpoints it did not ask is the list asked again, of those too.
  */
 export async function readRaft(runtime: ClusterRuntime, now: () => Date, listing: Promise<PodInfo[]> = listPods(runtime)): Promise<RaftSnapshot> {
   const early = runtime.lastMembership ? startEarly(runtime, runtime.lastMembership) : undefined;
@@ -130,8 +131,9 @@ export async function readRaft(runtime: ClusterRuntime, now: () => Date, listing
     }
   }
   const seeds = seedEndpoints(runtime, pods);
-  const fromEarly = early !== undefined && seeds.every((s) => early.seeds.includes(s)) ? early : undefined;
-  const listed = await (fromEarly?.list ?? settle(runtime.etcd.memberList(seeds)));
+  const earlyList = early ? await early.list : undefined;
+  const fromEarly = early !== undefined && (earlyList?.ok === true || seeds.every((s) => early.seeds.includes(s))) ? early : undefined;
+  const listed = fromEarly && earlyList ? earlyList : await settle(runtime.etcd.memberList(seeds));
   if (!listed.ok) {
     // No member list: report every pod as an unreachable voter, so that the assessment says quorum is lost, and say
     // that the membership is unknown, so that no step takes a stand-in's missing peer URL for an absent member.
@@ -148,7 +150,7 @@ export async function readRaft(runtime: ClusterRuntime, now: () => Date, listing
   const list = listed.value;
   // The alarms and every member's status and metrics at once: the cycle's time is its longest chain of round trips.
   const [alarms, observed] = await Promise.all([
-    fromEarly?.alarms ?? settle(runtime.etcd.alarms([list.endpoint])),
+    (fromEarly?.alarms ?? Promise.resolve(undefined)).then((early) => (early?.ok ? early : settle(runtime.etcd.alarms([list.endpoint])))),
     Promise.all(list.members.map((m) => observeMember(runtime, m, fromEarly?.metrics ?? new Map()))),
   ]);
   const byId = alarmsById(alarms, missingSignals);

@@ -162,7 +162,7 @@ describe('an observation after one that found the members', () => {
       Promise.resolve(
         endpoint === options.deadMember
           ? { endpoint, reachable: false, error: 'timed out' }
-          : { endpoint, reachable: true, memberId: '1', leaderId: '1', raftTerm: 2, raftIndex: 10, raftAppliedIndex: 10, dbSizeBytes: 1 },
+          : { endpoint, reachable: true, memberId: idAt(endpoint), leaderId: '1', raftTerm: 2, raftIndex: 10, raftAppliedIndex: 10, dbSizeBytes: 1 },
       );
     etcd.metricsText = (endpoint: string) => {
       calls.push(`metrics of ${endpoint}`);
@@ -184,6 +184,8 @@ describe('an observation after one that found the members', () => {
   }
 
   const all = 'http://127.0.8.1:2379 http://127.0.8.2:2379 http://127.0.8.3:2379';
+  /** The member id the list gives the member at this endpoint (http://127.0.8.<n>:2379 is member n). */
+  const idAt = (endpoint: string): string => /\.(\d+):2379$/.exec(endpoint)?.[1] ?? '?';
 
   it('asks for the member list and the metrics before the pods are listed, and keeps that list when the pods show no other endpoint', async () => {
     const { calls, runtime, holdPods, release } = recording();
@@ -204,14 +206,57 @@ describe('an observation after one that found the members', () => {
     ]);
   });
 
-  it('asks again, of every endpoint the pods show, when a pod has an endpoint the last member list did not have', async () => {
-    const { calls, runtime } = recording();
+  it('keeps the early list even when a pod shows an endpoint it did not ask: a list the agreed leader gave is the membership', async () => {
+    const { runtime } = recording();
     await readRaft(runtime, now);
     const { calls: later, runtime: grown } = recording({ extraPod: true });
     grown.lastMembership = runtime.lastMembership;
-    await readRaft(grown, now);
-    expect(calls.filter((c) => c.startsWith('member list'))).toEqual([`member list at ${all}`]);
-    expect(later.filter((c) => c.startsWith('member list'))).toEqual([`member list at ${all}`, `member list at ${all} http://127.0.8.4:2379`]);
+    const raft = await readRaft(grown, now);
+    expect(later.filter((c) => c.startsWith('member list'))).toEqual([`member list at ${all}`]);
+    expect(raft.membershipUnknown).toBeUndefined();
+  });
+
+  it('asks again, of every endpoint the pods show, when the early list fails and a pod has an endpoint it did not ask', async () => {
+    const { runtime } = recording();
+    await readRaft(runtime, now);
+    const { calls: later, runtime: grown } = recording({ extraPod: true });
+    grown.lastMembership = runtime.lastMembership;
+    const working = grown.etcd.memberList.bind(grown.etcd);
+    let first = true;
+    grown.etcd.memberList = (...args: Parameters<EtcdPort['memberList']>) => {
+      if (!first) return working(...args);
+      first = false;
+      later.push('early list failed');
+      return Promise.reject(noLeader);
+    };
+    const raft = await readRaft(grown, now);
+    expect(later.filter((c) => c.startsWith('member list') || c === 'early list failed')).toEqual(['early list failed', `member list at ${all} http://127.0.8.4:2379`]);
+    expect(raft.membershipUnknown).toBeUndefined();
+  });
+
+  it('does not ask again when the early list fails and the pods show no other endpoint: the membership is unknown', async () => {
+    const { runtime, calls } = recording();
+    await readRaft(runtime, now);
+    calls.length = 0;
+    runtime.etcd.memberList = () => {
+      calls.push('member list');
+      return Promise.reject(noLeader);
+    };
+    const raft = await readRaft(runtime, now);
+    expect(calls.filter((c) => c === 'member list')).toHaveLength(1);
+    expect(raft.membershipUnknown).toBe(noLeader.message);
+  });
+
+  it('takes no figures of a member that answers as another member (an address a successor reused)', async () => {
+    const { runtime } = recording();
+    runtime.etcd.endpointStatus = (endpoint: string) =>
+      Promise.resolve({ endpoint, reachable: true, memberId: endpoint.endsWith('.2:2379') ? 'a-successor' : idAt(endpoint), leaderId: '1', raftTerm: 2, raftIndex: 10, raftAppliedIndex: 10, dbSizeBytes: 1 });
+    const raft = await readRaft(runtime, now);
+    expect(raft.members.map((m) => [m.name, m.status.leaderChangesSeen])).toEqual([
+      ['etcd-0', 4],
+      ['etcd-1', undefined],
+      ['etcd-2', 4],
+    ]);
   });
 
   it('keeps no figures of a member whose status does not answer, even when its metrics were asked early', async () => {

@@ -71,7 +71,9 @@ export class ReusedConnections implements SecurityAuthentication {
       const old = this.current?.agent;
       // Requests still on the old agent have a minute to finish before its connections close.
       if (old) setTimeout(() => old.destroy(), 60_000).unref();
-      const agent = new https.Agent({ ...made.options, keepAlive: true });
+      // An idle connection closes after 30 s, before the API server closes it (a request sent on a connection the
+      // server is closing fails).
+      const agent = new https.Agent({ ...made.options, keepAlive: true, timeout: 30_000 });
       const open = agent.createConnection.bind(agent);
       agent.createConnection = (options, callback) => {
         this.connectionsOpened += 1;

@@ -115,11 +115,11 @@ const ETCDCTL_READINESS = ['etcdctl', 'endpoint', 'health', '--dial-timeout=1s',
  * the health-check client certificate (a plain httpGet probe cannot present one, and the client port accepts nothing
  * else). The endpoint comes from the pod's host IP, so a copy of the pod on another node probes its own address.
  */
-export function tlsContainer(): Pick<V1Container, 'env' | 'readinessProbe' | 'livenessProbe' | 'startupProbe' | 'volumeMounts'> {
+export function tlsContainer(clientPort = ETCD_CLIENT_PORT): Pick<V1Container, 'env' | 'readinessProbe' | 'livenessProbe' | 'startupProbe' | 'volumeMounts'> {
   return {
     env: [
       { name: 'HOST_IP', valueFrom: { fieldRef: { fieldPath: 'status.hostIP' } } },
-      { name: 'ETCDCTL_ENDPOINTS', value: `https://$(HOST_IP):${ETCD_CLIENT_PORT}` },
+      { name: 'ETCDCTL_ENDPOINTS', value: `https://$(HOST_IP):${clientPort}` },
       { name: 'ETCDCTL_CACERT', value: pkiFile(ETCD_PKI_FILES.ca) },
       { name: 'ETCDCTL_CERT', value: pkiFile(ETCD_PKI_FILES.healthcheckCert) },
       { name: 'ETCDCTL_KEY', value: pkiFile(ETCD_PKI_FILES.healthcheckKey) },
@@ -172,8 +172,8 @@ export function etcdPodManifest(
   clusterName: string = ETCD_CLUSTER,
 ): V1Pod {
   const initialCluster = cluster.map((m) => `${m.name}=${m.peerUrl}`).join(',');
-  const secure = tls ? tlsContainer() : undefined;
   const clientPort = portOf(member.clientUrl);
+  const secure = tls ? tlsContainer(clientPort) : undefined;
   const probes = secure ?? httpProbes(version, clientPort);
   return {
     apiVersion: 'v1',

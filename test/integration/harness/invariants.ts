@@ -123,11 +123,21 @@ const STATUS_DOWN_MS = 5_000;
 /** An answer later than this is listed as slow in the audit. */
 const SLOW_STATUS_MS = 1_500;
 
-/** Samples healthy voters against quorum several times a second. */
+/** Samples in flight at once, at most: a stall of every member must not open connections without end. */
+const MAX_SAMPLES_IN_FLIGHT = 8;
+
+/**
+ * Samples healthy voters against quorum several times a second. A sample starts every `everyMs` whether or not the
+ * one before has finished: a voter that takes seconds to answer must not space the samples out. A sample in which no
+ * member answers a member list counts every voter down.
+ */
 export class QuorumSampler {
   readonly samples: QuorumSample[] = [];
   private running = false;
   private loop?: Promise<void>;
+  private readonly inFlight = new Set<Promise<void>>();
+  /** Voters in the last member list, to count a sample in which none answered. */
+  private lastVoters: number | undefined;
 
   constructor(private endpoints: string[]) {}
 
@@ -136,19 +146,27 @@ export class QuorumSampler {
     runningLoops.add(this);
     this.loop = (async () => {
       while (this.running) {
-        const sample = await this.sample();
-        if (sample) this.samples.push(sample);
+        if (this.inFlight.size < MAX_SAMPLES_IN_FLIGHT) {
+          const one: Promise<void> = this.sample().then((sample) => {
+            this.samples.push(sample);
+            this.inFlight.delete(one);
+          });
+          this.inFlight.add(one);
+        }
         await new Promise((resolve) => setTimeout(resolve, everyMs));
       }
+      await Promise.all([...this.inFlight]);
     })();
   }
 
-  private async sample(): Promise<QuorumSample | undefined> {
+  private async sample(): Promise<QuorumSample> {
+    const failures: string[] = [];
     for (const seed of this.endpoints) {
       const c = client([seed], 1000);
       try {
-        const list = await withTimeout(c.cluster.memberList({ linearizable: false }), 1500, 'member list');
+        const list = await withTimeout(c.cluster.memberList({ linearizable: false }), STATUS_DOWN_MS, 'member list');
         const voters = list.members.filter((m) => !m.isLearner);
+        this.lastVoters = voters.length;
         this.endpoints = [...new Set([...list.members.flatMap((m) => m.clientURLs), ...this.endpoints])];
         const down: string[] = [];
         const slow: { member: string; ms: number }[] = [];
@@ -184,13 +202,14 @@ export class QuorumSampler {
           ...(down.length > 0 ? { down, from: seed } : {}),
           ...(slow.length > 0 ? { slow } : {}),
         };
-      } catch {
-        // try the next endpoint
+      } catch (error) {
+        failures.push(`${seed}: ${error instanceof Error ? error.message : String(error)}`);
       } finally {
         c.close();
       }
     }
-    return undefined;
+    const voters = this.lastVoters ?? this.endpoints.length;
+    return { at: Date.now(), voters, healthyVoters: 0, quorum: Math.floor(voters / 2) + 1, down: [`no member answered a member list: ${failures.join('; ')}`] };
   }
 
   async stop(): Promise<void> {

@@ -1,9 +1,12 @@
-import { ApplicationFailure, defineQuery, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, defineQuery, patched, proxyActivities, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
 import type { StoredBackupActivities } from '../activities/stored-backups';
 import { parseBackupClusterInput, type BackupClusterInput } from '../src/config/workflow-inputs';
-import { backupName, type BackupMeta, type BackupPruning } from '../src/domain/backups';
+import { backupName, runIdSuffix, type BackupMeta, type BackupPruning } from '../src/domain/backups';
 import { failureType, invalidInputFailure, rootMessage } from './failures';
+
+/** The patch under which a backup's name takes the random end of its run id (see runIdSuffix). */
+export const BACKUP_NAME_RANDOM_PART = 'backup-name-random-part';
 
 /** What a backup run answers to `progress`, and returns. */
 export interface BackupProgress {
@@ -63,7 +66,9 @@ export async function backupCluster(raw: BackupClusterInput): Promise<BackupProg
   }
   const { cluster } = input;
   const show = (): void => setCurrentDetails(details(progress));
-  const name = input.verify ?? backupName(cluster, new Date(), workflowInfo().runId.slice(0, 8));
+  // Runs recorded before the patch keep the name they took (the first digits of the run id, which collide in UUIDv7s).
+  const runPart = patched(BACKUP_NAME_RANDOM_PART) ? runIdSuffix(workflowInfo().runId) : workflowInfo().runId.slice(0, 8);
+  const name = input.verify ?? backupName(cluster, new Date(), runPart);
   progress.name = name;
   const reason = input.requestedBy !== undefined ? `${input.reason} (${input.requestedBy})` : input.reason;
   try {

@@ -51,6 +51,16 @@ export interface BackupPruning {
   remove: { name: string; reason: string }[];
 }
 
+/**
+ * The part of a workflow run id that tells two runs apart: its last 8 hex digits, random in a UUIDv4 and in a UUIDv7.
+ * Not its first 8: a UUIDv7 (the run ids of current Temporal servers) starts with its time in milliseconds, so runs
+ * started within about a minute share them, and two backups started in the same second got the same name, the
+ * second overwriting the first in the store (CI, 2026-12-02).
+ */
+export function runIdSuffix(runId: string): string {
+  return runId.replace(/-/g, '').slice(-8);
+}
+
 /** A backup's name: sortable by time, unique by the id of the workflow that took it. */
 export function backupName(cluster: string, takenAt: Date, id: string): string {
   const stamp = takenAt.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');

@@ -1,5 +1,5 @@
 import { aBackup } from '../../builders';
-import { backupFreshness, backupName, chooseStoredBackupsToPrune, drillMismatches, type BackupMeta, type BackupRetention } from '../../../src/domain/backups';
+import { backupFreshness, backupName, chooseStoredBackupsToPrune, runIdSuffix, drillMismatches, type BackupMeta, type BackupRetention } from '../../../src/domain/backups';
 
 const NOW = Date.parse('2026-12-01T12:00:00Z');
 const HOUR = 3_600_000;
@@ -89,5 +89,19 @@ describe('backupFreshness', () => {
 describe('backupName', () => {
   it('sorts by time and carries the id, with characters a key may hold', () => {
     expect(backupName('main', new Date('2026-12-01T10:48:05.123Z'), 'backup-main/2026 #1')).toBe('main-20261201T104805Z-backup-main-2026--1');
+  });
+
+  it('differs for two backups started in the same second, whose UUIDv7 run ids start alike (CI: one overwrote the other)', () => {
+    // Two run ids a Temporal server gave 0.3 s apart: the same first 8 digits (their start time), random ends.
+    const first = '01a234c5-994b-71b2-890b-2a3cbfeac59c';
+    const second = '01a234c5-9adf-7c1e-a4d2-61f03b9e2d17';
+    expect(first.slice(0, 8)).toBe(second.slice(0, 8));
+    const at = new Date('2026-12-02T03:21:46.106Z');
+    expect(backupName('main', at, runIdSuffix(first))).toBe('main-20261202T032146Z-bfeac59c');
+    expect(backupName('main', at, runIdSuffix(first))).not.toBe(backupName('main', at, runIdSuffix(second)));
+  });
+
+  it('takes the random end of a UUIDv4 run id too', () => {
+    expect(runIdSuffix('7d0f3c7e-4b1a-4c55-9a0e-2f6d8b1c9e42')).toBe('8b1c9e42');
   });
 });

@@ -7,7 +7,7 @@ import { monitorTaskTimeoutMs } from '../../src/temporal/schedules';
 import { startMigration } from '../../src/cli/migrate-command';
 import type { MigrateMemberRequest } from '../../src/config/workflow-inputs';
 import type { BackupRecord } from '../../activities/backup';
-import type { MigrationProgress } from '../../workflows/migrate';
+import type { MigrationProgress, MigrationResult } from '../../workflows/migrate';
 import { CliWorker } from './harness/cli-worker';
 import { expectInvariantsHeld, settled } from './harness/gameday';
 import { startGuardian, writeConfigFile, type GuardianHarness } from './harness/guardian';
@@ -231,13 +231,19 @@ it('three workers on one task queue: SIGKILL the one running a migration and the
 it('the chosen node dies mid-migration: its attempt is compensated and the member goes to another node', async () => {
   const member = await aFollower(h);
   const checks = await invariantsRunning();
-  const handle = await migrate({ member, strategy: 'surge', reason: 'game day: target dies' });
-  const chosen = await progressUntil(handle, 'a node to be chosen', (p) => p.steps.some((s) => s.step === 'choose-node' && s.status === 'done'));
-  const target = chosen.to;
-  if (target === undefined) throw new Error(`no target in ${JSON.stringify(chosen)}`);
+  // The node the migration will choose, from a dry run; it dies just before the migration starts. Kubernetes marks it
+  // only after the sandbox's grace period (8 s), so the plan and choose-node still take it, and the new member's pod
+  // never starts there. (Killing the node once progress showed choose-node done raced the migration: under load the
+  // learner was up and verified before the fault landed, and the dead node was the new member's.)
+  const dryRun = (await (await migrate({ member, strategy: 'surge', reason: 'game day: target dies (plan)', dryRun: true })).result()) as MigrationResult;
+  const target = dryRun.plan.target?.node;
+  if (target === undefined) throw new Error(`no target in the dry run's plan: ${JSON.stringify(dryRun.plan.placement)}`);
   const faultAt = Date.now();
   await h.sandbox.fault('node-down', target);
   try {
+    const handle = await migrate({ member, strategy: 'surge', reason: 'game day: target dies' });
+    const chosen = await progressUntil(handle, 'a node to be chosen', (p) => p.steps.some((s) => s.step === 'choose-node' && s.status === 'done'));
+    expect(chosen.to).toBe(target);
     const { result, to } = await finished(handle);
     expect(result).toMatchObject({ member, strategy: 'surge', dryRun: false });
     expect(result.to).not.toBe(target);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ScheduleNotFoundError, type WorkflowHandle } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Etcd3 } from 'etcd3';
 import { DirectoryBackupStore, readS3Credentials, S3BackupStore, type BackupStore } from '../../src/backup/store';
 import type { BackupMeta } from '../../src/domain/backups';
@@ -48,11 +49,15 @@ function s3Store(): S3BackupStore {
 }
 
 async function backup(reason: string, extra: Record<string, unknown> = {}): Promise<BackupProgress> {
-  return h.client.workflow.execute<(input: unknown) => Promise<BackupProgress>>('backupCluster', {
+  const handle = await h.client.workflow.start<(input: unknown) => Promise<BackupProgress>>('backupCluster', {
     workflowId: `backup-${cluster}-${reason.replace(/\W+/g, '-')}-${Date.now()}`,
     taskQueue: h.config.temporal.taskQueue,
     args: [{ cluster, reason, requestedBy: 'test', ...extra }],
   });
+  const result = await handle.result();
+  // RECORD_HISTORIES=1: the run's history, for test/unit/replay.test.ts (the last backup recorded is kept).
+  if (process.env['RECORD_HISTORIES'] === '1') writeFileSync(join(__dirname, '../fixtures/histories/backup-cluster.json'), historyToJSON(await handle.fetchHistory()));
+  return result;
 }
 
 async function writeKeys(prefix: string, count: number): Promise<void> {

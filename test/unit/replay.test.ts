@@ -11,7 +11,8 @@ import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundleWithSourc
  * real workflow over the model: every step kind and failure path (a replace, a surge that moves leadership, a
  * placement undone and tried on the next node, a stale surge planned again as a replace, promoted successors taken
  * back until the migration fails, and a run finished by a second worker after the first was shut down).
- * maintain-nospace.json is a NOSPACE recovery over the model, finished by a second worker.
+ * maintain-nospace.json is a NOSPACE recovery over the model, finished by a second worker. backup-cluster.json is a
+ * backup taken and drilled on the sandbox (backups-recovery.test.ts), under the backup-name-random-part patch.
  */
 
 const dir = join(__dirname, '../fixtures/histories');
@@ -27,6 +28,7 @@ beforeAll(async () => {
 
 it('has recorded histories of both workflows, and of every migration step kind and failure path, to replay', () => {
   expect(files.sort()).toEqual([
+    'backup-cluster.json',
     'maintain-nospace.json',
     'migrate-compensate-promoted.json',
     'migrate-crash-replay.json',

@@ -1,3 +1,4 @@
+import { findingsBuilding } from '../src/domain/metrics-freshness';
 import { Context, log } from '@temporalio/activity';
 import { underFreeze, type Freeze } from '../src/domain/fleet';
 import { assembleObservation, memberSummaries, type KubeSnapshot, type MemberSummary, type RaftSnapshot } from '../src/domain/assemble';
@@ -89,7 +90,9 @@ export function createMonitorActivities(deps: ActivityDeps, temporal?: Client) {
       const tracked = input.track !== undefined ? await trackedOperation(temporal, input.track) : undefined;
       const migration = afterTracking(input.migration, tracked, deps.now().toISOString());
       const runtime = runtimeOf(deps, input.cluster);
-      const [raft, kube] = await readBoth(runtime, deps.now);
+      // Findings building up are confirmed on fresh figures; otherwise a member's last ones stand for metricsMaxAge.
+      const metricsMaxAgeMs = findingsBuilding(input.window.streaks) ? 0 : (runtime.metricsMaxAgeMs ?? 0);
+      const [raft, kube] = await readBoth(runtime, deps.now, { metricsMaxAgeMs });
       const observedMs = Date.now() - started;
       const result = await assess(deps, { cluster: input.cluster, raft, kube, window: input.window, migration });
       return { ...result, decision: decisionIntent(result.decision), migration, ...(tracked ? { tracked } : {}), timing: { observeMs: observedMs, totalMs: Date.now() - started } };

@@ -8,6 +8,7 @@ import { errorText } from '../src/errors';
 import type { EtcdAlarm, EtcdMemberInfo } from '../src/etcd/gateway';
 import { MembershipUnknownError } from './errors';
 import type { PodInfo } from '../src/kube/convert';
+import { metricsReadReason } from '../src/domain/metrics-freshness';
 import { ETCD_FIGURE_METRICS, extractEtcdFigures, type HistogramMemory } from '../src/metrics/etcd-metrics';
 import { parsePrometheusText } from '../src/metrics/prometheus';
 import type { ClusterRuntime } from './runtime';
@@ -30,8 +31,22 @@ function memoryFor(runtime: ClusterRuntime, memberId: string): HistogramMemory {
   return memory;
 }
 
-/** One member's status and /metrics figures; its alarms are the caller's to add. The metrics text may have been asked for already. */
-async function observeMember(runtime: ClusterRuntime, member: EtcdMemberInfo, prefetched: ReadonlyMap<string, Promise<string | undefined>>): Promise<RaftMember> {
+/** How fresh an observation's /metrics figures must be: 0 (the default) reads every member's on every call. */
+export interface ReadOptions {
+  metricsMaxAgeMs?: number;
+}
+
+/**
+ * One member's status and /metrics figures; its alarms are the caller's to add. The metrics text may have been asked
+ * for already; when it was not and the member's last figures are recent enough (metricsReadReason), they stand.
+ */
+async function observeMember(
+  runtime: ClusterRuntime,
+  member: EtcdMemberInfo,
+  prefetched: ReadonlyMap<string, Promise<string | undefined>>,
+  metricsMaxAgeMs: number,
+  nowMs: number,
+): Promise<RaftMember> {
   const alarms: string[] = [];
   const endpoint = member.clientURLs[0];
   let status: RaftStatus;
@@ -48,15 +63,31 @@ async function observeMember(runtime: ClusterRuntime, member: EtcdMemberInfo, pr
     if (s.dbSizeBytes !== undefined) status.dbSizeBytes = s.dbSizeBytes;
     if (s.dbSizeInUseBytes !== undefined) status.dbSizeInUseBytes = s.dbSizeInUseBytes;
     if (s.version !== undefined && s.version !== '') status.version = s.version;
-    // Figures only of the member that answered as this one: an address reused by a successor is not its figures. The
-    // metrics asked early are used; otherwise they are asked once the status answered (usually the member list's, at once).
-    const text = s.reachable && (s.memberId === undefined || s.memberId === member.id) ? await (prefetched.get(endpoint) ?? metricsOf(runtime, endpoint)) : undefined;
-    if (text !== undefined) {
-      try {
-        Object.assign(status, extractEtcdFigures(parsePrometheusText(text, ETCD_FIGURE_METRICS), memoryFor(runtime, member.id)));
-      } catch {
-        // The status answered; missing figures are reported as a missing signal by the assessment.
+    // Figures only of the member that answered as this one: an address reused by a successor is not its figures.
+    if (s.reachable && (s.memberId === undefined || s.memberId === member.id)) {
+      const now = { atMs: nowMs, endpoint, raftTerm: s.raftTerm, leaderId: s.leaderId };
+      const last = runtime.metricsFigures.get(member.id);
+      const early = prefetched.get(endpoint);
+      if (early === undefined && last && metricsReadReason(last.reading, now, metricsMaxAgeMs) === undefined) {
+        // The last figures stand; whether the member knows a leader is its status's, which is fresh.
+        Object.assign(status, last.figures, s.leaderId !== undefined ? { hasLeader: s.leaderId !== '0' } : {});
+      } else {
+        // Asked early, or asked now that the status answered (usually the member list's, at once).
+        const text = await (early ?? metricsOf(runtime, endpoint));
+        runtime.metricsFigures.delete(member.id);
+        if (text !== undefined) {
+          try {
+            const figures = extractEtcdFigures(parsePrometheusText(text, ETCD_FIGURE_METRICS), memoryFor(runtime, member.id));
+            Object.assign(status, figures);
+            runtime.metricsFigures.set(member.id, { reading: { readAtMs: now.atMs, endpoint, raftTerm: s.raftTerm, leaderId: s.leaderId }, figures });
+          } catch {
+            // The status answered; missing figures are reported as a missing signal by the assessment.
+          }
+        }
       }
+    } else {
+      // A member that did not answer may come back restarted: its figures are read afresh then.
+      runtime.metricsFigures.delete(member.id);
     }
   }
   return { ...member, status };
@@ -99,13 +130,17 @@ interface EarlyCalls {
   metrics: Map<string, Promise<string | undefined>>;
 }
 
-function startEarly(runtime: ClusterRuntime, last: NonNullable<ClusterRuntime['lastMembership']>): EarlyCalls {
+function startEarly(runtime: ClusterRuntime, last: NonNullable<ClusterRuntime['lastMembership']>, metricsMaxAgeMs: number, atMs: number): EarlyCalls {
   const seeds = [...new Set([...runtime.seedEndpoints, ...last.clientURLs])];
+  // Metrics early only of the members whose last figures are due by age or endpoint: a new term shows only in the status.
+  const due = (last.members ?? last.clientURLs.map((clientURL) => ({ id: '', clientURL }))).filter(
+    (m) => metricsReadReason(runtime.metricsFigures.get(m.id)?.reading, { atMs, endpoint: m.clientURL }, metricsMaxAgeMs) !== undefined,
+  );
   return {
     seeds,
     list: settle(runtime.etcd.memberList(seeds)),
     alarms: settle(runtime.etcd.alarms([last.endpoint])),
-    metrics: new Map(last.clientURLs.map((url) => [url, metricsOf(runtime, url)])),
+    metrics: new Map(due.map((m) => [m.clientURL, metricsOf(runtime, m.clientURL)])),
   };
 }
 
@@ -118,8 +153,14 @@ function startEarly(runtime: ClusterRuntime, last: NonNullable<ClusterRuntime['l
  * the leader a majority of the answers agree on is the membership whichever endpoints were asked, so it is kept. Only
  * when it fails and the pods show endpoints it did not ask is the list asked again, of those too.
  */
-export async function readRaft(runtime: ClusterRuntime, now: () => Date, listing: Promise<PodInfo[]> = listPods(runtime)): Promise<RaftSnapshot> {
-  const early = runtime.lastMembership ? startEarly(runtime, runtime.lastMembership) : undefined;
+export async function readRaft(
+  runtime: ClusterRuntime,
+  now: () => Date,
+  listing: Promise<PodInfo[]> = listPods(runtime),
+  options: ReadOptions = {},
+): Promise<RaftSnapshot> {
+  const metricsMaxAgeMs = options.metricsMaxAgeMs ?? 0;
+  const early = runtime.lastMembership ? startEarly(runtime, runtime.lastMembership, metricsMaxAgeMs, now().getTime()) : undefined;
   const missingSignals: string[] = [];
   let pods: PodInfo[] = [];
   try {
@@ -151,17 +192,20 @@ export async function readRaft(runtime: ClusterRuntime, now: () => Date, listing
   // The alarms and every member's status and metrics at once: the cycle's time is its longest chain of round trips.
   const [alarms, observed] = await Promise.all([
     (fromEarly?.alarms ?? Promise.resolve(undefined)).then((early) => (early?.ok ? early : settle(runtime.etcd.alarms([list.endpoint])))),
-    Promise.all(list.members.map((m) => observeMember(runtime, m, fromEarly?.metrics ?? new Map()))),
+    Promise.all(list.members.map((m) => observeMember(runtime, m, fromEarly?.metrics ?? new Map(), metricsMaxAgeMs, now().getTime()))),
   ]);
   const byId = alarmsById(alarms, missingSignals);
   const members = observed.map((m) => ({ ...m, status: { ...m.status, alarms: byId.get(m.id) ?? [] } }));
-  runtime.lastMembership = { endpoint: list.endpoint, clientURLs: list.members.flatMap((m) => m.clientURLs.slice(0, 1)) };
+  const listedMembers = list.members.flatMap((m) => m.clientURLs.slice(0, 1).map((clientURL) => ({ id: m.id, clientURL })));
+  runtime.lastMembership = { endpoint: list.endpoint, clientURLs: listedMembers.map((m) => m.clientURL), members: listedMembers };
+  for (const id of runtime.metricsFigures.keys()) if (!list.members.some((m) => m.id === id)) runtime.metricsFigures.delete(id);
   return { observedAt: now().toISOString(), source: list.endpoint, missingSignals, members };
 }
 
 /** Nodes (conditions, taints, allocatable, usage) and the cluster's pods. Missing usage is reported, not fatal. */
-export async function readKube(runtime: ClusterRuntime, now: () => Date, listing: Promise<PodInfo[]> = listPods(runtime)): Promise<KubeSnapshot> {
-  const [nodes, pods, usage] = await Promise.all([runtime.kube.listNodes(runtime.topology), listing, runtime.kube.nodeUsage()]);
+export async function readKube(runtime: ClusterRuntime, now: () => Date, listing: Promise<PodInfo[]> = listPods(runtime), options: ReadOptions = {}): Promise<KubeSnapshot> {
+  // Node usage is metrics too: it may be as old as the etcd members' figures.
+  const [nodes, pods, usage] = await Promise.all([runtime.kube.listNodes(runtime.topology), listing, runtime.kube.nodeUsage(options.metricsMaxAgeMs ?? 0)]);
   const missingSignals: string[] = [];
   if (usage.ok) {
     for (const node of nodes) {
@@ -180,10 +224,10 @@ function listPods(runtime: ClusterRuntime): Promise<PodInfo[]> {
 }
 
 /** Both halves of an observation, at once, from one listing of the pods. */
-export function readBoth(runtime: ClusterRuntime, now: () => Date): Promise<[RaftSnapshot, KubeSnapshot]> {
+export function readBoth(runtime: ClusterRuntime, now: () => Date, options: ReadOptions = {}): Promise<[RaftSnapshot, KubeSnapshot]> {
   const listing = listPods(runtime);
   // readRaft survives a failed listing and readKube reports it: neither leaves the rejection unobserved.
-  return Promise.all([readRaft(runtime, now, listing), readKube(runtime, now, listing)]);
+  return Promise.all([readRaft(runtime, now, listing, options), readKube(runtime, now, listing, options)]);
 }
 
 /** A fresh, joined observation of the whole cluster. */

@@ -7,7 +7,8 @@ import type { Policy } from '../src/domain/policy';
 import type { EtcdPort } from '../src/etcd/port';
 import type { KubePort } from '../src/kube/port';
 import type { TopologyLabels } from '../src/kube/convert';
-import type { HistogramMemory } from '../src/metrics/etcd-metrics';
+import type { MetricsReading } from '../src/domain/metrics-freshness';
+import type { EtcdMetricFigures, HistogramMemory } from '../src/metrics/etcd-metrics';
 
 /** Everything the activities need to act on one etcd cluster, built once by the worker from the config. */
 export interface ClusterRuntime {
@@ -41,7 +42,11 @@ export interface ClusterRuntime {
    * Where the last observation read the member list and the members' client URLs: the next observation asks them for
    * the list, the alarms and the metrics at once, beside the pod listing, instead of after it.
    */
-  lastMembership?: { endpoint: string; clientURLs: string[] };
+  lastMembership?: { endpoint: string; clientURLs: string[]; members?: { id: string; clientURL: string }[] };
+  /** Each member's last /metrics figures and what its status said when they were read (see metricsReadReason). */
+  metricsFigures: Map<string, { reading: MetricsReading; figures: EtcdMetricFigures }>;
+  /** How old those figures may grow before they are read again, while no finding is building up; 0 reads every cycle. */
+  metricsMaxAgeMs?: number;
   /** When this worker first saw the cluster's quorum-lost finding confirmed, in the current run of it. */
   quorumLostSince?: number;
   /** The pod label that carries the member's name, rewritten on a successor's pod. */

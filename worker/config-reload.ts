@@ -27,6 +27,7 @@ function keepMemory(old: ClusterRuntime, fresh: ClusterRuntime, sameConnection: 
   return {
     ...fresh,
     histograms: old.histograms,
+    metricsFigures: old.metricsFigures,
     ...(old.quorumLostSince !== undefined ? { quorumLostSince: old.quorumLostSince } : {}),
     ...(old.backupStore ? { backupStore: old.backupStore } : {}),
     seedEndpoints: old.seedEndpoints,

@@ -31,11 +31,13 @@ export function buildClusterRuntimes(config: GuardianConfig): Map<string, Cluste
       etcd: new EtcdGateway({ endpoints: [], timeoutMs: cluster.endpointTimeout, ...(tls ? { tls } : {}) }),
       kube,
       histograms: new Map(),
+      metricsFigures: new Map(),
       backup: cluster.backup,
       recovery: cluster.recovery,
       approval: cluster.approval,
       memberLabel: 'etcd-guardian.io/member',
       endpointTimeoutMs: cluster.endpointTimeout,
+      metricsMaxAgeMs: cluster.metricsMaxAge,
     };
     runtimes.set(cluster.name, runtime);
   }

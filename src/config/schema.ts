@@ -7,6 +7,7 @@ import {
   type Policy,
   type Thresholds,
 } from '../domain/policy';
+import { DEFAULT_METRICS_MAX_AGE_MS } from '../domain/metrics-freshness';
 import { duration, formatDuration } from './duration';
 import { byteSize } from './size';
 import { clusterName, dnsLabel, dnsLabelPattern, dnsSubdomain, isDnsLabel, isDnsSubdomain, nodeName, strategyName } from './names';
@@ -429,6 +430,8 @@ function clusterSchemaWith(durationField: DurationField) {
       hysteresis: section(hysteresisSchema.prefault({})),
       interval: durationField({ min: 1000, default: 10_000 }),
       endpointTimeout: durationField({ min: 1, default: 2_000 }),
+      // A member's /metrics figures stand between reads for at most this long while no finding builds up; 0: every cycle.
+      metricsMaxAge: durationField({ default: DEFAULT_METRICS_MAX_AGE_MS }),
       cooldown: durationField({ default: DEFAULT_POLICY.cooldownMs }),
       // A member whose node just came back is starting up: its findings wait this long before they count.
       startupGrace: durationField({ default: DEFAULT_STARTUP_GRACE_MS }),

@@ -20,6 +20,7 @@ import { errorText } from '../errors';
 import { toNodeObservation, toPodInfo, type PodInfo, type TopologyLabels } from './convert';
 import type { KubePort } from './port';
 import { cpuMillis, memoryBytes } from './quantity';
+import { RecentAnswer } from './recent';
 
 /** Where to find the Kubernetes API: a kubeconfig path and context, or the default loading rules. */
 export interface KubeAccess {
@@ -249,8 +250,21 @@ export class KubeGateway implements KubePort {
     return 'updated';
   }
 
-  /** Node CPU and memory usage. Never throws: an absent or failing metrics API is reported, not fatal. */
-  async nodeUsage(): Promise<NodeUsage> {
+  /**
+   * Node CPU and memory usage. Never throws: an absent or failing metrics API is reported, not fatal. With `maxAgeMs`,
+   * an answer younger than that is reused (shared by every cluster of the worker): the metrics API refreshes its
+   * figures only every metrics-server resolution (15 s by default).
+   */
+  nodeUsage(maxAgeMs = 0): Promise<NodeUsage> {
+    return this.usage.get(maxAgeMs);
+  }
+
+  private readonly usage = new RecentAnswer<NodeUsage>(
+    () => this.readNodeUsage(),
+    (usage) => usage.ok,
+  );
+
+  private async readNodeUsage(): Promise<NodeUsage> {
     try {
       const list = (await this.customObjects.listClusterCustomObject({ group: 'metrics.k8s.io', version: 'v1beta1', plural: 'nodes' })) as NodeMetricsList;
       const usage = new Map<string, Resources>();

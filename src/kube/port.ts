@@ -36,7 +36,8 @@ export interface KubePort {
   /** Delete a PersistentVolume; false when it was already gone. With `uid`, only that very object. */
   deleteVolume(name: string, uid?: string): Promise<boolean>;
   /** Node CPU and memory usage. Never throws. */
-  nodeUsage(): Promise<NodeUsage>;
+  /** Node usage; an answer younger than `maxAgeMs` (default 0: none) may be reused. */
+  nodeUsage(maxAgeMs?: number): Promise<NodeUsage>;
   /**
    * Make a ConfigMap hold exactly `data` (created when missing, replaced when different); says which it did.
    * Optional: the simulation's model has no ConfigMaps, and publishing client endpoints is not a migration step.

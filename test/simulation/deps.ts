@@ -40,6 +40,7 @@ export function simRuntime(world: World, options: SimRuntimeOptions = {}): Clust
     etcd: world.etcd,
     kube: options.kube ?? world.kube,
     histograms: new Map(),
+    metricsFigures: new Map(),
     backup: options.backup ?? { required: false, directory: join(tmpdir(), 'etcd-guardian-simulation') },
     memberLabel: SIM_MEMBER_LABEL,
   };

@@ -1,4 +1,5 @@
 import type { V1Pod } from '@kubernetes/client-node';
+import { createMonitorActivities } from '../../../activities/monitor';
 import { observeCluster, observeForChange, readRaft } from '../../../activities/observe';
 import type { ClusterRuntime } from '../../../activities/runtime';
 import { EtcdNoLeaderError } from '../../../src/etcd/errors';
@@ -7,7 +8,9 @@ import type { EtcdPort } from '../../../src/etcd/port';
 import type { PodInfo } from '../../../src/kube/convert';
 import type { NodeUsage } from '../../../src/kube/gateway';
 import type { KubePort } from '../../../src/kube/port';
+import { emptyWindow } from '../../../src/domain/window';
 import { aPolicy } from '../../builders';
+import { run } from './run-activity';
 
 /** Observing a cluster whose member list cannot be read: the monitor still reports, a change must not proceed. */
 
@@ -81,6 +84,7 @@ function runtimeWith(etcd: EtcdPort): ClusterRuntime {
     etcd,
     kube: new FakeKube(),
     histograms: new Map(),
+    metricsFigures: new Map(),
     backup: { required: false, directory: '/tmp' },
     memberLabel: 'etcd-member',
   };
@@ -278,5 +282,129 @@ describe('an observation after one that found the members', () => {
     etcd.memberList = () => Promise.reject(noLeader);
     expect((await readRaft(runtime, now)).membershipUnknown).toBe(noLeader.message);
     expect(runtime.lastMembership).toBeUndefined();
+  });
+});
+
+describe('how often a member\'s /metrics is read', () => {
+  /** A cluster whose metrics text and statuses the test changes between reads; counts the metrics reads per endpoint. */
+  function counting() {
+    const reads: string[] = [];
+    let leaderChanges = 4;
+    let term = 2;
+    let leader = '1';
+    const etcd = workingList();
+    etcd.endpointStatus = (endpoint: string) =>
+      Promise.resolve({ endpoint, reachable: true, memberId: /\.(\d+):2379$/.exec(endpoint)?.[1] ?? '?', leaderId: leader, raftTerm: term, raftIndex: 10, raftAppliedIndex: 10, dbSizeBytes: 1 });
+    etcd.metricsText = (endpoint: string) => {
+      reads.push(endpoint);
+      return Promise.resolve(`etcd_server_has_leader 1\netcd_server_leader_changes_seen_total ${leaderChanges}\n`);
+    };
+    let clock = Date.parse('2026-01-01T00:00:00Z');
+    return {
+      reads,
+      runtime: runtimeWith(etcd),
+      at: () => new Date(clock),
+      advance: (ms: number) => (clock += ms),
+      set: (changes: { leaderChanges?: number; term?: number; leader?: string }) => {
+        leaderChanges = changes.leaderChanges ?? leaderChanges;
+        term = changes.term ?? term;
+        leader = changes.leader ?? leader;
+      },
+    };
+  }
+  const fiveSeconds = { metricsMaxAgeMs: 5_000 };
+  const figures = (raft: Awaited<ReturnType<typeof readRaft>>) => raft.members.map((m) => [m.name, m.status.hasLeader, m.status.leaderChangesSeen]);
+
+  it('without a maximum age, reads every member on every observation (migrations and guards)', async () => {
+    const c = counting();
+    await readRaft(c.runtime, c.at);
+    await readRaft(c.runtime, c.at);
+    expect(c.reads).toHaveLength(6);
+  });
+
+  it('keeps the last figures until they are as old as the maximum age, then reads every member again', async () => {
+    const c = counting();
+    await readRaft(c.runtime, c.at, undefined, fiveSeconds);
+    c.set({ leaderChanges: 9 });
+    c.advance(4_999);
+    const kept = await readRaft(c.runtime, c.at, undefined, fiveSeconds);
+    expect(c.reads).toHaveLength(3);
+    expect(figures(kept)).toEqual([
+      ['etcd-0', true, 4],
+      ['etcd-1', true, 4],
+      ['etcd-2', true, 4],
+    ]);
+    c.advance(1);
+    const fresh = await readRaft(c.runtime, c.at, undefined, fiveSeconds);
+    expect(c.reads).toHaveLength(6);
+    expect(figures(fresh)).toEqual([
+      ['etcd-0', true, 9],
+      ['etcd-1', true, 9],
+      ['etcd-2', true, 9],
+    ]);
+  });
+
+  it('reads at once when the term or the leader changed, and takes whether a member knows a leader from its status', async () => {
+    const c = counting();
+    await readRaft(c.runtime, c.at, undefined, fiveSeconds);
+    c.set({ leader: '2' });
+    await readRaft(c.runtime, c.at, undefined, fiveSeconds);
+    expect(c.reads).toHaveLength(6);
+    c.set({ term: 3, leaderChanges: 5 });
+    const newTerm = await readRaft(c.runtime, c.at, undefined, fiveSeconds);
+    expect(c.reads).toHaveLength(9);
+    expect(figures(newTerm).map(([, , changes]) => changes)).toEqual([5, 5, 5]);
+  });
+
+  it('when the figures stand, a status that knows no leader still says so', async () => {
+    const c = counting();
+    await readRaft(c.runtime, c.at, undefined, fiveSeconds);
+    // The members lose their leader: a reason to read again (their metrics text here still says has_leader 1)...
+    c.set({ leader: '0' });
+    await readRaft(c.runtime, c.at, undefined, fiveSeconds);
+    // ...and the next observation, standing on those figures, says what the status says: no leader.
+    const stood = await readRaft(c.runtime, c.at, undefined, fiveSeconds);
+    expect(c.reads).toHaveLength(6);
+    expect(stood.members.map((m) => m.status.hasLeader)).toEqual([false, false, false]);
+  });
+
+  it('reads a member again after it did not answer, and forgets members no longer listed', async () => {
+    const c = counting();
+    await readRaft(c.runtime, c.at, undefined, fiveSeconds);
+    const answering = c.runtime.etcd.endpointStatus.bind(c.runtime.etcd);
+    c.runtime.etcd.endpointStatus = (endpoint: string) => (endpoint.endsWith('.2:2379') ? Promise.resolve({ endpoint, reachable: false, error: 'timed out' }) : answering(endpoint));
+    await readRaft(c.runtime, c.at, undefined, fiveSeconds);
+    c.runtime.etcd.endpointStatus = answering;
+    await readRaft(c.runtime, c.at, undefined, fiveSeconds);
+    expect(c.reads.filter((e) => e.endsWith('.2:2379'))).toHaveLength(2);
+    expect(c.reads).toHaveLength(4);
+    const list = c.runtime.etcd.memberList.bind(c.runtime.etcd);
+    c.runtime.etcd.memberList = async (...args) => {
+      const listed = await list(...args);
+      return { ...listed, members: listed.members.slice(0, 2) };
+    };
+    await readRaft(c.runtime, c.at, undefined, fiveSeconds);
+    expect([...c.runtime.metricsFigures.keys()].sort()).toEqual(['1', '2']);
+  });
+});
+
+describe('the monitor cycle and the metrics\' age', () => {
+  it('stands on the last figures while nothing builds up, and reads them fresh while a finding does', async () => {
+    const reads: string[] = [];
+    const etcd = workingList();
+    etcd.endpointStatus = (endpoint: string) =>
+      Promise.resolve({ endpoint, reachable: true, memberId: /\.(\d+):2379$/.exec(endpoint)?.[1] ?? '?', leaderId: '1', raftTerm: 2, raftIndex: 10, raftAppliedIndex: 10, dbSizeBytes: 1 });
+    etcd.metricsText = (endpoint: string) => {
+      reads.push(endpoint);
+      return Promise.resolve('etcd_server_has_leader 1\n');
+    };
+    const runtime = { ...runtimeWith(etcd), metricsMaxAgeMs: 60_000 };
+    const { observeCycle } = createMonitorActivities({ clusters: new Map([['main', runtime]]), now });
+    const first = await run(observeCycle, { cluster: 'main', window: emptyWindow(), migration: {} });
+    expect(reads).toHaveLength(3);
+    await run(observeCycle, { cluster: 'main', window: { ...first.window, streaks: {} }, migration: {} });
+    expect(reads).toHaveLength(3);
+    await run(observeCycle, { cluster: 'main', window: { ...first.window, streaks: { 'slow-fsync/etcd-1': 1 } }, migration: {} });
+    expect(reads).toHaveLength(6);
   });
 });

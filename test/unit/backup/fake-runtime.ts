@@ -106,6 +106,7 @@ export function aBackupCluster(options: FakeClusterOptions): ClusterRuntime {
     etcd: new FakeEtcd(options),
     kube: new FakeKube(),
     histograms: new Map(),
+    metricsFigures: new Map(),
     // The worker hands over the config's whole backup section, retention included.
     backup,
     memberLabel: 'etcd-guardian.io/member',

@@ -65,6 +65,7 @@ const DEFAULT_CLUSTER: ClusterConfig = {
   hysteresis: { samples: 3, windowSamples: 10 },
   interval: 10_000,
   endpointTimeout: 2_000,
+  metricsMaxAge: 5_000,
   cooldown: 600_000,
   startupGrace: 30_000,
   strategy: 'auto',

@@ -31,6 +31,7 @@ function build(config: GuardianConfig): Map<string, ClusterRuntime> {
         etcd: { built: c.name, close: jest.fn() } as unknown as ClusterRuntime['etcd'],
         kube: {} as ClusterRuntime['kube'],
         histograms: new Map(),
+        metricsFigures: new Map(),
         backup: c.backup,
         recovery: c.recovery,
         memberLabel: 'etcd-guardian.io/member',

@@ -91,8 +91,9 @@ export function createMonitorActivities(deps: ActivityDeps, temporal?: Client) {
       const migration = afterTracking(input.migration, tracked, deps.now().toISOString());
       const runtime = runtimeOf(deps, input.cluster);
       // Findings building up are confirmed on fresh figures; otherwise a member's last ones stand for metricsMaxAge.
+      // Pods and nodes come from the worker's watches of them (a change's guards list them afresh).
       const metricsMaxAgeMs = findingsBuilding(input.window.streaks) ? 0 : (runtime.metricsMaxAgeMs ?? 0);
-      const [raft, kube] = await readBoth(runtime, deps.now, { metricsMaxAgeMs });
+      const [raft, kube] = await readBoth(runtime, deps.now, { metricsMaxAgeMs, watched: true });
       const observedMs = Date.now() - started;
       const result = await assess(deps, { cluster: input.cluster, raft, kube, window: input.window, migration });
       return { ...result, decision: decisionIntent(result.decision), migration, ...(tracked ? { tracked } : {}), timing: { observeMs: observedMs, totalMs: Date.now() - started } };

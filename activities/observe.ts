@@ -31,9 +31,14 @@ function memoryFor(runtime: ClusterRuntime, memberId: string): HistogramMemory {
   return memory;
 }
 
-/** How fresh an observation's /metrics figures must be: 0 (the default) reads every member's on every call. */
+/**
+ * How fresh an observation must be. `metricsMaxAgeMs`: how old members' /metrics figures and node usage may be (0, the
+ * default, reads them on every call). `watched`: pods and nodes may come from the worker's watches of them (at most
+ * WATCH_MAX_QUIET_MS behind a list); otherwise they are listed. The monitor's cycle allows both; a change's guards neither.
+ */
 export interface ReadOptions {
   metricsMaxAgeMs?: number;
+  watched?: boolean;
 }
 
 /**
@@ -205,7 +210,11 @@ export async function readRaft(
 /** Nodes (conditions, taints, allocatable, usage) and the cluster's pods. Missing usage is reported, not fatal. */
 export async function readKube(runtime: ClusterRuntime, now: () => Date, listing: Promise<PodInfo[]> = listPods(runtime), options: ReadOptions = {}): Promise<KubeSnapshot> {
   // Node usage is metrics too: it may be as old as the etcd members' figures.
-  const [nodes, pods, usage] = await Promise.all([runtime.kube.listNodes(runtime.topology), listing, runtime.kube.nodeUsage(options.metricsMaxAgeMs ?? 0)]);
+  const [nodes, pods, usage] = await Promise.all([
+    runtime.kube.listNodes(runtime.topology, { watched: options.watched === true }),
+    listing,
+    runtime.kube.nodeUsage(options.metricsMaxAgeMs ?? 0),
+  ]);
   const missingSignals: string[] = [];
   if (usage.ok) {
     for (const node of nodes) {
@@ -219,13 +228,13 @@ export async function readKube(runtime: ClusterRuntime, now: () => Date, listing
 }
 
 /** The cluster's pods, listed once for both halves of an observation. */
-function listPods(runtime: ClusterRuntime): Promise<PodInfo[]> {
-  return runtime.kube.listPods(runtime.namespace, runtime.podSelector);
+function listPods(runtime: ClusterRuntime, options: ReadOptions = {}): Promise<PodInfo[]> {
+  return runtime.kube.listPods(runtime.namespace, runtime.podSelector, { watched: options.watched === true });
 }
 
 /** Both halves of an observation, at once, from one listing of the pods. */
 export function readBoth(runtime: ClusterRuntime, now: () => Date, options: ReadOptions = {}): Promise<[RaftSnapshot, KubeSnapshot]> {
-  const listing = listPods(runtime);
+  const listing = listPods(runtime, options);
   // readRaft survives a failed listing and readKube reports it: neither leaves the rejection unobserved.
   return Promise.all([readRaft(runtime, now, listing, options), readKube(runtime, now, listing, options)]);
 }

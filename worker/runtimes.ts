@@ -11,9 +11,11 @@ function addressingOf(cluster: ClusterConfig): Addressing {
     : { mode: 'headless-service', serviceName: cluster.addressing.serviceName, namespace: cluster.namespace };
 }
 
-/** Build one runtime per configured cluster: gateways with their TLS material loaded, and the domain policy. */
-export function buildClusterRuntimes(config: GuardianConfig): Map<string, ClusterRuntime> {
-  const kube = new KubeGateway(loadKubeConfig(config.kubernetes));
+/**
+ * Build one runtime per configured cluster: gateways with their TLS material loaded, and the domain policy. Every
+ * cluster shares one Kubernetes gateway (its connection and its watches): `kube`, or a new one from the config.
+ */
+export function buildClusterRuntimes(config: GuardianConfig, kube: KubeGateway = new KubeGateway(loadKubeConfig(config.kubernetes))): Map<string, ClusterRuntime> {
   const runtimes = new Map<string, ClusterRuntime>();
   for (const cluster of config.clusters) {
     const tls = cluster.tls ? loadEtcdTls(cluster.tls) : undefined;

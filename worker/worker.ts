@@ -13,6 +13,7 @@ import { createTrackingActivities } from '../activities/tracking';
 import type { GuardianConfig } from '../src/config/schema';
 import { BUNDLER_OPTIONS, WORKFLOWS_PATH } from './bundle-options';
 import { watchConfig, type ConfigWatchEvents } from './config-reload';
+import { KubeGateway, loadKubeConfig } from '../src/kube/gateway';
 import { buildClusterRuntimes } from './runtimes';
 
 const silentReload: ConfigWatchEvents = { applied: () => {}, invalid: () => {} };
@@ -58,7 +59,9 @@ export async function createGuardianWorker(
   const connection = options.connection ?? (await NativeConnection.connect({ address: config.temporal.address, ...(tls ? { tls } : {}) }).catch(explained));
   // The tracking activities read visibility through a plain client of their own.
   const client = new Client({ connection: await Connection.connect({ address: config.temporal.address, ...(tls ? { tls } : {}) }).catch(explained), namespace: config.temporal.namespace });
-  const runtimes = buildClusterRuntimes(config);
+  // One Kubernetes gateway for the worker, kept across config reloads (its section needs a restart anyway).
+  const kube = new KubeGateway(loadKubeConfig(config.kubernetes));
+  const runtimes = buildClusterRuntimes(config, kube);
   const deps: ActivityDeps = {
     clusters: runtimes,
     now: () => new Date(),
@@ -79,6 +82,11 @@ export async function createGuardianWorker(
   };
   const worker = await Worker.create(workerOptions);
   // The config file is read again when it changes: clusters added, removed and changed take effect at their next activity.
-  const stopWatching = options.configFile && deps.clusters === runtimes ? watchConfig(options.configFile, deps, runtimes, config, options.onReload ?? silentReload, { build: buildClusterRuntimes }) : () => {};
+  const stopConfig = options.configFile && deps.clusters === runtimes ? watchConfig(options.configFile, deps, runtimes, config, options.onReload ?? silentReload, { build: (next) => buildClusterRuntimes(next, kube) }) : () => {};
+  // Stops watching the config file and the Kubernetes objects, so that nothing keeps the process alive.
+  const stopWatching = (): void => {
+    stopConfig();
+    kube.close();
+  };
   return { worker, connection, client, deps, stopWatching };
 }

@@ -11,7 +11,9 @@ import {
   type V1ConfigMap,
   type V1PersistentVolume,
   type V1PersistentVolumeClaim,
+  type V1Node,
   type V1Pod,
+  Watch,
 } from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
 import https from 'node:https';
@@ -21,6 +23,7 @@ import { toNodeObservation, toPodInfo, type PodInfo, type TopologyLabels } from 
 import type { KubePort } from './port';
 import { cpuMillis, memoryBytes } from './quantity';
 import { RecentAnswer } from './recent';
+import { WatchedList, type WatchedListStats } from './watched-list';
 
 /** Where to find the Kubernetes API: a kubeconfig path and context, or the default loading rules. */
 export interface KubeAccess {
@@ -128,6 +131,14 @@ async function gone(remove: () => Promise<unknown>): Promise<boolean> {
   }
 }
 
+/** How a list may be read: `watched`, from a watch the gateway keeps (at most WATCH_MAX_QUIET_MS behind a list). */
+export interface ListOptions {
+  watched?: boolean;
+}
+
+/** A watch not heard from this long no longer vouches for its list: the next read lists afresh. */
+export const WATCH_MAX_QUIET_MS = 30_000;
+
 /** A thin, typed gateway over the parts of the Kubernetes API the guardian reads. */
 export class KubeGateway implements KubePort {
   readonly core: CoreV1Api;
@@ -141,16 +152,66 @@ export class KubeGateway implements KubePort {
     this.customObjects = apiClient(kubeConfig, this.connections, CustomObjectsApi);
   }
 
-  /** Every node, with rack and domain read from the configured labels. */
-  async listNodes(topology: TopologyLabels) {
-    const list = await this.core.listNode();
-    return list.items.map((n) => toNodeObservation(n, topology));
+  /** Every node, with rack and domain read from the configured labels; `watched`: from the worker's watch of them. */
+  async listNodes(topology: TopologyLabels, options: ListOptions = {}) {
+    const nodes = options.watched ? await this.watchedNodes().items() : (await this.core.listNode()).items;
+    return nodes.map((n) => toNodeObservation(n, topology));
   }
 
-  /** The pods of an etcd cluster, by label selector. */
-  async listPods(namespace: string, labelSelector: string): Promise<PodInfo[]> {
-    const list = await this.core.listNamespacedPod({ namespace, labelSelector });
-    return list.items.map(toPodInfo);
+  /** The pods of an etcd cluster, by label selector; `watched`: from the worker's watch of them. */
+  async listPods(namespace: string, labelSelector: string, options: ListOptions = {}): Promise<PodInfo[]> {
+    const pods = options.watched ? await this.watchedPods(namespace, labelSelector).items() : (await this.core.listNamespacedPod({ namespace, labelSelector })).items;
+    return pods.map(toPodInfo);
+  }
+
+  /** The watched lists this gateway keeps (nodes, and pods per namespace and selector). */
+  private readonly watched = new Map<string, WatchedList<V1Node> | WatchedList<V1Pod>>();
+
+  private watchedNodes(): WatchedList<V1Node> {
+    return this.watchedList('nodes', '/api/v1/nodes', undefined, async () => {
+      const list = await this.core.listNode();
+      return { items: list.items, resourceVersion: list.metadata?.resourceVersion };
+    });
+  }
+
+  private watchedPods(namespace: string, labelSelector: string): WatchedList<V1Pod> {
+    return this.watchedList(`pods ${namespace} ${labelSelector}`, `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods`, labelSelector, async () => {
+      const list = await this.core.listNamespacedPod({ namespace, labelSelector });
+      return { items: list.items, resourceVersion: list.metadata?.resourceVersion };
+    });
+  }
+
+  private watchedList<T extends V1Node | V1Pod>(
+    key: string,
+    path: string,
+    labelSelector: string | undefined,
+    list: () => Promise<{ items: T[]; resourceVersion?: string | undefined }>,
+  ): WatchedList<T> {
+    let found = this.watched.get(key) as WatchedList<T> | undefined;
+    if (!found) {
+      const watch = new Watch(this.kubeConfig);
+      found = new WatchedList<T>(
+        {
+          list,
+          // The watch's objects are plain JSON: the fields the conversions read have the same names as in the typed ones.
+          watch: (resourceVersion, onEvent, onEnd) =>
+            watch.watch(path, { resourceVersion, allowWatchBookmarks: true, ...(labelSelector ? { labelSelector } : {}) }, (type: string, object: T) => onEvent(type, object), onEnd),
+        },
+        WATCH_MAX_QUIET_MS,
+      );
+      this.watched.set(key, found as WatchedList<V1Node> | WatchedList<V1Pod>);
+    }
+    return found;
+  }
+
+  /** What each watched list has done (lists, watches, events), by what it watches. */
+  watchStats(): Record<string, WatchedListStats> {
+    return Object.fromEntries([...this.watched].map(([key, list]) => [key, { ...list.stats }]));
+  }
+
+  /** Stops the watches (reads list every time after). */
+  close(): void {
+    for (const list of this.watched.values()) list.close();
   }
 
   /** The pod objects themselves, for the migration to copy a member's spec. */

@@ -8,10 +8,10 @@ import type { NodeUsage } from './gateway';
  * (src/kube/gateway.ts) and by the in-memory model of the simulation (test/simulation).
  */
 export interface KubePort {
-  /** Every node, with rack and domain read from the configured labels. */
-  listNodes(topology: TopologyLabels): Promise<NodeObservation[]>;
-  /** The pods of an etcd cluster, by label selector. */
-  listPods(namespace: string, labelSelector: string): Promise<PodInfo[]>;
+  /** Every node, with rack and domain read from the configured labels; `watched`: may come from a watch kept current. */
+  listNodes(topology: TopologyLabels, options?: { watched?: boolean }): Promise<NodeObservation[]>;
+  /** The pods of an etcd cluster, by label selector; `watched`: may come from a watch kept current. */
+  listPods(namespace: string, labelSelector: string, options?: { watched?: boolean }): Promise<PodInfo[]>;
   /** The pod objects themselves, for the migration to copy a member's spec. */
   listPodObjects(namespace: string, labelSelector: string): Promise<V1Pod[]>;
   /** One pod, or undefined when it does not exist. */
@@ -35,9 +35,10 @@ export interface KubePort {
   createVolume(volume: V1PersistentVolume): Promise<V1PersistentVolume>;
   /** Delete a PersistentVolume; false when it was already gone. With `uid`, only that very object. */
   deleteVolume(name: string, uid?: string): Promise<boolean>;
-  /** Node CPU and memory usage. Never throws. */
-  /** Node usage; an answer younger than `maxAgeMs` (default 0: none) may be reused. */
+  /** Node CPU and memory usage, never throwing; an answer younger than `maxAgeMs` (default 0: none) may be reused. */
   nodeUsage(maxAgeMs?: number): Promise<NodeUsage>;
+  /** Stops whatever the port keeps open (watches); optional. */
+  close?(): void;
   /**
    * Make a ConfigMap hold exactly `data` (created when missing, replaced when different); says which it did.
    * Optional: the simulation's model has no ConfigMaps, and publishing client endpoints is not a migration step.

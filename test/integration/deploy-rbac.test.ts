@@ -6,6 +6,7 @@ import { parseConfig } from '../../src/config/load';
 import type { GuardianConfig } from '../../src/config/schema';
 import { endpointsConfigMapName } from '../../src/domain/endpoints';
 import { KubeGateway } from '../../src/kube/gateway';
+import { MERGE_PATCH } from '../../src/sandbox/kube';
 import { successorPod } from '../../src/kube/member-pod';
 import type { MigrationResult } from '../../workflows/migrate';
 import type { MonitorStatus } from '../../workflows/monitor';
@@ -173,6 +174,34 @@ it("the guardian's Kubernetes calls share one kept TLS connection (client-node a
     expect([pods.length, nodes.length, usage.ok]).toEqual([3, h.sandbox.info.nodes.length, true]);
   }
   expect(gateway.connections.connectionsOpened).toBe(1);
+});
+
+it("the monitor's pods and nodes come from watches, with the guardian's own token: one list each, then the events", async () => {
+  const sa = new KubeConfig();
+  sa.loadFromFile(saKubeconfig);
+  const gateway = new KubeGateway(sa);
+  const topology = { rackLabel: 'topology.kubernetes.io/rack', domainLabel: 'topology.kubernetes.io/zone' };
+  const { namespace, selector } = h.sandbox.info.etcd;
+  const node = h.sandbox.info.nodes[0]?.name ?? '?';
+  const labelOf = async (): Promise<string | undefined> => (await gateway.listNodes(topology, { watched: true })).find((n) => n.name === node)?.labels['etcd-guardian.io/watch-probe'];
+  const core = admin.makeApiClient(CoreV1Api);
+  try {
+    for (let i = 0; i < 5; i++) {
+      const [pods, nodes] = await Promise.all([gateway.listPods(namespace, selector, { watched: true }), gateway.listNodes(topology, { watched: true })]);
+      expect([pods.length, nodes.length]).toEqual([3, h.sandbox.info.nodes.length]);
+    }
+    expect(await labelOf()).toBeUndefined();
+    // A change made by someone else reaches the next read through the watch, with no list.
+    await core.patchNode({ name: node, body: { metadata: { labels: { 'etcd-guardian.io/watch-probe': 'seen' } } } }, MERGE_PATCH);
+    await until('the watched nodes show the new label', async () => ((await labelOf()) === 'seen' ? true : undefined), { timeoutMs: 10_000, everyMs: 100 });
+    const stats = gateway.watchStats();
+    expect(stats['nodes']).toMatchObject({ lists: 1, watches: 1 });
+    expect(stats[`pods ${namespace} ${selector}`]).toMatchObject({ lists: 1, watches: 1 });
+    expect(stats['nodes']?.events).toBeGreaterThan(0);
+  } finally {
+    gateway.close();
+    await core.patchNode({ name: node, body: { metadata: { labels: { 'etcd-guardian.io/watch-probe': null } } } }, MERGE_PATCH);
+  }
 });
 
 it('the admission policy lets the token create and delete member pods only, copied as a migration copies them', async () => {

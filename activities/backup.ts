@@ -10,7 +10,7 @@ import { errorText } from '../src/errors';
 import { effectsOf, heartbeating } from './effects';
 import { MigrationRefusedError, NotReadyYetError } from './errors';
 import { withFailureTypes } from './failures';
-import { describeCluster, healthyEndpoints, observeCluster } from './observe';
+import { describeCluster, observeCluster, snapshotSource } from './observe';
 import { runtimeOf, type ActivityDeps, type ClusterRuntime } from './runtime';
 import { pruneStoredBackups, storeOf, takeStoredBackup } from './stored-backups';
 
@@ -56,7 +56,8 @@ export function createBackupActivities(deps: ActivityDeps) {
         return JSON.parse(readFileSync(record, 'utf8')) as BackupRecord;
       }
       const observation = await observeCluster(runtime, deps.now);
-      const endpoint = healthyEndpoints(observation)[0];
+      // A follower when there is one: the leader's disk and CPU serve the writes meanwhile.
+      const endpoint = snapshotSource(observation)?.endpoint;
       if (!endpoint) throw new NotReadyYetError(`no healthy voter to take a snapshot from; ${describeCluster(observation)}`);
       log.info(`backup-snapshot: taking a snapshot of ${cluster} from ${endpoint}`, { step: 'backup-snapshot', cluster, endpoint, path });
       let result: BackupRecord;

@@ -90,10 +90,10 @@ export function createMonitorActivities(deps: ActivityDeps, temporal?: Client) {
       const tracked = input.track !== undefined ? await trackedOperation(temporal, input.track) : undefined;
       const migration = afterTracking(input.migration, tracked, deps.now().toISOString());
       const runtime = runtimeOf(deps, input.cluster);
-      // Findings building up are confirmed on fresh figures; otherwise a member's last ones stand for metricsMaxAge.
-      // Pods and nodes come from the worker's watches of them (a change's guards list them afresh).
-      const metricsMaxAgeMs = findingsBuilding(input.window.streaks) ? 0 : (runtime.metricsMaxAgeMs ?? 0);
-      const [raft, kube] = await readBoth(runtime, deps.now, { metricsMaxAgeMs, watched: true });
+      // While nothing builds up, a member's last /metrics figures stand for metricsMaxAge and pods and nodes come from
+      // the worker's watches; a finding held or building (and every sample, when one sample confirms) is read afresh.
+      const fresh = findingsBuilding(input.window.streaks) || runtime.policy.hysteresisSamples <= 1;
+      const [raft, kube] = await readBoth(runtime, deps.now, fresh ? {} : { metricsMaxAgeMs: runtime.metricsMaxAgeMs ?? 0, watched: true });
       const observedMs = Date.now() - started;
       const result = await assess(deps, { cluster: input.cluster, raft, kube, window: input.window, migration });
       return { ...result, decision: decisionIntent(result.decision), migration, ...(tracked ? { tracked } : {}), timing: { observeMs: observedMs, totalMs: Date.now() - started } };

@@ -48,7 +48,7 @@ export interface ReadOptions {
 async function observeMember(
   runtime: ClusterRuntime,
   member: EtcdMemberInfo,
-  prefetched: ReadonlyMap<string, Promise<string | undefined>>,
+  prefetched: { metrics: ReadonlyMap<string, Promise<string | undefined>>; atMs: number },
   metricsMaxAgeMs: number,
   nowMs: number,
 ): Promise<RaftMember> {
@@ -72,10 +72,10 @@ async function observeMember(
     if (s.reachable && (s.memberId === undefined || s.memberId === member.id)) {
       const now = { atMs: nowMs, endpoint, raftTerm: s.raftTerm, leaderId: s.leaderId };
       const last = runtime.metricsFigures.get(member.id);
-      const early = prefetched.get(endpoint);
+      const early = prefetched.metrics.get(endpoint);
       if (early === undefined && last && metricsReadReason(last.reading, now, metricsMaxAgeMs) === undefined) {
         // The last figures stand; whether the member knows a leader is its status's, which is fresh.
-        Object.assign(status, last.figures, s.leaderId !== undefined ? { hasLeader: s.leaderId !== '0' } : {});
+        Object.assign(status, last.figures, s.leaderId !== undefined && last.figures.hasLeader !== undefined ? { hasLeader: s.leaderId !== '0' } : {});
       } else {
         // Asked early, or asked now that the status answered (usually the member list's, at once).
         const text = await (early ?? metricsOf(runtime, endpoint));
@@ -84,7 +84,9 @@ async function observeMember(
           try {
             const figures = extractEtcdFigures(parsePrometheusText(text, ETCD_FIGURE_METRICS), memoryFor(runtime, member.id));
             Object.assign(status, figures);
-            runtime.metricsFigures.set(member.id, { reading: { readAtMs: now.atMs, endpoint, raftTerm: s.raftTerm, leaderId: s.leaderId }, figures });
+            // Read when it was asked: early, before the member list, or now.
+            const readAtMs = early !== undefined ? prefetched.atMs : now.atMs;
+            runtime.metricsFigures.set(member.id, { reading: { readAtMs, endpoint, raftTerm: s.raftTerm, leaderId: s.leaderId }, figures });
           } catch {
             // The status answered; missing figures are reported as a missing signal by the assessment.
           }
@@ -133,6 +135,8 @@ interface EarlyCalls {
   list: Promise<Settled<{ members: EtcdMemberInfo[]; endpoint: string }>>;
   alarms: Promise<Settled<EtcdAlarm[]>>;
   metrics: Map<string, Promise<string | undefined>>;
+  /** When they were started. */
+  atMs: number;
 }
 
 function startEarly(runtime: ClusterRuntime, last: NonNullable<ClusterRuntime['lastMembership']>, metricsMaxAgeMs: number, atMs: number): EarlyCalls {
@@ -146,6 +150,7 @@ function startEarly(runtime: ClusterRuntime, last: NonNullable<ClusterRuntime['l
     list: settle(runtime.etcd.memberList(seeds)),
     alarms: settle(runtime.etcd.alarms([last.endpoint])),
     metrics: new Map(due.map((m) => [m.clientURL, metricsOf(runtime, m.clientURL)])),
+    atMs,
   };
 }
 
@@ -197,7 +202,7 @@ export async function readRaft(
   // The alarms and every member's status and metrics at once: the cycle's time is its longest chain of round trips.
   const [alarms, observed] = await Promise.all([
     (fromEarly?.alarms ?? Promise.resolve(undefined)).then((early) => (early?.ok ? early : settle(runtime.etcd.alarms([list.endpoint])))),
-    Promise.all(list.members.map((m) => observeMember(runtime, m, fromEarly?.metrics ?? new Map(), metricsMaxAgeMs, now().getTime()))),
+    Promise.all(list.members.map((m) => observeMember(runtime, m, fromEarly ?? { metrics: new Map(), atMs: 0 }, metricsMaxAgeMs, now().getTime()))),
   ]);
   const byId = alarmsById(alarms, missingSignals);
   const members = observed.map((m) => ({ ...m, status: { ...m.status, alarms: byId.get(m.id) ?? [] } }));
@@ -268,4 +273,10 @@ export function describeCluster(obs: ClusterObservation): string {
 /** Client endpoints of the voters that answer, to send membership changes to. */
 export function healthyEndpoints(obs: ClusterObservation): string[] {
   return obs.members.filter((m) => !m.isLearner && isMemberHealthy(m) && m.clientURLs[0]).map((m) => m.clientURLs[0] ?? '');
+}
+
+/** The voter to take a snapshot from: a healthy follower when there is one, so that the leader's disk is spared. */
+export function snapshotSource(obs: ClusterObservation): (ClusterObservation['members'][number] & { endpoint: string }) | undefined {
+  const candidates = obs.members.flatMap((m) => (!m.isLearner && isMemberHealthy(m) && m.clientURLs[0] !== undefined ? [{ ...m, endpoint: m.clientURLs[0] }] : []));
+  return candidates.find((m) => m.status.leaderId !== m.id) ?? candidates[0];
 }

@@ -6,12 +6,11 @@ import { DrillError, restoreAndMeasure, snapshotStatus } from '../src/backup/dri
 import { backupStoreFor, BackupNotFoundError, type BackupStore } from '../src/backup/store';
 import { DEFAULT_BACKUP_RETAIN } from '../src/config/schema';
 import { backupFreshness, chooseStoredBackupsToPrune, drillMismatches, type BackupFreshness, type BackupMeta, type BackupPruning } from '../src/domain/backups';
-import { isMemberHealthy } from '../src/domain/quorum';
 import { errorText } from '../src/errors';
 import { effectsOf, heartbeating } from './effects';
 import { NotReadyYetError } from './errors';
 import { withFailureTypes } from './failures';
-import { describeCluster, observeCluster } from './observe';
+import { describeCluster, observeCluster, snapshotSource } from './observe';
 import { runtimeOf, type ActivityDeps, type ClusterRuntime } from './runtime';
 
 /** A backup that a drill proved broken, or whose bytes are not those recorded: never restored from. */
@@ -135,9 +134,8 @@ export async function takeStoredBackup(deps: ActivityDeps, runtime: ClusterRunti
   const existing = await store.get(cluster, name);
   if (existing) return existing;
   const observation = await observeCluster(runtime, deps.now);
-  const candidates = observation.members.filter((m) => !m.isLearner && isMemberHealthy(m) && m.clientURLs[0] !== undefined);
-  const source = candidates.find((m) => m.status.leaderId !== m.id) ?? candidates[0];
-  const endpoint = source?.clientURLs[0];
+  const source = snapshotSource(observation);
+  const endpoint = source?.endpoint;
   if (!source || endpoint === undefined) throw new NotReadyYetError(`no healthy voter of ${cluster} to take a snapshot from; ${describeCluster(observation)}`);
   const takenAt = deps.now();
   const file = scratch(`${name}.db`);

@@ -69,6 +69,7 @@ export function formatDuration(ms: number): string {
 /** Limits on a duration field, in milliseconds. */
 export interface DurationBounds {
   min?: number;
+  max?: number;
 }
 
 /** A zod schema for a duration field: a string or a number of seconds in, milliseconds out. */
@@ -81,6 +82,10 @@ export function duration(bounds: DurationBounds = {}): z.ZodType<number, unknown
     }
     if (bounds.min !== undefined && ms < bounds.min) {
       ctx.addIssue({ code: 'custom', message: `expected a duration of at least ${formatDuration(bounds.min)}`, input });
+      return z.NEVER;
+    }
+    if (bounds.max !== undefined && ms > bounds.max) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration of at most ${formatDuration(bounds.max)}`, input });
       return z.NEVER;
     }
     return ms;

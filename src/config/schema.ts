@@ -126,17 +126,18 @@ const nodeNameSchema = nodeName();
 // Durations. A config file writes them as "10s" or seconds; a cluster config that has already been validated
 // (a workflow input) carries milliseconds. One cluster schema serves both, built with the right field.
 
-type DurationField = (options: { min?: number; default: number }) => z.ZodPrefault<z.ZodType<number, unknown>>;
+type DurationField = (options: { min?: number; max?: number; default: number }) => z.ZodPrefault<z.ZodType<number, unknown>>;
 
 const writtenDuration: DurationField = (options) =>
   // prefault, not default: zod hands a default out untouched, skipping the transform, while a prefault is
   // parsed like a written value; so the default is written here as it would be in a file.
-  duration(options.min === undefined ? {} : { min: options.min }).prefault(formatDuration(options.default));
+  duration({ ...(options.min === undefined ? {} : { min: options.min }), ...(options.max === undefined ? {} : { max: options.max }) }).prefault(formatDuration(options.default));
 
 const resolvedDuration: DurationField = (options) => {
   const milliseconds: z.ZodType<number, unknown> = z
     .int({ error: `expected a whole number of milliseconds of at least ${options.min ?? 0}` })
-    .min(options.min ?? 0);
+    .min(options.min ?? 0)
+    .max(options.max ?? Number.MAX_SAFE_INTEGER, { error: `expected a whole number of milliseconds of at most ${options.max ?? Number.MAX_SAFE_INTEGER}` });
   return milliseconds.prefault(options.default);
 };
 
@@ -430,8 +431,9 @@ function clusterSchemaWith(durationField: DurationField) {
       hysteresis: section(hysteresisSchema.prefault({})),
       interval: durationField({ min: 1000, default: 10_000 }),
       endpointTimeout: durationField({ min: 1, default: 2_000 }),
-      // A member's /metrics figures stand between reads for at most this long while no finding builds up; 0: every cycle.
-      metricsMaxAge: durationField({ default: DEFAULT_METRICS_MAX_AGE_MS }),
+      // A member's /metrics figures stand between reads for at most this long while no signal holds; 0: every cycle. At
+      // most a minute (a slow scrape interval): longer would hide a slow disk or failing proposals for that long.
+      metricsMaxAge: durationField({ max: 60_000, default: DEFAULT_METRICS_MAX_AGE_MS }),
       cooldown: durationField({ default: DEFAULT_POLICY.cooldownMs }),
       // A member whose node just came back is starting up: its findings wait this long before they count.
       startupGrace: durationField({ default: DEFAULT_STARTUP_GRACE_MS }),

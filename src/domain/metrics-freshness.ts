@@ -4,7 +4,7 @@
  * is read every cycle. A monitor at a 1 s interval reading 170 KB of text from every member every second spends most of
  * its cycle on it, so between reads the last figures stand, for at most `maxAgeMs`. They are read at once whenever they
  * may have changed meaning: a member not read before, at a new endpoint, in a new term or under a new leader; and the
- * caller passes a `maxAgeMs` of 0 whenever a finding is building up, so that confirming samples are all fresh.
+ * caller passes a `maxAgeMs` of 0 whenever a signal holds, so that confirming samples are all fresh.
  */
 
 /** The default of a cluster's `metricsMaxAge`: a third of a typical 15 s scrape interval. */
@@ -30,6 +30,8 @@ export interface MetricsNow {
 export function metricsReadReason(last: MetricsReading | undefined, now: MetricsNow, maxAgeMs: number): string | undefined {
   if (!last) return 'not read before';
   if (maxAgeMs <= 0) return 'read every cycle';
+  // A clock stepped back makes every age negative: nothing read before then stands.
+  if (now.atMs < last.readAtMs) return 'clock stepped back';
   if (last.endpoint !== now.endpoint) return `new endpoint ${now.endpoint}`;
   if (now.atMs - last.readAtMs >= maxAgeMs) return `older than ${maxAgeMs} ms`;
   if (last.raftTerm !== undefined && now.raftTerm !== undefined && now.raftTerm !== last.raftTerm) return `new term ${now.raftTerm}`;
@@ -37,7 +39,10 @@ export function metricsReadReason(last: MetricsReading | undefined, now: Metrics
   return undefined;
 }
 
-/** Whether any finding is building up in the window (a streak of at least one sample): its confirming samples must be fresh. */
+/**
+ * Whether any signal holds in the window (a streak of at least one sample: building up, or confirmed and still held):
+ * then every sample is read afresh, so that a finding is confirmed on fresh figures.
+ */
 export function findingsBuilding(streaks: Readonly<Record<string, number>>): boolean {
   return Object.values(streaks).some((n) => n > 0);
 }

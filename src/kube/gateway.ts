@@ -23,7 +23,7 @@ import { toNodeObservation, toPodInfo, type PodInfo, type TopologyLabels } from 
 import type { KubePort } from './port';
 import { cpuMillis, memoryBytes } from './quantity';
 import { RecentAnswer } from './recent';
-import { WatchedList, type WatchedListStats } from './watched-list';
+import { WatchedList, type WatchedListStats, type WatchedListTiming } from './watched-list';
 
 /** Where to find the Kubernetes API: a kubeconfig path and context, or the default loading rules. */
 export interface KubeAccess {
@@ -131,13 +131,17 @@ async function gone(remove: () => Promise<unknown>): Promise<boolean> {
   }
 }
 
-/** How a list may be read: `watched`, from a watch the gateway keeps (at most WATCH_MAX_QUIET_MS behind a list). */
+/** How a list may be read: `watched`, from a watch the gateway keeps (at most WATCH_TIMING.maxQuietMs behind). */
 export interface ListOptions {
   watched?: boolean;
 }
 
-/** A watch not heard from this long no longer vouches for its list: the next read lists afresh. */
-export const WATCH_MAX_QUIET_MS = 30_000;
+/**
+ * The watched lists' timing: each watch asks the server to end it after 50 s and is followed by the next from the
+ * last version seen; one not heard from (connected, an event) for 60 s no longer vouches for its list, and the next
+ * read lists afresh. A list that takes 10 s is no longer waited for by later reads.
+ */
+export const WATCH_TIMING: WatchedListTiming = { maxQuietMs: 60_000, watchSeconds: 50, listDeadlineMs: 10_000 };
 
 /** A thin, typed gateway over the parts of the Kubernetes API the guardian reads. */
 export class KubeGateway implements KubePort {
@@ -146,7 +150,10 @@ export class KubeGateway implements KubePort {
   /** How its requests reach the API server (they share kept connections). */
   readonly connections: ReusedConnections;
 
-  constructor(readonly kubeConfig: KubeConfig) {
+  constructor(
+    readonly kubeConfig: KubeConfig,
+    private readonly watchTiming: WatchedListTiming = WATCH_TIMING,
+  ) {
     this.connections = new ReusedConnections(kubeConfig);
     this.core = apiClient(kubeConfig, this.connections, CoreV1Api);
     this.customObjects = apiClient(kubeConfig, this.connections, CustomObjectsApi);
@@ -187,6 +194,7 @@ export class KubeGateway implements KubePort {
     labelSelector: string | undefined,
     list: () => Promise<{ items: T[]; resourceVersion?: string | undefined }>,
   ): WatchedList<T> {
+    this.dropUnread();
     let found = this.watched.get(key) as WatchedList<T> | undefined;
     if (!found) {
       const watch = new Watch(this.kubeConfig);
@@ -194,14 +202,31 @@ export class KubeGateway implements KubePort {
         {
           list,
           // The watch's objects are plain JSON: the fields the conversions read have the same names as in the typed ones.
-          watch: (resourceVersion, onEvent, onEnd) =>
-            watch.watch(path, { resourceVersion, allowWatchBookmarks: true, ...(labelSelector ? { labelSelector } : {}) }, (type: string, object: T) => onEvent(type, object), onEnd),
+          watch: (resourceVersion, timeoutSeconds, onEvent, onEnd) =>
+            watch.watch(
+              path,
+              { resourceVersion, timeoutSeconds, allowWatchBookmarks: true, ...(labelSelector ? { labelSelector } : {}) },
+              (type: string, object: T) => onEvent(type, object),
+              onEnd,
+            ),
         },
-        WATCH_MAX_QUIET_MS,
+        this.watchTiming,
       );
+      if (this.closed) found.close();
       this.watched.set(key, found as WatchedList<V1Node> | WatchedList<V1Pod>);
     }
     return found;
+  }
+
+  /** Stops and forgets the lists no read asked for in two quiet periods (a cluster removed or re-targeted by a reload). */
+  private dropUnread(): void {
+    const now = Date.now();
+    for (const [key, list] of this.watched) {
+      if (now - list.lastReadAtMs > 2 * this.watchTiming.maxQuietMs) {
+        list.close();
+        this.watched.delete(key);
+      }
+    }
   }
 
   /** What each watched list has done (lists, watches, events), by what it watches. */
@@ -209,8 +234,11 @@ export class KubeGateway implements KubePort {
     return Object.fromEntries([...this.watched].map(([key, list]) => [key, { ...list.stats }]));
   }
 
-  /** Stops the watches (reads list every time after). */
+  private closed = false;
+
+  /** Stops the watches; reads list every time after. */
   close(): void {
+    this.closed = true;
     for (const list of this.watched.values()) list.close();
   }
 

@@ -255,7 +255,7 @@ describe('a guardian whose CA did not sign the members\' certificates', () => {
   const cluster = 'wrong-ca';
   const taskQueue = 'etcd-guardian-wrong-ca';
   let wrongCa: string;
-  let worker: { worker: Worker; connection: NativeConnection; client: Client; running: Promise<void> } | undefined;
+  let worker: { worker: Worker; connection: NativeConnection; client: Client; running: Promise<void>; stopWatching: () => void } | undefined;
 
   beforeAll(async () => {
     wrongCa = (await selfSignedCa(mkdtempSync(join(tmpdir(), 'wrong-ca-')), 'wrong-ca', 'some other CA')).cert;
@@ -268,6 +268,7 @@ describe('a guardian whose CA did not sign the members\' certificates', () => {
     if (worker) {
       worker.worker.shutdown();
       await worker.running;
+      worker.stopWatching();
       await worker.connection.close();
       await worker.client.connection.close();
     }

@@ -208,7 +208,7 @@ describe('from the Temporal UI, in a browser', () => {
 
   it('Start Workflow with the README\'s input migrates the member, and the workflow page shows its summary and every step\'s', async () => {
     const member = await aFollower(h);
-    const checks = new Invariants(h);
+    const checks = await Invariants.ofCurrentMembers(h);
     checks.start();
     const summary = `surge ${member} — disk replacement (started from the UI)`;
     // The README's input for a start from the UI, as an operator pastes it.
@@ -258,7 +258,7 @@ describe('from the Temporal UI, in a browser', () => {
 
 // After the tests whose successors' names are fixed (etcd-4 …): this one adds a member of its own.
 it('a freeze holds a running migration after its current step; `fleet` says why; `unfreeze` lets it finish', async () => {
-  const checks = new Invariants(h);
+  const checks = await Invariants.ofCurrentMembers(h);
   checks.start();
   const configFile = writeConfigFile(h.sandbox);
   const taskQueue = h.config.temporal.taskQueue;
@@ -299,7 +299,7 @@ if (testScope() === 'full') {
     await h.stopWorker();
     await h.startWorker({ ...h.config, clusters: h.config.clusters.map((c) => ({ ...c, approval: rules })) });
     const configFile = writeConfigFile(h.sandbox);
-    const checks = new Invariants(h);
+    const checks = await Invariants.ofCurrentMembers(h);
     checks.start();
     let audited = false;
     try {

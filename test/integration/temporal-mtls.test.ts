@@ -94,7 +94,7 @@ async function connectError(config: GuardianConfig): Promise<string> {
 
 it('with the CA, the client pair and the serverName: the worker polls and a workflow runs on it', async () => {
   const config = configWith({ caFile: ca.cert, certFile: client.cert, keyFile: client.key, serverName: SERVER_NAME });
-  const { worker, connection, client: workerClient } = await createGuardianWorker(config, { source: sourceWorkflows() });
+  const { worker, connection, client: workerClient, stopWatching } = await createGuardianWorker(config, { source: sourceWorkflows() });
   const running = worker.run();
   const temporal = await temporalClient(config);
   try {
@@ -118,6 +118,7 @@ it('with the CA, the client pair and the serverName: the worker polls and a work
   } finally {
     worker.shutdown();
     await running;
+    stopWatching();
     await temporal.connection.close();
     await workerClient.connection.close();
     await connection.close();

@@ -30,14 +30,14 @@ export function installDemoRuntime(config: GuardianConfig, logPath: string): voi
 export interface DemoWorker {
   /** Resolves when the worker has stopped; rejects if it stops on its own with an error. */
   running: Promise<void>;
-  /** Stops polling, lets running activities finish within the configured grace time, closes connections. */
+  /** Stops polling, lets running activities finish within the configured grace time, stops its watches, closes connections. */
   stop(): Promise<void>;
 }
 
 /** Starts the guardian's worker for the config: the prebuilt bundle when `npm run build` made one. */
 export async function startDemoWorker(config: GuardianConfig): Promise<DemoWorker> {
   const source = existsSync(BUNDLE_PATH) ? { workflowBundlePath: BUNDLE_PATH } : sourceWorkflows();
-  const { worker, connection, client } = await createGuardianWorker(config, { source });
+  const { worker, connection, client, stopWatching } = await createGuardianWorker(config, { source });
   const running = worker.run();
   let stopping: Promise<void> | undefined;
   return {
@@ -46,6 +46,7 @@ export async function startDemoWorker(config: GuardianConfig): Promise<DemoWorke
       stopping ??= (async () => {
         if (worker.getState() === 'RUNNING') worker.shutdown();
         await running.catch(() => undefined);
+        stopWatching();
         await client.connection.close().catch(() => undefined);
         await connection.close().catch(() => undefined);
       })();

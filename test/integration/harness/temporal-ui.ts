@@ -95,6 +95,9 @@ export class TemporalUi {
   async openWorkflow(workflowId: string, runId: string, view: 'history' = 'history'): Promise<void> {
     await this.page.goto(`${this.baseUrl}/namespaces/${this.namespace}/workflows/${encodeURIComponent(workflowId)}/${runId}/${view}`);
     await this.page.waitForLoadState('networkidle');
+    // The network can be idle before the app has rendered (a loaded machine hydrates slowly: the body's text was
+    // empty once in CI): the page is there once it names the workflow.
+    await this.page.getByText(workflowId).first().waitFor({ state: 'visible', timeout: 30_000 });
   }
 
   /** The text the page shows, whitespace collapsed: what an operator reads. */

@@ -23,11 +23,14 @@ function backup(world: World): Promise<BackupRecord> {
 }
 
 describe('backupSnapshot over the model', () => {
-  it('saves an owner-only snapshot of the first healthy voter, holding every key at the revision it reports', async () => {
+  it('saves an owner-only snapshot of a healthy follower (the leader\'s disk spared), holding every key at the revision it reports', async () => {
     const world = aWorld({ seed: 1, keys: 3 });
+    const leader = world.etcdModel.find(world.etcdModel.leaderId() ?? '');
     const record = await backup(world);
 
-    expect(record).toMatchObject({ path: join(directory, 'main-migrate-main-run1.db'), revision: world.etcdModel.revision(), endpoint: 'http://127.20.0.2:2379' });
+    // etcd-1 leads and comes first by id: the first healthy voter, which the snapshot came from before, is not taken.
+    expect(leader?.clientURL).toBe('http://127.20.0.2:2379');
+    expect(record).toMatchObject({ path: join(directory, 'main-migrate-main-run1.db'), revision: world.etcdModel.revision(), endpoint: 'http://127.20.0.1:2379' });
     expect(readFileSync(record.path, 'utf8')).toBe('# etcd model snapshot at revision 4\nkey-0=value-0\nkey-1=value-1\nkey-2=value-2\n');
     expect(modeOf(record.path)).toBe(0o600);
   });
@@ -37,7 +40,9 @@ describe('backupSnapshot over the model', () => {
     // etcd-1 leads and comes first by id; frozen, the others elect a new leader.
     world.apply({ kind: 'freeze', member: 'etcd-1' });
     world.advance(2_000);
-    expect((await backup(world)).endpoint).toBe('http://127.20.0.1:2379');
+    const endpoint = (await backup(world)).endpoint;
+    expect(['http://127.20.0.1:2379', 'http://127.20.0.3:2379']).toContain(endpoint);
+    expect(endpoint).not.toBe(world.etcdModel.find(world.etcdModel.leaderId() ?? '')?.clientURL);
   });
 
   it('two of three members frozen (no quorum, no member list): NOT_READY_YET, retried, and no file is left', async () => {

@@ -54,8 +54,8 @@ class FakeEtcd implements EtcdPort {
 }
 
 class FakeKube implements KubePort {
-  listNodes = (): Promise<[]> => Promise.resolve([]);
-  listPods = (): Promise<PodInfo[]> => Promise.resolve(pods.map((p) => ({ ...p })));
+  listNodes: KubePort['listNodes'] = () => Promise.resolve([]);
+  listPods: KubePort['listPods'] = () => Promise.resolve(pods.map((p) => ({ ...p })));
   listPodObjects = (): Promise<V1Pod[]> => Promise.resolve([]);
   getPod = (): Promise<undefined> => Promise.resolve(undefined);
   createPod = notUsed('createPod');
@@ -399,12 +399,39 @@ describe('the monitor cycle and the metrics\' age', () => {
       return Promise.resolve('etcd_server_has_leader 1\n');
     };
     const runtime = { ...runtimeWith(etcd), metricsMaxAgeMs: 60_000 };
+    const kube = runtime.kube as FakeKube;
+    const watched: string[] = [];
+    kube.listPods = (_ns, _selector, options) => {
+      watched.push(`pods ${options?.watched === true ? 'watched' : 'listed'}`);
+      return Promise.resolve(pods.map((p) => ({ ...p })));
+    };
+    kube.listNodes = (_topology, options) => {
+      watched.push(`nodes ${options?.watched === true ? 'watched' : 'listed'}`);
+      return Promise.resolve([]);
+    };
     const { observeCycle } = createMonitorActivities({ clusters: new Map([['main', runtime]]), now });
     const first = await run(observeCycle, { cluster: 'main', window: emptyWindow(), migration: {} });
     expect(reads).toHaveLength(3);
     await run(observeCycle, { cluster: 'main', window: { ...first.window, streaks: {} }, migration: {} });
     expect(reads).toHaveLength(3);
     await run(observeCycle, { cluster: 'main', window: { ...first.window, streaks: { 'slow-fsync/etcd-1': 1 } }, migration: {} });
+    expect(reads).toHaveLength(6);
+    expect(watched).toEqual(['pods watched', 'nodes watched', 'pods watched', 'nodes watched', 'pods listed', 'nodes listed']);
+  });
+
+  it('reads everything afresh on every cycle when one sample confirms a finding', async () => {
+    const reads: string[] = [];
+    const etcd = workingList();
+    etcd.endpointStatus = (endpoint: string) =>
+      Promise.resolve({ endpoint, reachable: true, memberId: /\.(\d+):2379$/.exec(endpoint)?.[1] ?? '?', leaderId: '1', raftTerm: 2, raftIndex: 10, raftAppliedIndex: 10, dbSizeBytes: 1 });
+    etcd.metricsText = (endpoint: string) => {
+      reads.push(endpoint);
+      return Promise.resolve('etcd_server_has_leader 1\n');
+    };
+    const runtime = { ...runtimeWith(etcd), metricsMaxAgeMs: 60_000, policy: aPolicy({ hysteresisSamples: 1 }) };
+    const { observeCycle } = createMonitorActivities({ clusters: new Map([['main', runtime]]), now });
+    const first = await run(observeCycle, { cluster: 'main', window: emptyWindow(), migration: {} });
+    await run(observeCycle, { cluster: 'main', window: { ...first.window, streaks: {} }, migration: {} });
     expect(reads).toHaveLength(6);
   });
 });

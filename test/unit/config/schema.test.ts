@@ -187,6 +187,7 @@ describe('guardian config problems', () => {
     ['a window shorter than the default hysteresis', { hysteresis: { windowSamples: 2 } }, 'clusters.0.hysteresis.windowSamples: expected a whole number of at least hysteresis.samples (3), got 2'],
     ['an interval under a second', { interval: '500ms' }, 'clusters.0.interval: expected a duration of at least 1s, got "500ms"'],
     ['an endpoint timeout as long as the interval', { endpointTimeout: '10s' }, 'clusters.0.endpointTimeout: expected a duration shorter than interval (10s), got "10s"'],
+    ['metrics that may stand longer than a minute', { metricsMaxAge: '5m' }, 'clusters.0.metricsMaxAge: expected a duration of at most 1m, got "5m"'],
     ['a cooldown that is not a duration', { cooldown: 'soon' }, 'clusters.0.cooldown: expected a duration such as "10s", "5m" or "1h", got "soon"'],
     ['an unknown strategy', { strategy: 'sideways' }, 'clusters.0.strategy: expected one of auto, replace, surge, got "sideways"'],
     ['dryRun written as yes', { dryRun: 'yes' }, 'clusters.0.dryRun: expected true or false, got "yes"'],

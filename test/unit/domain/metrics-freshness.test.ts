@@ -8,6 +8,7 @@ describe('when a member\'s /metrics is read again', () => {
     ['never read', undefined, at({}), 5_000, 'not read before'],
     ['a maximum age of 0', last, at({}), 0, 'read every cycle'],
     ['younger than the maximum age, nothing changed', last, at({}), 5_000, undefined],
+    ['a clock stepped back', last, at({ atMs: 9_999 }), 5_000, 'clock stepped back'],
     ['exactly the maximum age', last, at({ atMs: 15_000 }), 5_000, 'older than 5000 ms'],
     ['a new endpoint', last, at({ endpoint: 'http://10.0.0.9:2379' }), 5_000, 'new endpoint http://10.0.0.9:2379'],
     ['a new term', last, at({ raftTerm: 5 }), 5_000, 'new term 5'],

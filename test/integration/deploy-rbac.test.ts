@@ -192,7 +192,7 @@ it("the monitor's pods and nodes come from watches, with the guardian's own toke
       expect([pods.length, nodes.length]).toEqual([3, h.sandbox.info.nodes.length]);
     }
     expect(await labelOf()).toBeUndefined();
-    await until('the server to end a watch and the next to start', async () => ((gateway.watchStats()['nodes']?.watches ?? 0) >= 3 ? true : undefined), { timeoutMs: 15_000, everyMs: 200 });
+    await until('the server to end a watch and the next to start', () => Promise.resolve((gateway.watchStats()['nodes']?.watches ?? 0) >= 3 ? true : undefined), { timeoutMs: 15_000, everyMs: 200 });
     // A change made by someone else reaches the next read through the watch, with no list.
     await core.patchNode({ name: node, body: { metadata: { labels: { 'etcd-guardian.io/watch-probe': 'seen' } } } }, MERGE_PATCH);
     await until('the watched nodes show the new label', async () => ((await labelOf()) === 'seen' ? true : undefined), { timeoutMs: 10_000, everyMs: 100 });

@@ -78,3 +78,36 @@ describe('reusing a recent answer', () => {
     expect(c.asked()).toBe(1);
   });
 });
+
+describe('a request that hangs', () => {
+  it('is shared only until it has run for shareForMs, and never with a caller that allows no age', async () => {
+    let clock = 0;
+    let asked = 0;
+    const answers: ((v: { ok: boolean; n: number }) => void)[] = [];
+    const recent = new RecentAnswer(
+      () => {
+        asked += 1;
+        return new Promise<{ ok: boolean; n: number }>((resolve) => answers.push(resolve));
+      },
+      (v) => v.ok,
+      () => clock,
+      10_000,
+    );
+    void recent.get(5_000);
+    void recent.get(5_000);
+    expect(asked).toBe(1);
+    const fresh = recent.get(0);
+    expect(asked).toBe(2);
+    clock += 10_000;
+    const later = recent.get(5_000);
+    expect(asked).toBe(3);
+    // The newest answers first; the hung first request answering late does not replace it.
+    answers[2]?.({ ok: true, n: 3 });
+    expect(await later).toEqual({ ok: true, n: 3 });
+    answers[0]?.({ ok: true, n: 1 });
+    answers[1]?.({ ok: true, n: 2 });
+    expect(await fresh).toEqual({ ok: true, n: 2 });
+    expect(await recent.get(5_000)).toEqual({ ok: true, n: 3 });
+    expect(asked).toBe(3);
+  });
+});

@@ -389,7 +389,8 @@ describe('how often a member\'s /metrics is read', () => {
 });
 
 describe('the monitor cycle and the metrics\' age', () => {
-  it('stands on the last figures while nothing builds up, and reads them fresh while a finding does', async () => {
+  /** A cluster whose members answer as themselves; counts the /metrics reads. */
+  function countingReads(): { reads: string[]; etcd: FakeEtcd } {
     const reads: string[] = [];
     const etcd = workingList();
     etcd.endpointStatus = (endpoint: string) =>
@@ -398,6 +399,11 @@ describe('the monitor cycle and the metrics\' age', () => {
       reads.push(endpoint);
       return Promise.resolve('etcd_server_has_leader 1\n');
     };
+    return { reads, etcd };
+  }
+
+  it('stands on the last figures while nothing builds up, and reads them fresh while a finding does', async () => {
+    const { reads, etcd } = countingReads();
     const runtime = { ...runtimeWith(etcd), metricsMaxAgeMs: 60_000 };
     const kube = runtime.kube as FakeKube;
     const watched: string[] = [];
@@ -420,14 +426,7 @@ describe('the monitor cycle and the metrics\' age', () => {
   });
 
   it('reads everything afresh on every cycle when one sample confirms a finding', async () => {
-    const reads: string[] = [];
-    const etcd = workingList();
-    etcd.endpointStatus = (endpoint: string) =>
-      Promise.resolve({ endpoint, reachable: true, memberId: /\.(\d+):2379$/.exec(endpoint)?.[1] ?? '?', leaderId: '1', raftTerm: 2, raftIndex: 10, raftAppliedIndex: 10, dbSizeBytes: 1 });
-    etcd.metricsText = (endpoint: string) => {
-      reads.push(endpoint);
-      return Promise.resolve('etcd_server_has_leader 1\n');
-    };
+    const { reads, etcd } = countingReads();
     const runtime = { ...runtimeWith(etcd), metricsMaxAgeMs: 60_000, policy: aPolicy({ hysteresisSamples: 1 }) };
     const { observeCycle } = createMonitorActivities({ clusters: new Map([['main', runtime]]), now });
     const first = await run(observeCycle, { cluster: 'main', window: emptyWindow(), migration: {} });

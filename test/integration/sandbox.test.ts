@@ -191,7 +191,7 @@ describe('the sandbox', () => {
     const downAt = new Date();
     const down = await eventually(async () => {
       const node = await kube.core.readNode({ name: 'node-0' });
-      expect(taintsOf(node)).toEqual(['node.kubernetes.io/unreachable:NoSchedule', 'node.kubernetes.io/unreachable:NoExecute']);
+      expect(taintsOf(node)).toEqual(['node.kubernetes.io/unreachable:NoExecute', 'node.kubernetes.io/unreachable:NoSchedule']);
       return node;
     }, 30_000).catch(async (error: unknown) => {
       // What the node lifecycle controller had to go on, and what it said: the failure names the cause.

@@ -21,9 +21,12 @@ export function condition(object: V1Node | V1Pod, type: string): string | undefi
   return conditions.find((c) => c.type === type)?.status;
 }
 
-/** "key:Effect" of every taint of a node. */
+/**
+ * "key:Effect" of every taint of a node, sorted: the node lifecycle controller adds the unreachable NoSchedule and
+ * NoExecute taints in two passes, in either order (a fixed order failed CI once).
+ */
 export function taintsOf(node: V1Node): string[] {
-  return (node.spec?.taints ?? []).map((taint) => `${taint.key}:${taint.effect}`);
+  return (node.spec?.taints ?? []).map((taint) => `${taint.key}:${taint.effect}`).sort();
 }
 
 /** The restart count of a pod's first container. */

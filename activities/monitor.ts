@@ -1,4 +1,4 @@
-import { findingsBuilding } from '../src/domain/metrics-freshness';
+import { readsAfresh } from '../src/domain/metrics-freshness';
 import { Context, log } from '@temporalio/activity';
 import { underFreeze, type Freeze } from '../src/domain/fleet';
 import { assembleObservation, memberSummaries, type KubeSnapshot, type MemberSummary, type RaftSnapshot } from '../src/domain/assemble';
@@ -94,7 +94,7 @@ export function createMonitorActivities(deps: ActivityDeps, temporal?: Client) {
       // (and every sample, when one sample confirms) is read afresh. Pods and nodes are listed every cycle: the watched
       // lists (`watched: true`) are off until a game-day failure with them is understood (a crash loop decided without
       // the data fault its pod's last exit names, once in three CI runs).
-      const fresh = findingsBuilding(input.window.streaks) || runtime.policy.hysteresisSamples <= 1;
+      const fresh = readsAfresh(input.window.streaks, runtime.policy.hysteresisSamples);
       const [raft, kube] = await readBoth(runtime, deps.now, fresh ? {} : { metricsMaxAgeMs: runtime.metricsMaxAgeMs ?? 0 });
       const observedMs = Date.now() - started;
       const result = await assess(deps, { cluster: input.cluster, raft, kube, window: input.window, migration });

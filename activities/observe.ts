@@ -34,7 +34,7 @@ function memoryFor(runtime: ClusterRuntime, memberId: string): HistogramMemory {
 /**
  * How fresh an observation must be. `metricsMaxAgeMs`: how old members' /metrics figures and node usage may be (0, the
  * default, reads them on every call). `watched`: pods and nodes may come from the worker's watches of them (at most
- * WATCH_MAX_QUIET_MS behind a list); otherwise they are listed. The monitor's cycle allows both; a change's guards neither.
+ * WATCH_TIMING.maxQuietMs behind the API server); otherwise they are listed. The monitor's cycle allows both; a change's guards neither.
  */
 export interface ReadOptions {
   metricsMaxAgeMs?: number;

@@ -46,3 +46,8 @@ export function metricsReadReason(last: MetricsReading | undefined, now: Metrics
 export function findingsBuilding(streaks: Readonly<Record<string, number>>): boolean {
   return Object.values(streaks).some((n) => n > 0);
 }
+
+/** Whether a monitor cycle reads everything afresh: while a signal holds, and always when one sample confirms a finding. */
+export function readsAfresh(streaks: Readonly<Record<string, number>>, hysteresisSamples: number): boolean {
+  return findingsBuilding(streaks) || hysteresisSamples <= 1;
+}

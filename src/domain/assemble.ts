@@ -54,9 +54,11 @@ export function assembleObservation(cluster: string, raft: RaftSnapshot, kube: K
   const pods: PodObservation[] = kube.pods.map((p) => {
     const pod: PodObservation = { name: p.name, phase: p.phase, ready: p.ready, restartCount: p.restartCount, terminating: p.terminating };
     if (p.nodeName) pod.nodeName = p.nodeName;
+    if (p.uid) pod.uid = p.uid;
     if (p.workload) pod.workload = p.workload;
     if (p.startRefused !== undefined) pod.startRefused = p.startRefused;
     if (p.dataFault !== undefined) pod.dataFault = p.dataFault;
+    if (p.lastExit !== undefined) pod.lastExit = p.lastExit;
     return pod;
   });
   return {

@@ -26,13 +26,24 @@ const CAUSES: readonly [RegExp, (match: RegExpMatchArray) => string][] = [
   [/\(\*raftLog\)\.commitTo/, () => "its raft log is gone or truncated (a wiped or damaged data directory): raft panicked committing entries the member's log does not have"],
   [/failed to (?:find|recover) .*snapshot|snapshot file doesn't exist/, () => "its database is missing or older than its write-ahead log's snapshot (etcd cannot recover its v3 backend)"],
   [/failed to open database|failed to map db file|invalid database|file size too small|checksum error|page \d+ already freed/, () => 'its database file (member/snap/db) is corrupt: etcd cannot open it'],
+  // A database damaged under a running member: bbolt's own checks fail when etcd next reads the page ("assertion
+  // failed: Page expected to be: 4, but self identifies as ...", "unexpected fault address" on a truncated mmap). The
+  // panic's line is often cut off by the 2048 bytes and only the stack left: a panicking goroutine inside bbolt.
+  [
+    /assertion failed: Page expected to be|unexpected fault address|^go\.etcd\.io\/bbolt[./(]/m,
+    () => 'its database file (member/snap/db) is corrupt: etcd crashed reading it (a panic inside bbolt, its database library)',
+  ],
   [/crc mismatch/, () => 'its write-ahead log is corrupt (crc mismatch)'],
   [/failed to (?:open|read) WAL|wal: .*(?:unexpected EOF|file not found|slice bounds out of range)/, () => 'its write-ahead log is damaged: etcd cannot read it'],
 ];
 
+const OUT_OF_MEMORY = /fatal error: (?:runtime: )?out of memory|cannot allocate memory/;
+
 /** The data fault a termination message names, in a sentence; undefined when it names none (or there is none). */
 export function dataFaultOf(message: string | undefined): string | undefined {
   if (message === undefined || message.length === 0) return undefined;
+  // A process out of memory can die inside bbolt too (growing its map): that says nothing about the data.
+  if (OUT_OF_MEMORY.test(message)) return undefined;
   for (const [pattern, describe] of CAUSES) {
     const match = message.match(pattern);
     if (match) return describe(match);

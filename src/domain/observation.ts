@@ -58,6 +58,8 @@ export interface NodeObservation {
 export interface PodObservation {
   name: string;
   nodeName?: string;
+  /** The pod's uid: a pod deleted and created again under its name is another pod. */
+  uid?: string;
   phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
   ready: boolean;
   restartCount: number;
@@ -69,6 +71,8 @@ export interface PodObservation {
   startRefused?: string;
   /** What its container's last exit said of its data directory (wiped, corrupt), when it said so: src/domain/data-fault.ts. */
   dataFault?: string;
+  /** Its container's last exit (the kubelet's exit code and reason: 137 is a SIGKILL, OOMKilled the memory limit), when it has exited. */
+  lastExit?: { exitCode: number; reason?: string };
 }
 
 /** The Raft status of one member, merged from the maintenance API and the member's /metrics endpoint. */

@@ -1,6 +1,6 @@
 import { hostPortOf, plainCause } from './messages';
 import { activePressures, isNodeReady, percent, readyCondition, utilization } from './nodes';
-import type { ClusterObservation, MemberObservation, NodeObservation } from './observation';
+import type { ClusterObservation, MemberObservation, NodeObservation, PodObservation } from './observation';
 import { DEFAULT_STARTUP_GRACE_MS, type Policy } from './policy';
 import { DEFAULT_SPACE_POLICY, formatBytes, formatDurationMs, fragmentation, growthRate, memberSpaces, nospaceMembers, type SpacePolicy } from './space';
 import { isMemberHealthy, knownLeader, quorumSize, quorumState, toVoterViews, type QuorumState } from './quorum';
@@ -479,19 +479,37 @@ function podSignals(obs: ClusterObservation, member: MemberObservation, policy: 
       evidence: { phase: pod.phase, ready: pod.ready, terminating: pod.terminating },
     });
   }
-  const restarts = window.counter(`restarts/${pod.name}`, pod.restartCount) ?? 0;
+  // Keyed by the pod's uid: its restart count never goes down, and a pod recreated under the same name starts afresh.
+  const restarts = pod.uid !== undefined ? window.monotonicCounter(`restarts/${pod.uid}`, pod.restartCount) : (window.counter(`restarts/${pod.name}`, pod.restartCount) ?? 0);
   if (restarts >= policy.thresholds.podRestarts) {
     signals.push({
       kind: 'pod-restarting',
       severity: 'warning',
       ...who,
       pod: pod.name,
-      message: `pod ${pod.name} of member ${who.member} restarted ${restarts} times in the last ${policy.windowSamples} samples (threshold ${policy.thresholds.podRestarts})${pod.dataFault ? `: ${pod.dataFault}` : ''}`,
-      evidence: { restarts, restartCount: pod.restartCount, threshold: policy.thresholds.podRestarts, ...(pod.dataFault ? { dataFault: pod.dataFault } : {}) },
+      message: `pod ${pod.name} of member ${who.member} restarted ${restarts} times in the last ${policy.windowSamples} samples (threshold ${policy.thresholds.podRestarts})${pod.dataFault ? `: ${pod.dataFault}` : lastExitClause(pod.lastExit)}`,
+      evidence: {
+        restarts,
+        restartCount: pod.restartCount,
+        threshold: policy.thresholds.podRestarts,
+        ...(pod.dataFault ? { dataFault: pod.dataFault } : {}),
+        ...(pod.lastExit ? { lastExitCode: pod.lastExit.exitCode, ...(pod.lastExit.reason ? { lastExitReason: pod.lastExit.reason } : {}) } : {}),
+      },
     });
   }
   return signals;
 }
+
+/** How a pod's container last ended, for a restart finding that names no data fault: "; its last exit: code 137 (SIGKILL)". */
+function lastExitClause(exit: PodObservation['lastExit']): string {
+  if (exit === undefined) return '';
+  const signal = exit.exitCode > 128 && exit.exitCode < 160 ? SIGNALS[exit.exitCode - 128] : undefined;
+  const said = [exit.reason && exit.reason !== 'Error' ? exit.reason : undefined, signal].filter((s) => s !== undefined);
+  return `; its last exit: code ${exit.exitCode}${said.length > 0 ? ` (${said.join(', ')})` : ''}`;
+}
+
+/** The signals a container's exit code above 128 names, by number. */
+const SIGNALS: Readonly<Record<number, string>> = { 1: 'SIGHUP', 2: 'SIGINT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 15: 'SIGTERM' };
 
 /**
  * Members sharing a rack (or domain) count only when the nodes offer enough racks (domains) to avoid it: with

@@ -58,6 +58,20 @@ export class WindowBuilder {
     return history.reduce((sum, x) => sum + x, 0);
   }
 
+  /**
+   * Record a count that never goes down for its subject (a pod's restart count, keyed by the pod's uid): a lower value
+   * is an older read of the same thing (a watch a moment behind a list), not a reset, so it adds nothing and the
+   * higher value stays the baseline. Returns the sum of its increments over the window, this sample included.
+   */
+  monotonicCounter(key: string, value: number): number {
+    const before = this.previous.counters[key];
+    const increment = before === undefined ? 0 : Math.max(0, value - before);
+    const history = [...(this.previous.increments[key] ?? []), increment].slice(-this.windowSamples);
+    this.next.counters[key] = Math.max(before ?? value, value);
+    this.next.increments[key] = history;
+    return history.reduce((sum, x) => sum + x, 0);
+  }
+
   /** Record a gauge's value at `atMs`; returns its recent points, this one included, oldest first. */
   gauge(key: string, atMs: number, value: number | undefined): readonly [number, number][] {
     if (value === undefined) return [];

@@ -67,12 +67,15 @@ export function toPodInfo(pod: V1Pod): PodInfo {
     terminating: pod.metadata?.deletionTimestamp !== undefined && pod.metadata.deletionTimestamp !== null,
   };
   if (pod.spec?.nodeName) info.nodeName = pod.spec.nodeName;
+  if (pod.metadata?.uid) info.uid = pod.metadata.uid;
   info.workload = classifyWorkload({ annotations: pod.metadata?.annotations ?? {}, ownerReferences: pod.metadata?.ownerReferences ?? [] });
   const refused = startRefusal(pod);
   if (refused !== undefined) info.startRefused = refused;
   const last = pod.status?.containerStatuses?.[0];
   const dataFault = dataFaultOf(last?.state?.terminated?.message ?? last?.lastState?.terminated?.message);
   if (dataFault !== undefined) info.dataFault = dataFault;
+  const exited = last?.state?.terminated ?? last?.lastState?.terminated;
+  if (exited !== undefined && typeof exited.exitCode === 'number') info.lastExit = { exitCode: exited.exitCode, ...(exited.reason ? { reason: exited.reason } : {}) };
   if (pod.status?.hostIP) info.hostIP = pod.status.hostIP;
   if (pod.status?.podIP) info.podIP = pod.status.podIP;
   return info;

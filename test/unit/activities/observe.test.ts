@@ -422,8 +422,7 @@ describe('the monitor cycle and the metrics\' age', () => {
     expect(reads).toHaveLength(3);
     await run(observeCycle, { cluster: 'main', window: { ...first.window, streaks: { 'slow-fsync/etcd-1': 1 } }, migration: {} });
     expect(reads).toHaveLength(6);
-    // Listed every cycle while the watched lists are off in the monitor (activities/monitor.ts says why).
-    expect(watched).toEqual(['pods listed', 'nodes listed', 'pods listed', 'nodes listed', 'pods listed', 'nodes listed']);
+    expect(watched).toEqual(['pods watched', 'nodes watched', 'pods watched', 'nodes watched', 'pods listed', 'nodes listed']);
   });
 
   it('reads everything afresh on every cycle when one sample confirms a finding', async () => {

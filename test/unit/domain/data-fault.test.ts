@@ -40,6 +40,31 @@ describe('dataFaultOf', () => {
       '{"level":"panic","msg":"failed to recover v3 backend from snapshot","error":"failed to find database snapshot file (snap: snapshot file doesn\'t exist)"}',
       "its database is missing or older than its write-ahead log's snapshot (etcd cannot recover its v3 backend)",
     ],
+    [
+      "a database file overwritten under the running member (3.6): bbolt's check fails on its next read, the panic's line cut off by the 2048 bytes",
+      ', 0x4}, 0x0?)\n\tgo.etcd.io/bbolt@v1.4.3/cursor.go:284 +0x45\ngo.etcd.io/bbolt.(*Cursor).seek(0x3f58e6ec17e8, {0x1d64bec?, 0x4?, 0x0?})\n\tgo.etcd.io/bbolt@v1.4.3/cursor.go:162 +0x2e\ngo.etcd.io/etcd/server/v3/storage/backend.(*baseReadTx).UnsafeRange(0x3f58e6af6f50)\n\tgo.etcd.io/etcd/server/v3@v3.6.16/storage/backend/read_tx.go:103 +0x24d',
+      'its database file (member/snap/db) is corrupt: etcd crashed reading it (a panic inside bbolt, its database library)',
+    ],
+    [
+      'the same with its panic line',
+      'panic: assertion failed: Page expected to be: 4, but self identifies as 6231114846630614414\n\ngoroutine 146 [running]:\ngo.etcd.io/bbolt/internal/common.Assert(...)',
+      'its database file (member/snap/db) is corrupt: etcd crashed reading it (a panic inside bbolt, its database library)',
+    ],
+    [
+      'a database file truncated under the running member (SIGBUS on its map)',
+      'unexpected fault address 0x7f3ab55e4620\nfatal error: fault\n[signal SIGBUS: bus error code=0x2 addr=0x7f3ab55e4620 pc=0x9c1b5e]',
+      'its database file (member/snap/db) is corrupt: etcd crashed reading it (a panic inside bbolt, its database library)',
+    ],
+    [
+      'out of memory while growing the database map: not a data fault, though the stack runs through bbolt',
+      'fatal error: runtime: out of memory\n\ngoroutine 88 [running]:\ngo.etcd.io/bbolt.(*DB).mmap(0xc000194480, 0x80000000)\n\tgo.etcd.io/bbolt@v1.4.3/db.go:420 +0x1a5',
+      undefined,
+    ],
+    [
+      "a panic elsewhere in etcd, bbolt only named in a file path's module version",
+      'panic: runtime error: invalid memory address or nil pointer dereference\ngo.etcd.io/etcd/server/v3/etcdserver.(*EtcdServer).apply(0xc0001)\n\tgo.etcd.io/etcd/server/v3@v3.6.16/etcdserver/server.go:1837 +0x5a (uses go.etcd.io/bbolt@v1.4.3)',
+      undefined,
+    ],
     ['a crash that is not about data', '{"level":"fatal","msg":"listen tcp 127.20.0.2:2380: bind: address already in use"}', undefined],
     ['a killed process leaves no message', undefined, undefined],
     ['an empty message', '', undefined],

@@ -334,6 +334,20 @@ describe('windowed counters', () => {
     expect(assessment.findings.find((f) => f.kind === 'pod-restarting')?.message).toBe(`pod etcd-1 of member etcd-1 restarted 5 times in the last 10 samples (threshold 2): ${cause}`);
   });
 
+  it.each<[string, { exitCode: number; reason?: string } | undefined, string]>([
+    ['killed (a liveness probe, the OOM killer, a fault)', { exitCode: 137, reason: 'Error' }, '; its last exit: code 137 (SIGKILL)'],
+    ['out of its memory limit', { exitCode: 137, reason: 'OOMKilled' }, '; its last exit: code 137 (OOMKilled, SIGKILL)'],
+    ['stopped by SIGTERM', { exitCode: 143 }, '; its last exit: code 143 (SIGTERM)'],
+    ["etcd's own error exit", { exitCode: 2, reason: 'Error' }, '; its last exit: code 2'],
+    ['a signal without a name here', { exitCode: 135 }, '; its last exit: code 135'],
+    ['no exit seen', undefined, ''],
+  ])('a crash loop with no data fault says how the container last ended: %s', (_name, lastExit, clause) => {
+    const series = [0, 1, 2].map((n) => withPod(withCounters(1, 0, n), 1, { restartCount: n, ...(lastExit ? { lastExit } : {}) }));
+    const finding = assessSeries(series).assessment.findings.find((f) => f.kind === 'pod-restarting');
+    expect(finding?.message).toBe(`pod etcd-1 of member etcd-1 restarted 2 times in the last 10 samples (threshold 2)${clause}`);
+    expect(finding?.evidence['lastExitCode']).toBe(lastExit?.exitCode);
+  });
+
   it.each([
     ['the first sight of a counter', undefined, 7, 0],
     ['a counter that grew', 7, 10, 3],
@@ -341,6 +355,18 @@ describe('windowed counters', () => {
     ['a counter that was reset by a restart', 10, 2, 2],
   ])('%s increments by the right amount', (_name, previous, current, increment) => {
     expect(counterIncrement(previous, current)).toBe(increment);
+  });
+
+  it.each<[string, [string, number][], number | undefined]>([
+    ['one pod restarting twice', [['u1', 3], ['u1', 4], ['u1', 5]], 2],
+    ['an older read of the same pod between two newer ones (a watch a moment behind a list) adds nothing', [['u1', 5], ['u1', 4], ['u1', 5], ['u1', 4], ['u1', 5]], undefined],
+    ['the same, then a real restart: counted once', [['u1', 5], ['u1', 4], ['u1', 6], ['u1', 7]], 2],
+    ['a pod recreated under its name starts afresh: its first count is not a restart', [['u1', 5], ['u2', 0], ['u2', 1]], undefined],
+    ['a pod recreated under its name that crash-loops', [['u1', 5], ['u2', 0], ['u2', 1], ['u2', 2]], 2],
+  ])("a pod's restarts, by its uid: %s", (_name, reads, restarts) => {
+    const series = reads.map(([uid, restartCount]) => withPod(aCluster(3), 1, { uid, restartCount }));
+    const finding = assessSeries(series).assessment.findings.find((f) => f.kind === 'pod-restarting');
+    expect(finding?.evidence['restarts']).toBe(restarts);
   });
 });
 

@@ -21,5 +21,11 @@ describe('toPodInfo', () => {
     expect(info.restartCount).toBe(4);
     if (fault === undefined) expect(info).not.toHaveProperty('dataFault');
     else expect(info.dataFault).toMatch(new RegExp(`^${fault.replace(/[()/]/g, '\\$&')}`));
+    expect(info.lastExit).toEqual({ exitCode: 1, reason: 'Error' });
+  });
+
+  it('a container that never exited has no last exit', () => {
+    const pod: V1Pod = { metadata: { name: 'etcd-1' }, status: { containerStatuses: [{ name: 'etcd', image: 'etcd', imageID: '', ready: true, restartCount: 0, state: { running: {} } }] } };
+    expect(toPodInfo(pod)).not.toHaveProperty('lastExit');
   });
 });

@@ -31,9 +31,9 @@ describe('the Kubernetes model', () => {
   it('member pods are found by the cluster selector, Running and ready on their nodes', async () => {
     const world = aWorld();
     expect(await world.kube.listPods(SIM_NAMESPACE, SIM_SELECTOR)).toEqual([
-      { name: 'etcd-0', phase: 'Running', ready: true, restartCount: 0, terminating: false, nodeName: 'node-0', hostIP: '127.20.0.1', podIP: '127.20.0.1', workload: { kind: 'movable' } },
-      { name: 'etcd-1', phase: 'Running', ready: true, restartCount: 0, terminating: false, nodeName: 'node-1', hostIP: '127.20.0.2', podIP: '127.20.0.2', workload: { kind: 'movable' } },
-      { name: 'etcd-2', phase: 'Running', ready: true, restartCount: 0, terminating: false, nodeName: 'node-2', hostIP: '127.20.0.3', podIP: '127.20.0.3', workload: { kind: 'movable' } },
+      { name: 'etcd-0', uid: 'uid-1', phase: 'Running', ready: true, restartCount: 0, terminating: false, nodeName: 'node-0', hostIP: '127.20.0.1', podIP: '127.20.0.1', workload: { kind: 'movable' } },
+      { name: 'etcd-1', uid: 'uid-2', phase: 'Running', ready: true, restartCount: 0, terminating: false, nodeName: 'node-1', hostIP: '127.20.0.2', podIP: '127.20.0.2', workload: { kind: 'movable' } },
+      { name: 'etcd-2', uid: 'uid-3', phase: 'Running', ready: true, restartCount: 0, terminating: false, nodeName: 'node-2', hostIP: '127.20.0.3', podIP: '127.20.0.3', workload: { kind: 'movable' } },
     ]);
     expect(await world.kube.listPods(SIM_NAMESPACE, 'etcd-guardian.io/member=etcd-1')).toHaveLength(1);
     expect(await world.kube.listPods('other', SIM_SELECTOR)).toEqual([]);

@@ -90,12 +90,10 @@ export function createMonitorActivities(deps: ActivityDeps, temporal?: Client) {
       const tracked = input.track !== undefined ? await trackedOperation(temporal, input.track) : undefined;
       const migration = afterTracking(input.migration, tracked, deps.now().toISOString());
       const runtime = runtimeOf(deps, input.cluster);
-      // While nothing builds up, a member's last /metrics figures stand for metricsMaxAge; a finding held or building
-      // (and every sample, when one sample confirms) is read afresh. Pods and nodes are listed every cycle: the watched
-      // lists (`watched: true`) are off until a game-day failure with them is understood (a crash loop decided without
-      // the data fault its pod's last exit names, once in three CI runs).
+      // While nothing builds up, a member's last /metrics figures stand for metricsMaxAge and pods and nodes come from
+      // the worker's watches; a finding held or building (and every sample, when one sample confirms) is read afresh.
       const fresh = readsAfresh(input.window.streaks, runtime.policy.hysteresisSamples);
-      const [raft, kube] = await readBoth(runtime, deps.now, fresh ? {} : { metricsMaxAgeMs: runtime.metricsMaxAgeMs ?? 0 });
+      const [raft, kube] = await readBoth(runtime, deps.now, fresh ? {} : { metricsMaxAgeMs: runtime.metricsMaxAgeMs ?? 0, watched: true });
       const observedMs = Date.now() - started;
       const result = await assess(deps, { cluster: input.cluster, raft, kube, window: input.window, migration });
       return { ...result, decision: decisionIntent(result.decision), migration, ...(tracked ? { tracked } : {}), timing: { observeMs: observedMs, totalMs: Date.now() - started } };

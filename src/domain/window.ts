@@ -59,15 +59,25 @@ export class WindowBuilder {
   }
 
   /**
-   * Record a count that never goes down for its subject (a pod's restart count, keyed by the pod's uid): a lower value
-   * is an older read of the same thing (a watch a moment behind a list), not a reset, so it adds nothing and the
-   * higher value stays the baseline. Returns the sum of its increments over the window, this sample included.
+   * Record a count that never goes down for its subject (a pod's restart count, keyed by the pod's uid). A lower value
+   * in one sample is an older read of the same thing (a watch a moment behind a list), not a reset: it adds nothing
+   * and the higher value stays the baseline. Lower in two samples running, it was reset after all (a kubelet that lost
+   * its containers' records): the lower value becomes the baseline and what it grew since counts. Returns the sum of
+   * its increments over the window, this sample included.
    */
   monotonicCounter(key: string, value: number): number {
     const before = this.previous.counters[key];
-    const increment = before === undefined ? 0 : Math.max(0, value - before);
+    const lowerKey = `${key}#lower`;
+    const lower = this.previous.counters[lowerKey];
+    let increment = 0;
+    let baseline = value;
+    if (before !== undefined && value >= before) increment = value - before;
+    else if (before !== undefined && lower === undefined) {
+      baseline = before;
+      this.next.counters[lowerKey] = value;
+    } else if (lower !== undefined) increment = Math.max(0, value - lower);
     const history = [...(this.previous.increments[key] ?? []), increment].slice(-this.windowSamples);
-    this.next.counters[key] = Math.max(before ?? value, value);
+    this.next.counters[key] = baseline;
     this.next.increments[key] = history;
     return history.reduce((sum, x) => sum + x, 0);
   }

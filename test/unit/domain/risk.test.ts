@@ -361,6 +361,8 @@ describe('windowed counters', () => {
     ['one pod restarting twice', [['u1', 3], ['u1', 4], ['u1', 5]], 2],
     ['an older read of the same pod between two newer ones (a watch a moment behind a list) adds nothing', [['u1', 5], ['u1', 4], ['u1', 5], ['u1', 4], ['u1', 5]], undefined],
     ['the same, then a real restart: counted once', [['u1', 5], ['u1', 4], ['u1', 6], ['u1', 7]], 2],
+    ['an older read twice apart, then the newer: nothing', [['u1', 5], ['u1', 4], ['u1', 5], ['u1', 4], ['u1', 4], ['u1', 5]], undefined],
+    ['a count reset under the same uid (lower in two samples running), then two restarts: counted', [['u1', 5], ['u1', 0], ['u1', 1], ['u1', 2]], 2],
     ['a pod recreated under its name starts afresh: its first count is not a restart', [['u1', 5], ['u2', 0], ['u2', 1]], undefined],
     ['a pod recreated under its name that crash-loops', [['u1', 5], ['u2', 0], ['u2', 1], ['u2', 2]], 2],
   ])("a pod's restarts, by its uid: %s", (_name, reads, restarts) => {

@@ -100,13 +100,29 @@ export class GameDay {
     return { handle, outcome: await finished(handle) };
   }
 
-  /** A voter that leads and one that does not, as the monitor last saw them. */
-  async roles(): Promise<{ status: MonitorStatus; leader: string; follower: string }> {
-    const status = await this.status();
-    const leader = status.assessment?.leader?.name;
-    const follower = status.members.find((m) => !m.isLearner && m.name !== leader)?.name;
-    if (leader === undefined || follower === undefined) throw new Error(`no leader or follower in ${JSON.stringify(status.members)}`);
-    return { status, leader, follower };
+  /**
+   * A voter that leads and one that does not, as the monitor saw them in a cycle that knew a leader. One cycle may
+   * know none on a loaded machine without anything being wrong (the worker runs in this process: while the last
+   * scenario's audit reads every key on every member, a cycle's calls can miss their 500 ms deadline, and it sees
+   * every member unreachable); the monitor never acts on one sample, and the scenario waits for the next.
+   */
+  async roles(timeoutMs = 30_000): Promise<{ status: MonitorStatus; leader: string; follower: string }> {
+    let last: MonitorStatus | undefined;
+    try {
+      return await until(
+        'a monitor cycle that knows a leader and a follower',
+        async () => {
+          const status = await this.status();
+          last = status;
+          const leader = status.assessment?.leader?.name;
+          const follower = status.members.find((m) => !m.isLearner && m.name !== leader)?.name;
+          return leader !== undefined && follower !== undefined ? { status, leader, follower } : undefined;
+        },
+        { timeoutMs, everyMs: 500 },
+      );
+    } catch (error) {
+      throw new Error(`no leader or follower in ${JSON.stringify(last?.members)} (last cycle ${last?.lastCycleAt ?? 'none'}): ${(error as Error).message}`, { cause: error });
+    }
   }
 
   /** The node of `member` in `status`, or an error naming the members. */

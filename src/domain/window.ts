@@ -71,11 +71,13 @@ export class WindowBuilder {
     const lower = this.previous.counters[lowerKey];
     let increment = 0;
     let baseline = value;
-    if (before !== undefined && value >= before) increment = value - before;
-    else if (before !== undefined && lower === undefined) {
+    if (before === undefined) increment = 0; // its first sight counts as none
+    else if (value >= before) increment = value - before;
+    else if (lower === undefined) {
+      // One lower read: an older one. The baseline stays; the next sample decides.
       baseline = before;
       this.next.counters[lowerKey] = value;
-    } else if (lower !== undefined) increment = Math.max(0, value - lower);
+    } else increment = Math.max(0, value - lower);
     const history = [...(this.previous.increments[key] ?? []), increment].slice(-this.windowSamples);
     this.next.counters[key] = baseline;
     this.next.increments[key] = history;

@@ -92,8 +92,8 @@ it('node pressure under a member is confirmed only after k samples, with figures
     return f && !f.confirmed ? f : undefined;
   });
   expect(pending.samples).toBeLessThan(3);
-  // The node's MemoryPressure condition is read every cycle, while the usage figures may stand for up to metricsMaxAge
-  // before a finding makes them fresh: the condition may confirm (and decide) a cycle before them.
+  // The node's MemoryPressure condition comes through the node watch at once, while the usage figures may stand for
+  // up to metricsMaxAge before a finding makes them fresh: the condition may confirm (and decide) a cycle before them.
   const decided = await until('a migrate decision with the CPU finding confirmed', async () => {
     const s = await status();
     return s.decision?.kind === 'migrate' && s.assessment?.findings.some((f) => f.kind === 'node-cpu-high' && f.confirmed) ? s : undefined;
